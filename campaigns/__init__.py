@@ -1,0 +1,1 @@
+"""Campaign definitions, dispositions and refusal reasons, callback rules, calling windows."""

@@ -1,0 +1,141 @@
+"""Storage plumbing: the shared declarative ``Base``, engines for SQLite and PostgreSQL, migrations.
+
+The daemon uses async engines (aiosqlite, asyncpg); batch work on the command line (imports,
+exports, reports) uses sync engines (sqlite3, psycopg), which are simpler and faster for bulk
+writes.  Users give one URL; :func:`sync_url` and :func:`async_url` derive the driver each side
+needs.  Models live with the package that owns them (``lists.models``, ``campaigns.models``,
+``dialer.models``) on this one ``Base``; :mod:`dialer.schema` imports them all.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import MetaData, create_engine, event, inspect
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.orm import DeclarativeBase
+
+from dialer.errors import ConfigError, DialerError
+from dialer.secrets import mask_url
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+def _parse(url: str) -> URL:
+    try:
+        return make_url(url)
+    except ArgumentError:
+        raise ConfigError(f"database URL is not valid: {mask_url(url)}") from None
+
+
+def sync_url(url: str) -> URL:
+    u = _parse(url)
+    if u.get_backend_name() == "sqlite":
+        return u.set(drivername="sqlite")
+    if u.get_backend_name() == "postgresql":
+        return u.set(drivername="postgresql+psycopg")
+    raise ConfigError(f"unsupported database {u.get_backend_name()!r}: use sqlite or postgresql")
+
+
+def async_url(url: str) -> URL:
+    u = sync_url(url)
+    return u.set(drivername="sqlite+aiosqlite" if u.get_backend_name() == "sqlite" else "postgresql+asyncpg")
+
+
+def is_sqlite(url: str | URL) -> bool:
+    return (make_url(url) if isinstance(url, str) else url).get_backend_name() == "sqlite"
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001 - DBAPI connection
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.close()
+
+
+def _prepare_sqlite_path(u: URL) -> None:
+    if u.database and u.database != ":memory:":
+        Path(u.database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def make_sync_engine(url: str, **kwargs) -> Engine:
+    u = sync_url(url)
+    if u.get_backend_name() == "sqlite":
+        _prepare_sqlite_path(u)
+        engine = create_engine(u, **kwargs)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(u, pool_pre_ping=True, **kwargs)
+
+
+def make_async_engine(url: str, **kwargs) -> AsyncEngine:
+    u = async_url(url)
+    if u.get_backend_name() == "sqlite":
+        _prepare_sqlite_path(u)
+        engine = create_async_engine(u, **kwargs)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_async_engine(u, pool_pre_ping=True, **kwargs)
+
+
+def alembic_config(url: str):
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    # ConfigParser interpolation: escape % in passwords
+    cfg.set_main_option("sqlalchemy.url", sync_url(url).render_as_string(hide_password=False).replace("%", "%%"))
+    return cfg
+
+
+def head_revision() -> str | None:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        if not inspect(conn).has_table("alembic_version"):
+            return None
+        return conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    """Apply migrations up to ``revision``; a clear error if the server cannot be reached."""
+    from alembic import command
+
+    try:
+        command.upgrade(alembic_config(url), revision)
+    except OperationalError as exc:
+        raise DialerError(f"cannot open database {mask_url(url)}: {exc.orig}") from None
+
+
+def open_engine(url: str, *, migrate: bool = True) -> Engine:
+    """A sync engine on an up-to-date schema: migrations are applied on first use."""
+    engine = make_sync_engine(url)
+    if migrate:
+        try:
+            current = current_revision(engine)
+        except OperationalError as exc:
+            raise DialerError(f"cannot open database {mask_url(url)}: {exc.orig}") from None
+        if current != head_revision():
+            upgrade(url)
+    return engine

@@ -1,0 +1,172 @@
+"""Settings: built-in defaults, ``config/dialer.toml``, ``--config FILE``, then ``DIALER_*`` variables.
+
+Each later source overrides the earlier ones key by key.  Environment variables are named
+``DIALER_<SECTION>_<KEY>`` (``DIALER_AMI_SECRET``), plus the short forms ``DIALER_DATABASE_URL``
+and ``DIALER_DATA_DIR``.  Unknown keys are errors that name the key, so a typo never goes unnoticed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dialer.errors import ConfigError
+from dialer.secrets import Secret, mask_url
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_CONFIG_FILE = PROJECT_ROOT / "config" / "dialer.toml"
+
+
+@dataclass
+class DatabaseSettings:
+    # Empty: a SQLite file ``dialer.db`` in the data directory.
+    url: str = ""
+
+
+@dataclass
+class AmiSettings:
+    host: str = "127.0.0.1"
+    port: int = 5038
+    username: str = "dialer"
+    secret: Secret = field(default_factory=lambda: Secret("dialer"))
+    connect_timeout: float = 5.0
+    action_timeout: float = 10.0
+    ping_interval: float = 10.0
+    reconnect_max_delay: float = 30.0
+
+
+@dataclass
+class LogSettings:
+    level: str = "INFO"
+    format: str = "text"  # "text" or "json"
+    mask_numbers: bool = True
+
+
+@dataclass
+class HttpSettings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+
+
+@dataclass
+class SchedulerSettings:
+    timezone: str = "UTC"
+    # job name -> cron expression ("minute hour day month day_of_week"); empty disables a job
+    jobs: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Settings:
+    data_dir: Path = Path("var")
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    ami: AmiSettings = field(default_factory=AmiSettings)
+    log: LogSettings = field(default_factory=LogSettings)
+    http: HttpSettings = field(default_factory=HttpSettings)
+    scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
+
+    @property
+    def database_url(self) -> str:
+        """The configured URL, or the default SQLite file in the data directory."""
+        if self.database.url:
+            return self.database.url
+        return f"sqlite:///{(self.data_dir / 'dialer.db').as_posix()}"
+
+    def public_dict(self) -> dict[str, Any]:
+        """Settings as plain data with every secret and password masked (for ``--json`` and logs)."""
+        data = _to_plain(self)
+        data["database"]["url"] = mask_url(self.database_url)
+        return data
+
+
+def _to_plain(obj: Any) -> Any:
+    if dataclasses.is_dataclass(obj):
+        return {f.name: _to_plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, Secret | Path):
+        return str(obj)
+    if isinstance(obj, dict):
+        return {k: _to_plain(v) for k, v in obj.items()}
+    return obj
+
+
+def _coerce(name: str, current: Any, value: Any) -> Any:
+    """Convert ``value`` (from TOML or an environment string) to the type of ``current``."""
+    try:
+        if isinstance(current, Secret):
+            return Secret(str(value))
+        if isinstance(current, bool):
+            if isinstance(value, str):
+                if value.lower() in {"1", "true", "yes", "on"}:
+                    return True
+                if value.lower() in {"0", "false", "no", "off"}:
+                    return False
+                raise ValueError(value)
+            return bool(value)
+        if isinstance(current, int | float):
+            return type(current)(value)
+        if isinstance(current, Path):
+            return Path(value)
+        if isinstance(current, dict):
+            if not isinstance(value, Mapping):
+                raise ValueError(value)
+            return {str(k): str(v) for k, v in value.items()}
+        return str(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"setting {name}: cannot use {value!r} as {type(current).__name__}") from None
+
+
+def _apply(target: Any, data: Mapping[str, Any], prefix: str, source: str) -> None:
+    names = {f.name for f in dataclasses.fields(target)}
+    for key, value in data.items():
+        full = f"{prefix}{key}"
+        if key not in names:
+            raise ConfigError(f"{source}: unknown setting {full!r}")
+        current = getattr(target, key)
+        if dataclasses.is_dataclass(current):
+            if not isinstance(value, Mapping):
+                raise ConfigError(f"{source}: setting {full!r} must be a table")
+            _apply(current, value, f"{full}.", source)
+        else:
+            setattr(target, key, _coerce(f"{source}: {full}", current, value))
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: settings file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+
+
+_SHORT_ENV = {"DIALER_DATABASE_URL": ("database", "url"), "DIALER_DATA_DIR": (None, "data_dir")}
+
+
+def load_settings(config_file: Path | str | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if env is None else env
+    settings = Settings()
+    if DEFAULT_CONFIG_FILE.exists():
+        _apply(settings, _read_toml(DEFAULT_CONFIG_FILE), "", str(DEFAULT_CONFIG_FILE))
+    config_file = config_file or env.get("DIALER_CONFIG")
+    if config_file:
+        path = Path(config_file)
+        _apply(settings, _read_toml(path), "", str(path))
+    sections = {f.name for f in dataclasses.fields(settings) if dataclasses.is_dataclass(getattr(settings, f.name))}
+    for var, value in env.items():
+        if not var.startswith("DIALER_") or var == "DIALER_CONFIG" or var.startswith("DIALER_TEST_"):
+            continue
+        if var in _SHORT_ENV:
+            section, key = _SHORT_ENV[var]
+        else:
+            rest = var[len("DIALER_"):].lower()
+            section, _, key = rest.partition("_")
+            if section not in sections or not key:
+                continue  # not a settings variable (e.g. DIALER_SIM_SEED for the simulator)
+        data: dict[str, Any] = {key: value} if section is None else {section: {key: value}}
+        _apply(settings, data, "", f"environment variable {var}")
+    return settings

@@ -1,0 +1,1 @@
+"""Lead lists: import, phone normalisation, time zones, de-duplication, DNC, export."""
