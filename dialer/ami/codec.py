@@ -1,0 +1,174 @@
+"""AMI framing without I/O, in the manner of h11: bytes in, frames out; actions to bytes.
+
+The wire format: one banner line (``Asterisk Call Manager/13.0.0``), then frames of
+``Key: Value`` lines, each frame ended by an empty line.  Lines end in ``\\r\\n`` (a peer that
+sends bare ``\\n`` is accepted too: the banner's line ending decides).  Values may contain
+colons; keys may repeat (``Variable``, ``Output``).  Old Asterisk answers ``Command`` with
+``Response: Follows`` and a raw body ended by ``--END COMMAND--``; that body is kept as
+``Output`` lines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+__all__ = ["Banner", "Frame", "FrameParser", "ProtocolError", "encode_action", "encode_frame"]
+
+
+class ProtocolError(ValueError):
+    """The peer sent something that is not AMI, or an action value would break framing."""
+
+
+class Banner(str):
+    """The first line the PBX sends, e.g. ``Asterisk Call Manager/13.0.0``."""
+
+
+class Frame(dict[str, str]):
+    """One AMI message.  Mapping access gives a key's first value; ``getlist`` gives all of them.
+
+    Key order and repeated keys are preserved in ``items_all()`` for exact re-encoding.
+    """
+
+    __slots__ = ("_pairs",)
+
+    def __init__(self, pairs: Iterable[tuple[str, str]] = ()) -> None:
+        super().__init__()
+        self._pairs: list[tuple[str, str]] = []
+        for key, value in pairs:
+            self.add(key, value)
+
+    def add(self, key: str, value: str) -> None:
+        self._pairs.append((key, value))
+        self.setdefault(key, value)
+
+    def getlist(self, key: str) -> list[str]:
+        return [v for k, v in self._pairs if k == key]
+
+    def items_all(self) -> list[tuple[str, str]]:
+        return list(self._pairs)
+
+    @property
+    def kind(self) -> str:
+        """``"event"``, ``"response"`` or ``"action"``."""
+        if "Event" in self:
+            return "event"
+        if "Response" in self:
+            return "response"
+        return "action"
+
+    @property
+    def name(self) -> str:
+        """The event name, response status or action name."""
+        return self.get("Event") or self.get("Response") or self.get("Action", "")
+
+    def __repr__(self) -> str:
+        return f"Frame({self._pairs!r})"
+
+
+_END_COMMAND = "--END COMMAND--"
+_FOLLOWS = b"Response: Follows"
+_FOLLOWS_HEADERS = frozenset({"Response", "Privilege", "ActionID", "Message"})
+
+
+class FrameParser:
+    """Incremental parser.  ``feed(data)`` returns the frames completed by ``data``.
+
+    ``expect_banner``: the first line is the PBX banner (client side); the simulator's server
+    side parses client actions and expects none.
+    """
+
+    def __init__(self, *, expect_banner: bool = True, encoding: str = "utf-8") -> None:
+        self._buf = b""
+        self._banner_pending = expect_banner
+        self._sep = b"\r\n"
+        self._encoding = encoding
+
+    def feed(self, data: bytes) -> list[Frame | Banner]:
+        self._buf += data
+        out: list[Frame | Banner] = []
+        if self._banner_pending:
+            nl = self._buf.find(b"\n")
+            if nl < 0:
+                return out
+            line = self._buf[:nl]
+            if line.endswith(b"\r"):
+                line = line[:-1]
+            else:
+                self._sep = b"\n"
+            self._buf = self._buf[nl + 1 :]
+            self._banner_pending = False
+            out.append(Banner(line.decode(self._encoding, "replace")))
+        self._frames(out)
+        return out
+
+    def _frames(self, out: list[Frame | Banner]) -> None:
+        sep = self._sep
+        end = sep + sep
+        buf = self._buf
+        pos = 0
+        text_sep = sep.decode()
+        while True:
+            while buf.startswith(sep, pos):  # stray empty lines between frames
+                pos += len(sep)
+            idx = buf.find(end, pos)
+            if idx < 0:
+                break
+            follows = buf.startswith(_FOLLOWS, pos)
+            if follows:
+                # Old-style command output: a raw body (maybe with blank lines) up to the marker.
+                marker = buf.find(_END_COMMAND.encode(), pos)
+                if marker < 0:
+                    break
+                idx = buf.find(end, marker)
+                if idx < 0:
+                    break
+            block = buf[pos:idx].decode(self._encoding, "replace")
+            pos = idx + len(end)
+            out.append(_parse_block(block.split(text_sep), follows))
+        self._buf = buf[pos:]
+
+
+def _parse_block(lines: list[str], follows: bool) -> Frame:
+    frame = Frame()
+    for line in lines:
+        key, colon, value = line.partition(":")
+        if colon and " " not in key and (not follows or key in _FOLLOWS_HEADERS):
+            frame.add(key, value[1:] if value.startswith(" ") else value)
+        elif not (follows and line in ("", _END_COMMAND)):
+            frame.add("Output", line)
+    return frame
+
+
+def _check(text: str, what: str) -> str:
+    if "\r" in text or "\n" in text:
+        raise ProtocolError(f"{what} contains a line break: {text[:40]!r}")
+    return text
+
+
+def encode_frame(pairs: Iterable[tuple[str, str]], *, sep: bytes = b"\r\n") -> bytes:
+    """Encode ``(key, value)`` pairs as one frame; line breaks inside values are refused."""
+    s = sep.decode()
+    lines = [f"{_check(k, 'key')}: {_check(str(v), f'value of {k}')}" for k, v in pairs]
+    return (s.join(lines) + s + s).encode()
+
+
+def encode_action(action: str | Mapping[str, object], fields: Mapping[str, object] | None = None) -> bytes:
+    """``encode_action("Originate", {"ActionID": "a1", "Variable": ["A=1", "B=2"]})``.
+
+    A list or tuple value becomes repeated keys, in order.  ``None`` values are left out.
+    """
+    if isinstance(action, Mapping):
+        fields, action = action, None
+    pairs: list[tuple[str, str]] = []
+    if action is not None:
+        pairs.append(("Action", action))
+    for key, value in (fields or {}).items():
+        if value is None:
+            continue
+        if isinstance(value, list | tuple):
+            pairs.extend((key, str(v)) for v in value)
+        elif isinstance(value, bool):
+            pairs.append((key, "true" if value else "false"))
+        else:
+            pairs.append((key, str(value)))
+    return encode_frame(pairs)
