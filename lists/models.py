@@ -1,0 +1,118 @@
+"""Storage models owned by lists: lead lists, leads, do-not-call numbers and import runs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    false,
+    func,
+    text,
+    true,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from dialer.db import Base
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
+BigId = BigInteger().with_variant(Integer, "sqlite")
+
+#: ``dnc_numbers.scope`` for a number that is on the global list (no campaign).
+GLOBAL_SCOPE = 0
+
+
+class LeadList(Base):
+    __tablename__ = "lead_lists"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    campaign_id: Mapped[int | None] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    priority: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    source_file: Mapped[str | None] = mapped_column(String, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Lead(Base):
+    """One person to call. ``status`` is ``new`` after import; the dialer moves it on."""
+
+    __tablename__ = "leads"
+    __table_args__ = (
+        Index("ix_leads_status_next_call_at", "status", "next_call_at"),
+        Index("ix_leads_list_id", "list_id"),
+        Index("ix_leads_phone", "phone"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    list_id: Mapped[int] = mapped_column(ForeignKey("lead_lists.id", ondelete="CASCADE"))
+    phone: Mapped[str] = mapped_column(String(16))  # E.164
+    alt_phones: Mapped[list] = mapped_column(JSON, default=list)  # more E.164 numbers
+    first_name: Mapped[str | None] = mapped_column(String, nullable=True)
+    last_name: Mapped[str | None] = mapped_column(String, nullable=True)
+    state: Mapped[str | None] = mapped_column(String, nullable=True)
+    postal_code: Mapped[str | None] = mapped_column(String, nullable=True)
+    country: Mapped[str | None] = mapped_column(String(2), nullable=True)  # ISO 3166 alpha-2
+    # Candidate IANA zones, space-separated; several when the number is ambiguous.
+    timezones: Mapped[str] = mapped_column(String, default="", server_default="")
+    external_id: Mapped[str | None] = mapped_column(String, nullable=True)
+    custom: Mapped[dict] = mapped_column(JSON, default=dict)  # unmapped columns
+    status: Mapped[str] = mapped_column(String(16), default="new", server_default="new")
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    priority: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    next_call_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_call_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_outcome: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    source_row: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class DncNumber(Base):
+    """A do-not-call number: global (``campaign_id`` NULL, ``scope`` 0) or for one campaign.
+
+    ``scope`` repeats ``campaign_id`` as a non-null value so that one unique constraint
+    (phone, scope) works on SQLite and PostgreSQL alike (NULLs never collide in UNIQUE).
+    """
+
+    __tablename__ = "dnc_numbers"
+    __table_args__ = (UniqueConstraint("phone", "scope", name="uq_dnc_numbers_phone_scope"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    phone: Mapped[str] = mapped_column(String(16))
+    campaign_id: Mapped[int | None] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), nullable=True
+    )
+    scope: Mapped[int] = mapped_column(Integer, default=GLOBAL_SCOPE, server_default=text("0"))
+    source: Mapped[str | None] = mapped_column(String, nullable=True)
+    reason: Mapped[str | None] = mapped_column(String, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class ImportRun(Base):
+    """One ``dialer lists import`` that was committed: the file, when, and what became of its rows."""
+
+    __tablename__ = "import_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    list_id: Mapped[int] = mapped_column(ForeignKey("lead_lists.id", ondelete="CASCADE"), index=True)
+    file: Mapped[str] = mapped_column(String)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    rows_read: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    imported: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    rejected: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    duplicates: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    dnc: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    reasons: Mapped[dict] = mapped_column(JSON, default=dict)
+    rejected_file: Mapped[str | None] = mapped_column(String, nullable=True)
+    dry_run: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
