@@ -1,0 +1,315 @@
+"""The agent tracker: each agent's state from queue-member and agent events.  Pure.
+
+An agent is a queue member, keyed by its ``Interface`` (``Local/9001@sim-agents``,
+``PJSIP/agent1``); ``MemberName`` is kept for display.  States:
+
+- ``LOGGED_OUT``: member of no queue;
+- ``READY``: logged in, idle, not paused — can take a call;
+- ``RESERVED``: a queue call is ringing it (``AgentCalled``, or device status 6);
+- ``TALKING``: on a call (``AgentConnect``, or device status 2/3/7/8);
+- ``WRAP_UP``: after a queue call, for the dialer-side wrap-up time (``tick(now)`` ends it);
+- ``PAUSED``: paused in every queue it is a member of (``pause_code`` from ``PausedReason``);
+- ``UNAVAILABLE``: logged in but its device is unreachable (status 4/5).
+
+Precedence when several apply: a call in progress (reserved/talking) over wrap-up over
+paused over ready.  The end of a queue call is taken from ``AgentComplete`` *or* the device
+going idle, whichever comes first (they arrive in either order).
+
+Time in each state (paused time by code) is accumulated for reports: see :meth:`times`.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from dialer.ami.events import (
+    AgentCalled,
+    AgentComplete,
+    AgentConnect,
+    AgentDump,
+    AgentRingNoAnswer,
+    AmiEvent,
+    QueueMemberEvent,
+    QueueMemberRemoved,
+)
+
+__all__ = ["AgentSnapshot", "AgentState", "AgentTimes", "AgentTracker", "AgentUpdate"]
+
+
+class AgentState(enum.Enum):
+    LOGGED_OUT = "logged_out"
+    READY = "ready"
+    RESERVED = "reserved"
+    TALKING = "talking"
+    WRAP_UP = "wrap_up"
+    PAUSED = "paused"
+    UNAVAILABLE = "unavailable"
+
+
+_TALKING_STATUS = frozenset({2, 3, 7, 8})  # in use, busy, ring+in use, on hold
+_UNAVAILABLE_STATUS = frozenset({4, 5})  # invalid, unavailable
+
+
+@dataclass(frozen=True, slots=True)
+class AgentSnapshot:
+    interface: str
+    member_name: str
+    state: AgentState
+    since: float  # when the current state began
+    pause_code: str  # while PAUSED (and kept while talking when paused)
+    queues: tuple[str, ...]
+    call_uniqueid: str | None  # the queued caller's channel while reserved/talking
+    wrap_up_until: float | None
+    logged_in_at: float | None
+    calls: int  # queue calls answered since tracking began
+
+
+@dataclass(frozen=True, slots=True)
+class AgentUpdate:
+    previous: AgentState
+    at: float
+    agent: AgentSnapshot
+
+    @property
+    def state(self) -> AgentState:
+        return self.agent.state
+
+
+@dataclass(frozen=True, slots=True)
+class AgentTimes:
+    """Seconds per state over the tracked session, for reports (open intervals counted to ``now``)."""
+
+    interface: str
+    member_name: str
+    logged_in: float
+    ready: float
+    reserved: float
+    talking: float
+    wrap_up: float
+    unavailable: float
+    paused: dict[str, float]  # pause code ("" when none was given) -> seconds
+    calls: int
+    talk_time_reported: int  # sum of AgentComplete TalkTime (PBX's own count, seconds)
+
+
+@dataclass(slots=True)
+class _Agent:
+    interface: str
+    member_name: str = ""
+    queues: dict[str, tuple[bool, str]] = field(default_factory=dict)  # queue -> (paused, reason)
+    device_status: int | None = None
+    on_call: AgentState | None = None  # RESERVED or TALKING, when a call is in progress
+    queue_call: bool = False  # the call in progress came from a queue (wrap-up follows)
+    call_uniqueid: str | None = None
+    wrap_up_until: float | None = None
+    wrap_up: float | None = None  # per-agent override of the tracker's wrap-up time
+    state: AgentState = AgentState.LOGGED_OUT
+    since: float = 0.0
+    logged_in_at: float | None = None
+    calls: int = 0
+    talk_time_reported: int = 0
+    totals: dict[str, float] = field(default_factory=dict)
+    key: str = "logged_out"  # accounting bucket of the current state ("paused:<code>" when paused)
+
+    @property
+    def pause_code(self) -> str:
+        reasons = [reason for paused, reason in self.queues.values() if paused]
+        return reasons[0] if reasons else ""
+
+    def compute(self, now: float) -> AgentState:
+        if not self.queues:
+            return AgentState.LOGGED_OUT
+        if self.on_call is not None:
+            return self.on_call
+        if self.wrap_up_until is not None and now < self.wrap_up_until:
+            return AgentState.WRAP_UP
+        if all(paused for paused, _ in self.queues.values()):
+            return AgentState.PAUSED
+        if self.device_status in _UNAVAILABLE_STATUS:
+            return AgentState.UNAVAILABLE
+        return AgentState.READY
+
+    def snapshot(self) -> AgentSnapshot:
+        return AgentSnapshot(
+            self.interface,
+            self.member_name,
+            self.state,
+            self.since,
+            self.pause_code,
+            tuple(self.queues),
+            self.call_uniqueid,
+            self.wrap_up_until,
+            self.logged_in_at,
+            self.calls,
+        )
+
+
+class AgentTracker:
+    """Agent states from AMI events.  ``wrap_up``: seconds of wrap-up after each queue call
+    (0 for none); per agent with :meth:`set_wrap_up`."""
+
+    def __init__(self, *, wrap_up: float = 0.0) -> None:
+        self.wrap_up = wrap_up
+        self._agents: dict[str, _Agent] = {}
+
+    # ------------------------------------------------------------------ inputs
+
+    def handle(self, event: AmiEvent | None, now: float) -> list[AgentUpdate]:
+        """Feed one typed event; returns the agents whose state changed."""
+        if isinstance(event, QueueMemberEvent):
+            return self._member_event(event, now)
+        if isinstance(
+            event, AgentCalled | AgentConnect | AgentComplete | AgentRingNoAnswer | AgentDump
+        ):
+            if not event.interface:
+                return []
+            agent = self._agent(event.interface)
+            if event.member_name and not agent.member_name:
+                agent.member_name = event.member_name
+            if event.queue and event.queue not in agent.queues:
+                # First seen through a queue call (tracking began after it logged in).
+                if not agent.queues:
+                    agent.logged_in_at = now
+                agent.queues[event.queue] = (False, "")
+            if isinstance(event, AgentCalled):
+                agent.on_call, agent.queue_call = AgentState.RESERVED, True
+                agent.call_uniqueid = event.uniqueid
+            elif isinstance(event, AgentConnect):
+                agent.on_call, agent.queue_call = AgentState.TALKING, True
+                agent.call_uniqueid = event.uniqueid
+                agent.calls += 1
+            elif isinstance(event, AgentRingNoAnswer):
+                if agent.on_call is AgentState.RESERVED:
+                    agent.on_call, agent.queue_call, agent.call_uniqueid = None, False, None
+            else:  # AgentComplete / AgentDump: the queue call is over
+                if isinstance(event, AgentComplete) and event.talk_time:
+                    agent.talk_time_reported += event.talk_time
+                if agent.on_call is not None and agent.call_uniqueid in (None, event.uniqueid):
+                    self._call_over(agent, now)
+            return self._refresh(agent, now)
+        return []
+
+    def tick(self, now: float) -> list[AgentUpdate]:
+        """Ends wrap-up periods that are due."""
+        out: list[AgentUpdate] = []
+        for agent in self._agents.values():
+            until = agent.wrap_up_until
+            if until is not None and now >= until:
+                agent.wrap_up_until = None
+                out += self._refresh(agent, until)  # account the change when it was due
+        return out
+
+    def set_wrap_up(self, interface: str, seconds: float | None) -> None:
+        """Wrap-up time for one agent (``None``: the tracker's default)."""
+        self._agent(interface).wrap_up = seconds
+
+    def end_wrap_up(self, interface: str, now: float) -> list[AgentUpdate]:
+        """The agent finished wrap-up early (e.g. saved the disposition)."""
+        agent = self._agents.get(interface)
+        if agent is None or agent.wrap_up_until is None:
+            return []
+        agent.wrap_up_until = None
+        return self._refresh(agent, now)
+
+    # ------------------------------------------------------------------ queries
+
+    def get(self, interface: str) -> AgentSnapshot | None:
+        agent = self._agents.get(interface)
+        return agent.snapshot() if agent else None
+
+    def agents(self, queue: str | None = None) -> list[AgentSnapshot]:
+        return [a.snapshot() for a in self._agents.values() if queue is None or queue in a.queues]
+
+    def count(self, *states: AgentState, queue: str | None = None) -> int:
+        return sum(
+            1
+            for a in self._agents.values()
+            if a.state in states and (queue is None or queue in a.queues)
+        )
+
+    def times(self, interface: str, now: float) -> AgentTimes:
+        """Seconds per state for one agent since tracking began, up to ``now``."""
+        agent = self._agents[interface]
+        totals = dict(agent.totals)
+        if agent.state is not AgentState.LOGGED_OUT:
+            key = agent.key
+            totals[key] = totals.get(key, 0.0) + max(0.0, now - agent.since)
+        paused = {k.partition(":")[2]: v for k, v in totals.items() if k.startswith("paused:")}
+        g = totals.get
+        logged_in = sum(v for k, v in totals.items() if k != AgentState.LOGGED_OUT.value)
+        return AgentTimes(
+            agent.interface,
+            agent.member_name,
+            logged_in,
+            g("ready", 0.0),
+            g("reserved", 0.0),
+            g("talking", 0.0),
+            g("wrap_up", 0.0),
+            g("unavailable", 0.0),
+            paused,
+            agent.calls,
+            agent.talk_time_reported,
+        )
+
+    def all_times(self, now: float) -> Iterable[AgentTimes]:
+        return [self.times(i, now) for i in self._agents]
+
+    # ------------------------------------------------------------------ internals
+
+    def _agent(self, interface: str) -> _Agent:
+        agent = self._agents.get(interface)
+        if agent is None:
+            agent = self._agents[interface] = _Agent(interface)
+        return agent
+
+    def _member_event(self, event: QueueMemberEvent, now: float) -> list[AgentUpdate]:
+        if not event.interface:
+            return []
+        if isinstance(event, QueueMemberRemoved):
+            agent = self._agents.get(event.interface)
+            if agent is None:
+                return []
+            agent.queues.pop(event.queue, None)
+            if not agent.queues:
+                agent.on_call, agent.queue_call, agent.call_uniqueid = None, False, None
+                agent.wrap_up_until = None
+            return self._refresh(agent, now)
+        agent = self._agent(event.interface)
+        if event.member_name:
+            agent.member_name = event.member_name
+        if not agent.queues:
+            agent.logged_in_at = now
+        agent.queues[event.queue] = (event.paused, event.paused_reason if event.paused else "")
+        status = event.status
+        if status is not None:
+            agent.device_status = status
+            if status == 6:
+                agent.on_call = agent.on_call or AgentState.RESERVED
+            elif status in _TALKING_STATUS:
+                agent.on_call = AgentState.TALKING
+            elif agent.on_call is not None:
+                self._call_over(agent, now)  # the device went idle: the call is over
+        return self._refresh(agent, now)
+
+    def _call_over(self, agent: _Agent, now: float) -> None:
+        talked = agent.on_call is AgentState.TALKING
+        if agent.queue_call and talked:
+            seconds = self.wrap_up if agent.wrap_up is None else agent.wrap_up
+            if seconds > 0:
+                agent.wrap_up_until = now + seconds
+        agent.on_call, agent.queue_call, agent.call_uniqueid = None, False, None
+
+    def _refresh(self, agent: _Agent, now: float) -> list[AgentUpdate]:
+        new = agent.compute(now)
+        key = "paused:" + agent.pause_code if new is AgentState.PAUSED else new.value
+        if key == agent.key:
+            return []
+        previous = agent.state
+        if previous is not AgentState.LOGGED_OUT:
+            agent.totals[agent.key] = agent.totals.get(agent.key, 0.0) + max(0.0, now - agent.since)
+        agent.state, agent.since, agent.key = new, now, key
+        if new is AgentState.LOGGED_OUT:
+            agent.logged_in_at = None
+        return [AgentUpdate(previous, now, agent.snapshot())]
