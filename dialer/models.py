@@ -1,1 +1,96 @@
-"""Storage models owned by the daemon (dial attempts, agents). Filled in by the daemon work."""
+"""Storage models owned by the daemon: dial attempts, agents, agent state history, pacing state."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, Integer, String, Text, func
+from sqlalchemy.orm import Mapped, mapped_column
+
+from dialer.db import Base
+
+
+class Call(Base):
+    """One dial attempt.  Written (status ``placing``) before the Originate is sent; completed
+    when the outcome is known.  ``ChannelId`` on the PBX is ``dialer-<id>``."""
+
+    __tablename__ = "calls"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"))
+    phone: Mapped[str] = mapped_column(String(20))
+    attempt: Mapped[int] = mapped_column(Integer)
+    node: Mapped[str] = mapped_column(String(64), default="")
+    # placing | ringing | answered | connected | ended | unknown
+    status: Mapped[str] = mapped_column(String(16), default="placing")
+    # CONNECTED ABANDONED MACHINE NO_ANSWER BUSY CONGESTION INVALID_NUMBER FAILED (None while live)
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    hangup_cause: Mapped[int | None] = mapped_column(Integer)
+    detail: Mapped[str | None] = mapped_column(String(200))
+    ring_timeout: Mapped[int] = mapped_column(Integer)
+    placed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    connected_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    agent: Mapped[str | None] = mapped_column(String(64))
+    # The agent's disposition of a connected call.
+    disposition: Mapped[str | None] = mapped_column(String(32))
+    refusal_reason: Mapped[str | None] = mapped_column(String(32))
+    callback_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    order_form: Mapped[dict | None] = mapped_column(JSON)
+    note: Mapped[str | None] = mapped_column(Text)
+    disposed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # What the rules decided after this call (retry_at, finish, dnc, move, callback).
+    next_action: Mapped[str | None] = mapped_column(String(200))
+
+    __table_args__ = (
+        Index("ix_calls_campaign_placed", "campaign_id", "placed_at"),
+        Index("ix_calls_lead", "lead_id"),
+        Index("ix_calls_phone_placed", "phone", "placed_at"),
+        Index("ix_calls_status", "status"),
+    )
+
+
+class Agent(Base):
+    """A person who takes calls; ``interface`` is their device on the PBX (a queue member)."""
+
+    __tablename__ = "agents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    interface: Mapped[str] = mapped_column(String(128))
+    # sha256 of the agent's API token (the token itself is shown once, at creation).
+    token_hash: Mapped[str] = mapped_column(String(64))
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="SET NULL"))
+    # logged_out | ready | reserved | talking | wrapup | paused
+    state: Mapped[str] = mapped_column(String(16), default="logged_out")
+    pause_code: Mapped[str | None] = mapped_column(String(32))
+    state_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class AgentStateLog(Base):
+    """A span of time an agent spent in one state (for talk minutes per hour, pause reports)."""
+
+    __tablename__ = "agent_state_log"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"))
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="SET NULL"))
+    state: Mapped[str] = mapped_column(String(16))
+    pause_code: Mapped[str | None] = mapped_column(String(32))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_agent_state_log_campaign_started", "campaign_id", "started_at"),)
+
+
+class PacingState(Base):
+    """A campaign's learned pacing statistics, so that they survive restarts."""
+
+    __tablename__ = "pacing_state"
+
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True)
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
