@@ -234,6 +234,8 @@ class _Call:
     causes: dict[str, tuple[int, str]] = field(default_factory=dict)  # uniqueid -> cause
     up: set[str] = field(default_factory=set)  # own channels created and not hung up
     hung_at: float | None = None  # when the last own channel hung up
+    originate_uid: str | None = None  # the OriginateResponse's Uniqueid (None: no channel)
+    resolved_at: float | None = None  # when the OriginateResponse arrived
     queue: str = ""
     agent: str = ""
     agent_interface: str = ""
@@ -419,15 +421,17 @@ class CallTracker:
         return out
 
     def tick(self, now: float) -> list[CallUpdate]:
-        """Settle attempts whose channels all hung up ``settle_timeout`` ago without an
-        ``OriginateResponse`` (outcome from ``DialStatus`` and causes)."""
+        """Settle attempts stuck for ``settle_timeout``: channels all hung up but no
+        ``OriginateResponse`` (outcome from ``DialStatus`` and causes), or a failed
+        ``OriginateResponse`` whose channel's hangup never came."""
         out: list[CallUpdate] = []
         for call in list(self._calls.values()):
-            if (
-                call.hung_at is not None
-                and not call.up
-                and now - call.hung_at >= self.settle_timeout
-            ):
+            if call.up:
+                continue
+            since = call.hung_at
+            if since is None and call.originate_reason not in (None, 4):
+                since = call.resolved_at
+            if since is not None and now - since >= self.settle_timeout:
                 out += self._end(call, now)
         return out
 
@@ -460,6 +464,8 @@ class CallTracker:
             if call is None:
                 return []
             call.originate_reason = event.reason
+            call.originate_uid = event.uniqueid
+            call.resolved_at = now
             out = self._signal(call, Signal.ANSWERED, now) if event.reason == 4 else []
             return out + self._maybe_end(call, now)
         uid = getattr(event, "uniqueid", None)
@@ -543,12 +549,14 @@ class CallTracker:
 
     def _maybe_end(self, call: _Call, now: float) -> list[CallUpdate]:
         if call.up:
-            return []
-        resolved = call.originate_reason is not None or call.phase in _ANSWERED_PHASES
-        hung = bool(call.causes)
-        if resolved and (hung or (call.originate_reason not in (None, 4))):
-            return self._end(call, now)
-        return []
+            return []  # a channel of the attempt is still up
+        if call.originate_reason is None and call.phase not in _ANSWERED_PHASES:
+            return []  # not resolved: the OriginateResponse may still bring the Reason
+        if call.causes:
+            return self._end(call, now)  # channels came and went
+        if call.originate_reason not in (None, 4) and not call.originate_uid:
+            return self._end(call, now)  # failed without creating a channel
+        return []  # failed, but its channel's events are still to come (``tick`` settles)
 
     def _decide(self, call: _Call) -> tuple[Outcome, str]:
         phase = call.phase
