@@ -12,7 +12,7 @@ from dialer.db import Base
 
 class Call(Base):
     """One dial attempt.  Written (status ``placing``) before the Originate is sent; completed
-    when the outcome is known.  ``ChannelId`` on the PBX is ``dialer-<id>``."""
+    when the outcome is known."""
 
     __tablename__ = "calls"
 
@@ -22,6 +22,8 @@ class Call(Base):
     phone: Mapped[str] = mapped_column(String(20))
     attempt: Mapped[int] = mapped_column(Integer)
     node: Mapped[str] = mapped_column(String(64), default="")
+    # The attempt id: the Originate's ChannelId, Uniqueid of the dialled channel on the PBX.
+    channel_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     # placing | ringing | answered | connected | ended | unknown
     status: Mapped[str] = mapped_column(String(16), default="placing")
     # CONNECTED ABANDONED MACHINE NO_ANSWER BUSY CONGESTION INVALID_NUMBER FAILED (None while live)

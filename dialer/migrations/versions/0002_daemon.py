@@ -96,6 +96,7 @@ def upgrade() -> None:
         sa.Column("phone", sa.String(length=20), nullable=False),
         sa.Column("attempt", sa.Integer(), nullable=False),
         sa.Column("node", sa.String(length=64), nullable=False),
+        sa.Column("channel_id", sa.String(length=64), nullable=True),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("outcome", sa.String(length=16), nullable=True),
         sa.Column("hangup_cause", sa.Integer(), nullable=True),
@@ -123,6 +124,7 @@ def upgrade() -> None:
             ["lead_id"], ["leads.id"], name=op.f("fk_calls_lead_id_leads"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_calls")),
+        sa.UniqueConstraint("channel_id", name=op.f("uq_calls_channel_id")),
     )
     with op.batch_alter_table("calls", schema=None) as batch_op:
         batch_op.create_index(
