@@ -1,0 +1,267 @@
+"""Scenario files (TOML): who the called parties and agents are, and how the PBX is set up.
+
+See ``docs/simulator.md`` for the format; ``scenarios/default.toml`` is a commented example.
+Every duration is in simulated seconds; a distribution is either a number (fixed) or a table
+``{dist = "uniform" | "exponential" | "normal" | "lognormal" | "fixed", ...}``.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import tomllib
+from dataclasses import dataclass, fields, replace
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+OUTCOMES = ("human", "machine", "busy", "congestion", "invalid", "no_answer", "unavailable")
+
+
+@dataclass(frozen=True)
+class Dist:
+    """A duration distribution; ``sample(rng)`` never returns less than ``min`` (default 0)."""
+
+    kind: str = "fixed"
+    value: float = 0.0
+    mean: float = 0.0
+    sd: float = 0.0
+    low: float = 0.0
+    high: float = 0.0
+    min: float = 0.0
+    max: float = math.inf
+
+    @classmethod
+    def parse(cls, spec: Any, what: str = "distribution") -> Dist:
+        if isinstance(spec, Dist):
+            return spec
+        if isinstance(spec, int | float) and not isinstance(spec, bool):
+            return cls("fixed", value=float(spec))
+        if not isinstance(spec, dict):
+            raise ValueError(f"{what}: expected a number or a table, got {spec!r}")
+        spec = dict(spec)
+        kind = str(spec.pop("dist", "fixed"))
+        if kind not in ("fixed", "uniform", "exponential", "normal", "lognormal"):
+            raise ValueError(f"{what}: unknown dist {kind!r}")
+        allowed = {"value", "mean", "sd", "low", "high", "min", "max"}
+        unknown = set(spec) - allowed
+        if unknown:
+            raise ValueError(f"{what}: unknown keys {sorted(unknown)}")
+        d = cls(kind, **{k: float(v) for k, v in spec.items()})
+        if kind in ("exponential", "normal", "lognormal") and d.mean <= 0:
+            raise ValueError(f"{what}: {kind} needs mean > 0")
+        if kind == "uniform" and d.high < d.low:
+            raise ValueError(f"{what}: uniform needs high >= low")
+        return d
+
+    def sample(self, rng: random.Random) -> float:
+        k = self.kind
+        if k == "fixed":
+            x = self.value
+        elif k == "uniform":
+            x = rng.uniform(self.low, self.high)
+        elif k == "exponential":
+            x = rng.expovariate(1.0 / self.mean)
+        elif k == "normal":
+            x = rng.gauss(self.mean, self.sd)
+        else:  # lognormal parametrised by its own mean and sd
+            sd = self.sd or self.mean / 2
+            sigma2 = math.log(1 + (sd / self.mean) ** 2)
+            x = rng.lognormvariate(math.log(self.mean) - sigma2 / 2, math.sqrt(sigma2))
+        return min(max(x, self.min), self.max)
+
+
+@dataclass(frozen=True)
+class CalledParties:
+    """Probabilities of each outcome (normalised) and the called parties' timings."""
+
+    human: float = 0.35
+    machine: float = 0.10
+    busy: float = 0.08
+    congestion: float = 0.02
+    invalid: float = 0.03
+    no_answer: float = 0.42
+    unavailable: float = 0.0
+    ring_time: Dist = Dist("lognormal", mean=9, sd=5, min=1.5, max=60)
+    early_fail_time: Dist = Dist("uniform", low=0.3, high=3.0)
+    patience: Dist = Dist("fixed", value=math.inf)
+    talk_time: Dist = Dist("lognormal", mean=70, sd=50, min=5, max=1800)
+    machine_time: Dist = Dist("uniform", low=8, high=25)
+
+    def weights(self) -> list[tuple[str, float]]:
+        pairs = [(name, float(getattr(self, name))) for name in OUTCOMES]
+        if any(w < 0 for _, w in pairs):
+            raise ValueError("outcome probabilities must be >= 0")
+        total = sum(w for _, w in pairs)
+        if total <= 0:
+            raise ValueError("outcome probabilities sum to 0")
+        return [(n, w / total) for n, w in pairs]
+
+
+@dataclass(frozen=True)
+class Amd:
+    """What an ``AMD()`` step reports when the Originate asks for it (``DIALER_AMD=1``)."""
+
+    time: Dist = Dist("uniform", low=1.5, high=4.0)
+    false_machine: float = 0.02  # a human classified as a machine
+    false_human: float = 0.10  # a machine classified as a human
+
+
+@dataclass(frozen=True)
+class Agents:
+    """Queue members: the simulator answers queue calls for every member."""
+
+    answer_delay: Dist = Dist("uniform", low=0.5, high=2.0)
+    talk_time: Dist = Dist("lognormal", mean=80, sd=45, min=10, max=1800)
+    break_probability: float = 0.0  # after each call, chance the agent goes on a break
+    break_time: Dist = Dist("uniform", low=60, high=300)
+    break_reason: str = "SIM-BREAK"
+
+
+@dataclass(frozen=True)
+class QueueConfig:
+    name: str
+    strategy: str = "rrmemory"
+    timeout: float = 15.0  # how long one member rings before the queue tries another
+    wrapuptime: float = 0.0
+    ringinuse: bool = False
+    members: tuple[tuple[str, str], ...] = ()  # static (interface, member name)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str = "default"
+    seed: int = 1
+    deterministic: bool = False
+    speed: float = 1.0
+    username: str = "dialer"
+    secret: str = "dialer"
+    # dialplan
+    customer_contexts: tuple[str, ...] = ("sim-customers",)
+    connect_context: str = "dialer-connect"
+    default_queue: str = "camp1"
+    queue_wait: float = 2.0  # Queue(<q>,,,,<wait>): the safe-harbour timeout
+    drop_wait: float = 1.0  # Wait(1) after DialerDrop before hanging up
+    auto_create_queues: bool = True
+    queues: tuple[QueueConfig, ...] = (QueueConfig("camp1"),)
+    called: CalledParties = CalledParties()
+    amd: Amd = Amd()
+    agents: Agents = Agents()
+    auth_fail_delay: float = 1.0  # real seconds; Asterisk sleeps 1 s before refusing a login
+    noise: bool = False
+
+    def queue_config(self, name: str) -> QueueConfig | None:
+        for q in self.queues:
+            if q.name == name:
+                return q
+        return None
+
+    def with_(self, **changes: Any) -> Scenario:
+        return replace(self, **changes)
+
+
+def _dists(cls: type, data: dict[str, Any], where: str) -> Any:
+    known = {f.name: f for f in fields(cls)}
+    kwargs: dict[str, Any] = {}
+    for key, value in data.items():
+        if key not in known:
+            raise ValueError(f"[{where}]: unknown key {key!r}")
+        default = known[key].default
+        if isinstance(default, Dist):
+            kwargs[key] = Dist.parse(value, f"{where}.{key}")
+        elif isinstance(default, float | int) and not isinstance(default, bool):
+            kwargs[key] = float(value)
+        else:
+            kwargs[key] = value
+    return cls(**kwargs)
+
+
+def scenario_from_dict(data: dict[str, Any], name: str = "scenario") -> Scenario:
+    data = dict(data)
+    sim = dict(data.pop("sim", {}))
+    pbx = dict(data.pop("pbx", {}))
+    kwargs: dict[str, Any] = {"name": str(sim.pop("name", name))}
+    for key in ("seed",):
+        if key in sim:
+            kwargs[key] = int(sim.pop(key))
+    for key in ("speed", "auth_fail_delay"):
+        if key in sim:
+            kwargs[key] = float(sim.pop(key))
+    for key in ("deterministic", "noise"):
+        if key in sim:
+            kwargs[key] = bool(sim.pop(key))
+    for key in ("username", "secret"):
+        if key in sim:
+            kwargs[key] = str(sim.pop(key))
+    if sim:
+        raise ValueError(f"[sim]: unknown keys {sorted(sim)}")
+    if "customer_contexts" in pbx:
+        kwargs["customer_contexts"] = tuple(str(c) for c in pbx.pop("customer_contexts"))
+    for key in ("connect_context", "default_queue"):
+        if key in pbx:
+            kwargs[key] = str(pbx.pop(key))
+    for key in ("queue_wait", "drop_wait"):
+        if key in pbx:
+            kwargs[key] = float(pbx.pop(key))
+    if "auto_create_queues" in pbx:
+        kwargs["auto_create_queues"] = bool(pbx.pop("auto_create_queues"))
+    if pbx:
+        raise ValueError(f"[pbx]: unknown keys {sorted(pbx)}")
+    if "called" in data:
+        kwargs["called"] = _dists(CalledParties, data.pop("called"), "called")
+    if "amd" in data:
+        kwargs["amd"] = _dists(Amd, data.pop("amd"), "amd")
+    if "agents" in data:
+        kwargs["agents"] = _dists(Agents, data.pop("agents"), "agents")
+    if "queues" in data:
+        queues = []
+        for q in data.pop("queues"):
+            q = dict(q)
+            members = tuple(
+                (str(m["interface"]), str(m.get("name", m["interface"])))
+                if isinstance(m, dict)
+                else (str(m), str(m))
+                for m in q.pop("members", ())
+            )
+            qc = _dists(QueueConfig, q, "queues")
+            queues.append(replace(qc, members=members, ringinuse=bool(qc.ringinuse)))
+        kwargs["queues"] = tuple(queues)
+    if data:
+        raise ValueError(f"unknown sections {sorted(data)}")
+    scenario = Scenario(**kwargs)
+    scenario.called.weights()  # validate
+    return scenario
+
+
+def load_scenario(path: str | Path | None = None) -> Scenario:
+    """Read a scenario file; ``None`` gives the packaged ``default.toml``."""
+    if path is None:
+        text = resources.files("dialer.sim").joinpath("scenarios/default.toml").read_text("utf-8")
+        return scenario_from_dict(tomllib.loads(text), "default")
+    path = Path(path)
+    with path.open("rb") as fh:
+        return scenario_from_dict(tomllib.load(fh), path.stem)
+
+
+def capture_scenario() -> Scenario:
+    """The PBX of the recordings (``tests/fixtures/ami``): deterministic, queue camp1, 2 s wait."""
+    return Scenario(
+        name="captures",
+        deterministic=True,
+        queues=(QueueConfig("camp1", strategy="rrmemory", timeout=15, wrapuptime=2),),
+        auth_fail_delay=0.0,
+    )
+
+
+__all__ = [
+    "OUTCOMES",
+    "Agents",
+    "Amd",
+    "CalledParties",
+    "Dist",
+    "QueueConfig",
+    "Scenario",
+    "capture_scenario",
+    "load_scenario",
+    "scenario_from_dict",
+]
