@@ -58,7 +58,7 @@ class CampaignDefinitionError(InputError):
 
 @dataclass(frozen=True)
 class ListRef:
-    """A lead list attached to the campaign. Lower ``priority`` is dialled first; ``weight`` for mix."""
+    """A lead list attached to the campaign. Higher ``priority`` is dialled first; ``weight`` for mix."""
 
     name: str
     priority: int = 1

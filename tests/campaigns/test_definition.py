@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -254,3 +255,12 @@ def test_rules_parse_with_ranges_and_lead_fields() -> None:
 )
 def test_render_script_is_safe(text: str, fields: dict, expected: str) -> None:
     assert render_script(text, fields) == expected
+
+
+def test_the_documented_example_is_valid() -> None:
+    doc = (EXAMPLES.parents[1] / "docs" / "campaigns.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```toml\n(.*?)```", doc, re.S)
+    definition = loads_definition("\n".join(blocks), "docs/campaigns.md")
+    assert definition.name == "retention-basic"
+    assert definition.rules[0].then.campaign == "retention-cheaper"
+    assert [r.region for r in definition.window.regions] == ["FR", "US-CA"]
