@@ -127,6 +127,7 @@ class Action:
     grace: timedelta = timedelta(minutes=15)  # callback: owner-only time before anyone may take it
     campaign: str | None = None  # move target
     at: Literal["now", "start"] = "start"  # move: at once, or when the target starts
+    scope: Literal["global", "campaign"] = "global"  # dnc: every campaign, or this one
     note: str = ""
 
 
@@ -301,10 +302,11 @@ class Finish:
 
 @dataclass(frozen=True)
 class AddToDnc:
-    """Put the number on the do-not-call list, for ever."""
+    """Put the number on the do-not-call list for ever: for every campaign, or only this one."""
 
     reason: str
     rule: str
+    scope: Literal["global", "campaign"] = "global"
 
 
 @dataclass(frozen=True)
@@ -394,7 +396,7 @@ def evaluate(
     if action.kind == "finish":
         return Finish(action.note or "finished by rule", rule.name)
     if action.kind == "dnc":
-        return AddToDnc(action.note or "do not call", rule.name)
+        return AddToDnc(action.note or "do not call", rule.name, action.scope)
 
     notes: list[str] = []
     if action.kind == "move":
@@ -432,37 +434,37 @@ def earliest_allowed(
     call: CallResult | None,
     now: datetime,
 ) -> datetime:
-    """The earliest time the campaign's gaps and frequency cap allow a next call (≥ ``now``)."""
-    notes: list[str] = []
-    if call is None:
-        call = CallResult("NONE", attempt=0, placed_at=None)
-        return _apply_limits(definition, history, call, now, now, notes, include_call=False)
-    return _apply_limits(definition, history, call, now, now, notes)
+    """The earliest time (≥ ``now``) the campaign's gaps and frequency cap allow a next call.
+
+    ``call``: the call just finished, if it is not yet part of ``history``. Use
+    it, for instance, when a moved lead becomes due in its target campaign.
+    """
+    return _apply_limits(definition, history, call, now, now.astimezone(UTC), [])
 
 
 def _apply_limits(
     definition: CampaignDefinition,
     history: LeadHistory,
-    call: CallResult,
+    call: CallResult | None,
     now: datetime,
     at: datetime,
     notes: list[str],
-    include_call: bool = True,
 ) -> datetime:
     """Push ``at`` past every required gap and under the per-number frequency cap."""
     limits = definition.limits
-    placed = (call.placed_at or now).astimezone(UTC)
-    disposition = definition.disposition(call.disposition) if call.disposition else None
     last_refusal = history.last_refusal_at
     last_abandoned = history.last_abandoned_at
     last_machine = history.last_machine_at
-    if include_call:
+    times = list(history.number_calls)
+    if call is not None:
+        disposition = definition.disposition(call.disposition) if call.disposition else None
         if disposition is not None and disposition.refusal:
             last_refusal = now
         if call.outcome == "ABANDONED":
             last_abandoned = now
         if call.outcome == "MACHINE":
             last_machine = now
+        times.append((call.placed_at or now).astimezone(UTC))
     for label, last, gap in (
         ("refusal", last_refusal, limits.gap_after_refusal),
         ("abandoned call", last_abandoned, limits.gap_after_abandoned),
@@ -471,14 +473,13 @@ def _apply_limits(
         if last is not None and gap and at < last + gap:
             at = last + gap
             notes.append(f"moved to {format_duration(gap)} after the last {label}")
-    if limits.max_calls_per_number:
-        times = list(history.number_calls) + ([placed] if include_call else [])
-        cap, span = limits.max_calls_per_number, timedelta(days=limits.per_days)
-        if len(times) >= cap:
-            oldest_counting = sorted(times, reverse=True)[cap - 1]
-            if at < oldest_counting + span:
-                at = oldest_counting + span
-                notes.append(f"moved under the cap of {cap} calls per {limits.per_days} days")
+    cap = limits.max_calls_per_number
+    if cap and len(times) >= cap:
+        span = timedelta(days=limits.per_days)
+        oldest_counting = sorted(times, reverse=True)[cap - 1]
+        if at < oldest_counting + span:
+            at = oldest_counting + span
+            notes.append(f"moved under the cap of {cap} calls per {limits.per_days} days")
     return at
 
 
@@ -541,6 +542,7 @@ _RULE_KEYS = (
     "grace",
     "campaign",
     "at",
+    "scope",
     "note",
 )
 _WHEN_KEYS = ("outcome", "disposition", "reason", "flag", "attempt", "outcome_count", "lead")
@@ -664,6 +666,7 @@ def parse_rule(
         grace=_duration(data, "grace", timedelta(minutes=15), path, problems),
         campaign=campaign.strip() if isinstance(campaign, str) else None,
         at=_choice(data, "at", ("now", "start"), "start", path, problems),
+        scope=_choice(data, "scope", ("global", "campaign"), "global", path, problems),
         note=note,
     )
     if kind == "retry" and not action.after and not action.days:
@@ -730,6 +733,7 @@ def rule_to_data(rule: Rule) -> dict[str, Any]:
     if a.campaign:
         out["campaign"] = a.campaign
     out["at"] = a.at
+    out["scope"] = a.scope
     if a.note:
         out["note"] = a.note
     return out

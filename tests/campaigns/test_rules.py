@@ -223,6 +223,15 @@ def test_dnc_rule_and_no_defaults() -> None:
     )
     fallback = run(CallResult("BUSY"), d)
     assert isinstance(fallback, Finish) and fallback.rule == "fallback"
+    assert run(CallResult("CONNECTED", disposition="DNC")).scope == "global"
+
+
+def test_campaign_scoped_dnc() -> None:
+    d = make_definition(
+        rules=[{"when": {"reason": "NO_TIME"}, "action": "dnc", "scope": "campaign"}]
+    )
+    action = run(CallResult("CONNECTED", disposition="REFUSED", reason="NO_TIME"), d)
+    assert isinstance(action, AddToDnc) and action.scope == "campaign"
 
 
 def test_jitter_is_deterministic_for_a_seed() -> None:
