@@ -757,8 +757,9 @@ class PBX:
             st.human += 1
         call.truth.answered = True
         if call.c2:
-            call.c2.set(priority=7, app="Wait", appdata="6")
+            call.c2.set(priority=7, app="Answer", appdata="")
             self._newstate(call.c2, 6)
+            call.c2.set(priority=8, app="Wait", appdata="6")
         self._newstate(call.c1, 6)
         self._dial_ev("DialEnd", call, call.c1, "DialStatus: ANSWER\r\n")
         self._originate_response(call, True, 4, channel=call.c1.name)
@@ -903,6 +904,7 @@ class PBX:
         iface = m.interface
         self._chan_no += 1
         lid = call.c1.linkedid
+        aexten = "s"
         if iface.lower().startswith("local/"):
             target = iface.split("/", 1)[1].split("/", 1)[0]
             aexten, _, actx = target.partition("@")
@@ -938,9 +940,9 @@ class PBX:
                     con_num=call.cid_num,
                     con_name=call.cid_name,
                 )
-        call.a1.set(app="AppQueue", appdata="(Outgoing Line)")
+        call.a1.set(app="AppQueue", appdata="(Outgoing Line)", exten="s")
         if call.a2:
-            call.a2.set(app="Wait", appdata="4")
+            call.a2.set(app="Answer", appdata="")
         self.emit(
             _AGENT,
             event(
@@ -951,13 +953,16 @@ class PBX:
                 + f"Queue: {q.name}\r\nInterface: {iface}\r\nMemberName: {m.name}\r\n",
             ),
         )
+        # As recorded: AgentCalled shows the agent leg at exten "s", DialBegin at the member's
+        # extension with its connected line still unknown.
+        call.a1.set(con_num=UNKNOWN, con_name=UNKNOWN, exten=aexten)
         self._dial_ev("DialBegin", call, call.a1, f"DialString: {iface}\r\n", caller=call.c1)
+        call.a1.set(con_num=call.cid_num, con_name=call.cid_name, exten="s")
         delay = (
             0.0
             if self.scenario.deterministic
             else self.scenario.agents.answer_delay.sample(call.rng)
         )
-        m.in_call = True
         if delay <= 0:
             self._agent_answer(call)
             return
@@ -1012,7 +1017,9 @@ class PBX:
         m.status = 2
         if call.a2:
             self._newstate(call.a2, 6)
-        self._member_ev("QueueMemberStatus", m)
+            call.a2.set(priority=2, app="Wait", appdata="4")
+        self._member_ev("QueueMemberStatus", m)  # published before the queue marks it in call
+        m.in_call = True
         self._newstate(call.a1, 6)
         self._dial_ev("DialEnd", call, call.a1, "DialStatus: ANSWER\r\n", caller=call.c1)
         if call.t_queue is not None:
@@ -1108,6 +1115,8 @@ class PBX:
         call.t_agent = None
         if call.phase != "connected":
             return
+        if call.a2 is not None:
+            call.a2.set(priority=3, app="Hangup", appdata="")
         self._hangup(call.a2, 16)
         self._complete(call, "agent")
         self._hangup(call.a1, 16)
