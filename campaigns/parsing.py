@@ -63,6 +63,8 @@ def parse_duration(value: Any) -> timedelta:
         if value < 0:
             raise Invalid(f"must not be negative (got {value})")
         return timedelta(seconds=value)
+    if isinstance(value, str) and re.fullmatch(r"\s*\d+(?:\.\d+)?\s*", value):
+        return timedelta(seconds=float(value))
     if isinstance(value, str) and _DURATION_FULL_RE.match(value):
         seconds = sum(float(n) * _UNIT_SECONDS[u.lower()] for n, u in _DURATION_RE.findall(value))
         return timedelta(seconds=seconds)
