@@ -624,6 +624,8 @@ class PBX:
 
         self._dial_ev("DialBegin", call, call.c1, f"DialString: {call.dial_string}\r\n")
         self._choose_outcome(call)
+        if call.outcome in ("human", "machine") and call.ring_time >= timeout:
+            call.outcome = "no_answer"  # would have answered, but the Originate gave up first
         truth.outcome = call.outcome
         self.stats.outcomes[call.outcome] += 1
         det = self.scenario.deterministic
