@@ -1,0 +1,1 @@
+"""Discrete-event simulation of a dialling day, for the pacing benchmark (virtual time)."""

@@ -1,0 +1,106 @@
+"""Run the pacing benchmark: scenarios x policies x seeds, optionally in a few processes."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dialer.pacing.policies import make_policy
+from dialer.pacing.sim.engine import simulate
+from dialer.pacing.sim.metrics import RunMetrics, Summary, run_metrics, summarise
+from dialer.pacing.sim.scenario import Scenario, ceiling, load_scenario
+
+#: Benchmark label -> (dial mode, parameters). Order is the table's order.
+POLICY_SPECS: dict[str, tuple[str, dict[str, Any]]] = {
+    "progressive": ("progressive", {}),
+    "ratio-2.0": ("ratio", {"ratio": 2.0}),
+    "vicidial": ("vicidial", {}),
+    "predictive": ("predictive", {}),
+}
+# rough relative cost of one run, to start the slow ones first
+_COST = {"predictive": 8, "vicidial": 2}
+
+
+def default_scenario_dir() -> Path:
+    """``benchmarks/scenarios`` of the working directory, else of the source checkout."""
+    here = Path.cwd() / "benchmarks" / "scenarios"
+    if here.is_dir():
+        return here
+    return Path(__file__).resolve().parents[3] / "benchmarks" / "scenarios"
+
+
+def default_scenarios() -> list[Path]:
+    return sorted(default_scenario_dir().glob("*.toml"))
+
+
+@dataclass(frozen=True)
+class Task:
+    scenario: Scenario
+    label: str
+    seed: int
+    hours: float | None
+    ceiling: float
+
+
+def _policy_factory(label: str) -> Callable[[], Any]:
+    mode, params = POLICY_SPECS[label]
+
+    def make() -> Any:
+        policy = make_policy(mode, **params)
+        return policy
+
+    return make
+
+
+def run_task(task: Task) -> RunMetrics:
+    rec = simulate(task.scenario, _policy_factory(task.label), task.seed, hours=task.hours)
+    rec.policy = task.label
+    return run_metrics(rec, task.ceiling)
+
+
+def run_bench(
+    scenarios: Sequence[Scenario | str | Path],
+    *,
+    policies: Iterable[str] = tuple(POLICY_SPECS),
+    seeds: int = 20,
+    hours: float | None = None,
+    jobs: int = 1,
+    progress: Callable[[RunMetrics], None] | None = None,
+) -> tuple[list[Summary], list[RunMetrics]]:
+    """Run every scenario x policy x seed; returns per-(scenario, policy) summaries and runs."""
+    labels = list(policies)
+    for label in labels:
+        if label not in POLICY_SPECS:
+            raise ValueError(f"unknown policy {label!r}; expected one of {', '.join(POLICY_SPECS)}")
+    scs = [s if isinstance(s, Scenario) else load_scenario(s) for s in scenarios]
+    tasks = [
+        Task(sc, label, seed, hours, ceiling(sc)) for sc in scs for label in labels for seed in range(seeds)
+    ]
+    ordered = sorted(tasks, key=lambda t: -_COST.get(t.label, 1) * t.scenario.agents)
+    results: list[RunMetrics] = []
+    jobs = max(1, min(jobs, len(tasks), os.cpu_count() or 1))
+    if jobs == 1:
+        for t in ordered:
+            r = run_task(t)
+            results.append(r)
+            if progress:
+                progress(r)
+    else:
+        with mp.get_context("spawn").Pool(jobs) as pool:
+            for r in pool.imap_unordered(run_task, ordered, chunksize=1):
+                results.append(r)
+                if progress:
+                    progress(r)
+    summaries = []
+    for sc in scs:
+        for label in labels:
+            runs = sorted(
+                (r for r in results if r.scenario == sc.name and r.policy == label), key=lambda r: r.seed
+            )
+            if runs:
+                summaries.append(summarise(runs))
+    return summaries, sorted(results, key=lambda r: (r.scenario, r.policy, r.seed))
