@@ -31,6 +31,8 @@ __all__ = [
     "DialerDrop",
     "DialerMachine",
     "FullyBooted",
+    "LinkLost",
+    "LinkUp",
     "Hangup",
     "Newchannel",
     "Newstate",
@@ -45,6 +47,7 @@ __all__ = [
     "QueueMemberRemoved",
     "QueueMemberStatus",
     "QueueStatusComplete",
+    "Reconciled",
     "Shutdown",
     "UserEvent",
     "parse_event",
@@ -504,3 +507,30 @@ def parse_event(frame: Mapping[str, Any]) -> AmiEvent | None:
     if parser is None:
         return None
     return parser(name, frame)
+
+
+# ------------------------------------------------------------------ link notifications
+# Not AMI events: what the client tells the core about the link itself, on the same channel
+# as the events, so that their order relative to the events is kept.
+
+
+@dataclass(frozen=True, slots=True)
+class LinkUp:
+    """Logged in.  ``reconnected``: after a loss (a :class:`Reconciled` follows)."""
+
+    reconnected: bool
+
+
+@dataclass(frozen=True, slots=True)
+class LinkLost:
+    """The link dropped (or the watchdog declared it dead); events may have been missed.
+    Attempts in flight are unknown until the next :class:`Reconciled`."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reconciled:
+    """``CoreShowChannels`` taken after re-login: the channels alive on the PBX."""
+
+    channels: tuple[CoreShowChannel, ...]
