@@ -84,17 +84,18 @@ def build_report(
         where.append(calls.c.placed_at >= since)
     cond = and_(*where)
 
-    for outcome, n in conn.execute(
-        select(func.coalesce(calls.c.outcome, "IN_PROGRESS"), func.count()).where(cond).group_by(1)
-    ):
+    outcome_col = func.coalesce(calls.c.outcome, "IN_PROGRESS")
+    for outcome, n in conn.execute(select(outcome_col, func.count()).where(cond).group_by(outcome_col)):
         report.outcomes[outcome] = n
     report.calls = sum(report.outcomes.values())
     for code, n in conn.execute(
-        select(calls.c.disposition, func.count()).where(cond, calls.c.disposition.is_not(None)).group_by(1)
+        select(calls.c.disposition, func.count()).where(cond, calls.c.disposition.is_not(None))
+        .group_by(calls.c.disposition)
     ):
         report.dispositions[code] = n
     for reason, n in conn.execute(
-        select(calls.c.refusal_reason, func.count()).where(cond, calls.c.refusal_reason.is_not(None)).group_by(1)
+        select(calls.c.refusal_reason, func.count()).where(cond, calls.c.refusal_reason.is_not(None))
+        .group_by(calls.c.refusal_reason)
     ):
         report.refusal_reasons[reason] = n
     report.contacts = sum(n for c, n in report.dispositions.items() if c in contact_codes)

@@ -1,0 +1,89 @@
+"""Shared CLI rendering: tables for reports, the live dashboard."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console, Group
+from rich.table import Table
+
+
+def _pct(x: float) -> str:
+    return f"{x * 100:.2f} %"
+
+
+def dashboard_view(run: Any, end: float | None) -> Group:
+    """The demo's live view: agents, lines, counters and abandon rate per campaign."""
+    engine = run.engine
+    status = engine.status()
+    left = "" if end is None else f"{max(0.0, end - engine.clock.monotonic()) / 60:.1f} simulated min left"
+    tables = []
+    for c in status["campaigns"]:
+        t = Table(title=f"campaign {c['name']} ({c['mode']})  {left}", expand=False)
+        for col in ("ready", "talking", "wrap-up", "paused", "ringing", "waiting", "lines",
+                    "placed", "connected", "abandoned", "abandon % 24h", "talk min/agent-h"):
+            t.add_column(col, justify="right")
+        a = c["agents"]
+        counters = status["counters"]
+        talk = _talk_per_hour(engine)
+        t.add_row(str(a.get("ready", 0)), str(a.get("talking", 0) + a.get("reserved", 0)),
+                  str(a.get("wrapup", 0)), str(a.get("paused", 0)), str(c["ringing"]), str(c["waiting"]),
+                  str(c["lines"]), str(c["placed"]), str(counters["connected"]), str(c["abandoned_24h"]),
+                  _pct(c["abandon_rate_24h"]), f"{talk:.1f}")
+        tables.append(t)
+        if c["idle_reason"]:
+            tables.append(f"[yellow]{c['idle_reason']}[/]")
+    return Group(*tables)
+
+
+def _talk_per_hour(engine: Any) -> float:
+    now = engine.now()
+    times = list(engine.agent_tracker.all_times(now))
+    logged = sum(t.logged_in for t in times)
+    talk = sum(t.talking for t in times)
+    return talk / 60 / (logged / 3600) if logged else 0.0
+
+
+def print_report(report: dict[str, Any], console: Console | None = None) -> None:
+    """The campaign report as tables."""
+    console = console or Console()
+    summary = Table(title=f"campaign {report['campaign']}", show_header=False)
+    summary.add_column(style="bold")
+    summary.add_column(justify="right")
+    rows = [
+        ("calls placed", report["calls"]),
+        ("connected to an agent", report["outcomes"].get("CONNECTED", 0)),
+        ("abandoned", report["outcomes"].get("ABANDONED", 0)),
+        ("abandon rate, last 24 h", _pct(report["abandon_rate_24h"])),
+        ("abandon rate, last 30 days", _pct(report["abandon_rate_30d"])),
+        ("contacts", report["contacts"]),
+        ("successes", report["successes"]),
+        ("talk minutes per agent-hour", report["talk_minutes_per_agent_hour"]),
+        ("average handle time (s)", report["average_handle_time_s"]),
+        ("average wait between calls (s)", report["average_wait_between_calls_s"]),
+        ("agent hours", report["agent_hours"]),
+        ("leads remaining / total", f"{report['leads_remaining']} / {report['leads_total']}"),
+        ("list exhaustion", _pct(report["list_exhaustion"])),
+    ]
+    for k, v in rows:
+        summary.add_row(k, str(v))
+    console.print(summary)
+    for title, data in (("outcomes", report["outcomes"]), ("dispositions", report["dispositions"]),
+                        ("refusal reasons", report["refusal_reasons"])):
+        if data:
+            t = Table(title=title)
+            t.add_column(title[:-1])
+            t.add_column("count", justify="right")
+            for k, v in sorted(data.items(), key=lambda kv: -kv[1]):
+                t.add_row(str(k), str(v))
+            console.print(t)
+    if report.get("per_hour"):
+        t = Table(title="per hour (UTC)")
+        for col in ("hour", "calls", "connected", "abandoned", "contacts", "successes"):
+            t.add_column(col, justify="right")
+        for h in report["per_hour"]:
+            t.add_row(h["hour"], *(str(h[k]) for k in ("calls", "connected", "abandoned", "contacts", "successes")))
+        console.print(t)
+    truth = report.get("simulator_truth")
+    if truth:
+        console.print(f"simulator ground truth: {truth}")

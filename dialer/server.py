@@ -1,0 +1,142 @@
+"""The daemon's lifecycle (``dialer run``), in the manner of uvicorn's ``Server``.
+
+startup: database (migrated), AMI login, engine start (reconcile calls left in flight), the
+agents' HTTP API; main loop: the engine until SIGTERM/SIGINT or :meth:`Server.request_stop`;
+shutdown: stop placing calls, wait a bounded time for calls in flight, record everything,
+close the HTTP API and the AMI link.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import signal
+import socket
+from pathlib import Path
+
+from dialer.ami.client import AmiClient
+from dialer.clock import Clock, RealClock
+from dialer.db import make_async_engine, open_engine
+from dialer.engine import Engine
+from dialer.pbx import AmiLink, route_to
+from dialer.settings import Settings
+
+log = logging.getLogger("dialer.server")
+
+
+def admin_token(data_dir: Path) -> str:
+    """The admin token for the HTTP API, created (mode 0600) on first use."""
+    path = data_dir / "admin.token"
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    token = secrets.token_urlsafe(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(token + "\n")
+    return token
+
+
+class _QuietUvicorn:
+    """uvicorn's Server without its own signal handling (the daemon owns the signals)."""
+
+    def __init__(self, app, host: str, port: int) -> None:  # noqa: ANN001
+        import uvicorn
+
+        class Server(uvicorn.Server):
+            def capture_signals(self):  # noqa: ANN202
+                return contextlib.nullcontext()
+
+        self.server = Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off"))
+        self.task: asyncio.Task | None = None
+
+    async def start(self) -> None:
+        self.task = asyncio.create_task(self.server.serve())
+        while not self.server.started:
+            if self.task.done():
+                self.task.result()  # raises the bind error
+                raise OSError("HTTP API did not start")
+            await asyncio.sleep(0.02)
+
+    async def stop(self) -> None:
+        self.server.should_exit = True
+        if self.task is not None:
+            await self.task
+
+
+class Server:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        node: str | None = None,
+        http: bool = True,
+        drain_timeout: float = 60.0,
+        pacing_interval: float = 1.0,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock or RealClock()
+        self.node = node or socket.gethostname()
+        self.http = http
+        self.drain_timeout = drain_timeout
+        self.pacing_interval = pacing_interval
+        self.engine: Engine | None = None
+        self.client: AmiClient | None = None
+        self._stop = asyncio.Event()
+        self.started = asyncio.Event()
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    async def serve(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, self.request_stop)
+        try:
+            await self._serve()
+        finally:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                with contextlib.suppress(NotImplementedError, RuntimeError):
+                    loop.remove_signal_handler(sig)
+
+    async def _serve(self) -> None:
+        url = self.settings.database_url
+        open_engine(url).dispose()  # migrations, with a clear error when unreachable
+        db = make_async_engine(url)
+        ref: list[Engine | None] = [None]
+        self.client = AmiClient(self.settings.ami, route_to(ref))
+        api = None
+        try:
+            await self.client.connect()
+            engine = Engine(db, AmiLink(self.client), self.clock, node=self.node,
+                            drain_timeout=self.drain_timeout, pacing_interval=self.pacing_interval)
+            self.engine = engine
+            ref[0] = engine
+            await engine.start()
+            if self.http:
+                from dialer.api import create_app
+
+                token = admin_token(self.settings.data_dir)
+                api = _QuietUvicorn(create_app(engine, token), self.settings.http.host, self.settings.http.port)
+                await api.start()
+                log.info("agents' API listening", extra={"http": f"{self.settings.http.host}:{self.settings.http.port}"})
+            run = asyncio.create_task(engine.run())
+            self.started.set()
+            log.info("dialer running", extra={"node": self.node, "ami": self.client.where})
+            stop = asyncio.create_task(self._stop.wait())
+            done, _ = await asyncio.wait({run, stop}, return_when=asyncio.FIRST_COMPLETED)
+            if run in done:
+                run.result()
+            log.info("shutdown requested")
+            await engine.stop()
+            await run
+        finally:
+            if api is not None:
+                await api.stop()
+            await self.client.close()
+            await db.dispose()
