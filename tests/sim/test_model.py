@@ -171,3 +171,23 @@ def test_two_thousand_concurrent_calls_at_two_hundred_per_second() -> None:
     assert elapsed < 4.0, f"{2200 / elapsed:.0f} originations/s"
     clock.advance(60)
     assert sim.active_calls() == 0 and sim.stats.outcomes["no_answer"] == 2200
+
+
+def test_trunk_channel_is_one_channel_and_sim_outcome_forces() -> None:
+    clock = ManualClock()
+    sim = Simulator(load_scenario(), clock=clock, seed=5)
+    events = recorder(sim)
+    sim.pbx.hold()
+    params = {**ORIG, "channel": "PJSIP/36301234567@carrier", "channelid": "t1", "timeout": "30000"}
+    assert sim.pbx.originate(params, ["SIM_OUTCOME=busy"], "t1").error is None
+    sim.pbx.release()
+    clock.advance(10)
+    names = {
+        line.split(": ", 1)[1]
+        for e in events
+        for line in e.split("\r\n")
+        if line.startswith("Channel: ")
+    }
+    assert names == {"PJSIP/carrier-00000001"}
+    assert sim.truth["t1"].outcome == "busy" and sim.truth["t1"].number == "36301234567"
+    assert any("Cause: 17\r\n" in e for e in events if e.startswith("Event: Hangup"))
