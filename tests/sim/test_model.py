@@ -185,6 +185,7 @@ def test_trunk_channel_is_one_channel_and_sim_outcome_forces() -> None:
     names = {
         line.split(": ", 1)[1]
         for e in events
+        if "OriginateResponse" not in e
         for line in e.split("\r\n")
         if line.startswith("Channel: ")
     }
