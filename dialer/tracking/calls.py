@@ -188,7 +188,7 @@ class CallRecord:
     agent_interface: str
     hold_time: int | None
     talk_time: int | None
-    lost: bool  # the AMI link dropped while it was in flight
+    lost: bool  # fate unknown since the link dropped (cleared when reconciled live)
 
     @property
     def ended(self) -> bool:
