@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import re
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -599,6 +600,19 @@ class Engine:
         """Logged in again and ``CoreShowChannels`` taken: settle the calls that were in flight."""
         self._on_call_updates(self.calls.reconcile(list(channels), self.now()))
         self.link_up = True
+        self._spawn(self._readd_members())
+
+    async def _readd_members(self) -> None:
+        """After a reconnect: a restarted PBX has forgotten dynamic queue members; add them back
+        (an "already there" error just means it had not)."""
+        for agent in list(self.agents.values()):
+            if agent.campaign is None:
+                continue
+            snap = self.agent_tracker.get(agent.interface)
+            if snap is not None and snap.state is AgentState.LOGGED_OUT:
+                continue
+            with contextlib.suppress(Exception):
+                await self.link.queue_add(agent.campaign.queue, agent.interface, agent.name)
 
     async def reconcile(self) -> None:
         self.reconciled(await self.link.core_show_channels())
@@ -869,6 +883,11 @@ def _make_policy(definition: CampaignDefinition) -> pacing.Policy:
     return pacing.make_policy("progressive")
 
 
+def field_key(name: str) -> str:
+    """A column name as a script placeholder: lower case, runs of other characters as ``_``."""
+    return re.sub(r"[^0-9a-z]+", "_", name.strip().lower()).strip("_")
+
+
 def _ts(value: datetime) -> float:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
@@ -1029,9 +1048,12 @@ async def call_details(db: AsyncEngine, call_id: int) -> dict | None:
     if row is None:
         return None
     definition = definition_from_data(row.definition, f"campaign {row.campaign_name}")
+    custom = row.custom or {}
     fields = {"first_name": row.first_name, "last_name": row.last_name, "phone": row.phone,
               "state": row.state, "country": row.country, "postal_code": row.postal_code,
-              "external_id": row.external_id, **(row.custom or {})}
+              "external_id": row.external_id, **custom,
+              # custom columns also by a placeholder-friendly name: "Current Plan" -> current_plan
+              **{field_key(k): v for k, v in custom.items()}}
     return {
         "call_id": row.id,
         "campaign": row.campaign_name,

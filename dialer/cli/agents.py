@@ -1,0 +1,111 @@
+"""``dialer agents``: create agents, log them in and out, pause them, see their state."""
+
+from __future__ import annotations
+
+import secrets
+
+import click
+from sqlalchemy import insert, select, update
+
+from dialer.api import token_hash
+from dialer.cli.common import daemon_request, emit, json_option
+from dialer.errors import InputError
+from dialer.schema import metadata
+
+agents_t = metadata.tables["agents"]
+campaigns_t = metadata.tables["campaigns"]
+
+
+@click.group()
+def cli() -> None:
+    """Agents are people who take connected calls. Each has a device on the PBX (its queue
+    interface, e.g. PJSIP/agent1) and an API token for the agent desktop. Login, logout,
+    pause and ready go through the running daemon (`dialer run`)."""
+
+
+@cli.command("add")
+@click.argument("name")
+@click.option("--interface", required=True, help="The agent's device as a queue member, e.g. PJSIP/agent1.")
+@click.option("--rotate-token", is_flag=True, help="Issue a new API token for an existing agent.")
+@click.pass_obj
+def add_cmd(obj, name: str, interface: str, rotate_token: bool) -> None:  # noqa: ANN001
+    """Create agent NAME (or update its interface) and print its API token once."""
+    token = secrets.token_urlsafe(24)
+    with obj.engine.begin() as conn:
+        row = conn.execute(select(agents_t.c.id).where(agents_t.c.name == name)).first()
+        if row is None:
+            conn.execute(insert(agents_t).values(name=name, interface=interface, token_hash=token_hash(token),
+                                                 state="logged_out"))
+            click.echo(f"agent {name!r} created ({interface})")
+        else:
+            values = {"interface": interface}
+            if rotate_token:
+                values["token_hash"] = token_hash(token)
+            conn.execute(update(agents_t).where(agents_t.c.id == row.id).values(**values))
+            click.echo(f"agent {name!r} updated ({interface})")
+            if not rotate_token:
+                return
+    click.echo(f"API token (shown once, give it to the agent's desktop): {token}")
+
+
+@cli.command("ls")
+@json_option
+@click.pass_obj
+def ls_cmd(obj, as_json: bool) -> None:  # noqa: ANN001
+    """List agents with their state as last recorded by the daemon."""
+    with obj.engine.connect() as conn:
+        rows = conn.execute(
+            select(agents_t.c.name, agents_t.c.interface, agents_t.c.state, agents_t.c.pause_code,
+                   campaigns_t.c.name.label("campaign"), agents_t.c.state_since)
+            .select_from(agents_t.outerjoin(campaigns_t, campaigns_t.c.id == agents_t.c.campaign_id))
+            .order_by(agents_t.c.name)
+        ).mappings().all()
+    emit([dict(r) for r in rows], as_json, title="agents")
+
+
+def _known(obj, name: str) -> None:  # noqa: ANN001
+    with obj.engine.connect() as conn:
+        if conn.execute(select(agents_t.c.id).where(agents_t.c.name == name)).first() is None:
+            raise InputError(f"unknown agent {name!r} (create it with: dialer agents add {name} --interface ...)")
+
+
+@cli.command("login")
+@click.argument("name")
+@click.option("--campaign", required=True, help="The campaign whose calls the agent takes.")
+@click.pass_obj
+def login_cmd(obj, name: str, campaign: str) -> None:  # noqa: ANN001
+    """Log agent NAME in to CAMPAIGN (adds its device to the campaign's queue)."""
+    _known(obj, name)
+    daemon_request(obj.settings, "POST", f"/api/agents/{name}/login", {"campaign": campaign})
+    click.echo(f"agent {name!r} logged in to {campaign!r}")
+
+
+@cli.command("logout")
+@click.argument("name")
+@click.pass_obj
+def logout_cmd(obj, name: str) -> None:  # noqa: ANN001
+    """Log agent NAME out (removes its device from the queue)."""
+    _known(obj, name)
+    daemon_request(obj.settings, "POST", f"/api/agents/{name}/logout")
+    click.echo(f"agent {name!r} logged out")
+
+
+@cli.command("pause")
+@click.argument("name")
+@click.option("--code", required=True, help="Pause code, e.g. BREAK, LUNCH, TRAINING.")
+@click.pass_obj
+def pause_cmd(obj, name: str, code: str) -> None:  # noqa: ANN001
+    """Pause agent NAME with a pause code (after the current call, if on one)."""
+    _known(obj, name)
+    daemon_request(obj.settings, "POST", f"/api/agents/{name}/pause", {"code": code})
+    click.echo(f"agent {name!r} paused ({code})")
+
+
+@cli.command("ready")
+@click.argument("name")
+@click.pass_obj
+def ready_cmd(obj, name: str) -> None:  # noqa: ANN001
+    """Make agent NAME ready for calls again."""
+    _known(obj, name)
+    daemon_request(obj.settings, "POST", f"/api/agents/{name}/ready")
+    click.echo(f"agent {name!r} ready")

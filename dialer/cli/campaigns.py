@@ -1,0 +1,108 @@
+"""``dialer campaigns``: define, start, pause and inspect campaigns."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import click
+
+from campaigns import store
+from campaigns.definition import definition_to_data, load_definition
+from dialer.cli.common import emit, json_option
+
+
+@click.group()
+def cli() -> None:
+    """Define campaigns from TOML files (see config/campaigns/ and docs/campaigns.md), start,
+    pause and stop them, and see how they are doing. A running daemon picks up changes within
+    a few seconds."""
+
+
+@cli.command("apply")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@json_option
+@click.pass_obj
+def apply_cmd(obj, file: Path, as_json: bool) -> None:  # noqa: ANN001
+    """Create or update the campaign defined in FILE (validated; errors name the field)."""
+    definition = load_definition(file)
+    applied = store.apply_definition(obj.engine, definition)
+    data = {"campaign": definition.name, "created": applied.created, "mode": definition.dial.mode,
+            "lists_attached": applied.lists_attached, "lists_missing": applied.lists_missing}
+    if as_json:
+        emit(data, True)
+        return
+    click.echo(f"campaign {definition.name!r} {'created' if applied.created else 'updated'} "
+               f"({definition.dial.mode}, queue {definition.dial.queue or definition.name})")
+    if applied.lists_missing:
+        click.echo(f"note: lists not found yet (import them with --campaign {definition.name}): "
+                   + ", ".join(applied.lists_missing))
+
+
+@cli.command("ls")
+@json_option
+@click.pass_obj
+def ls_cmd(obj, as_json: bool) -> None:  # noqa: ANN001
+    """List campaigns with their status, dial mode and lead count."""
+    emit(store.list_campaigns(obj.engine), as_json, title="campaigns")
+
+
+@cli.command("show")
+@click.argument("name")
+@json_option
+@click.pass_obj
+def show_cmd(obj, name: str, as_json: bool) -> None:  # noqa: ANN001
+    """Show a campaign's definition."""
+    with obj.engine.connect() as conn:
+        _id, status, definition = store.load(conn, name)
+    data = {"name": name, "status": status, **definition_to_data(definition)}
+    if as_json:
+        emit(data, True)
+        return
+    d = definition.dial
+    emit({"name": name, "status": status, "mode": d.mode, "trunk": d.trunk, "queue": d.queue,
+          "ring timeout (s)": d.ring_timeout, "max lines": d.max_lines, "abandon target": d.abandon_target,
+          "amd": d.amd, "lists": ", ".join(f"{x.name} (priority {x.priority})" for x in definition.lists),
+          "dispositions": ", ".join(x.code for x in definition.dispositions),
+          "refusal reasons": ", ".join(x.code for x in definition.refusal_reasons),
+          "rules": len(definition.rules)}, False, title=f"campaign {name}")
+
+
+def _status_command(verb: str, status: str, help_text: str) -> None:
+    @cli.command(verb, help=help_text)
+    @click.argument("name")
+    @click.pass_obj
+    def cmd(obj, name: str) -> None:  # noqa: ANN001
+        previous = store.set_status(obj.engine, name, status)
+        click.echo(f"campaign {name!r}: {previous} -> {status}")
+
+
+_status_command("start", "active", "Start (or resume) dialling the campaign.")
+_status_command("pause", "paused", "Pause the campaign: no new calls; calls in progress finish.")
+_status_command("stop", "stopped", "Stop the campaign: no new calls until it is started again.")
+
+
+@cli.command("status")
+@click.argument("name")
+@json_option
+@click.pass_obj
+def status_cmd(obj, name: str, as_json: bool) -> None:  # noqa: ANN001
+    """Leads by status, calls and abandon rate of the last 24 hours."""
+    from datetime import UTC, datetime, timedelta
+
+    from dialer.report import build_report
+
+    with obj.engine.connect() as conn:
+        row = store.find(conn, name)
+        now = datetime.now(UTC)
+        report = build_report(conn, row.id, name, now=now, since=now - timedelta(hours=24))
+    data = {"campaign": name, "status": row.status, "leads": report.leads_by_status,
+            "leads_remaining": report.leads_remaining, "calls_24h": report.calls,
+            "outcomes_24h": report.outcomes, "abandon_rate_24h": report.abandon_rate_24h}
+    emit(data, as_json, title=f"campaign {name}")
+
+
+if importlib.util.find_spec("dialer.cli.retarget") is not None:
+    from dialer.cli.retarget import retarget
+
+    cli.add_command(retarget)

@@ -1,0 +1,94 @@
+"""A whole daemon against the built-in simulator over TCP, in scaled time."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import random
+from pathlib import Path
+
+import pytest
+
+from dialer.demo import DemoOptions, DemoRun, start_demo
+
+E2E_CAMPAIGN = """
+name = "e2e"
+script = "Hello {first_name}, this is a test call about {current_plan}."
+
+[[lists]]
+name = "e2e"
+
+[dial]
+mode = "MODE"
+trunk = "Local/{number}@sim-customers"
+queue = "e2e"
+ring_timeout = 15
+max_lines = 40
+abandon_target = 0.03
+
+[window]
+hours = "00:00-24:00"
+
+[limits]
+max_attempts = 1
+
+[[dispositions]]
+code = "SALE"
+label = "Sale"
+flags = ["contact", "success", "final"]
+
+[[dispositions]]
+code = "REFUSED"
+label = "Refused"
+flags = ["contact", "refusal", "final"]
+
+[[dispositions]]
+code = "CALLBACK"
+label = "Call back"
+flags = ["contact", "callback"]
+
+[[refusal_reasons]]
+code = "PRICE"
+label = "too expensive"
+"""
+
+
+def write_campaign(tmp_path: Path, mode: str) -> Path:
+    path = tmp_path / "e2e.toml"
+    path.write_text(E2E_CAMPAIGN.replace("MODE", mode))
+    return path
+
+
+async def run_until_done(run: DemoRun, timeout: float = 90.0) -> None:
+    """Dial until no lead is left to call and nothing is in flight (or fail after ``timeout`` s)."""
+    from sqlalchemy import func, select
+
+    from dialer.claim import leads
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        await asyncio.sleep(0.2)
+        if run.engine.live:
+            continue
+        async with run.engine.db.connect() as conn:
+            left = (await conn.execute(select(func.count()).select_from(leads).where(
+                leads.c.status.in_(("new", "retry", "dialing"))))).scalar()
+        if left == 0:
+            return
+    pytest.fail(f"campaign did not finish in {timeout} s: {run.engine.status()}")
+
+
+@pytest.fixture
+def e2e_options(tmp_path: Path):  # noqa: ANN201
+    def make(mode: str = "predictive", leads: int = 200, agents: int = 6, speed: float = 60.0) -> DemoOptions:
+        return DemoOptions(
+            minutes=60, speed=speed, agents=agents, leads=leads, seed=11, data_dir=tmp_path / "data",
+            campaign_file=write_campaign(tmp_path, mode),
+            scenario_overrides={"agents": {"talk_time": {"dist": "lognormal", "mean": 25, "sd": 10, "min": 5}}},
+        )
+
+    return make
+
+
+__all__ = ["run_until_done", "start_demo", "write_campaign", "csv", "random"]

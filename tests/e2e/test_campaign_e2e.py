@@ -1,0 +1,86 @@
+"""Issue 4 acceptance: a campaign of a few hundred leads runs to the end over TCP against the
+simulator; totals reconcile; the dialer's abandon count equals the simulator's ground truth;
+agent state follows the queue events; dispositions validate."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+from sqlalchemy import select
+
+from dialer.claim import calls, leads
+from dialer.db import open_engine
+from dialer.engine import DispositionError
+from dialer.schema import metadata
+from dialer.tracking.agents import AgentState
+from tests.e2e.conftest import run_until_done, start_demo
+
+
+@pytest.mark.parametrize("mode", ["progressive", "predictive"])
+async def test_campaign_runs_to_the_end_and_reconciles(e2e_options, mode: str) -> None:
+    opts = e2e_options(mode=mode, leads=200)
+    run = await start_demo(opts)
+    try:
+        await run_until_done(run)
+        await run.agents.drain()
+    finally:
+        await run.stop()
+
+    imported = run.import_result.imported
+    engine = open_engine(run.settings.database_url)
+    with engine.connect() as conn:
+        call_rows = conn.execute(select(calls)).all()
+        lead_rows = conn.execute(select(leads)).all()
+        log_rows = conn.execute(select(metadata.tables["agent_state_log"])).all()
+    engine.dispose()
+
+    # Every imported lead was dialled exactly once (max_attempts = 1) and has a final status.
+    assert len(lead_rows) == imported
+    per_lead = Counter(r.lead_id for r in call_rows)
+    assert set(per_lead) == {r.id for r in lead_rows}
+    assert set(per_lead.values()) == {1}
+    assert {r.status for r in lead_rows} <= {"done", "dnc", "callback"}
+    # Every call has an outcome and timestamps in order.
+    assert all(r.status == "ended" and r.outcome for r in call_rows)
+    assert all(r.ended_at >= r.placed_at for r in call_rows)
+    outcomes = Counter(r.outcome for r in call_rows)
+    truth = run.sim.stats
+    assert truth.placed == len(call_rows)
+    # The abandon rate the dialer reports is the simulator's ground truth.
+    assert outcomes["ABANDONED"] == truth.abandoned
+    assert outcomes["CONNECTED"] == truth.connected
+    # Every connected call was disposed by its agent with a valid code; none is left pending.
+    connected = [r for r in call_rows if r.outcome == "CONNECTED"]
+    assert connected and all(r.disposition in {"SALE", "REFUSED", "CALLBACK"} for r in connected)
+    assert all(r.refusal_reason == "PRICE" for r in connected if r.disposition == "REFUSED")
+    assert all(r.agent for r in connected)
+    assert not run.agents.errors
+    # Agent state followed the queue: talk spans were logged, and everyone ends ready.
+    states = Counter(r.state for r in log_rows)
+    assert states["talking"] >= len(connected) * 0.9
+    assert all(a.state is AgentState.READY for a in run.engine.agent_tracker.agents("e2e"))
+    # No lead was ever in two calls at once, and the line limit held: at most max_lines live.
+    assert run.engine.counters["placed"] == len(call_rows)
+
+
+async def test_dispositions_are_validated(e2e_options) -> None:
+    run = await start_demo(e2e_options(mode="progressive", leads=30, agents=2))
+    try:
+        await run_until_done(run)
+        await run.agents.drain()
+        engine = open_engine(run.settings.database_url)
+        with engine.connect() as conn:
+            connected = conn.execute(select(calls.c.id, calls.c.agent).where(calls.c.outcome == "CONNECTED")).first()
+            not_connected = conn.execute(select(calls.c.id).where(calls.c.outcome != "CONNECTED")).first()
+        engine.dispose()
+        assert connected is not None
+        with pytest.raises(DispositionError, match="already disposed"):
+            await run.engine.dispose(connected.id, code="SALE")
+        if not_connected is not None:
+            with pytest.raises(DispositionError, match="did not reach an agent"):
+                await run.engine.dispose(not_connected.id, code="SALE")
+        with pytest.raises(DispositionError, match="unknown call"):
+            await run.engine.dispose(10**9, code="SALE")
+    finally:
+        await run.stop()
