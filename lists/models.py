@@ -73,8 +73,24 @@ class Lead(Base):
     next_call_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     last_call_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     last_outcome: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # A callback owned by an agent: offered only to them (while logged in to the campaign)
+    # until ``callback_exclusive_until``, then to anyone (see dialer.claim).
+    callback_owner: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    callback_exclusive_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     source_row: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+# The claim's index (migration 0003): one ordered walk per (list, status).  On PostgreSQL the due
+# time sorts NULLS FIRST (SQLite's default for ascending order).
+Index(
+    "ix_leads_claim",
+    Lead.list_id,
+    Lead.status,
+    Lead.priority.desc(),
+    Lead.next_call_at.asc().nulls_first(),
+    Lead.id,
+)
 
 
 class DncNumber(Base):
