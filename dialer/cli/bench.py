@@ -93,7 +93,10 @@ def pacing(
         )
         sys.stdout.write("\n")
         return
-    Console().print(summary_table(summaries, seeds))
+    out = Console()
+    if not out.is_terminal:
+        out = Console(width=160)
+    out.print(summary_table(summaries, seeds))
 
 
 def summary_table(summaries, seeds: int):  # noqa: ANN001, ANN201

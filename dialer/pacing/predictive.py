@@ -44,21 +44,23 @@ class Predictive:
     - ``gain`` / ``hour_gain``: strength of the 24 h and last-hour feedback terms.
     - ``max_alpha``: the per-call risk budget never exceeds ``max_alpha * target``.
     - ``step``: resolution (s) of the answer-time grid.
+    - ``tick``: recommended seconds between decisions (calling more often is harmless).
     """
 
     name = "predictive"
-    tick = 1.0
 
     def __init__(
         self,
         *,
-        margin: float = 0.8,
+        margin: float = 0.9,
         gain: float = 0.5,
         hour_gain: float = 0.5,
         max_alpha: float = 3.0,
-        step: float = 1.0,
+        step: float = 2.0,
         max_new: int = 2000,
+        tick: float = 2.0,
     ) -> None:
+        self.tick = tick
         self.margin = margin
         self.gain = gain
         self.hour_gain = hour_gain
@@ -73,7 +75,7 @@ class Predictive:
         if target <= 0:
             return 0.0
         a, n = s.day.abandoned, s.day.answered
-        if a + 1 > target * (n + 1):
+        if a > 0 and a + 1 > target * (n + 1):
             return 0.0  # one more abandon would put the last 24 h over the target
         sp = self.margin * target
         z_day = (a - sp * n) / math.sqrt(sp * n + 1.0)

@@ -250,21 +250,30 @@ class AnswerModel:
             return  # fold in batches: the curves move slowly, recomputing them is not free
         self.last_fold = now
         self._time_decay(now)
-        lam = _decay(self.half_life_calls)
+        batch = []
         while self.pending and self.pending[0][0] <= cutoff:
-            _, ring, answered, live = heapq.heappop(self.pending)
+            batch.append(heapq.heappop(self.pending))
+        lam = _decay(self.half_life_calls)
+        k = len(batch)
+        decay_all = lam**k
+        self.live *= decay_all
+        self.other *= decay_all
+        self.ended *= decay_all
+        if lam < 1.0:
+            self.w = self.w * decay_all + (1.0 - decay_all) / (1.0 - lam)
+            self.w2 = self.w2 * decay_all * decay_all + (1.0 - decay_all**2) / (1.0 - lam * lam)
+        else:
+            self.w += k
+            self.w2 += k
+        for i, (_, ring, answered, live) in enumerate(batch):
+            weight = lam ** (k - 1 - i)  # later records are forgotten less
             b = min(max(int(ring), 0), self.max_ring)
-            self.live *= lam
-            self.other *= lam
-            self.ended *= lam
-            self.w = self.w * lam + 1.0
-            self.w2 = self.w2 * lam * lam + 1.0
             if live:
-                self.live[b] += 1.0
+                self.live[b] += weight
             elif answered:
-                self.other[b] += 1.0
+                self.other[b] += weight
             else:
-                self.ended[b] += 1.0
+                self.ended[b] += weight
         self._curves = None
 
     def _time_decay(self, now: float) -> None:

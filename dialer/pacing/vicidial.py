@@ -6,7 +6,8 @@ Implemented from this description of VICIdial's adaptive modes:
 - every 15 s, over the last 15 samples, ``diff = avg ready - avg waiting`` and
   ``level <- level * (1 + diff / avg logged-in)``, clamped to [1.0, 3.0];
 - every 2.5 s place ``round(level * active agents) - calls in progress`` (ringing, waiting,
-  connected), where active agents are the logged-in agents not paused;
+  connected), where active agents are those ready, reserved or talking (VICIdial shows its
+  disposition screen as paused, so agents in wrap-up are not active);
 - when the day's drop percentage (drops / human-answered, once over 50 calls) exceeds the
   target, the level is set to 1.0 ("hard limit").
 
@@ -74,7 +75,7 @@ class Vicidial:
         if not self._due(self._last_place, now, self.place_every):
             return 0
         self._last_place = now
-        active = len(s.agents) - s.count_agents(AgentState.PAUSED)
+        active = s.count_agents(AgentState.READY, AgentState.RESERVED, AgentState.TALKING)
         in_progress = len(s.calls) + s.count_agents(AgentState.RESERVED, AgentState.TALKING)
         want = math.floor(self.level * active + 0.5) - in_progress
         return max(0, min(want, s.free_lines))
