@@ -3,7 +3,8 @@
 The daemon keeps, per campaign, one policy and one :class:`PacingStats`, and in its pacing
 loop (every ``policy.tick`` seconds or so) does::
 
-    from dialer.pacing import Snapshot, AgentView, CallView, AbandonCounts, make_policy
+    from dialer.pacing import (AbandonCounts, AgentState, AgentView, CallState, CallView,
+                               Snapshot, make_policy)
 
     policy = make_policy(campaign.dial_mode, **campaign.pacing_params)
     n = policy.decide(Snapshot(

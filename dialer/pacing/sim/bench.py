@@ -49,11 +49,7 @@ class Task:
 def _policy_factory(label: str) -> Callable[[], Any]:
     mode, params = POLICY_SPECS[label]
 
-    def make() -> Any:
-        policy = make_policy(mode, **params)
-        return policy
-
-    return make
+    return lambda: make_policy(mode, **params)
 
 
 def run_task(task: Task) -> RunMetrics:
