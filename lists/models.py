@@ -81,12 +81,13 @@ class Lead(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
-# The claim's index (migration 0003): one ordered walk per (list, status).  On PostgreSQL the due
-# time sorts NULLS FIRST (SQLite's default for ascending order).
+# The claim's index (migration 0003): one ordered walk per (list, status, open zone set).  On
+# PostgreSQL the due time sorts NULLS FIRST (SQLite's default for ascending order).
 Index(
     "ix_leads_claim",
     Lead.list_id,
     Lead.status,
+    Lead.timezones,
     Lead.priority.desc(),
     Lead.next_call_at.asc().nulls_first(),
     Lead.id,

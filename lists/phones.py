@@ -108,6 +108,22 @@ def _zones_lookup(digits: str) -> tuple[str, ...]:
     return ()
 
 
+# Longest key length in the zone table per first digit: lookups start there, and results are
+# cached by that prefix (the answer depends on nothing else).
+_TZ_MAXLEN: dict[str, int] = {}
+for _k in TIMEZONE_DATA:
+    _TZ_MAXLEN[_k[0]] = max(_TZ_MAXLEN.get(_k[0], 0), len(_k))
+_ZONES_CACHE: dict[str, tuple[str, ...]] = {}
+
+
+def _geo_zones(digits: str) -> tuple[str, ...]:
+    key = digits[:_TZ_MAXLEN.get(digits[0], TIMEZONE_LONGEST_PREFIX)]
+    z = _ZONES_CACHE.get(key)
+    if z is None:
+        z = _ZONES_CACHE[key] = _clean_zones(_zones_lookup(key))
+    return z
+
+
 def _clean_zones(zones: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(z for z in zones if z != UNKNOWN_ZONE)
 
@@ -158,40 +174,68 @@ class _Desc:
         return self.rx is not None and self.rx.fullmatch(nsn) is not None
 
 
-class _Meta:
-    """One region's metadata with its regular expressions compiled once."""
+def _length_guard(lengths: tuple[int, ...] | list[int] | None) -> str | None:
+    """A lookahead admitting only ``lengths`` digits; ``""`` when any length goes, ``None`` for none."""
+    if not lengths:
+        return ""
+    ok = sorted({n for n in lengths if n > 0})
+    if not ok:
+        return None
+    return "(?=(?:" + "|".join(f"\\d{{{n}}}" for n in ok) + r")\Z)"
 
-    __slots__ = ("general", "types", "fixed", "mobile", "same_fixed_mobile", "leading", "prefix_for_parsing", "cc")
+
+class _Meta:
+    """One region's metadata with its regular expressions compiled once.
+
+    :meth:`number_type` gives the same answer as ``phonenumberutil._number_type_helper`` with
+    one regular expression: the type patterns in the library's order as alternatives of one
+    pattern (``fullmatch`` returns the first alternative that matches the whole number), each
+    guarded by its possible lengths, the whole guarded by the general pattern.
+    """
+
+    __slots__ = ("general", "combined", "kinds", "mobile", "same_fixed_mobile", "leading", "prefix_for_parsing", "cc")
 
     def __init__(self, md: PhoneMetadata) -> None:
         self.cc = md.country_code
         self.general = _Desc(md.general_desc)
-        self.types = [
-            (getattr(PhoneNumberType, name.upper()), _Desc(getattr(md, name)))
-            for name in _TYPE_ORDER
-            if getattr(md, name) is not None
-        ]
-        self.fixed = _Desc(md.fixed_line) if md.fixed_line is not None else None
-        self.mobile = _Desc(md.mobile) if md.mobile is not None else None
         self.same_fixed_mobile = bool(md.same_mobile_and_fixed_line_pattern)
+        names = [*_TYPE_ORDER, "fixed_line"] + ([] if self.same_fixed_mobile else ["mobile"])
+        parts, self.kinds = [], {}
+        for name in names:
+            desc = getattr(md, name)
+            if desc is None or not desc.national_number_pattern:
+                continue
+            group = f"t{len(parts)}"
+            guard = _length_guard(desc.possible_length)
+            if guard is None:
+                continue  # no possible length: the library never matches this type
+            parts.append(f"(?P<{group}>{guard}(?:{desc.national_number_pattern}))")
+            self.kinds[group] = name
+        gen = md.general_desc
+        head = _length_guard(gen.possible_length)
+        body = "|".join(parts)
+        self.combined = (
+            re.compile(f"{head}(?=(?:{gen.national_number_pattern})\\Z)(?:{body})")
+            if parts and gen.national_number_pattern and head is not None else None
+        )
+        self.mobile = _Desc(md.mobile) if md.mobile is not None else None
         self.leading = re.compile(md.leading_digits) if md.leading_digits else None
         npp = md.national_prefix_for_parsing
         self.prefix_for_parsing = re.compile(npp) if npp else None
 
     def number_type(self, nsn: str) -> int:
         """The same answer as ``phonenumberutil._number_type_helper``."""
-        if not self.general.matches(nsn):
+        if self.combined is None:
             return PhoneNumberType.UNKNOWN
-        for kind, desc in self.types:
-            if desc.matches(nsn):
-                return kind
-        if self.fixed is not None and self.fixed.matches(nsn):
+        m = self.combined.fullmatch(nsn)
+        if m is None:
+            return PhoneNumberType.UNKNOWN
+        name = self.kinds[m.lastgroup]
+        if name == "fixed_line":
             if self.same_fixed_mobile or (self.mobile is not None and self.mobile.matches(nsn)):
                 return PhoneNumberType.FIXED_LINE_OR_MOBILE
             return PhoneNumberType.FIXED_LINE
-        if not self.same_fixed_mobile and self.mobile is not None and self.mobile.matches(nsn):
-            return PhoneNumberType.MOBILE
-        return PhoneNumberType.UNKNOWN
+        return getattr(PhoneNumberType, name.upper())
 
 
 _META: dict[str, _Meta | None] = {}
@@ -235,12 +279,12 @@ def _fast_valid(cc: int, nsn: str) -> Normalised | None:
                     break
     if region is None or ntype == PhoneNumberType.UNKNOWN:
         return None
-    e164 = f"+{cc}{nsn}"
+    digits = f"{cc}{nsn}"
     if ntype in _GEO_TYPES or (ntype == PhoneNumberType.MOBILE and cc in _GEO_MOBILE_COUNTRIES):
-        zones = _zones_lookup(e164[1:])
+        zones = _geo_zones(digits)
     else:
-        zones = _zones_lookup(str(cc))
-    return Normalised(e164, None, region, _clean_zones(zones))
+        zones = _clean_zones(_zones_lookup(str(cc)))
+    return Normalised("+" + digits, None, region, zones)
 
 
 def fast_normalise(raw: str, region: str | None) -> Normalised | None:
@@ -279,19 +323,44 @@ def fast_normalise(raw: str, region: str | None) -> Normalised | None:
     return None
 
 
-class Normaliser:
-    """Caching normaliser: ``Normaliser()(raw, region)`` → :class:`Normalised`."""
+def medium_normalise(raw: str, region: str | None) -> Normalised | None:
+    """The library's parser, then the fast classification (skips ``is_valid_number`` and zones).
 
-    def __init__(self, max_cache: int = 2_000_000) -> None:
+    For national formats with trunk prefixes (``06 30 ...``, ``8 (912) ...``) the fast path
+    does not try to reproduce; ``None`` when the number is not valid (the slow path says why).
+    """
+    text = raw.strip()
+    if not text or text[0].isalpha():
+        return None
+    try:
+        num = phonenumbers.parse(text, region)
+    except NumberParseException:
+        return None
+    if num.italian_leading_zero:
+        return None
+    return _fast_valid(num.country_code, str(num.national_number))
+
+
+class Normaliser:
+    """Caching normaliser: ``Normaliser()(raw, region)`` → :class:`Normalised`.
+
+    The fast path is cheaper than a cache that holds every distinct number of a million-row
+    file, so only library (slow path) results are cached, by (raw string, region).
+    """
+
+    def __init__(self, max_cache: int = 200_000) -> None:
         self.cache: dict[tuple[str, str | None], Normalised] = {}
         self.max_cache = max_cache
 
     def __call__(self, raw: str, region: str | None) -> Normalised:
+        fast = fast_normalise(raw, region)
+        if fast is not None:
+            return fast
         key = (raw, region)
         hit = self.cache.get(key)
         if hit is not None:
             return hit
-        result = fast_normalise(raw, region) or slow_normalise(raw, region)
+        result = medium_normalise(raw, region) or slow_normalise(raw, region)
         if len(self.cache) >= self.max_cache:
             self.cache.clear()
         self.cache[key] = result

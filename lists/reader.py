@@ -178,3 +178,16 @@ def read_chunks(fmt: FileFormat, chunksize: int = 100_000) -> Iterator[Chunk]:
         raise InputError(f"{fmt.path}: the file is empty") from None
     except pd.errors.ParserError as exc:
         raise InputError(f"{fmt.path}: not a readable table ({str(exc).strip()})") from None
+
+
+def estimate_rows(path: Path | str) -> int | None:
+    """A rough row count from the file size and the first 64 KB (for progress bars)."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as fh:
+            head = fh.read(65536)
+    except OSError:
+        return None
+    lines = head.count(b"\n") or 1
+    return max(1, int(size / (len(head) / lines)) - 1)

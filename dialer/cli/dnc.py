@@ -1,0 +1,120 @@
+"""``dialer dnc``: manage do-not-call numbers (global, or per campaign with --campaign)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from dialer.errors import InputError
+
+_campaign = click.option("--campaign", help="Campaign (name or id); default: the global list.")
+_region = click.option("--region", help="Country (ISO alpha-2) for national numbers, e.g. US.")
+_json_opt = click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+
+
+def _e164(number: str, region: str | None) -> str:
+    from lists.phones import REASONS, normalise
+
+    n = normalise(number, region)
+    if n.e164 is None:
+        raise InputError(f"{number!r} is not a usable phone number: {REASONS.get(n.reason, n.reason)}")
+    return n.e164
+
+
+def _campaign_id(conn, ref: str | None) -> int | None:  # noqa: ANN001
+    from lists.store import find_campaign
+
+    return find_campaign(conn, ref) if ref else None
+
+
+@click.group()
+def cli() -> None:
+    """Manage do-not-call numbers: import a file, add, remove, check."""
+
+
+@cli.command("import")
+@click.argument("file", type=click.Path(path_type=Path))
+@_campaign
+@_region
+@_json_opt
+@click.pass_obj
+def import_cmd(obj, file: Path, campaign: str | None, region: str | None, as_json: bool) -> None:  # noqa: ANN001
+    """Load numbers from FILE: one a line (# comments, blank lines) or a CSV with a phone column."""
+    from lists.dnc import import_file
+
+    with obj.engine.begin() as conn:
+        result = import_file(conn, file, _campaign_id(conn, campaign), region.upper() if region else None)
+    if as_json:
+        click.echo(json.dumps({"file": str(file), **result.as_dict()}))
+        return
+    click.echo(f"{file}: {result.read} numbers read, {result.added} added, {result.already} already listed, "
+               f"{result.rejected} not usable" + (f" {dict(result.reasons)}" if result.reasons else ""))
+
+
+@cli.command("add")
+@click.argument("number")
+@_campaign
+@_region
+@click.option("--reason", help="Why (e.g. 'customer asked').")
+@_json_opt
+@click.pass_obj
+def add_cmd(obj, number: str, campaign: str | None, region: str | None, reason: str | None, as_json: bool) -> None:  # noqa: ANN001
+    """Add NUMBER to the do-not-call list."""
+    from lists.dnc import add_numbers
+
+    e164 = _e164(number, region)
+    with obj.engine.begin() as conn:
+        added = add_numbers(conn, [e164], _campaign_id(conn, campaign), source="cli", reason=reason)
+    if as_json:
+        click.echo(json.dumps({"number": e164, "added": bool(added)}))
+    else:
+        click.echo(f"{e164} {'added' if added else 'was already on the list'}")
+
+
+@cli.command("remove")
+@click.argument("number")
+@_campaign
+@_region
+@_json_opt
+@click.pass_obj
+def remove_cmd(obj, number: str, campaign: str | None, region: str | None, as_json: bool) -> None:  # noqa: ANN001
+    """Remove NUMBER from the do-not-call list (of the campaign, or the global one)."""
+    from lists.dnc import remove_number
+
+    e164 = _e164(number, region)
+    with obj.engine.begin() as conn:
+        removed = remove_number(conn, e164, _campaign_id(conn, campaign))
+    if as_json:
+        click.echo(json.dumps({"number": e164, "removed": removed}))
+    elif removed:
+        click.echo(f"{e164} removed")
+    else:
+        raise InputError(f"{e164} is not on that do-not-call list")
+
+
+@cli.command("check")
+@click.argument("number")
+@_campaign
+@_region
+@_json_opt
+@click.pass_obj
+def check_cmd(obj, number: str, campaign: str | None, region: str | None, as_json: bool) -> None:  # noqa: ANN001
+    """Say whether NUMBER may be called (exit code 1 when it is on a do-not-call list)."""
+    from lists.dnc import dnc_entries
+
+    e164 = _e164(number, region)
+    with obj.engine.connect() as conn:
+        entries = dnc_entries(conn, e164, _campaign_id(conn, campaign))
+    if as_json:
+        click.echo(json.dumps({"number": e164, "dnc": bool(entries),
+                               "scopes": ["global" if e["campaign_id"] is None else e["campaign_id"] for e in entries]}))
+    else:
+        if entries:
+            where = ", ".join("global" if e["campaign_id"] is None else f"campaign {e['campaign_id']}" for e in entries)
+            click.echo(f"{e164}: do not call ({where})")
+        else:
+            click.echo(f"{e164}: not on a do-not-call list")
+    if entries:
+        raise SystemExit(1)

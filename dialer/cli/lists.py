@@ -1,0 +1,206 @@
+"""``dialer lists``: import, inspect, export and delete lead lists."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from dialer.errors import InputError
+
+
+def _json(data: Any) -> None:
+    def default(o: Any) -> Any:
+        if isinstance(o, datetime | date):
+            return o.isoformat()
+        return str(o)
+
+    click.echo(json.dumps(data, default=default, ensure_ascii=False, indent=2))
+
+
+def _console():  # noqa: ANN202 - rich Console
+    from rich.console import Console
+
+    return Console()
+
+
+@click.group()
+def cli() -> None:
+    """Import, inspect, export and delete lead lists."""
+
+
+@cli.command("import")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--list", "list_name", required=True, help="List to import into (created when missing).")
+@click.option("--campaign", help="Campaign (name or id) the list belongs to.")
+@click.option("--region", help="Country (ISO 3166 alpha-2, e.g. US) for numbers without a country code.")
+@click.option("--map", "mapping", multiple=True, metavar="FIELD=COLUMN",
+              help="Use COLUMN for FIELD (phone, first_name, last_name, name, state, postal_code, "
+                   "country, timezone, external_id); repeat --map phone=... for alternate numbers.")
+@click.option("--dedupe", type=click.Choice(["file", "list", "campaign", "all"]), default="campaign",
+              show_default=True, help="Skip numbers already in this scope (always within the file).")
+@click.option("--delimiter", help="Field separator (default: sniffed among , ; tab |).")
+@click.option("--encoding", help="Text encoding (default: detected).")
+@click.option("--rejects", type=click.Path(path_type=Path), help="Rejected-rows CSV (default: FILE.rejected.csv).")
+@click.option("--dry-run", is_flag=True, help="Read and check everything, write nothing to the database.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_obj
+def import_cmd(obj, file: Path, list_name: str, campaign: str | None, region: str | None,  # noqa: ANN001
+               mapping: tuple[str, ...], dedupe: str, delimiter: str | None, encoding: str | None,
+               rejects: Path | None, dry_run: bool, as_json: bool) -> None:
+    """Import a lead file (CSV/TSV, any common encoding) into a list.
+
+    Every row is accounted for: rows_read = imported + rejected + duplicates + dnc. Rows not
+    imported are written, with a reason, to FILE.rejected.csv next to the input.
+    """
+    from lists.columns import parse_overrides
+    from lists.importer import ImportOptions, import_file
+
+    options = ImportOptions(
+        list_name=list_name, campaign=campaign, region=region, overrides=parse_overrides(mapping),
+        dedupe=dedupe, delimiter=delimiter, encoding=encoding, dry_run=dry_run, rejects=rejects,
+    )
+    if not file.exists():
+        raise InputError(f"{file}: file not found")
+    engine = obj.engine
+    show_progress = not as_json and sys.stderr.isatty()
+    if show_progress:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        from lists.reader import estimate_rows
+
+        with Progress(TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=_console().__class__(stderr=True), transient=True) as bar:
+            task = bar.add_task("import", total=estimate_rows(file))
+            result = import_file(engine, file, options, progress=lambda n: bar.advance(task, n))
+    else:
+        result = import_file(engine, file, options)
+    if as_json:
+        _json(result.as_dict())
+        return
+    _print_result(result)
+
+
+def _print_result(result) -> None:  # noqa: ANN001 - ImportResult
+    from rich.table import Table
+
+    title = f"{result.file} → list {result.list_name}" + (" (dry run: nothing written)" if result.dry_run else "")
+    table = Table(title=title, show_header=True)
+    table.add_column("rows")
+    table.add_column("count", justify="right")
+    table.add_row("read", str(result.rows_read))
+    table.add_row("imported", str(result.imported))
+    table.add_row("rejected", str(result.rejected))
+    table.add_row("duplicates", str(result.duplicates))
+    table.add_row("do not call", str(result.dnc))
+    for reason, n in sorted(result.not_imported.items()):
+        table.add_row(f"  {reason}", str(n))
+    console = _console()
+    console.print(table)
+    if result.rejected_file:
+        console.print(f"rows not imported: {result.rejected_file}")
+
+
+@cli.command("ls")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.pass_obj
+def ls_cmd(obj, as_json: bool) -> None:  # noqa: ANN001
+    """List the lead lists with their lead counts."""
+    from lists.store import list_summaries
+
+    with obj.engine.connect() as conn:
+        rows = list_summaries(conn)
+    if as_json:
+        _json(rows)
+        return
+    from rich.table import Table
+
+    table = Table(show_header=True)
+    for col in ("name", "campaign", "active", "priority", "leads", "new", "created"):
+        table.add_column(col, justify="right" if col in ("leads", "new", "priority") else "left")
+    for r in rows:
+        table.add_row(r["name"], r["campaign"] or "-", "yes" if r["active"] else "no", str(r["priority"]),
+                      str(r["leads"]), str(r["new"]), str(r["created_at"])[:19])
+    _console().print(table if rows else "no lists yet: `dialer lists import FILE --list NAME`")
+
+
+@cli.command("show")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.pass_obj
+def show_cmd(obj, name: str, as_json: bool) -> None:  # noqa: ANN001
+    """Show a list: lead counts by status and its import runs."""
+    from lists.store import list_details
+
+    with obj.engine.connect() as conn:
+        info = list_details(conn, name)
+    if as_json:
+        _json(info)
+        return
+    from rich.table import Table
+
+    console = _console()
+    console.print(f"[bold]{info['name']}[/bold]  campaign: {info['campaign'] or '-'}  "
+                  f"active: {'yes' if info['active'] else 'no'}  priority: {info['priority']}  leads: {info['leads']}")
+    st = Table(title="leads by status")
+    st.add_column("status")
+    st.add_column("leads", justify="right")
+    for s, n in info["statuses"].items():
+        st.add_row(s, str(n))
+    console.print(st)
+    runs = Table(title="imports")
+    for col in ("finished", "file", "read", "imported", "rejected", "duplicates", "dnc", "rejected file"):
+        runs.add_column(col)
+    for r in info["imports"]:
+        runs.add_row(str(r["finished_at"])[:19], r["file"], str(r["rows_read"]), str(r["imported"]),
+                     str(r["rejected"]), str(r["duplicates"]), str(r["dnc"]), r["rejected_file"] or "-")
+    console.print(runs)
+
+
+@cli.command("export")
+@click.argument("name")
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path, dir_okay=False), help="CSV file to write.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary.")
+@click.pass_obj
+def export_cmd(obj, name: str, out: Path, as_json: bool) -> None:  # noqa: ANN001
+    """Export a list's leads (with status, attempts, last outcome) to a spreadsheet-safe CSV."""
+    from lists.export import export_list
+
+    with obj.engine.connect() as conn:
+        n = export_list(conn, name, out)
+    if as_json:
+        _json({"list": name, "file": str(out), "leads": n})
+    else:
+        click.echo(f"exported {n} leads of {name} to {out}")
+
+
+@cli.command("delete")
+@click.argument("name")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary.")
+@click.pass_obj
+def delete_cmd(obj, name: str, yes: bool, as_json: bool) -> None:  # noqa: ANN001
+    """Delete a list and all its leads."""
+    from lists.store import delete_list, get_list, list_details
+
+    with obj.engine.connect() as conn:
+        get_list(conn, name)
+        leads = list_details(conn, name)["leads"]
+    if not yes and not click.confirm(f"delete list {name!r} and its {leads} leads?", default=False):
+        raise InputError("not deleted")
+    with obj.engine.begin() as conn:
+        n = delete_list(conn, name)
+    if as_json:
+        _json({"list": name, "deleted_leads": n})
+    else:
+        click.echo(f"deleted list {name} ({n} leads)")
