@@ -48,7 +48,7 @@ def add_numbers(
     ]
     added = 0
     for i in range(0, len(rows), 5000):
-        added += conn.execute(_insert(conn), rows[i:i + 5000]).rowcount or 0
+        added += len(conn.execute(_insert(conn).returning(DNC.c.id), rows[i:i + 5000]).all())
     return added
 
 

@@ -88,8 +88,8 @@ Index(
     Lead.list_id,
     Lead.status,
     Lead.timezones,
-    Lead.priority.desc(),
     Lead.next_call_at.asc().nulls_first(),
+    Lead.priority.desc(),
     Lead.id,
 )
 

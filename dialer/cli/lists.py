@@ -94,7 +94,7 @@ def import_cmd(obj, file: Path, list_name: str, campaign: str | None, region: st
 def _print_result(result) -> None:  # noqa: ANN001 - ImportResult
     from rich.table import Table
 
-    title = f"{result.file} → list {result.list_name}" + (" (dry run: nothing written)" if result.dry_run else "")
+    title = f"{Path(result.file).name} → list {result.list_name}" + (" (dry run: nothing written)" if result.dry_run else "")
     table = Table(title=title, show_header=True)
     table.add_column("rows")
     table.add_column("count", justify="right")
@@ -105,10 +105,9 @@ def _print_result(result) -> None:  # noqa: ANN001 - ImportResult
     table.add_row("do not call", str(result.dnc))
     for reason, n in sorted(result.not_imported.items()):
         table.add_row(f"  {reason}", str(n))
-    console = _console()
-    console.print(table)
+    _console().print(table)
     if result.rejected_file:
-        console.print(f"rows not imported: {result.rejected_file}")
+        click.echo(f"rows not imported: {result.rejected_file}")
 
 
 @cli.command("ls")
