@@ -20,13 +20,22 @@ the rules after each call; the claim checks them again against the ``calls`` tab
 campaign's ``[limits]``), because a call to the same number from another lead or campaign
 happens after that lead's ``next_call_at`` was computed.
 
-Speed: the pick is a ``UNION ALL`` of one short ordered walk per (list, status) over the index
-``ix_leads_claim (list_id, status, priority DESC, next_call_at, id)``, each ``LIMIT n``, and a
-final sort of those few rows into the claim's order; it never sorts the campaign's leads.
+Order: due callbacks first; then by list priority; new leads before recycled ones (unless
+``new_first`` is off); then by due time (oldest first, unset first), lead priority, id.  (Lead
+priority orders leads due at the same moment — in practice the new leads; among recycled leads
+the due time comes first, which is what lets the claim stop at the first lead not yet due.)
+
+Speed: the pick reads ordered walks over ``ix_leads_claim (list_id, status, timezones,
+next_call_at, priority DESC, id)``, one per (list, status, open zone set), merged and
+concatenated in claim order so that the database stops after ``n`` callable leads (see
+:func:`_walks`); it never sorts the campaign's leads and never reads leads in closed zones or
+not yet due.
 """
 
 from __future__ import annotations
 
+import functools
+import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -35,18 +44,21 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    DateTime,
     Select,
     and_,
     case,
     exists,
+    false,
     func,
     insert,
-    literal,
+    literal_column,
     or_,
     select,
     union_all,
     update,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 import dialer.schema  # noqa: F401  (every table registered)
@@ -55,8 +67,9 @@ from campaigns.windows import CallingWindow, is_open, region_code
 from dialer.db import Base
 
 CALLABLE_STATUSES = ("new", "retry", "callback")
-#: Above this many (list, status) walks the claim falls back to one plain sorted query.
-MAX_WALKS = 300
+#: Above this many index walks in one group the claim falls back to one plain sorted query
+#: (SQLite allows 500 terms in a compound SELECT).
+MAX_WALKS = 400
 
 leads = Base.metadata.tables["leads"]
 lists_ = Base.metadata.tables["lead_lists"]
@@ -115,7 +128,28 @@ class ClaimLimits:
         )
 
 
-def number_filter(campaign_id: int, now: datetime, limits: ClaimLimits | None) -> list[ColumnElement[bool]]:
+Moment = datetime | ColumnElement  # a time, or a placeholder of the prepared claim statement
+
+
+def _marker(name: str) -> ColumnElement:
+    """A placeholder for a time parameter in the compiled claim (see :func:`_claim_sql`)."""
+    return literal_column(f"__T_{name}__", type_=DateTime(timezone=True))
+
+
+def _before(now: Moment, gap: timedelta) -> Any:
+    """``now - gap``: a value, or the placeholder named after the gap (see :func:`_time_params`)."""
+    if isinstance(now, datetime):
+        return now - gap
+    return _marker(f"now_minus_{int(gap.total_seconds())}")
+
+
+def _time_params(now: datetime, limits: ClaimLimits) -> dict[str, datetime]:
+    gaps = {limits.gap_after_abandoned, limits.gap_after_machine, limits.gap_after_refusal,
+            timedelta(days=limits.per_days)}
+    return {"now": now, **{f"now_minus_{int(g.total_seconds())}": now - g for g in gaps if g > timedelta(0)}}
+
+
+def number_filter(campaign_id: int, now: Moment, limits: ClaimLimits | None) -> list[ColumnElement[bool]]:
     """Conditions on the lead's number: not on DNC; no required gap or frequency cap pending."""
     conditions: list[ColumnElement[bool]] = [
         ~exists().where(dnc.c.phone == leads.c.phone, dnc.c.scope.in_((0, campaign_id))),
@@ -135,20 +169,20 @@ def number_filter(campaign_id: int, now: datetime, limits: ClaimLimits | None) -
         longest = max(g for g, _ in gaps)
         conditions.append(~exists().where(
             calls.c.phone == leads.c.phone,
-            calls.c.placed_at > now - longest,
-            or_(*(and_(cond, calls.c.placed_at > now - gap) for gap, cond in gaps)),
+            calls.c.placed_at > _before(now, longest),
+            or_(*(and_(cond, calls.c.placed_at > _before(now, gap)) for gap, cond in gaps)),
         ))
     if limits.max_calls_per_number:
         recent = (
             select(func.count())
-            .where(calls.c.phone == leads.c.phone, calls.c.placed_at > now - timedelta(days=limits.per_days))
+            .where(calls.c.phone == leads.c.phone, calls.c.placed_at > _before(now, timedelta(days=limits.per_days)))
             .scalar_subquery()
         )
         conditions.append(recent < limits.max_calls_per_number)
     return conditions
 
 
-def _owner_free(campaign_id: int, now: datetime) -> ColumnElement[bool]:
+def _owner_free(campaign_id: int, now: Moment) -> ColumnElement[bool]:
     """A callback anyone may take now, or one whose owner is logged in to the campaign."""
     logged_in = select(agents_t.c.name).where(
         agents_t.c.campaign_id == campaign_id, agents_t.c.state != "logged_out"
@@ -168,7 +202,7 @@ def _window(open_sets: Iterable[str] | None) -> list[ColumnElement[bool]]:
 
 
 def callable_filter(  # noqa: ANN201
-    campaign_id: int, now: datetime, open_sets: Iterable[str] | None, limits: ClaimLimits | None = None
+    campaign_id: int, now: Moment, open_sets: Iterable[str] | None, limits: ClaimLimits | None = None
 ):
     """The WHERE clause of a callable lead (``open_sets`` None: ignore calling windows;
     ``limits`` None: do not re-check gaps and caps against the calls)."""
@@ -186,70 +220,143 @@ def callable_filter(  # noqa: ANN201
     return and_(*conditions)
 
 
-def _order(cols: Any, new_first: bool, pg: bool) -> list:
-    order = [cols.cb, cols.lp.desc(), cols.p.desc()]
-    if new_first:
-        order.append(cols.nw)
-    order += [cols.due.asc().nulls_first() if pg else cols.due.asc(), cols.id]
-    return order
-
-
 def _pick(
-    campaign_id: int, n: int, now: datetime, open_sets: Iterable[str] | None, new_first: bool,
+    campaign_id: int, n: int, now: Moment, open_sets: Iterable[str] | None, new_first: bool,
     limits: ClaimLimits | None = None, pg: bool = False,
 ) -> Select:
-    """One sorted query over the campaign's callable leads (the fallback for very many lists)."""
-    cols = select(
-        leads.c.id, case((leads.c.status == "callback", 0), else_=1).label("cb"),
-        lists_.c.priority.label("lp"), leads.c.priority.label("p"),
-        case((leads.c.status == "new", 0), else_=1).label("nw"), leads.c.next_call_at.label("due"),
-    ).select_from(leads.join(lists_, lists_.c.id == leads.c.list_id)).where(
-        callable_filter(campaign_id, now, open_sets, limits)
-    ).subquery()
-    pick = select(leads.c.id).where(leads.c.id == cols.c.id).order_by(*_order(cols.c, new_first, pg)).limit(n)
-    return pick
+    """One sorted query over the campaign's callable leads (the fallback for very many walks)."""
+    order = [case((leads.c.status == "callback", 0), else_=1), lists_.c.priority.desc()]
+    if new_first:
+        order.append(case((leads.c.status == "new", 0), else_=1))
+    order += [leads.c.next_call_at.asc().nulls_first() if pg else leads.c.next_call_at.asc(),
+              leads.c.priority.desc(), leads.c.id]
+    return (
+        select(leads.c.id)
+        .select_from(leads.join(lists_, lists_.c.id == leads.c.list_id))
+        .where(callable_filter(campaign_id, now, open_sets, limits))
+        .order_by(*order)
+        .limit(n)
+    )
 
 
 def _walks(
-    campaign_id: int, n: int, now: datetime, open_sets: Iterable[str] | None, new_first: bool,
+    campaign_id: int, n: int, now: Moment, zones: frozenset[str], new_first: bool,
     limits: ClaimLimits, active_lists: Sequence[tuple[int, int]], pg: bool,
-) -> Select:
-    """The top ``n`` of each (list, status) walk, merged and cut to the first ``n`` in claim order."""
-    common = [
-        or_(leads.c.next_call_at.is_(None), leads.c.next_call_at <= now),
-        *number_filter(campaign_id, now, limits),
-        *_window(open_sets),
-    ]
-    arms = []
-    for list_id, list_priority in active_lists:
-        for status in CALLABLE_STATUSES:
-            where = [leads.c.list_id == list_id, leads.c.status == status, *common]
-            if status == "callback":
-                where.append(_owner_free(campaign_id, now))
-            elif limits.max_attempts:
-                where.append(leads.c.attempts < limits.max_attempts)
-            arm = (
-                select(
-                    leads.c.id,
-                    literal(0 if status == "callback" else 1).label("cb"),
-                    literal(list_priority).label("lp"),
-                    leads.c.priority.label("p"),
-                    literal(0 if status == "new" else 1).label("nw"),
-                    leads.c.next_call_at.label("due"),
-                )
-                .where(*where)
-                .order_by(
-                    leads.c.priority.desc(),
-                    leads.c.next_call_at.asc().nulls_first() if pg else leads.c.next_call_at.asc(),
-                    leads.c.id,
-                )
-                .limit(n)
-            )
-            if pg:
-                arm = arm.with_for_update(skip_locked=True, of=leads)
-            arms.append(select(arm.subquery()))
-    merged = union_all(*arms).subquery() if len(arms) > 1 else arms[0].subquery()
-    return select(merged.c.id).order_by(*_order(merged.c, new_first, pg)).limit(n)
+) -> Select | None:
+    """The first ``n`` callable leads in claim order, read lazily (``None``: too many walks).
+
+    A walk reads one (list, status, open zone set) slice of ``ix_leads_claim`` in the order
+    ``(next_call_at, lead priority DESC, id)`` and, for recycled leads and callbacks, only up to
+    ``now`` (an index range: leads not yet due are never read).  Groups in claim order — the
+    callbacks of the lists of each priority (highest first), then the new and recycled leads of
+    the lists of each priority (new first, or merged on due time) — are concatenated
+    (``UNION ALL`` without a sort, so the database stops reading once it has ``n``).  Inside a
+    group the walks are merged on the walk order, which each walk delivers from the index.
+    """
+    zone_list = sorted(z for z in zones if z)
+    if not zone_list:
+        return select(leads.c.id).where(false())
+    numbers = number_filter(campaign_id, now, limits)
+    due = leads.c.next_call_at.asc().nulls_first() if pg else leads.c.next_call_at.asc()
+
+    def walk(list_id: int, status: str, zone: str) -> Select:
+        where = [leads.c.list_id == list_id, leads.c.status == status, leads.c.timezones == zone, *numbers]
+        if status == "new":  # unset due time first; a new lead with a future time is rare
+            where.append(or_(leads.c.next_call_at.is_(None), leads.c.next_call_at <= now))
+        else:  # recycled leads and callbacks always carry their due time: an index range
+            where.append(leads.c.next_call_at <= now)
+        if status == "callback":
+            where.append(_owner_free(campaign_id, now))
+        elif limits.max_attempts:
+            where.append(leads.c.attempts < limits.max_attempts)
+        arm = select(leads.c.id, leads.c.next_call_at.label("due"), leads.c.priority.label("p")).where(*where)
+        if pg:  # each walk locks what it reads and skips what other daemons hold
+            arm = arm.order_by(due, leads.c.priority.desc(), leads.c.id).limit(n)
+            arm = select(arm.with_for_update(skip_locked=True, of=leads).subquery())
+        return arm
+
+    def group(walks: list[Select]) -> Select:
+        if len(walks) == 1 and not pg:
+            only = walks[0].order_by(due, leads.c.priority.desc(), leads.c.id).limit(n).subquery()
+            return select(only.c.id)
+        merged = union_all(*walks)
+        cols = merged.selected_columns
+        order = [cols.due.asc().nulls_first() if pg else cols.due.asc(), cols.p.desc(), cols.id]
+        sub = merged.order_by(*order).limit(n).subquery()
+        return select(sub.c.id)
+
+    priorities = sorted({lp for _, lp in active_lists}, reverse=True)
+    plan: list[list[tuple[int, str]]] = []
+    plan += [[(lid, "callback") for lid, lp in active_lists if lp == prio] for prio in priorities]
+    for prio in priorities:
+        in_prio = [lid for lid, lp in active_lists if lp == prio]
+        if new_first:
+            plan += [[(lid, "new") for lid in in_prio], [(lid, "retry") for lid in in_prio]]
+        else:
+            plan.append([(lid, st) for lid in in_prio for st in ("new", "retry")])
+    if max(len(g) for g in plan) * len(zone_list) > MAX_WALKS:
+        return None
+    groups = [group([walk(lid, st, z) for lid, st in g for z in zone_list]) for g in plan]
+    everything = union_all(*groups).subquery()
+    return select(everything.c.id).limit(n)
+
+
+_MARKER_RE = re.compile(r"__T_([a-z0-9_]+?)__")
+
+
+@functools.lru_cache(maxsize=256)
+def _claim_sql(
+    campaign_id: int, n: int, zones: frozenset[str] | None, new_first: bool, limits: ClaimLimits,
+    active_lists: tuple[tuple[int, int], ...], dialect: Dialect,
+) -> tuple[str, tuple[str, ...]]:
+    """The claim ``UPDATE ... RETURNING`` as SQL text, built and compiled once per shape.
+
+    Constants (campaign, lists, statuses, zones) are rendered inline; only the times vary
+    between claims: they are left as placeholders (``:now`` / ``$1``), returned with their names
+    in order.  A statement of a few hundred index walks costs far more to build, compile and
+    bind through SQLAlchemy than to run, so that is paid once, not on every claim.
+    """
+    pg = dialect.name == "postgresql"
+    now = _marker("now")
+    pick = None if zones is None else _walks(campaign_id, n, now, zones, new_first, limits, active_lists, pg)
+    if pick is None:  # windows ignored (tests, tools) or a very large campaign: one sorted query
+        pick = _pick(campaign_id, n, now, zones, new_first, limits, pg)
+        if pg:
+            pick = pick.with_for_update(skip_locked=True, of=leads)
+    stmt = (
+        update(leads)
+        .where(leads.c.id.in_(pick.scalar_subquery()))
+        .values(status="dialing", attempts=leads.c.attempts + 1, last_call_at=now)
+        .returning(*_RETURNED)
+    )
+    sql = str(stmt.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+    names: list[str] = []
+
+    def place(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if dialect.paramstyle == "named":
+            return f":{name}"
+        if dialect.paramstyle == "numeric_dollar":
+            if name not in names:
+                names.append(name)
+            return f"${names.index(name) + 1}"
+        names.append(name)  # qmark / format: one value per occurrence
+        return "?" if dialect.paramstyle == "qmark" else "%s"
+
+    return _MARKER_RE.sub(place, sql), tuple(names)
+
+
+_RETURNED = (
+    leads.c.id, leads.c.phone, leads.c.attempts, leads.c.timezones, leads.c.first_name,
+    leads.c.last_name, leads.c.callback_owner, leads.c.callback_exclusive_until,
+)
+
+
+def _db_time(value: datetime, dialect: Dialect) -> Any:
+    """A time as the driver takes it without SQLAlchemy's type processing."""
+    if dialect.name == "sqlite":  # SQLAlchemy's SQLite storage format, naive UTC
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return value
 
 
 async def claim_leads(
@@ -264,7 +371,11 @@ async def claim_leads(
     new_first: bool = True,
     channel_prefix: str = "dlr",
 ) -> list[ClaimedLead]:
-    """Claim up to ``n`` leads and write a ``calls`` row for each; the caller commits."""
+    """Claim up to ``n`` leads and write a ``calls`` row for each; the caller commits.
+
+    ``open_sets``: the ``timezones`` values open now (:func:`open_zone_sets`); ``None`` ignores
+    calling windows (tests and tools only: it also gives up the fast index walks).
+    """
     if n <= 0:
         return []
     camp = (await conn.execute(
@@ -280,25 +391,12 @@ async def claim_leads(
     )).all()
     if not active_lists:
         return []
-    pg = conn.dialect.name == "postgresql"
-    if len(active_lists) * len(CALLABLE_STATUSES) <= MAX_WALKS:
-        pick = _walks(campaign_id, n, now, open_sets, new_first, limits, [tuple(r) for r in active_lists], pg)
-    else:
-        pick = _pick(campaign_id, n, now, open_sets, new_first, limits, pg)
-        if pg:
-            pick = pick.with_for_update(skip_locked=True, of=leads)
-    claimed = (
-        await conn.execute(
-            update(leads)
-            .where(leads.c.id.in_(pick.scalar_subquery()))
-            .values(status="dialing", attempts=leads.c.attempts + 1, last_call_at=now)
-            .returning(
-                leads.c.id, leads.c.phone, leads.c.attempts, leads.c.timezones,
-                leads.c.first_name, leads.c.last_name, leads.c.callback_owner,
-                leads.c.callback_exclusive_until,
-            )
-        )
-    ).all()
+    zones = None if open_sets is None else frozenset(open_sets)
+    dialect = conn.dialect
+    sql, names = _claim_sql(campaign_id, n, zones, new_first, limits, tuple(tuple(r) for r in active_lists), dialect)
+    times = {k: _db_time(v, dialect) for k, v in _time_params(now, limits).items()}
+    params = {k: times[k] for k in names} if dialect.paramstyle == "named" else tuple(times[k] for k in names)
+    claimed = (await conn.exec_driver_sql(sql, params)).all()
     if not claimed:
         return []
     rows = [
@@ -322,7 +420,9 @@ async def claim_leads(
 def _exclusive(until: datetime | None, now: datetime) -> bool:
     if until is None:
         return False
-    if until.tzinfo is None:  # SQLite gives naive UTC back
+    if isinstance(until, str):  # SQLite, read without SQLAlchemy's type processing
+        until = datetime.fromisoformat(until)
+    if until.tzinfo is None:  # SQLite stores naive UTC
         until = until.replace(tzinfo=UTC)
     return until > now
 

@@ -20,13 +20,15 @@ def upgrade() -> None:
     with op.batch_alter_table("leads", schema=None) as batch_op:
         batch_op.add_column(sa.Column("callback_owner", sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column("callback_exclusive_until", sa.DateTime(timezone=True), nullable=True))
-    # The claim walks this index once per (list, status), in the claim's order: lead priority
-    # first (highest first), then due time (unset first), then id.
+    # The claim walks this index once per (list, status, time-zone set open now) in the claim's
+    # order — due time (unset first), lead priority (highest first), id — and stops at the first
+    # lead not yet due.  The zone set is in the key so that leads in closed zones are never read.
     if op.get_bind().dialect.name == "postgresql":
         op.execute("CREATE INDEX ix_leads_claim ON leads "
-                   "(list_id, status, priority DESC, next_call_at NULLS FIRST, id)")
+                   "(list_id, status, timezones, next_call_at NULLS FIRST, priority DESC, id)")
     else:  # SQLite sorts NULLs first in ascending order already
-        op.execute("CREATE INDEX ix_leads_claim ON leads (list_id, status, priority DESC, next_call_at, id)")
+        op.execute("CREATE INDEX ix_leads_claim ON leads "
+                   "(list_id, status, timezones, next_call_at, priority DESC, id)")
     op.create_table(
         "job_runs",
         sa.Column("id", BigId, nullable=False),
