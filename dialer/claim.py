@@ -48,7 +48,6 @@ from sqlalchemy import (
     Select,
     and_,
     case,
-    exists,
     false,
     func,
     insert,
@@ -149,10 +148,20 @@ def _time_params(now: datetime, limits: ClaimLimits) -> dict[str, datetime]:
     return {"now": now, **{f"now_minus_{int(g.total_seconds())}": now - g for g in gaps if g > timedelta(0)}}
 
 
+def _none(*where: ColumnElement[bool]) -> ColumnElement[bool]:
+    """No row matches ``where`` (a correlated ``(SELECT 1 ... LIMIT 1) IS NULL``)."""
+    return select(literal_column("1")).where(*where).limit(1).scalar_subquery().is_(None)
+
+
 def number_filter(campaign_id: int, now: Moment, limits: ClaimLimits | None) -> list[ColumnElement[bool]]:
-    """Conditions on the lead's number: not on DNC; no required gap or frequency cap pending."""
+    """Conditions on the lead's number: not on DNC; no required gap or frequency cap pending.
+
+    Written as per-row scalar sub-selects rather than ``NOT EXISTS``: PostgreSQL would turn an
+    anti-join into a hash join over all the walk's rows and lose the index order the claim
+    relies on to stop early.
+    """
     conditions: list[ColumnElement[bool]] = [
-        ~exists().where(dnc.c.phone == leads.c.phone, dnc.c.scope.in_((0, campaign_id))),
+        _none(dnc.c.phone == leads.c.phone, dnc.c.scope.in_((0, campaign_id))),
     ]
     if limits is None:
         return conditions
@@ -167,7 +176,7 @@ def number_filter(campaign_id: int, now: Moment, limits: ClaimLimits | None) -> 
     ]
     if gaps:
         longest = max(g for g, _ in gaps)
-        conditions.append(~exists().where(
+        conditions.append(_none(
             calls.c.phone == leads.c.phone,
             calls.c.placed_at > _before(now, longest),
             or_(*(and_(cond, calls.c.placed_at > _before(now, gap)) for gap, cond in gaps)),
@@ -239,6 +248,64 @@ def _pick(
     )
 
 
+def _plan(active_lists: Sequence[tuple[int, int]], new_first: bool) -> list[list[tuple[int, str]]]:
+    """The groups of (list, status) in claim order (see :func:`_walks`)."""
+    priorities = sorted({lp for _, lp in active_lists}, reverse=True)
+    plan = [[(lid, "callback") for lid, lp in active_lists if lp == prio] for prio in priorities]
+    for prio in priorities:
+        in_prio = [lid for lid, lp in active_lists if lp == prio]
+        if new_first:
+            plan += [[(lid, "new") for lid in in_prio], [(lid, "retry") for lid in in_prio]]
+        else:
+            plan.append([(lid, st) for lid in in_prio for st in ("new", "retry")])
+    return plan
+
+
+def _walk(
+    campaign_id: int, list_id: int, status: str, zone: str, now: Moment, limits: ClaimLimits, pg: bool = False,
+    numbers: bool = True,
+) -> list[Select]:
+    """One (list, status, zone) slice of ``ix_leads_claim``: callable leads, in walk order.
+
+    Recycled leads and callbacks always carry their due time: ``next_call_at <= now`` is an
+    index range, so a walk stops at the first lead not yet due.  New leads usually have none;
+    PostgreSQL reads the unset and the due ones as two walks (an ``OR`` would cost the order).
+    """
+    where = [leads.c.list_id == list_id, leads.c.status == status, leads.c.timezones == zone]
+    if numbers:
+        where += number_filter(campaign_id, now, limits)
+    if status == "callback":
+        where.append(_owner_free(campaign_id, now))
+    elif limits.max_attempts:
+        where.append(leads.c.attempts < limits.max_attempts)
+    cols = (leads.c.id, leads.c.next_call_at.label("due"), leads.c.priority.label("p"))
+    if status != "new":
+        return [select(*cols).where(*where, leads.c.next_call_at <= now)]
+    if pg:
+        return [select(*cols).where(*where, leads.c.next_call_at.is_(None)),
+                select(*cols).where(*where, leads.c.next_call_at <= now)]
+    return [select(*cols).where(*where, or_(leads.c.next_call_at.is_(None), leads.c.next_call_at <= now))]
+
+
+def _merge(walks: list[Select], n: int, pg: bool) -> Select:
+    """The first ``n`` rows of a group's walks in walk order.
+
+    SQLite merges the ordered walks lazily.  PostgreSQL's planner, which cannot see that, is
+    given each walk as its own ``ORDER BY ... LIMIT n`` (an ordered index scan it cannot
+    refuse) and sorts the few rows they yield.
+    """
+    def order(cols: Any) -> list:
+        return [cols.due.asc().nulls_first() if pg else cols.due.asc(), cols.p.desc(), cols.id]
+
+    if pg:
+        walks = [select(w.order_by(*order(w.selected_columns)).limit(n).subquery()) for w in walks]
+    if len(walks) == 1:
+        only = walks[0]
+        return select(only.order_by(*order(only.selected_columns)).limit(n).subquery().c.id)
+    merged = union_all(*walks)
+    return select(merged.order_by(*order(merged.selected_columns)).limit(n).subquery().c.id)
+
+
 def _walks(
     campaign_id: int, n: int, now: Moment, zones: frozenset[str], new_first: bool,
     limits: ClaimLimits, active_lists: Sequence[tuple[int, int]], pg: bool,
@@ -256,79 +323,104 @@ def _walks(
     zone_list = sorted(z for z in zones if z)
     if not zone_list:
         return select(leads.c.id).where(false())
-    numbers = number_filter(campaign_id, now, limits)
-    due = leads.c.next_call_at.asc().nulls_first() if pg else leads.c.next_call_at.asc()
-
-    def walk(list_id: int, status: str, zone: str) -> Select:
-        where = [leads.c.list_id == list_id, leads.c.status == status, leads.c.timezones == zone, *numbers]
-        if status == "new":  # unset due time first; a new lead with a future time is rare
-            where.append(or_(leads.c.next_call_at.is_(None), leads.c.next_call_at <= now))
-        else:  # recycled leads and callbacks always carry their due time: an index range
-            where.append(leads.c.next_call_at <= now)
-        if status == "callback":
-            where.append(_owner_free(campaign_id, now))
-        elif limits.max_attempts:
-            where.append(leads.c.attempts < limits.max_attempts)
-        arm = select(leads.c.id, leads.c.next_call_at.label("due"), leads.c.priority.label("p")).where(*where)
-        if pg:  # each walk locks what it reads and skips what other daemons hold
-            arm = arm.order_by(due, leads.c.priority.desc(), leads.c.id).limit(n)
-            arm = select(arm.with_for_update(skip_locked=True, of=leads).subquery())
-        return arm
-
-    def group(walks: list[Select]) -> Select:
-        if len(walks) == 1 and not pg:
-            only = walks[0].order_by(due, leads.c.priority.desc(), leads.c.id).limit(n).subquery()
-            return select(only.c.id)
-        merged = union_all(*walks)
-        cols = merged.selected_columns
-        order = [cols.due.asc().nulls_first() if pg else cols.due.asc(), cols.p.desc(), cols.id]
-        sub = merged.order_by(*order).limit(n).subquery()
-        return select(sub.c.id)
-
-    priorities = sorted({lp for _, lp in active_lists}, reverse=True)
-    plan: list[list[tuple[int, str]]] = []
-    plan += [[(lid, "callback") for lid, lp in active_lists if lp == prio] for prio in priorities]
-    for prio in priorities:
-        in_prio = [lid for lid, lp in active_lists if lp == prio]
-        if new_first:
-            plan += [[(lid, "new") for lid in in_prio], [(lid, "retry") for lid in in_prio]]
-        else:
-            plan.append([(lid, st) for lid in in_prio for st in ("new", "retry")])
+    plan = _plan(active_lists, new_first)
     if max(len(g) for g in plan) * len(zone_list) > MAX_WALKS:
         return None
-    groups = [group([walk(lid, st, z) for lid, st in g for z in zone_list]) for g in plan]
+    groups = [
+        _merge([w for lid, st in g for z in zone_list for w in _walk(campaign_id, lid, st, z, now, limits, pg)], n, pg)
+        for g in plan
+    ]
     everything = union_all(*groups).subquery()
     return select(everything.c.id).limit(n)
 
 
-_MARKER_RE = re.compile(r"__T_([a-z0-9_]+?)__")
-
-
 @functools.lru_cache(maxsize=256)
-def _claim_sql(
-    campaign_id: int, n: int, zones: frozenset[str] | None, new_first: bool, limits: ClaimLimits,
-    active_lists: tuple[tuple[int, int], ...], dialect: Dialect,
+def _pg_group_sql(
+    campaign_id: int, n: int, zones: frozenset[str], group: tuple[tuple[int, str], ...],
+    limits: ClaimLimits, dialect: Dialect,
 ) -> tuple[str, tuple[str, ...]]:
-    """The claim ``UPDATE ... RETURNING`` as SQL text, built and compiled once per shape.
+    """PostgreSQL: a group's first candidates by the lead's own fields, skipping ids tried.
 
-    Constants (campaign, lists, statuses, zones) are rendered inline; only the times vary
-    between claims: they are left as placeholders (``:now`` / ``$1``), returned with their names
-    in order.  A statement of a few hundred index walks costs far more to build, compile and
-    bind through SQLAlchemy than to run, so that is paid once, not on every claim.
+    The checks on the number (DNC, gaps, cap) are left to :func:`_pg_lock_sql`: inside the
+    walks they make the planner misjudge how many rows a walk yields and sort instead of merge.
     """
-    pg = dialect.name == "postgresql"
     now = _marker("now")
-    pick = None if zones is None else _walks(campaign_id, n, now, zones, new_first, limits, active_lists, pg)
-    if pick is None:  # windows ignored (tests, tools) or a very large campaign: one sorted query
-        pick = _pick(campaign_id, n, now, zones, new_first, limits, pg)
-        if pg:
-            pick = pick.with_for_update(skip_locked=True, of=leads)
+    tried = leads.c.id != func.all(literal_column("CAST(__T_tried__ AS BIGINT[])"))
+    walks = [w.where(tried) for lid, st in group for z in sorted(zones)
+             for w in _walk(campaign_id, lid, st, z, now, limits, True, numbers=False)]
+    return _compile(_merge(walks, n, True), dialect)
+
+
+@functools.lru_cache(maxsize=64)
+def _pg_lock_sql(campaign_id: int, limits: ClaimLimits, dialect: Dialect) -> tuple[str, tuple[str, ...]]:
+    """PostgreSQL: lock the first ``need`` candidates still callable, in candidate order.
+
+    ``FOR UPDATE SKIP LOCKED`` passes over rows other daemons hold; the conditions are checked
+    again on the latest version of each row it locks.
+    """
+    now = _marker("now")
+    cand = func.unnest(literal_column("CAST(__T_cand__ AS BIGINT[])")).table_valued("id", with_ordinality="ord")
+    cand = cand.render_derived(name="cand")
     stmt = (
-        update(leads)
-        .where(leads.c.id.in_(pick.scalar_subquery()))
-        .values(status="dialing", attempts=leads.c.attempts + 1, last_call_at=now)
-        .returning(*_RETURNED)
+        select(leads.c.id)
+        .select_from(leads.join(cand, leads.c.id == cand.c.id))
+        .where(
+            leads.c.status.in_(CALLABLE_STATUSES),
+            or_(leads.c.next_call_at.is_(None), leads.c.next_call_at <= now),
+            or_(leads.c.status != "callback", _owner_free(campaign_id, now)),
+            *number_filter(campaign_id, now, limits),
+            *([or_(leads.c.status == "callback", leads.c.attempts < limits.max_attempts)]
+              if limits.max_attempts else []),
+        )
+        .order_by(cand.c.ord)
+        .limit(literal_column("__T_need__"))
+        .with_for_update(skip_locked=True, of=leads)
     )
+    return _compile(stmt, dialect)
+
+
+async def _pg_pick(
+    conn: AsyncConnection, campaign_id: int, n: int, zones: frozenset[str], new_first: bool,
+    limits: ClaimLimits, active_lists: tuple[tuple[int, int], ...], now: datetime,
+) -> list[int]:
+    """PostgreSQL: the claim's leads, locked (``FOR UPDATE SKIP LOCKED``), in claim order.
+
+    Group by group, the first candidates are read without locks (a cheap lazy merge of index
+    walks), then checked and locked — a candidate another daemon holds, that changed since, or
+    whose number is blocked is passed over and the next candidates are read.  Several
+    statements in one transaction: the row locks make it atomic.
+    """
+    zone_set = frozenset(z for z in zones if z)
+    if not zone_set:
+        return []
+    times = _time_params(now, limits)
+    # Plan the (large, constant) statements once per connection, and never JIT them.
+    await conn.exec_driver_sql(
+        "SELECT set_config('jit', 'off', true), set_config('plan_cache_mode', 'force_generic_plan', true), "
+        "set_config('max_parallel_workers_per_gather', '0', true)"
+    )
+    lock_sql, lock_names = _pg_lock_sql(campaign_id, limits, conn.dialect)
+    got: list[int] = []
+    for group in _plan(active_lists, new_first):
+        sql, names = _pg_group_sql(campaign_id, n, zone_set, tuple(group), limits, conn.dialect)
+        tried: list[int] = []
+        while len(got) < n:
+            values: dict[str, Any] = {**times, "tried": tried}
+            cand = [r[0] for r in (await conn.exec_driver_sql(sql, tuple(values[k] for k in names))).all()]
+            if not cand:
+                break
+            values.update(cand=cand, need=n - len(got))
+            got += [r[0] for r in (await conn.exec_driver_sql(lock_sql, tuple(values[k] for k in lock_names))).all()]
+            tried += cand
+            if len(cand) < n:
+                break
+        if len(got) >= n:
+            break
+    return got
+
+
+def _compile(stmt: Any, dialect: Dialect) -> tuple[str, tuple[str, ...]]:
+    """SQL text with constants inline and the ``__T_name__`` markers as driver placeholders."""
     sql = str(stmt.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
     names: list[str] = []
 
@@ -344,6 +436,37 @@ def _claim_sql(
         return "?" if dialect.paramstyle == "qmark" else "%s"
 
     return _MARKER_RE.sub(place, sql), tuple(names)
+
+
+_MARKER_RE = re.compile(r"__T_([a-z0-9_]+?)__")
+
+
+@functools.lru_cache(maxsize=256)
+def _claim_sql(
+    campaign_id: int, n: int, zones: frozenset[str] | None, new_first: bool, limits: ClaimLimits,
+    active_lists: tuple[tuple[int, int], ...], dialect: Dialect,
+) -> tuple[str, tuple[str, ...]]:
+    """The claim ``UPDATE ... RETURNING`` as SQL text, built and compiled once per shape.
+
+    Constants (campaign, lists, statuses, zones) are rendered inline; only the times vary
+    between claims: they are left as driver placeholders, returned with their names in order.
+    A statement of a few hundred index walks costs far more to build, compile and bind through
+    SQLAlchemy than to run, so that is paid once, not on every claim.
+    """
+    pg = dialect.name == "postgresql"
+    now = _marker("now")
+    pick = None if zones is None else _walks(campaign_id, n, now, zones, new_first, limits, active_lists, pg)
+    if pick is None:  # windows ignored (tests, tools) or a very large campaign: one sorted query
+        pick = _pick(campaign_id, n, now, zones, new_first, limits, pg)
+        if pg:
+            pick = pick.with_for_update(skip_locked=True, of=leads)
+    stmt = (
+        update(leads)
+        .where(leads.c.id.in_(pick.scalar_subquery()))
+        .values(status="dialing", attempts=leads.c.attempts + 1, last_call_at=now)
+        .returning(*_RETURNED)
+    )
+    return _compile(stmt, dialect)
 
 
 _RETURNED = (
@@ -393,10 +516,28 @@ async def claim_leads(
         return []
     zones = None if open_sets is None else frozenset(open_sets)
     dialect = conn.dialect
-    sql, names = _claim_sql(campaign_id, n, zones, new_first, limits, tuple(tuple(r) for r in active_lists), dialect)
+    lists_key = tuple(tuple(r) for r in active_lists)
+    if dialect.name == "postgresql" and zones is not None:
+        ids = await _pg_pick(conn, campaign_id, n, zones, new_first, limits, lists_key, now)
+        if not ids:
+            return []
+        claimed = (await conn.execute(
+            update(leads).where(leads.c.id.in_(ids))
+            .values(status="dialing", attempts=leads.c.attempts + 1, last_call_at=now).returning(*_RETURNED)
+        )).all()
+        return await _record_calls(conn, claimed, campaign_id, now, node, ring_timeout, channel_prefix)
+    sql, names = _claim_sql(campaign_id, n, zones, new_first, limits, lists_key, dialect)
     times = {k: _db_time(v, dialect) for k, v in _time_params(now, limits).items()}
     params = {k: times[k] for k in names} if dialect.paramstyle == "named" else tuple(times[k] for k in names)
     claimed = (await conn.exec_driver_sql(sql, params)).all()
+    return await _record_calls(conn, claimed, campaign_id, now, node, ring_timeout, channel_prefix)
+
+
+async def _record_calls(
+    conn: AsyncConnection, claimed: Sequence[Any], campaign_id: int, now: datetime, node: str,
+    ring_timeout: int, channel_prefix: str,
+) -> list[ClaimedLead]:
+    """Write a ``calls`` row (status ``placing``) for every claimed lead."""
     if not claimed:
         return []
     rows = [
