@@ -1,0 +1,363 @@
+"""The scheduled jobs: what runs overnight, and the tables that record it.
+
+Each job is a plain synchronous function ``job(ctx) -> JobResult`` on a sync engine (batch work;
+the scheduler runs it in a worker thread).  :data:`JOBS` names them with their default cron
+schedule; ``[scheduler.jobs]`` in the settings overrides the schedule (an empty string disables
+a job).  :mod:`dialer.scheduler` runs them — on one node at a time, recorded in ``job_runs``.
+
+- ``recycle`` — release due callbacks whose owner's exclusive time is over; give recycled leads
+  with no due time one (now); move leads moved into another campaign past that campaign's gaps;
+  take leads whose number went on a do-not-call list out of the dialling; count what is due.
+  (The rules already set every lead's next call when its call ended: nothing else is pending.)
+- ``dnc_refresh`` — import every ``*.txt``/``*.csv`` in ``<data_dir>/dnc-inbox/`` into the
+  global do-not-call list, move it to ``processed/`` (``failed/`` when unreadable), then take
+  the leads now blocked out of the dialling.
+- ``tz_refresh`` — time zones are IANA names, resolved at each call by zoneinfo, so a DST change
+  needs no rewrite: re-validate the stored zones, count unknown ones, list the zones whose UTC
+  offset changes in the next 7 days.
+- ``compliance_report`` — yesterday's report per campaign into ``<data_dir>/reports/``.
+- ``purge_stale_claims`` — calls left in flight by a node that is gone (a crash): ended as
+  ``UNKNOWN`` ("stale claim purged"), their lead back to ``retry``, due now.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Index,
+    Integer,
+    String,
+    Text,
+    func,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Mapped, mapped_column
+
+import dialer.schema  # noqa: F401  (every table registered)
+from campaigns.definition import definition_from_data
+from campaigns.rules import earliest_allowed
+from dialer.db import Base
+
+log = logging.getLogger("dialer.jobs")
+
+
+class JobRun(Base):
+    """One run of a scheduled job (``result``: running | ok | error)."""
+
+    __tablename__ = "job_runs"
+    __table_args__ = (Index("ix_job_runs_job_started", "job", "started_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    job: Mapped[str] = mapped_column(String(64))
+    node: Mapped[str] = mapped_column(String(64))
+    trigger: Mapped[str] = mapped_column(String(16))  # cron | catch-up | manual
+    scheduled_for: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    result: Mapped[str] = mapped_column(String(16))
+    counts: Mapped[dict] = mapped_column(JSON, default=dict)
+    message: Mapped[str | None] = mapped_column(Text)
+
+
+class NodeHeartbeat(Base):
+    """A running process (daemon or jobs-only scheduler) says it is alive every few seconds."""
+
+    __tablename__ = "node_heartbeats"
+
+    node: Mapped[str] = mapped_column(String(64), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))  # daemon | scheduler
+    pid: Mapped[int | None] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+job_runs = JobRun.__table__
+heartbeats = NodeHeartbeat.__table__
+leads = Base.metadata.tables["leads"]
+lists_t = Base.metadata.tables["lead_lists"]
+calls = Base.metadata.tables["calls"]
+dnc = Base.metadata.tables["dnc_numbers"]
+campaigns_t = Base.metadata.tables["campaigns"]
+
+CALLABLE = ("new", "retry", "callback")
+
+
+@dataclass
+class JobContext:
+    """What a job gets: a sync engine, where files go, who and when it runs."""
+
+    engine: Engine
+    data_dir: Path
+    node: str
+    now: datetime
+    timezone: str = "UTC"
+    #: Channel ids of the calls this process's engine tracks (None: no engine in this process).
+    live_calls: Collection[str] | None = None
+    #: A node is gone when its heartbeat is older than this.
+    node_timeout: timedelta = timedelta(seconds=90)
+    #: Placing/ringing calls older than their ring timeout plus this are stale (of a gone node).
+    stale_margin: timedelta = timedelta(minutes=2)
+    #: Answered/connected calls older than this are stale (of a gone node).
+    max_call_age: timedelta = timedelta(hours=4)
+
+
+@dataclass
+class JobResult:
+    counts: dict[str, Any] = field(default_factory=dict)
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    name: str
+    func: Callable[[JobContext], JobResult]
+    cron: str  # default schedule
+    description: str
+
+
+# --- shared steps ------------------------------------------------------------------------------
+
+
+def sweep_dnc(conn: Connection) -> int:
+    """Leads still to be dialled whose number is on the global list or their campaign's → ``dnc``."""
+    blocked = select(dnc.c.id).where(
+        dnc.c.phone == leads.c.phone,
+        or_(dnc.c.scope == 0,
+            dnc.c.scope == select(lists_t.c.campaign_id).where(lists_t.c.id == leads.c.list_id).scalar_subquery()),
+    ).exists()
+    res = conn.execute(
+        update(leads)
+        .where(leads.c.status.in_(CALLABLE), leads.c.phone.in_(select(dnc.c.phone)), blocked)
+        .values(status="dnc", next_call_at=None)
+    )
+    return res.rowcount or 0
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    return value if value is None or value.tzinfo else value.replace(tzinfo=UTC)
+
+
+# --- the jobs -----------------------------------------------------------------------------------
+
+
+def recycle(ctx: JobContext) -> JobResult:
+    """Release expired callback ownership, fix due times, apply target gaps to moved leads."""
+    from campaigns.retarget import number_history
+
+    now = ctx.now
+    counts: dict[str, Any] = {}
+    with ctx.engine.begin() as conn:
+        counts["callbacks_released"] = conn.execute(
+            update(leads)
+            .where(leads.c.status == "callback", leads.c.callback_owner.is_not(None),
+                   leads.c.callback_exclusive_until <= now)
+            .values(callback_owner=None, callback_exclusive_until=None)
+        ).rowcount or 0
+        counts["due_times_set"] = conn.execute(
+            update(leads).where(leads.c.status.in_(("retry", "callback")), leads.c.next_call_at.is_(None))
+            .values(next_call_at=now)
+        ).rowcount or 0
+        counts["dnc_swept"] = sweep_dnc(conn)
+        # Leads moved into another campaign, not yet called there: honour that campaign's gaps.
+        deferred = 0
+        moved = conn.execute(
+            select(leads.c.id, leads.c.phone, leads.c.next_call_at, campaigns_t.c.name, campaigns_t.c.definition)
+            .select_from(leads.join(lists_t, lists_t.c.id == leads.c.list_id)
+                         .join(campaigns_t, campaigns_t.c.id == lists_t.c.campaign_id))
+            .where(lists_t.c.name.like("%:from:%"), leads.c.status == "retry", leads.c.attempts == 0)
+        ).all()
+        definitions: dict[str, Any] = {}
+        for row in moved:
+            if row.name not in definitions:
+                definitions[row.name] = definition_from_data(row.definition, f"campaign {row.name}")
+            due = earliest_allowed(definitions[row.name], number_history(conn, row.phone, row.id), None, now)
+            current = _aware(row.next_call_at)
+            if current is None or due > current:
+                conn.execute(update(leads).where(leads.c.id == row.id).values(next_call_at=due))
+                deferred += 1
+        counts["moved_deferred_by_gaps"] = deferred
+        due_rows = conn.execute(
+            select(campaigns_t.c.name, func.count())
+            .select_from(leads.join(lists_t, lists_t.c.id == leads.c.list_id)
+                         .join(campaigns_t, campaigns_t.c.id == lists_t.c.campaign_id))
+            .where(campaigns_t.c.status == "active", lists_t.c.active.is_(True), leads.c.status.in_(CALLABLE),
+                   or_(leads.c.next_call_at.is_(None), leads.c.next_call_at <= now))
+            .group_by(campaigns_t.c.name)
+        ).all()
+        counts["due_now"] = {name: n for name, n in due_rows}
+        counts["moved_waiting_for_start"] = conn.execute(
+            select(func.count()).select_from(leads.join(lists_t, lists_t.c.id == leads.c.list_id)
+                                             .join(campaigns_t, campaigns_t.c.id == lists_t.c.campaign_id))
+            .where(lists_t.c.name.like("%:from:%"), leads.c.status == "retry", campaigns_t.c.status != "active")
+        ).scalar()
+    return JobResult(counts, f"{counts['callbacks_released']} callbacks released to anyone, "
+                             f"{counts['dnc_swept']} leads taken out by DNC")
+
+
+def dnc_refresh(ctx: JobContext) -> JobResult:
+    """Import the DNC files dropped in ``<data_dir>/dnc-inbox/`` (global list)."""
+    from dialer.errors import DialerError
+    from lists.dnc import import_file
+
+    inbox = ctx.data_dir / "dnc-inbox"
+    processed, failed = inbox / "processed", inbox / "failed"
+    counts: dict[str, Any] = {"files": 0, "failed_files": 0, "read": 0, "added": 0, "already": 0, "rejected": 0}
+    problems: list[str] = []
+    files = sorted(p for p in inbox.glob("*") if p.is_file() and p.suffix.lower() in (".txt", ".csv")) \
+        if inbox.is_dir() else []
+    stamp = ctx.now.strftime("%Y%m%dT%H%M%S")
+    for path in files:
+        try:
+            with ctx.engine.begin() as conn:
+                res = import_file(conn, path, None, None, source=f"dnc-inbox/{path.name}")
+        except (DialerError, OSError, ValueError) as exc:
+            counts["failed_files"] += 1
+            problems.append(f"{path.name}: {exc}")
+            failed.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(path), failed / f"{stamp}-{path.name}")
+            continue
+        counts["files"] += 1
+        for key in ("read", "added", "already", "rejected"):
+            counts[key] += getattr(res, key)
+        processed.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(path), processed / f"{stamp}-{path.name}")
+    with ctx.engine.begin() as conn:
+        counts["dnc_swept"] = sweep_dnc(conn)
+    message = f"{counts['files']} files, {counts['added']} numbers added"
+    if problems:
+        message += "; failed: " + "; ".join(problems)
+    return JobResult(counts, message)
+
+
+def tz_refresh(ctx: JobContext) -> JobResult:
+    """Re-validate the leads' stored zones; list the zones whose offset changes within 7 days."""
+    from campaigns.windows import get_zone
+
+    with ctx.engine.connect() as conn:
+        rows = conn.execute(
+            select(leads.c.timezones, func.count()).where(leads.c.status.in_(CALLABLE)).group_by(leads.c.timezones)
+        ).all()
+    zones: dict[str, int] = {}
+    without = 0
+    for value, n in rows:
+        names = (value or "").split()
+        if not names:
+            without += n
+        for name in names:
+            zones[name] = zones.get(name, 0) + n
+    unknown: dict[str, int] = {}
+    changes: list[str] = []
+    for name in sorted(zones):
+        try:
+            zone = get_zone(name)
+        except Exception:
+            unknown[name] = zones[name]
+            continue
+        if ctx.now.astimezone(zone).utcoffset() != (ctx.now + timedelta(days=7)).astimezone(zone).utcoffset():
+            changes.append(name)
+    counts = {"zone_sets": len(rows), "zones": len(zones), "unknown_zones": len(unknown),
+              "leads_with_unknown_zone": sum(unknown.values()), "leads_without_zone": without,
+              "dst_changes_next_7d": changes}
+    if unknown:
+        log.warning("leads with unknown time zones are never called", extra={"zones": sorted(unknown)})
+    message = f"{len(zones)} zones valid" if not unknown else f"unknown zones: {', '.join(sorted(unknown))}"
+    return JobResult(counts, message)
+
+
+def compliance_report(ctx: JobContext, day: date | None = None) -> JobResult:
+    """Yesterday's compliance report (local day in the scheduler's zone) per campaign."""
+    from campaigns.compliance import write_reports
+
+    tz = ZoneInfo(ctx.timezone)
+    day = day or (ctx.now.astimezone(tz).date() - timedelta(days=1))
+    reports = write_reports(ctx.engine, ctx.data_dir / "reports", day, tz, ctx.timezone)
+    bad = [r.campaign for r in reports if not r.ok]
+    counts = {"day": day.isoformat(), "campaigns": len(reports), "not_ok": bad,
+              "outside_window": sum(r.outside_window for r in reports), "dnc_calls": sum(r.dnc_calls for r in reports)}
+    return JobResult(counts, f"{len(reports)} campaigns reported" + (f"; problems in {', '.join(bad)}" if bad else ""))
+
+
+def stale_calls(conn: Connection, ctx: JobContext) -> list[Any]:
+    """Calls in flight that no live process tracks (see :func:`purge_stale_claims`).
+
+    A call is stale when it is not ended, older than its ring timeout plus a margin (placing or
+    ringing) or than ``max_call_age`` (answered or connected), and either its node has no fresh
+    heartbeat or it is this node's and this node's engine does not track it.  A call of another
+    node that is alive is never touched.
+    """
+    now = ctx.now
+    alive = select(heartbeats.c.node).where(heartbeats.c.seen_at >= now - ctx.node_timeout)
+    rows = conn.execute(
+        select(calls.c.id, calls.c.lead_id, calls.c.node, calls.c.channel_id, calls.c.status,
+               calls.c.placed_at, calls.c.ring_timeout)
+        .where(calls.c.status != "ended", calls.c.ended_at.is_(None), calls.c.placed_at < now - ctx.stale_margin)
+        .order_by(calls.c.id)
+    ).all()
+    live_nodes = set(conn.execute(alive).scalars())
+    out = []
+    for row in rows:
+        if row.node == ctx.node:
+            if ctx.live_calls is None or row.channel_id in ctx.live_calls:
+                continue  # ours: only the engine knows; it tracks this one
+        elif row.node in live_nodes:
+            continue  # another node is alive: its calls are its business
+        age = now - _aware(row.placed_at)
+        limit = (timedelta(seconds=row.ring_timeout) + ctx.stale_margin
+                 if row.status in ("placing", "ringing") else ctx.max_call_age)
+        if age > limit:
+            out.append(row)
+    return out
+
+
+def purge_stale_claims(ctx: JobContext) -> JobResult:
+    """End the calls a gone node left in flight; put their leads back to ``retry``, due now."""
+    counts = {"calls_purged": 0, "leads_released": 0, "nodes": []}
+    with ctx.engine.begin() as conn:
+        rows = stale_calls(conn, ctx)
+        nodes = set()
+        for row in rows:
+            done = conn.execute(
+                update(calls).where(calls.c.id == row.id, calls.c.status != "ended")
+                .values(status="ended", outcome="UNKNOWN", detail="stale claim purged", ended_at=ctx.now,
+                        next_action="retry now (stale claim purged)")
+            ).rowcount
+            if not done:
+                continue
+            counts["calls_purged"] += 1
+            nodes.add(row.node)
+            newer = conn.execute(select(func.count()).where(calls.c.lead_id == row.lead_id, calls.c.id > row.id)).scalar()
+            if not newer:
+                counts["leads_released"] += conn.execute(
+                    update(leads).where(leads.c.id == row.lead_id, leads.c.status == "dialing")
+                    .values(status="retry", next_call_at=ctx.now)
+                ).rowcount or 0
+        counts["nodes"] = sorted(nodes)
+    return JobResult(counts, f"{counts['calls_purged']} stale calls purged")
+
+
+JOBS: dict[str, JobSpec] = {
+    spec.name: spec
+    for spec in (
+        JobSpec("recycle", recycle, "30 2 * * *", "Release due callbacks, apply move gaps, sweep DNC leads."),
+        JobSpec("dnc_refresh", dnc_refresh, "0 1 * * *", "Import DNC files dropped in <data_dir>/dnc-inbox/."),
+        JobSpec("tz_refresh", tz_refresh, "15 3 * * *", "Re-validate lead time zones; list coming DST changes."),
+        JobSpec("compliance_report", compliance_report, "5 0 * * *",
+                "Yesterday's compliance report per campaign (CSV, JSON)."),
+        JobSpec("purge_stale_claims", purge_stale_claims, "*/5 * * * *",
+                "End calls a crashed node left in flight; leads back to retry."),
+    )
+}
