@@ -110,7 +110,7 @@ class Server:
         db = make_async_engine(url)
         ref: list[Engine | None] = [None]
         self.client = AmiClient(self.settings.ami, route_to(ref))
-        api = None
+        api = jobs = None
         try:
             await self.client.connect()
             engine = Engine(db, AmiLink(self.client), self.clock, node=self.node,
@@ -118,6 +118,10 @@ class Server:
             self.engine = engine
             ref[0] = engine
             await engine.start()
+            from dialer.scheduler import JobScheduler  # overnight jobs (docs/scheduler.md)
+
+            jobs = JobScheduler(self.settings, node=self.node, clock=self.clock, live_calls=lambda: list(engine.live))
+            await jobs.start()
             if self.http:
                 from dialer.api import create_app
 
@@ -136,6 +140,8 @@ class Server:
             await engine.stop()
             await run
         finally:
+            if jobs is not None:
+                await jobs.stop()
             if api is not None:
                 await api.stop()
             await self.client.close()
