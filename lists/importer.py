@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import gc
+import json
 import os
 import queue
 import threading
@@ -32,14 +33,12 @@ from lists.dnc import dnc_set
 from lists.models import ImportRun, Lead, LeadList
 from lists.phones import country_to_region
 from lists.reader import Chunk, estimate_rows, read_chunks, sniff
-from lists.transform import BLANK, Row, Spec, TransformPool, transform
+from lists.transform import BLANK, RECORD_FIELDS, Row, Spec, TransformPool, transform
 
 DEDUPE_SCOPES = ("file", "list", "campaign", "all")
 POOL_MIN_ROWS = 200_000  # files this large are transformed in worker processes
 THREADED_WRITER = os.environ.get("DIALER_IMPORT_WRITER", "thread") == "thread"
 BULK_MIN_ROWS = 100_000  # SQLite: drop and rebuild the lead indexes for imports this large
-LEAD_COLUMNS = ("list_id", "phone", "alt_phones", "first_name", "last_name", "state", "postal_code",
-                "country", "timezones", "external_id", "custom", "source_row")
 
 
 @dataclass
@@ -125,19 +124,21 @@ def _existing_numbers(conn: Connection, scope: str, list_id: int | None, campaig
     return set(conn.execute(q).scalars())
 
 
-def _bulk_insert(conn: Connection, rows: list[tuple]) -> None:
-    if not rows:
+def _bulk_insert(conn: Connection, batch: tuple[int, list[tuple]]) -> None:
+    """Insert records (RECORD_FIELDS tuples) into list ``list_id``: executemany, or COPY on PostgreSQL."""
+    list_id, records = batch
+    if not records:
         return
-    cols = ", ".join(LEAD_COLUMNS)
-    if conn.dialect.name == "postgresql":
-        cur = conn.connection.driver_connection.cursor()
-        with cur.copy(f"COPY leads ({cols}) FROM STDIN") as copy:
-            for r in rows:
-                copy.write_row(r)
-        return
+    cols = ", ".join(RECORD_FIELDS)
     cur = conn.connection.driver_connection.cursor()
     try:
-        cur.executemany(f"INSERT INTO leads ({cols}) VALUES ({', '.join('?' * len(LEAD_COLUMNS))})", rows)
+        if conn.dialect.name == "postgresql":
+            with cur.copy(f"COPY leads (list_id, {cols}) FROM STDIN") as copy:
+                for r in records:
+                    copy.write_row((list_id, *r))
+        else:  # list_id is an int from the database: safe as a literal, one parameter less per row
+            marks = ", ".join("?" * len(RECORD_FIELDS))
+            cur.executemany(f"INSERT INTO leads (list_id, {cols}) VALUES ({int(list_id)}, {marks})", records)
     finally:
         cur.close()
 
@@ -151,7 +152,7 @@ class _Writer:
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
-        self.queue: queue.Queue[list[tuple] | None] = queue.Queue(maxsize=2)
+        self.queue: queue.Queue[tuple[int, list[tuple]] | None] = queue.Queue(maxsize=2)
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._run, name="lead-insert", daemon=True)
         self.thread.start()
@@ -164,11 +165,11 @@ class _Writer:
                 except BaseException as exc:  # re-raised in the main thread
                     self.error = exc
 
-    def put(self, rows: list[tuple]) -> None:
+    def put(self, batch: tuple[int, list[tuple]]) -> None:
         if self.error is not None:
             raise self.error
-        if rows:
-            self.queue.put(rows)
+        if batch[1]:
+            self.queue.put(batch)
 
     def close(self) -> None:
         self.queue.put(None)
@@ -183,8 +184,8 @@ class _Direct:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
-    def put(self, rows: list[tuple]) -> None:
-        _bulk_insert(self.conn, rows)
+    def put(self, batch: tuple[int, list[tuple]]) -> None:
+        _bulk_insert(self.conn, batch)
 
     def close(self) -> None:
         pass
@@ -200,14 +201,13 @@ class _Accounting:
         self.list_id = list_id
         self.in_file: set[str] = set()
 
-    def apply(self, chunk: Chunk, cols: list[list[str]], rows: list[Row]) -> list[tuple]:
+    def apply(self, chunk: Chunk, cols: list[list[str]], rows: list[Row]) -> tuple[int, list[tuple]]:
         res, seen, blocked, in_file = self.result, self.seen, self.blocked, self.in_file
         for line, message in chunk.malformed:
             self._not_imported(line, [""] * len(cols), "malformed_row", rejected=True, note=message)
         rownums = chunk.rows
         out: list[tuple] = []
-        list_id = self.list_id
-        for i, primary, extra, fields in rows:
+        for i, primary, extra, record in rows:
             if primary is None:
                 if extra == BLANK:
                     res.blank_rows += 1
@@ -223,11 +223,12 @@ class _Accounting:
                 continue
             seen.add(primary)
             in_file.add(primary)
-            alts = [a for a in extra if a not in blocked] if extra else extra
-            out.append((list_id, primary, '["' + '", "'.join(alts) + '"]' if alts else "[]", *fields, rownums[i]))
+            if extra and not blocked.isdisjoint(extra):  # drop alternates that are on a DNC list
+                record = (primary, json.dumps([a for a in extra if a not in blocked]), *record[2:])
+            out.append(record)
         res.rows_read += len(out)
         res.imported += len(out)
-        return out
+        return self.list_id, out
 
     def _not_imported(self, row: int, cells: list[str], reason: str, *, rejected: bool = False, note: str = "") -> None:
         res = self.result
@@ -346,11 +347,10 @@ def import_file(
 
                     feed = ((ch, columns_of(ch)) for ch in _chain(first, chunks))
                     if pool is not None:
-                        done = ((ch_cols, rows) for ch_cols, rows in pool.map(
-                            ((ch, cols), cols) for ch, cols in feed))
+                        done = pool.map(((ch, cols), cols, ch.rows) for ch, cols in feed)
                         stream = ((ch, cols, rows) for (ch, cols), rows in done)
                     else:
-                        stream = ((ch, cols, transform(spec, cols)) for ch, cols in feed)
+                        stream = ((ch, cols, transform(spec, cols, ch.rows)) for ch, cols in feed)
                     for ch, cols, rows in stream:
                         out = acct.apply(ch, cols, rows)
                         if writer is not None:

@@ -116,14 +116,6 @@ for _k in TIMEZONE_DATA:
 _ZONES_CACHE: dict[str, tuple[str, ...]] = {}
 
 
-def _geo_zones(digits: str) -> tuple[str, ...]:
-    key = digits[:_TZ_MAXLEN.get(digits[0], TIMEZONE_LONGEST_PREFIX)]
-    z = _ZONES_CACHE.get(key)
-    if z is None:
-        z = _ZONES_CACHE[key] = _clean_zones(_zones_lookup(key))
-    return z
-
-
 def _clean_zones(zones: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(z for z in zones if z != UNKNOWN_ZONE)
 
@@ -158,7 +150,8 @@ def slow_normalise(raw: str, region: str | None) -> Normalised:
 
 _TYPE_ORDER = ("premium_rate", "toll_free", "shared_cost", "voip", "personal_number", "pager", "uan", "voicemail")
 _GEO_TYPES = {PhoneNumberType.FIXED_LINE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
-_FORMATTING = str.maketrans("", "", " ()-./\t\u00a0")
+UNKNOWN, MOBILE = PhoneNumberType.UNKNOWN, PhoneNumberType.MOBILE
+_FORMATTING = str.maketrans("", "", " ()-./'\t\u00a0")  # ' : a spreadsheet-safe prefix
 
 
 class _Desc:
@@ -225,11 +218,9 @@ class _Meta:
 
     def number_type(self, nsn: str) -> int:
         """The same answer as ``phonenumberutil._number_type_helper``."""
-        if self.combined is None:
-            return PhoneNumberType.UNKNOWN
-        m = self.combined.fullmatch(nsn)
+        m = self.combined.fullmatch(nsn) if self.combined is not None else None
         if m is None:
-            return PhoneNumberType.UNKNOWN
+            return UNKNOWN
         name = self.kinds[m.lastgroup]
         if name == "fixed_line":
             if self.same_fixed_mobile or (self.mobile is not None and self.mobile.matches(nsn)):
@@ -250,40 +241,59 @@ def _meta(region: str) -> _Meta | None:
         return m
 
 
+_CC_METAS: dict[int, list[tuple[str, _Meta]] | None] = {}
+_CC_STRINGS = {str(cc): cc for cc in COUNTRY_CODE_TO_REGION_CODE}
+_CC_ZONES: dict[int, tuple[str, ...]] = {}
+
+
+def _metas_for(cc: int) -> list[tuple[str, _Meta]] | None:
+    """The regions sharing country code ``cc``, in the library's order, with compiled metadata."""
+    try:
+        return _CC_METAS[cc]
+    except KeyError:
+        regions = COUNTRY_CODE_TO_REGION_CODE.get(cc)
+        metas = None
+        if regions and regions[0] != "001":
+            metas = [(r, m) for r in regions if (m := _meta(r)) is not None] or None
+        _CC_METAS[cc] = metas
+        return metas
+
+
 def _fast_valid(cc: int, nsn: str) -> Normalised | None:
     """A valid number's result computed from metadata, or ``None`` (let the library decide)."""
-    regions = COUNTRY_CODE_TO_REGION_CODE.get(cc)
-    if not regions or regions[0] == "001":
+    metas = _CC_METAS.get(cc, 0)
+    if metas == 0:
+        metas = _metas_for(cc)
+    if metas is None:
         return None
     region = None
-    ntype = PhoneNumberType.UNKNOWN
-    if len(regions) == 1:
-        region = regions[0]
-        m = _meta(region)
-        if m is None:
-            return None
+    ntype = UNKNOWN
+    if len(metas) == 1:
+        region, m = metas[0]
         ntype = m.number_type(nsn)
     else:
-        for r in regions:
-            m = _meta(r)
-            if m is None:
-                continue
+        for r, m in metas:
             if m.leading is not None:
                 if m.leading.match(nsn):
                     region, ntype = r, m.number_type(nsn)
                     break
             else:
                 t = m.number_type(nsn)
-                if t != PhoneNumberType.UNKNOWN:
+                if t != UNKNOWN:
                     region, ntype = r, t
                     break
-    if region is None or ntype == PhoneNumberType.UNKNOWN:
+    if ntype == UNKNOWN:
         return None
     digits = f"{cc}{nsn}"
-    if ntype in _GEO_TYPES or (ntype == PhoneNumberType.MOBILE and cc in _GEO_MOBILE_COUNTRIES):
-        zones = _geo_zones(digits)
+    if ntype in _GEO_TYPES or (ntype == MOBILE and cc in _GEO_MOBILE_COUNTRIES):
+        key = digits[:_TZ_MAXLEN.get(digits[0], TIMEZONE_LONGEST_PREFIX)]
+        zones = _ZONES_CACHE.get(key)
+        if zones is None:
+            zones = _ZONES_CACHE[key] = _clean_zones(_zones_lookup(key))
     else:
-        zones = _clean_zones(_zones_lookup(str(cc)))
+        zones = _CC_ZONES.get(cc)
+        if zones is None:
+            zones = _CC_ZONES[cc] = _clean_zones(_zones_lookup(str(cc)))
     return Normalised("+" + digits, None, region, zones)
 
 
@@ -294,24 +304,27 @@ def fast_normalise(raw: str, region: str | None) -> Normalised | None:
         return None
     if c[0] == "+":
         digits = c[1:]
-        if not (digits.isascii() and digits.isdigit()) or len(digits) < 4:
+        if len(digits) < 4 or not (digits.isascii() and digits.isdigit()):
             return None
-        for n in (1, 2, 3):
-            cc = int(digits[:n])
-            if cc in COUNTRY_CODE_TO_REGION_CODE:
-                break
-        else:
+        cc_str = digits[:1] if digits[:1] in _CC_STRINGS else digits[:2] if digits[:2] in _CC_STRINGS else digits[:3]
+        cc = _CC_STRINGS.get(cc_str)
+        if cc is None:
             return None
-        nsn = digits[n:]
+        nsn = digits[len(cc_str):]
         if not nsn or nsn[0] == "0" or len(nsn) > 17:
             return None  # leading zeros (Italian style) or too long: let the library decide
-        main = _meta(COUNTRY_CODE_TO_REGION_CODE[cc][0])
-        if main is None or (main.prefix_for_parsing is not None and main.prefix_for_parsing.match(nsn)):
+        metas = _CC_METAS.get(cc, 0)
+        if metas == 0:
+            metas = _metas_for(cc)
+        if metas is None:
+            return None
+        npp = metas[0][1].prefix_for_parsing
+        if npp is not None and npp.match(nsn):
             return None  # a national prefix after the country code: the library strips it
         return _fast_valid(cc, nsn)
     if region is None or not (c.isascii() and c.isdigit()):
         return None
-    m = _meta(region)
+    m = _META.get(region) or _meta(region)
     if m is None or m.cc != 1:
         return None
     if len(c) == 10 and c[0] not in "01":

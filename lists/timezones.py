@@ -151,10 +151,21 @@ def narrow(zones: tuple[str, ...], region: str | None, state: str = "", postal: 
     return zones + tuple(z for z in loc if z not in zones)
 
 
+_LEAD_ZONES: dict[tuple, str] = {}
+
+
 def lead_zones(explicit: str, zones: tuple[str, ...], region: str | None, state: str, postal: str) -> str:
     """The ``leads.timezones`` value: explicit IANA zones when valid, else narrowed number zones."""
     if explicit:
         given = parse_zones(explicit)
         if given:
             return " ".join(given)
-    return " ".join(narrow(zones, region, state, postal))
+    # Only a ZIP's first three digits matter (a 4-digit ZIP lost its leading zero).
+    zkey = ("0" + postal if len(postal) == 4 else postal)[:3]
+    key = (zones, region, state, zkey)
+    hit = _LEAD_ZONES.get(key)
+    if hit is None:
+        if len(_LEAD_ZONES) > 100_000:
+            _LEAD_ZONES.clear()
+        hit = _LEAD_ZONES[key] = " ".join(narrow(zones, region, state, zkey + "00" if len(zkey) == 3 else postal))
+    return hit

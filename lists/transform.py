@@ -23,9 +23,11 @@ from lists.timezones import lead_zones
 FAMILY_NAME_FIRST = {"HU", "JP", "CN", "KR", "TW", "VN"}
 BLANK = "blank"
 
-# A transformed row: (index in chunk, phone or None, reason or alternates, lead fields or None).
-# lead fields: (first_name, last_name, state, postal_code, country, timezones, external_id, custom_json)
+# A transformed row: (index in chunk, phone or None, reason or alternates, record or None).
+# The record is the lead's insert tuple (RECORD_FIELDS), ready for executemany / COPY.
 Row = tuple[int, str | None, object, tuple | None]
+RECORD_FIELDS = ("phone", "alt_phones", "first_name", "last_name", "state", "postal_code", "country",
+                 "timezones", "external_id", "custom", "source_row")
 
 
 def split_name(full: str, region: str | None) -> tuple[str, str]:
@@ -59,8 +61,8 @@ def _region_of(country: str, default: str | None) -> str | None:
     return r
 
 
-def transform(spec: Spec, cols: list[list[str]]) -> list[Row]:
-    """Transform one chunk given as column lists (all strings)."""
+def transform(spec: Spec, cols: list[list[str]], rownums: list[int]) -> list[Row]:
+    """Transform one chunk given as column lists (all strings) and the rows' numbers."""
     columns = spec.columns
     idx = {c: i for i, c in enumerate(columns)}
     f = spec.cmap.fields
@@ -110,8 +112,9 @@ def transform(spec: Spec, cols: list[list[str]]) -> list[Row]:
         country = num_region if num_region and num_region != "001" else region
         ext = cells[ext_i].strip() if ext_i is not None else ""
         out.append((i, primary, alts, (
-            first or None, last or None, state or None, postal or None, country, tz, ext or None,
-            "{" + ", ".join(extra) + "}" if extra else "{}",
+            primary, '["' + '", "'.join(alts) + '"]' if alts else "[]", first or None, last or None,
+            state or None, postal or None, country, tz, ext or None,
+            "{" + ", ".join(extra) + "}" if extra else "{}", rownums[i],
         )))
     return out
 
@@ -130,11 +133,11 @@ class TransformPool:
         self.pool = ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=gc.disable)
         self.pool.submit(int).result()  # start the workers now
 
-    def map(self, chunks: Iterable[tuple[object, list[list[str]]]]) -> Iterator[tuple[object, list[Row]]]:
-        """``(tag, columns)`` in → ``(tag, rows)`` out, in the same order."""
+    def map(self, chunks: Iterable[tuple[object, list[list[str]], list[int]]]) -> Iterator[tuple[object, list[Row]]]:
+        """``(tag, columns, row numbers)`` in → ``(tag, rows)`` out, in the same order."""
         pending: deque[tuple[object, Future]] = deque()
-        for tag, cols in chunks:
-            pending.append((tag, self.pool.submit(transform, self.spec, cols)))
+        for tag, cols, rownums in chunks:
+            pending.append((tag, self.pool.submit(transform, self.spec, cols, rownums)))
             if len(pending) >= self.ahead:
                 t, fut = pending.popleft()
                 yield t, fut.result()
