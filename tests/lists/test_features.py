@@ -68,3 +68,26 @@ def test_no_region_rejects_national_numbers(engine: Engine, tmp_path: Path) -> N
     path.write_text("phone\n2125550143\n+12125550144\n")
     result = import_file(engine, path, ImportOptions("nr"))
     assert result.imported == 1 and result.reasons == {"no_region": 1}
+
+
+def test_worker_processes_give_the_same_result(sqlite_engine: Engine, tmp_path: Path) -> None:
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+    from benchmarks.gen_leads import generate
+
+    path = generate(tmp_path / "gen.csv", 3000, seed=7)
+    one = import_file(sqlite_engine, path, ImportOptions("one", region="US", workers=0, chunksize=700, dedupe="list"))
+    two = import_file(sqlite_engine, path, ImportOptions("two", region="US", workers=2, chunksize=700, dedupe="list",
+                                                         rejects=tmp_path / "two.csv"))
+    a, b = one.as_dict(), two.as_dict()
+    for key in ("file", "list", "rejected_file"):
+        a.pop(key), b.pop(key)
+    assert a == b and one.imported > 2500
+    assert one.rows_read == one.imported + one.rejected + one.duplicates + one.dnc == 3000
+    with sqlite_engine.connect() as conn:
+        rows = conn.exec_driver_sql(
+            "SELECT l.name, phone, alt_phones, first_name, timezones, custom, source_row FROM leads "
+            "JOIN lead_lists l ON l.id = list_id ORDER BY source_row, l.name").all()
+    by_list = {"one": [r[1:] for r in rows if r[0] == "one"], "two": [r[1:] for r in rows if r[0] == "two"]}
+    assert by_list["one"] == by_list["two"]
