@@ -106,7 +106,7 @@ class SimulatedAgents:
         engine.listeners.append(self._on_event)
 
     def _on_event(self, kind: str, data: dict) -> None:
-        if kind == "agent" and data["state"] == "wrap_up" and data.get("call_id"):
+        if kind == "disposition_due" and data.get("agent"):
             task = asyncio.get_running_loop().create_task(self._dispose(data["agent"], data["call_id"]))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)

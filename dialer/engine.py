@@ -167,6 +167,7 @@ class AgentRuntime:
     call_id: int | None = None
     wrapup_started: float | None = None
     pending_pause: str | None = None  # pause asked for while on a call
+    paused: str | None = None  # the pause code we last set on the PBX (None: unpaused)
 
 
 _PACING_AGENT = {
@@ -611,8 +612,13 @@ class Engine:
             snap = self.agent_tracker.get(agent.interface)
             if snap is not None and snap.state is AgentState.LOGGED_OUT:
                 continue
-            with contextlib.suppress(Exception):
-                await self.link.queue_add(agent.campaign.queue, agent.interface, agent.name)
+            code = agent.paused
+            try:
+                await self.link.queue_add(agent.campaign.queue, agent.interface, agent.name, paused=code is not None)
+            except Exception:
+                # Still a member: make sure its pause state is what we last asked for (a pause or
+                # unpause may have been lost with the link).
+                await self._pause_member(agent, code is not None, code or "")
 
     async def reconcile(self) -> None:
         self.reconciled(await self.link.core_show_channels())
@@ -678,6 +684,8 @@ class Engine:
         if outcome == "CONNECTED":
             # The agent's disposition decides the lead's next step (see ``dispose``).
             self._write(_end_call(live.call_id, values, None))
+            self._emit("disposition_due", {"call_id": live.call_id, "agent": rec.agent or None,
+                                           "campaign": camp.name})
         else:
             result = CallResult(_RULE_OUTCOME.get(outcome, outcome), attempt=live.attempt,
                                 placed_at=self.dt(live.placed))
@@ -706,6 +714,13 @@ class Engine:
             if u.state is AgentState.WRAP_UP and camp is not None:
                 agent.wrapup_started = u.at
                 self._spawn(self._pause_member(agent, True, WRAPUP_PAUSE))
+            if (u.previous is AgentState.WRAP_UP and u.state is AgentState.PAUSED
+                    and snap.pause_code == WRAPUP_PAUSE and agent.pending_pause is None):
+                # The wrap-up time limit passed without a disposition: back to work; the call
+                # stays listed as undisposed (`dialer calls ls --undisposed`).
+                log.warning("wrap-up limit reached; agent made ready", extra={"agent": agent.name,
+                                                                              "call": agent.call_id})
+                self._spawn(self._pause_member(agent, False, ""))
             if u.previous is AgentState.WRAP_UP and u.state is not AgentState.WRAP_UP and agent.wrapup_started:
                 if camp is not None:
                     camp.stats.observe_wrapup(u.at - agent.wrapup_started, ready=u.state is AgentState.READY, now=u.at)
@@ -721,6 +736,7 @@ class Engine:
     async def _pause_member(self, agent: AgentRuntime, paused: bool, reason: str) -> None:
         if agent.campaign is None:
             return
+        agent.paused = reason if paused else None
         try:
             await self.link.queue_pause(agent.campaign.queue, agent.interface, paused, reason)
         except Exception as exc:
@@ -759,7 +775,7 @@ class Engine:
         if snap is not None and snap.state in (AgentState.WRAP_UP, AgentState.TALKING, AgentState.RESERVED):
             agent.pending_pause = code  # applied when the current call is disposed
             return
-        await self.link.queue_pause(agent.campaign.queue, row.interface, True, code)
+        await self._pause_member(agent, True, code)
 
     async def agent_ready(self, name: str) -> None:
         row = await self._agent_row(name)
@@ -771,7 +787,7 @@ class Engine:
         if snap is not None and snap.state is AgentState.WRAP_UP and agent.call_id is not None:
             raise DialerError(f"agent {name!r} must dispose call {agent.call_id} first")
         self._on_agent_updates(self.agent_tracker.end_wrap_up(row.interface, self.now()))
-        await self.link.queue_pause(agent.campaign.queue, row.interface, False, "")
+        await self._pause_member(agent, False, "")
 
     async def _agent_row(self, name: str):  # noqa: ANN202
         async with self.db.connect() as conn:

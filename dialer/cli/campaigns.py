@@ -103,6 +103,7 @@ def status_cmd(obj, name: str, as_json: bool) -> None:  # noqa: ANN001
 
 
 if importlib.util.find_spec("dialer.cli.retarget") is not None:
-    from dialer.cli.retarget import retarget
-
-    cli.add_command(retarget)
+    _retarget = importlib.import_module("dialer.cli.retarget")
+    _command = getattr(_retarget, "retarget", None) or getattr(_retarget, "cli", None)
+    if isinstance(_command, click.Command):
+        cli.add_command(_command, "retarget")

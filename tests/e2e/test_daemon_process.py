@@ -1,0 +1,99 @@
+"""`dialer run` as a real process against the simulator: agents log in through the CLI and the
+HTTP API, it dials, and SIGTERM stops it gracefully — exit 0, every call recorded."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from dialer.claim import calls
+from dialer.cli import main
+from dialer.db import open_engine
+from dialer.demo import demo_scenario, write_leads
+from dialer.sim import Simulator, start_server
+from tests.e2e.conftest import write_campaign
+
+SPEED = 40.0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def _cli(env: dict, *args: str) -> str:
+    result = await asyncio.to_thread(CliRunner().invoke, main, list(args), env=env)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+async def test_run_agents_and_sigterm(tmp_path: Path) -> None:
+    import random
+    from datetime import UTC, datetime
+
+    sim = Simulator(demo_scenario(3, SPEED, {}), speed=SPEED, seed=3)
+    server = await start_server(sim, "127.0.0.1", 0)
+    http_port = _free_port()
+    env = {"DIALER_DATA_DIR": str(tmp_path / "data"), "DIALER_AMI_PORT": str(server.port),
+           "DIALER_HTTP_PORT": str(http_port), "DIALER_AMI_SECRET": "dialer", "DIALER_LOG_FORMAT": "json"}
+    leads = tmp_path / "leads.csv"
+    write_leads(leads, 80, random.Random(1), datetime.now(UTC), 60)
+    await _cli(env, "campaigns", "apply", str(write_campaign(tmp_path, "progressive")))
+    await _cli(env, "lists", "import", str(leads), "--list", "e2e", "--campaign", "e2e", "--json")
+    await _cli(env, "campaigns", "start", "e2e")
+    out = await _cli(env, "agents", "add", "ann", "--interface", "Local/9001@sim-agents")
+    assert "API token" in out
+
+    log = open(tmp_path / "daemon.log", "wb")  # noqa: SIM115
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "dialer.cli", "run", "--node", "t1", "--speed", str(SPEED), "--drain-timeout", "60",
+        env={**os.environ, **env}, stdout=log, stderr=log,
+    )
+    try:
+        for _ in range(200):  # the API answers once the daemon is up
+            try:
+                await _cli(env, "agents", "login", "ann", "--campaign", "e2e")
+                break
+            except AssertionError:
+                await asyncio.sleep(0.1)
+        else:
+            raise AssertionError((tmp_path / "daemon.log").read_text())
+        while sim.stats.connected < 1:
+            await asyncio.sleep(0.1)
+        # The agent is in wrap-up until the call is disposed: dispose it through the CLI.
+        while True:
+            rows = json.loads(await _cli(env, "calls", "ls", "--undisposed", "--json"))
+            if rows:
+                break
+            await asyncio.sleep(0.1)
+        out = await _cli(env, "calls", "dispose", str(rows[0]["id"]), "--code", "REFUSED", "--reason", "PRICE")
+        assert "REFUSED recorded" in out
+        # ... which makes the agent ready for the next call.
+        while sim.stats.connected < 2:
+            await asyncio.sleep(0.1)
+        out = await _cli(env, "agents", "ls", "--json")
+        assert '"campaign": "e2e"' in out
+        proc.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(proc.wait(), 30) == 0
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+        log.close()
+        await server.close()
+    text = (tmp_path / "daemon.log").read_text()
+    assert "shutdown requested" in text and '"msg": "stopped"' in text
+    assert "dialer" not in text.split('"secret"')[-1][:40]  # no secret near a "secret" key
+    engine = open_engine(f"sqlite:///{tmp_path / 'data' / 'dialer.db'}")
+    with engine.connect() as conn:
+        rows = conn.execute(select(calls.c.status, calls.c.outcome)).all()
+    engine.dispose()
+    assert rows and all(r.status == "ended" and r.outcome for r in rows)
