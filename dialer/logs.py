@@ -59,3 +59,7 @@ def setup_logging(settings: Any, stream: Any = None) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.level.upper())
+    # Libraries that narrate routine work at INFO (migrations applied, every job run).
+    quiet = max(root.level, logging.WARNING)
+    for name in ("alembic", "apscheduler"):
+        logging.getLogger(name).setLevel(quiet)
