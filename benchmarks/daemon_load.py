@@ -113,7 +113,7 @@ async def _run_daemon(args, tmp: Path, port: int, Settings) -> dict:  # noqa: AN
 
     setup_logging(settings.log)
     engine = open_engine(settings.database_url)
-    definition = loads_definition(CAMPAIGN.format(ratio=args.lines / args.agents * 1.5, lines=args.lines), "load")
+    definition = loads_definition(CAMPAIGN.format(ratio=min(10.0, args.lines / args.agents * 1.5), lines=args.lines), "load")
     store.apply_definition(engine, definition)
     leads = tmp / "leads.csv"
     write_leads(leads, args.leads, random.Random(3), datetime.now(UTC), 60 * 24)
@@ -192,9 +192,9 @@ async def _run_daemon(args, tmp: Path, port: int, Settings) -> dict:  # noqa: AN
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--seconds", type=float, default=60.0, help="measured window (real seconds)")
-    p.add_argument("--warmup", type=float, default=20.0, help="real seconds before measuring")
-    p.add_argument("--lines", type=int, default=500)
+    p.add_argument("--seconds", type=float, default=120.0, help="measured window (real seconds)")
+    p.add_argument("--warmup", type=float, default=30.0, help="real seconds before measuring")
+    p.add_argument("--lines", type=int, default=560)
     p.add_argument("--agents", type=int, default=50)
     p.add_argument("--leads", type=int, default=20000)
     p.add_argument("--speed", type=float, default=1.0, help="scaled time (1 = real time)")

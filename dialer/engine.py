@@ -715,7 +715,8 @@ class Engine:
                 agent.wrapup_started = u.at
                 self._spawn(self._pause_member(agent, True, WRAPUP_PAUSE))
             if (u.previous is AgentState.WRAP_UP and u.state is AgentState.PAUSED
-                    and snap.pause_code == WRAPUP_PAUSE and agent.pending_pause is None):
+                    and snap.pause_code == WRAPUP_PAUSE and agent.pending_pause is None
+                    and agent.call_id is not None):
                 # The wrap-up time limit passed without a disposition: back to work; the call
                 # stays listed as undisposed (`dialer calls ls --undisposed`).
                 log.warning("wrap-up limit reached; agent made ready", extra={"agent": agent.name,
