@@ -1,0 +1,540 @@
+"""Campaign diagnostics: why a campaign is not dialling, and what is left to dial.
+
+:func:`why` counts the campaign's leads that are callable at a moment and, for the rest, the
+first reason (in a fixed order of precedence, :data:`REASONS`) that holds each one back; the
+counts add up to the campaign's total.  "Callable" is exactly the claim's definition
+(:func:`dialer.claim.callable_filter` with the campaign's ``[limits]`` and the open zone sets of
+:func:`dialer.claim.open_zone_sets`), so ``why``'s callable count is what a claim of a huge
+``n`` would take at that instant.
+
+:func:`forecast` projects, hour by hour, how many leads become callable (windows opening, gaps
+elapsing, callbacks due) and, at the campaign's recent dial rate, when the supply runs dry.
+
+Speed: one aggregate statement over the campaign's leads (a ``CASE`` per lead, ``GROUP BY``);
+DNC, frequency-cap and number-gap checks are uncorrelated ``IN (SELECT ...)`` sets computed once;
+calling windows are evaluated once per distinct zone set (and region), never per lead.
+Everything is synchronous; from the daemon's async connection use ``conn.run_sync``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, and_, case, func, literal, or_, select
+
+from campaigns.parsing import Problems
+from campaigns.windows import DEFAULT_WINDOW, CallingWindow, next_open, parse_window, region_code
+from dialer.claim import (
+    CALLABLE_STATUSES,
+    ClaimLimits,
+    _owner_free,
+    calls,
+    campaigns_t,
+    dnc,
+    leads,
+    lists_,
+    open_zone_sets,
+)
+from dialer.errors import InputError
+
+#: Reasons a lead is not callable, in order of precedence: a lead is counted under the first
+#: that applies.  (``in_progress`` and ``other`` concern statuses no other reason applies to,
+#: so their place in the order changes no count.)
+REASONS: tuple[tuple[str, str], ...] = (
+    ("inactive", "list or campaign inactive"),
+    ("dnc", "on a do-not-call list (global or campaign)"),
+    ("done", "finished (final disposition / done)"),
+    ("attempts", "attempts exhausted"),
+    ("cap", "frequency cap (calls per number)"),
+    ("gap", "gap not elapsed"),
+    ("no_timezone", "no time zone"),
+    ("window", "calling window closed"),
+    ("callback_later", "callback scheduled for later"),
+    ("callback_owner", "callback reserved for its agent (logged out)"),
+    ("in_progress", "call in progress"),
+    ("other", "other status (or recycled without a due time)"),
+)
+LABELS = dict(REASONS)
+CALLABLE = "callable"
+WINDOW_DETAIL = 10  # closed zone sets listed in the report
+
+
+# --- the campaign ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CampaignInfo:
+    """What diagnostics need to know about a campaign (read once)."""
+
+    id: int
+    name: str
+    status: str
+    window: CallingWindow
+    limits: ClaimLimits
+    lists: tuple[tuple[int, str, bool], ...]  # (id, name, active)
+
+    @property
+    def list_ids(self) -> list[int]:
+        return [lid for lid, _, _ in self.lists]
+
+    @property
+    def inactive_list_ids(self) -> list[int]:
+        return [lid for lid, _, active in self.lists if not active]
+
+
+def _window(definition: Mapping[str, Any] | None) -> CallingWindow:
+    """The campaign's calling window (the default when it is not given or not valid)."""
+    problems = Problems()
+    window = parse_window((definition or {}).get("window"), "window", problems)
+    return DEFAULT_WINDOW if problems else window
+
+
+def campaign_info(conn: Connection, campaign: int | str) -> CampaignInfo:
+    """The campaign by id or name; :class:`InputError` when unknown."""
+    where = campaigns_t.c.id == campaign if isinstance(campaign, int) else campaigns_t.c.name == campaign
+    row = conn.execute(
+        select(campaigns_t.c.id, campaigns_t.c.name, campaigns_t.c.status, campaigns_t.c.definition).where(where)
+    ).first()
+    if row is None:
+        raise InputError(f"unknown campaign {campaign!r} (see `dialer campaigns ls`)")
+    lists = conn.execute(
+        select(lists_.c.id, lists_.c.name, lists_.c.active)
+        .where(lists_.c.campaign_id == row.id).order_by(lists_.c.id)
+    ).all()
+    return CampaignInfo(row.id, row.name, row.status, _window(row.definition),
+                        ClaimLimits.from_data(row.definition), tuple((r[0], r[1], bool(r[2])) for r in lists))
+
+
+def zone_keys_sync(conn: Connection, campaign_id: int) -> list[tuple[str, str | None, str | None]]:
+    """:func:`dialer.claim.zone_keys` on a sync connection (the same statement)."""
+    rows = conn.execute(
+        select(leads.c.timezones, leads.c.country, leads.c.state)
+        .select_from(leads.join(lists_, lists_.c.id == leads.c.list_id))
+        .where(lists_.c.campaign_id == campaign_id, leads.c.status.in_(CALLABLE_STATUSES))
+        .distinct()
+    )
+    return [tuple(r) for r in rows]
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, str):  # SQLite, an aggregate read without type processing
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _at(at: datetime | None) -> datetime:
+    if at is None:
+        return datetime.now(UTC)
+    if at.tzinfo is None:
+        raise ValueError("expected an aware datetime")
+    return at.astimezone(UTC)
+
+
+# --- the number sets -----------------------------------------------------------------------------
+
+
+def _dnc_phones(campaign_id: int) -> Any:
+    return select(dnc.c.phone).where(dnc.c.scope.in_((0, campaign_id)))
+
+
+def _capped_phones(limits: ClaimLimits, at: datetime) -> Any | None:
+    """Numbers with ``max_calls_per_number`` calls or more in the last ``per_days`` (the claim's test)."""
+    if not limits.max_calls_per_number:
+        return None
+    return (
+        select(calls.c.phone)
+        .where(calls.c.placed_at > at - timedelta(days=limits.per_days))
+        .group_by(calls.c.phone)
+        .having(func.count() >= limits.max_calls_per_number)
+    )
+
+
+def _gaps(limits: ClaimLimits) -> list[tuple[timedelta, Any]]:
+    return [
+        (gap, cond)
+        for gap, cond in (
+            (limits.gap_after_abandoned, calls.c.outcome == "ABANDONED"),
+            (limits.gap_after_machine, calls.c.outcome == "MACHINE"),
+            (limits.gap_after_refusal, calls.c.refusal_reason.is_not(None)),
+        )
+        if gap > timedelta(0)
+    ]
+
+
+def _gap_calls_where(limits: ClaimLimits, at: datetime) -> list[Any] | None:
+    gaps = _gaps(limits)
+    if not gaps:
+        return None
+    longest = max(g for g, _ in gaps)
+    return [calls.c.placed_at > at - longest,
+            or_(*(and_(cond, calls.c.placed_at > at - gap) for gap, cond in gaps))]
+
+
+def _gap_phones(limits: ClaimLimits, at: datetime) -> Any | None:
+    """Numbers with a recent abandoned / machine / refused call whose gap has not elapsed."""
+    where = _gap_calls_where(limits, at)
+    return None if where is None else select(calls.c.phone).where(*where)
+
+
+def _gap_releases(conn: Connection, info: CampaignInfo, at: datetime) -> dict[str, datetime]:
+    """For every number held by a gap after a call: when its last gap elapses."""
+    where = _gap_calls_where(info.limits, at)
+    if where is None or not info.list_ids:
+        return {}
+    mine = select(leads.c.phone).where(leads.c.list_id.in_(info.list_ids))
+    rows = conn.execute(
+        select(calls.c.phone, calls.c.placed_at, calls.c.outcome, calls.c.refusal_reason)
+        .where(*where, calls.c.phone.in_(mine))
+    ).all()
+    lim = info.limits
+    out: dict[str, datetime] = {}
+    for phone, placed, outcome, refusal in rows:
+        placed = _utc(placed)
+        ends = [placed + gap for gap, ok in (
+            (lim.gap_after_abandoned, outcome == "ABANDONED"), (lim.gap_after_machine, outcome == "MACHINE"),
+            (lim.gap_after_refusal, refusal is not None)) if ok and gap > timedelta(0)]
+        if ends and max(ends) > at:
+            out[phone] = max(max(ends), out.get(phone, at))
+    return out
+
+
+# --- why -----------------------------------------------------------------------------------------
+
+
+def _lasting(info: CampaignInfo, at: datetime) -> list[tuple[Any, str]]:
+    """The reasons that do not pass with time (up to the frequency cap), in order of precedence.
+
+    A recycled lead (``retry`` / ``callback``) without a due time is never picked by the claim's
+    index walks (they read ``next_call_at <= now``): it counts as ``other``.
+    """
+    lim = info.limits
+    st = leads.c.status
+    whens: list[tuple[Any, str]] = []
+    if info.inactive_list_ids:
+        whens.append((leads.c.list_id.in_(info.inactive_list_ids), "inactive"))
+    whens += [
+        (or_(st == "dnc", leads.c.phone.in_(_dnc_phones(info.id))), "dnc"),
+        (st == "done", "done"),
+        (st == "dialing", "in_progress"),
+        (st.not_in(CALLABLE_STATUSES), "other"),
+        (and_(st != "new", leads.c.next_call_at.is_(None)), "other"),
+    ]
+    if lim.max_attempts:
+        whens.append((and_(st != "callback", leads.c.attempts >= lim.max_attempts), "attempts"))
+    capped = _capped_phones(lim, at)
+    if capped is not None:
+        whens.append((leads.c.phone.in_(capped), "cap"))
+    return whens
+
+
+def _reason_expr(info: CampaignInfo, at: datetime, open_sets: set[str]) -> Any:
+    """The per-lead reason code (``callable`` when none applies), in order of precedence."""
+    lim = info.limits
+    st = leads.c.status
+    whens = _lasting(info, at)
+    whens.append((and_(st != "callback", leads.c.next_call_at > at), "gap"))
+    gapped = _gap_phones(lim, at)
+    if gapped is not None:
+        whens.append((leads.c.phone.in_(gapped), "gap"))
+    whens.append((leads.c.timezones == "", "no_timezone"))
+    whens.append((leads.c.timezones.not_in(sorted(open_sets)), "window") if open_sets else (literal(True), "window"))
+    whens += [
+        (leads.c.next_call_at > at, "callback_later"),  # only callbacks are left here
+        (and_(st == "callback", ~_owner_free(info.id, at)), "callback_owner"),
+    ]
+    return case(*whens, else_=literal(CALLABLE))
+
+
+@dataclass
+class Reason:
+    code: str
+    label: str
+    leads: int
+    earliest: datetime | None = None  # gap / callback: when the first becomes due; window: opens
+    detail: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class WhyReport:
+    campaign: str
+    campaign_status: str
+    at: datetime
+    total: int
+    callable: int
+    reasons: list[Reason]  # every reason in order of precedence (zero counts included)
+    #: When the campaign is not active: the breakdown it would have if it were started.
+    if_started: dict[str, Any] | None = None
+
+    def counts(self) -> dict[str, int]:
+        """``{"callable": n, reason: n, ...}``: adds up to ``total``."""
+        return {CALLABLE: self.callable, **{r.code: r.leads for r in self.reasons}}
+
+    def top(self) -> Reason | None:
+        """The reason holding back the most leads (``None`` when none is held back)."""
+        held = [r for r in self.reasons if r.leads]
+        return max(held, key=lambda r: r.leads) if held else None
+
+    def as_dict(self) -> dict[str, Any]:
+        def iso(v: datetime | None) -> str | None:
+            return v.isoformat() if v else None
+
+        return {
+            "campaign": self.campaign, "campaign_status": self.campaign_status, "at": iso(self.at),
+            "total": self.total, "callable": self.callable,
+            "reasons": [{**asdict(r), "earliest": iso(r.earliest),
+                         "detail": [{k: iso(v) if isinstance(v, datetime) else v for k, v in d.items()}
+                                    for d in r.detail]} for r in self.reasons],
+            "if_started": self.if_started,
+        }
+
+
+def _breakdown(
+    conn: Connection, info: CampaignInfo, at: datetime, open_sets: set[str]
+) -> tuple[dict[str, int], dict[str, datetime | None], dict[str, int]]:
+    """(count per reason, earliest ``next_call_at`` per reason, leads per closed zone set)."""
+    if not info.list_ids:
+        return {}, {}, {}
+    reason = _reason_expr(info, at, open_sets).label("reason")
+    due = case((leads.c.next_call_at > at, leads.c.next_call_at)).label("due")  # a due time still to come
+    sub = select(reason, leads.c.timezones, due).where(
+        leads.c.list_id.in_(info.list_ids)).subquery()
+    rows = conn.execute(
+        select(sub.c.reason, sub.c.timezones, func.count(), func.min(sub.c.due))
+        .group_by(sub.c.reason, sub.c.timezones)
+    ).all()
+    counts: dict[str, int] = {}
+    earliest: dict[str, datetime | None] = {}
+    zones: dict[str, int] = {}
+    for code, z, n, first in rows:
+        counts[code] = counts.get(code, 0) + n
+        first = _utc(first)
+        if first is not None and (earliest.get(code) is None or first < earliest[code]):
+            earliest[code] = first
+        if code == "window":
+            zones[z] = zones.get(z, 0) + n
+    return counts, earliest, zones
+
+
+def _zone_regions(keys: Sequence[tuple[str, str | None, str | None]], window: CallingWindow) -> dict[str, set]:
+    """Zone set → the regions its leads are in (``{None}`` when the window has no overrides)."""
+    out: dict[str, set] = {}
+    for zones, country, state in keys:
+        out.setdefault(zones, set()).add(region_code(country, state) if window.regions else None)
+    return out
+
+
+def _opens(window: CallingWindow, zones: str, regions: set, at: datetime) -> datetime | None:
+    """When the window next opens for a zone set (the latest over its regions; ``None``: not in 14 days)."""
+    moments = [next_open(window, zones.split(), at, region) for region in regions or {None}]
+    return None if any(m is None for m in moments) else max(moments)  # type: ignore[type-var]
+
+
+def why(conn: Connection, campaign: int | str, at: datetime | None = None, *, detail: bool = True) -> WhyReport:
+    """Callable leads at ``at`` (default now) and, for the rest, how many each reason holds back.
+
+    ``detail`` False skips the "when" figures (next window openings, number gaps): faster.
+    """
+    at = _at(at)
+    info = campaign_info(conn, campaign)
+    keys = zone_keys_sync(conn, info.id)
+    open_sets = open_zone_sets(info.window, keys, at)
+    counts, earliest, closed = _breakdown(conn, info, at, open_sets)
+    reasons = [Reason(code, label, counts.get(code, 0)) for code, label in REASONS]
+    by_code = {r.code: r for r in reasons}
+    for code in ("gap", "callback_later"):
+        by_code[code].earliest = earliest.get(code) if counts.get(code) else None
+    inactive = [name for _, name, active in info.lists if not active]
+    if inactive:
+        by_code["inactive"].detail = [{"list": name} for name in inactive]
+    if detail and counts.get("gap"):
+        releases = _gap_releases(conn, info, at)
+        if releases:
+            first = min(releases.values())
+            g = by_code["gap"]
+            g.earliest = first if g.earliest is None else min(g.earliest, first)
+            g.detail = [{"numbers_held_after_a_call": len(releases)}]
+    if detail and closed:
+        regions = _zone_regions(keys, info.window)
+        top = sorted(closed.items(), key=lambda kv: (-kv[1], kv[0]))
+        items = []
+        for i, (zones, n) in enumerate(top):
+            opens = _opens(info.window, zones, regions.get(zones, {None}), at) if i < WINDOW_DETAIL * 4 else None
+            items.append({"zones": zones, "leads": n, "opens_at": opens})
+        opening = [d["opens_at"] for d in items if d["opens_at"] is not None]
+        by_code["window"].earliest = min(opening) if opening else None
+        by_code["window"].detail = items[:WINDOW_DETAIL]
+    n_callable = counts.get(CALLABLE, 0)
+    total = sum(counts.values())
+    if_started = None
+    if info.status != "active":
+        if_started = {CALLABLE: n_callable, **{r.code: r.leads for r in reasons}}
+        reasons = [Reason(code, label, total if code == "inactive" else 0) for code, label in REASONS]
+        reasons[0].detail = [{"campaign": info.status}, *({"list": n} for n in inactive)]
+        n_callable = 0
+    return WhyReport(info.name, info.status, at, total, n_callable, reasons, if_started)
+
+
+def describe(reason: Reason) -> str:
+    """``"calling window closed (1,234 leads; next opens 2026-11-23 13:00 UTC)"``."""
+    text = f"{reason.label} ({reason.leads:,} lead{'s' if reason.leads != 1 else ''}"
+    if reason.earliest is not None:
+        verb = "next opens" if reason.code == "window" else "first due"
+        text += f"; {verb} {reason.earliest.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+    return text + ")"
+
+
+def top_reason(conn: Connection, campaign_id: int, now: datetime) -> str:
+    """The reason holding back most of the campaign's leads, as one line for the daemon's log.
+
+    From the daemon: ``await conn.run_sync(top_reason, camp.id, at)`` on an async connection.
+    """
+    report = why(conn, campaign_id, now)
+    if report.campaign_status != "active":
+        return f"campaign is {report.campaign_status}"
+    if report.total == 0:
+        return "the campaign has no leads"
+    top = report.top()
+    if top is None or report.callable >= top.leads:
+        return f"{report.callable:,} leads callable now"
+    return describe(top)
+
+
+# --- forecast -----------------------------------------------------------------------------------
+
+
+@dataclass
+class HourForecast:
+    start: datetime
+    callable: int  # callable at the start of the hour if nothing were dialled
+    became_callable: int  # since the previous hour: the three below
+    windows_opened: int
+    gaps_elapsed: int
+    callbacks_due: int
+    dials: float  # expected dials in the hour at the recent rate
+    left: float  # callable supply left at the end of the hour, after those dials
+
+
+@dataclass
+class Forecast:
+    campaign: str
+    campaign_status: str
+    at: datetime
+    hours: int
+    dial_rate: float  # dials per hour over the last ``rate_hours``
+    rate_hours: int
+    hourly: list[HourForecast]
+    runs_dry_at: datetime | None  # first moment the callable supply is gone at that rate
+    held: dict[str, int]  # leads not in the forecast: held back for good (or beyond the horizon)
+
+    def as_dict(self) -> dict[str, Any]:
+        def iso(v: datetime | None) -> str | None:
+            return v.isoformat() if v else None
+
+        return {
+            "campaign": self.campaign, "campaign_status": self.campaign_status, "at": iso(self.at),
+            "hours": self.hours, "dial_rate_per_hour": round(self.dial_rate, 1), "rate_hours": self.rate_hours,
+            "runs_dry_at": iso(self.runs_dry_at), "held": self.held,
+            "hourly": [{**asdict(h), "start": iso(h.start), "dials": round(h.dials, 1), "left": round(h.left, 1)}
+                       for h in self.hourly],
+        }
+
+
+def dial_rate(conn: Connection, campaign_id: int, at: datetime, hours: int = 3) -> float:
+    """The campaign's dials per hour over the ``hours`` before ``at``."""
+    n = conn.execute(
+        select(func.count()).where(calls.c.campaign_id == campaign_id, calls.c.placed_at > at - timedelta(hours=hours),
+                                   calls.c.placed_at <= at)
+    ).scalar_one()
+    return n / hours
+
+
+def forecast(
+    conn: Connection, campaign: int | str, hours: int = 24, at: datetime | None = None, *,
+    rate: float | None = None, rate_hours: int = 3,
+) -> Forecast:
+    """Hour by hour for ``hours`` hours from ``at`` (default now): leads becoming callable, and
+    when the supply runs dry at ``rate`` dials per hour (default: the campaign's recent rate).
+
+    Leads that will not become callable by themselves (inactive list, DNC, done, attempts
+    exhausted, frequency cap, no zone, in progress) are counted in ``held``; the campaign's own
+    status is ignored (a forecast for a paused campaign is what it would do once started).
+    Dialled leads are assumed not to come back within the horizon.
+    """
+    if hours < 1:
+        raise InputError("hours: must be at least 1")
+    at = _at(at)
+    info = campaign_info(conn, campaign)
+    rate = dial_rate(conn, info.id, at, rate_hours) if rate is None else rate
+    bounds = [at + timedelta(hours=k) for k in range(hours + 1)]
+    st = leads.c.status
+    due = case((and_(st == "callback", ~_owner_free(info.id, at)), leads.c.callback_exclusive_until),
+               else_=leads.c.next_call_at)
+    bucket = case((or_(due.is_(None), due <= bounds[0]), 0),
+                  *((due <= bounds[k], k) for k in range(1, hours + 1)), else_=hours + 1)
+    held_whens = _lasting(info, at)
+    held_whens.append((leads.c.timezones == "", "no_timezone"))
+    kind = case(*held_whens, (st == "callback", "callback"), else_="lead").label("kind")
+    groups: dict[tuple[str, str], dict[int, int]] = {}  # (zones, kind) → bucket → leads
+    held: dict[str, int] = {}
+    releases = _gap_releases(conn, info, at)
+    if info.list_ids:
+        sub = select(kind, leads.c.timezones, bucket.label("b"), leads.c.phone).where(
+            leads.c.list_id.in_(info.list_ids)).subquery()
+        gapped = sorted(releases)
+        base = select(sub.c.kind, sub.c.timezones, sub.c.b, func.count())
+        rows = conn.execute(
+            (base.where(sub.c.phone.not_in(gapped)) if gapped else base)
+            .group_by(sub.c.kind, sub.c.timezones, sub.c.b)
+        ).all()
+        if gapped:  # numbers held by a gap after a call: due when both gaps have elapsed
+            for k, zones, b, phone in conn.execute(
+                select(sub.c.kind, sub.c.timezones, sub.c.b, sub.c.phone).where(sub.c.phone.in_(gapped))
+            ):
+                rel = releases[phone]
+                rb = next((i for i, t in enumerate(bounds) if rel <= t), hours + 1)
+                rows.append((k, zones, max(b, rb), 1))
+        for k, zones, b, n in rows:
+            if k in ("lead", "callback"):
+                slot = groups.setdefault((zones, k), {})
+                slot[b] = slot.get(b, 0) + n
+            else:
+                held[k] = held.get(k, 0) + n
+    later = sum(n for slot in groups.values() for b, n in slot.items() if b > hours)
+    if later:
+        held["due_after_horizon"] = later
+    keys = zone_keys_sync(conn, info.id)
+    opens = [open_zone_sets(info.window, keys, t) for t in bounds]
+    zone_sets = sorted({z for z, _ in groups})
+    consumed = dict.fromkeys(zone_sets, 0.0)
+
+    def due_by(zones: str, k: int, kinds: tuple[str, ...] = ("lead", "callback"), exact: bool = False) -> int:
+        return sum(n for kd in kinds for b, n in groups.get((zones, kd), {}).items() if (b == k if exact else b <= k))
+
+    hourly: list[HourForecast] = []
+    dry: datetime | None = None
+    for k in range(hours):
+        now_open = [z for z in zone_sets if z in opens[k]]
+        n_callable = sum(due_by(z, k) for z in now_open)
+        if k == 0:
+            opened = gaps = cbs = 0
+        else:
+            opened = sum(due_by(z, k - 1) for z in now_open if z not in opens[k - 1])
+            gaps = sum(due_by(z, k, ("lead",), True) for z in now_open)
+            cbs = sum(due_by(z, k, ("callback",), True) for z in now_open)
+        supply = {z: max(due_by(z, k) - consumed[z], 0.0) for z in now_open}
+        available = sum(supply.values())
+        dials = min(rate, available)
+        if available > 0:
+            share = dials / available
+            for z, s in supply.items():
+                consumed[z] += s * share
+        if rate > 0 and available < rate and dry is None:
+            dry = bounds[k] + timedelta(hours=available / rate)
+        hourly.append(HourForecast(bounds[k], n_callable, opened + gaps + cbs, opened, gaps, cbs, dials,
+                                   available - dials))
+    return Forecast(info.name, info.status, at, hours, rate, rate_hours, hourly, dry, held)
