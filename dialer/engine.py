@@ -199,6 +199,9 @@ _CALL_STATUS = {
     CallState.ENDED: "ended",
     CallState.UNKNOWN: "unknown",
 }
+_ANY_ANSWER = frozenset({CallState.ANSWERED, CallState.QUEUED, CallState.CONNECTED, CallState.DROPPED,
+                         CallState.MACHINE})
+_DECIDED_ANSWER = _ANY_ANSWER - {CallState.ANSWERED}
 #: Tracker outcomes as stored and as the rules know them.
 STORED_OUTCOME = {
     Outcome.CONNECTED: "CONNECTED",
@@ -637,8 +640,9 @@ class Engine:
                 continue
             rec = u.record
             state = u.state
-            if state in (CallState.ANSWERED, CallState.QUEUED, CallState.CONNECTED, CallState.DROPPED,
-                         CallState.MACHINE) and not live.answered_reported:
+            # With AMD on, an answer is reported once AMD has decided (queued: a person; MACHINE).
+            answered_states = _DECIDED_ANSWER if live.campaign.definition.dial.amd else _ANY_ANSWER
+            if state in answered_states and not live.answered_reported:
                 live.answered_reported = True
                 self.counters["answered"] += 1
                 answered = rec.answered_at if rec.answered_at is not None else u.at
