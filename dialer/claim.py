@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import functools
 import re
-import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -46,11 +45,14 @@ from sqlalchemy import (
     ColumnElement,
     DateTime,
     Select,
+    String,
     and_,
+    bindparam,
     case,
     false,
     func,
     insert,
+    literal,
     literal_column,
     or_,
     select,
@@ -469,6 +471,15 @@ def _claim_sql(
     return _compile(stmt, dialect)
 
 
+_CAMPAIGN_LISTS = (
+    select(campaigns_t.c.status, campaigns_t.c.definition, lists_.c.id.label("list_id"),
+           lists_.c.priority.label("list_priority"))
+    .select_from(campaigns_t.outerjoin(
+        lists_, and_(lists_.c.campaign_id == campaigns_t.c.id, lists_.c.active.is_(True))))
+    .where(campaigns_t.c.id == bindparam("campaign_id"))
+    .order_by(lists_.c.priority.desc(), lists_.c.id)
+)
+
 _RETURNED = (
     leads.c.id, leads.c.phone, leads.c.attempts, leads.c.timezones, leads.c.first_name,
     leads.c.last_name, leads.c.callback_owner, leads.c.callback_exclusive_until,
@@ -501,17 +512,11 @@ async def claim_leads(
     """
     if n <= 0:
         return []
-    camp = (await conn.execute(
-        select(campaigns_t.c.status, campaigns_t.c.definition).where(campaigns_t.c.id == campaign_id)
-    )).first()
-    if camp is None or camp.status != "active":
+    rows = (await conn.execute(_CAMPAIGN_LISTS, {"campaign_id": campaign_id})).all()
+    if not rows or rows[0].status != "active":
         return []
-    limits = ClaimLimits.from_data(camp.definition)
-    active_lists = (await conn.execute(
-        select(lists_.c.id, lists_.c.priority)
-        .where(lists_.c.campaign_id == campaign_id, lists_.c.active.is_(True))
-        .order_by(lists_.c.priority.desc(), lists_.c.id)
-    )).all()
+    limits = ClaimLimits.from_data(rows[0].definition)
+    active_lists = [(r.list_id, r.list_priority) for r in rows if r.list_id is not None]
     if not active_lists:
         return []
     zones = None if open_sets is None else frozenset(open_sets)
@@ -540,16 +545,22 @@ async def _record_calls(
     """Write a ``calls`` row (status ``placing``) for every claimed lead."""
     if not claimed:
         return []
-    rows = [
-        {
-            "campaign_id": campaign_id, "lead_id": r.id, "phone": r.phone, "attempt": r.attempts,
-            "node": node, "status": "placing", "ring_timeout": ring_timeout, "placed_at": now,
-            # Unique for the PBX's lifetime, across daemons and databases.
-            "channel_id": f"{channel_prefix}-{uuid.uuid4().hex[:20]}",
-        }
-        for r in claimed
-    ]
-    ids = (await conn.execute(insert(calls).returning(calls.c.id, calls.c.lead_id, calls.c.channel_id), rows)).all()
+    # One INSERT ... SELECT from the claimed leads; the channel id (the Originate's ChannelId,
+    # unique for the PBX's lifetime across daemons and databases) is 80 random bits.
+    if conn.dialect.name == "postgresql":
+        random_hex = func.substr(func.replace(func.cast(func.gen_random_uuid(), String), "-", ""), 1, 20)
+    else:
+        random_hex = func.lower(func.hex(func.randomblob(10)))
+    source = select(
+        literal(campaign_id), leads.c.id, leads.c.phone, leads.c.attempts, literal(node), literal("placing"),
+        literal(ring_timeout), literal(now, DateTime(timezone=True)), literal(channel_prefix + "-") + random_hex,
+    ).where(leads.c.id.in_([r.id for r in claimed]))
+    ids = (await conn.execute(
+        insert(calls).from_select(
+            ["campaign_id", "lead_id", "phone", "attempt", "node", "status", "ring_timeout", "placed_at",
+             "channel_id"], source,
+        ).returning(calls.c.id, calls.c.lead_id, calls.c.channel_id)
+    )).all()
     by_lead = {lead_id: (call_id, chan) for call_id, lead_id, chan in ids}
     return [
         ClaimedLead(*by_lead[r.id], r.id, r.phone, r.attempts, r.timezones, r.first_name, r.last_name,
