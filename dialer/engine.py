@@ -461,7 +461,7 @@ class Engine:
     def snapshot(self, camp: CampaignRuntime, now: float) -> pacing.Snapshot:
         agents = []
         for a in self.agent_tracker.agents(camp.queue):
-            state = _PACING_AGENT.get(a.state)
+            state = pacing.AgentState.WRAPUP if _in_wrapup(a.state, a.pause_code) else _PACING_AGENT.get(a.state)
             if state is not None:
                 agents.append(pacing.AgentView(state, a.since))
         views = []
@@ -726,9 +726,12 @@ class Engine:
                 log.warning("wrap-up limit reached; agent made ready", extra={"agent": agent.name,
                                                                               "call": agent.call_id})
                 self._spawn(self._pause_member(agent, False, ""))
-            if u.previous is AgentState.WRAP_UP and u.state is not AgentState.WRAP_UP and agent.wrapup_started:
+            # Wrap-up ends when the agent leaves both WRAP_UP and the pause the engine set for it
+            # (the unpause after a disposition arrives a moment after the wrap-up ends).
+            if agent.wrapup_started is not None and not _in_wrapup(u.state, snap.pause_code):
                 if camp is not None:
-                    camp.stats.observe_wrapup(u.at - agent.wrapup_started, ready=u.state is AgentState.READY, now=u.at)
+                    camp.stats.observe_wrapup(u.at - agent.wrapup_started, ready=u.state is AgentState.READY,
+                                              now=u.at)
                 agent.wrapup_started = None
             self._emit("agent", {"agent": agent.name, "state": u.state.value, "previous": u.previous.value,
                                  "call_id": agent.call_id})
@@ -902,6 +905,10 @@ def _make_policy(definition: CampaignDefinition) -> pacing.Policy:
     if dial.mode == "predictive":
         return pacing.make_policy("predictive")
     return pacing.make_policy("progressive")
+
+
+def _in_wrapup(state: AgentState, pause_code: str) -> bool:
+    return state is AgentState.WRAP_UP or (state is AgentState.PAUSED and pause_code == WRAPUP_PAUSE)
 
 
 def field_key(name: str) -> str:
