@@ -563,3 +563,70 @@ def forecast(
         hourly.append(HourForecast(bounds[k], n_callable, opened + gaps + cbs, opened, gaps, cbs, dials,
                                    available - dials))
     return Forecast(info.name, info.status, at, hours, rate, rate_hours, hourly, dry, held)
+
+
+# --- text output (the CLI) ----------------------------------------------------------------------
+
+
+def _when(v: datetime | None) -> str:
+    return f"{v.astimezone(UTC):%Y-%m-%d %H:%M} UTC" if v else ""
+
+
+def print_why(report: WhyReport) -> None:
+    """The report as a rich table, reasons in order of precedence."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"campaign {report.campaign} ({report.campaign_status}) at {_when(report.at)}: "
+                        f"{report.total:,} leads")
+    table.add_column("leads", justify="right")
+    table.add_column("share", justify="right")
+    table.add_column("reason")
+    table.add_column("when")
+
+    def share(n: int) -> str:
+        return f"{100 * n / report.total:.1f} %" if report.total else "-"
+
+    table.add_row(f"{report.callable:,}", share(report.callable), "[bold]callable now[/bold]", "")
+    for r in report.reasons:
+        if not r.leads:
+            continue
+        when = ("opens " if r.code == "window" else "first due ") + _when(r.earliest) if r.earliest else ""
+        table.add_row(f"{r.leads:,}", share(r.leads), r.label, when)
+        if r.code == "window":
+            for d in r.detail:
+                table.add_row(f"{d['leads']:,}", "", f"  {d['zones']}", f"opens {_when(d['opens_at'])}"
+                              if d["opens_at"] else "not within 14 days")
+        elif r.code == "inactive":
+            for d in r.detail:
+                table.add_row("", "", "  " + ", ".join(f"{k} {v}" for k, v in d.items()), "")
+    console = Console()
+    console.print(table)
+    if report.if_started:
+        started = ", ".join(f"{LABELS.get(k, k)}: {v:,}" for k, v in report.if_started.items() if v)
+        console.print(f"once started: {started}")
+
+
+def print_forecast(fc: Forecast) -> None:
+    """The forecast as a rich table, one row per hour."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"campaign {fc.campaign} ({fc.campaign_status}): next {fc.hours} h from {_when(fc.at)}")
+    for col in ("hour (UTC)", "callable", "+ new", "windows opened", "gaps elapsed", "callbacks due", "dials",
+                "left"):
+        table.add_column(col, justify="left" if col.startswith("hour") else "right")
+    for h in fc.hourly:
+        table.add_row(f"{h.start:%Y-%m-%d %H:%M}", f"{h.callable:,}", f"{h.became_callable:,}",
+                      f"{h.windows_opened:,}", f"{h.gaps_elapsed:,}", f"{h.callbacks_due:,}", f"{h.dials:,.0f}",
+                      f"{h.left:,.0f}")
+    console = Console()
+    console.print(table)
+    console.print(f"dial rate: {fc.dial_rate:,.1f} dials/hour (last {fc.rate_hours} h)")
+    if fc.dial_rate <= 0:
+        console.print("runs dry: no recent dials to extrapolate from")
+    else:
+        console.print(f"runs dry: {_when(fc.runs_dry_at) if fc.runs_dry_at else f'not within {fc.hours} h'}")
+    held = ", ".join(f"{LABELS.get(k, k.replace('_', ' '))}: {v:,}" for k, v in fc.held.items() if v)
+    if held:
+        console.print(f"not in the forecast: {held}")

@@ -12,6 +12,9 @@ Agents authenticate with ``Authorization: Bearer <token>``: their own token (sho
     POST /api/calls/{id}/disposition  {"code": "REFUSED", "reason": "PRICE", "callback_at": null,
                                        "order": {...}, "note": "..."}
     GET  /api/status                  campaigns, agents and calls (admin)
+    GET  /api/campaigns/{name}/why?at=WHEN       callable leads and reasons (admin)
+    GET  /api/campaigns/{name}/forecast?hours=N  hour-by-hour forecast (admin)
+    GET  /api/lists/{name}/audit                 list audit (admin)
 """
 
 from __future__ import annotations
@@ -177,6 +180,50 @@ def create_app(engine: Engine, admin_token: str) -> Starlette:
             raise ApiError(403, "admin token required")
         return engine.status()
 
+    async def admin_diagnostic(request: Request, fn: Any) -> dict:  # noqa: ANN401
+        """Run a sync diagnostic ``fn(conn)`` for the admin token (campaigns/diagnostics, lists/audit)."""
+        if await caller(request) is not None:
+            raise ApiError(403, "admin token required")
+        async with engine.db.connect() as conn:
+            try:
+                return await conn.run_sync(fn)
+            except (ValueError, DialerError) as exc:
+                raise ApiError(404 if "unknown" in str(exc) else 422, str(exc)) from None
+
+    @handler
+    async def campaign_why(request: Request) -> dict:
+        from campaigns.diagnostics import why
+
+        at = None
+        if request.query_params.get("at"):
+            try:
+                at = datetime.fromisoformat(request.query_params["at"])
+            except ValueError:
+                raise ApiError(422, "at: not an ISO 8601 date and time") from None
+            at = at if at.tzinfo else at.replace(tzinfo=UTC)
+        name = request.path_params["name"]
+        return await admin_diagnostic(request, lambda c: why(c, name, at).as_dict())
+
+    @handler
+    async def campaign_forecast(request: Request) -> dict:
+        from campaigns.diagnostics import forecast
+
+        try:
+            hours = int(request.query_params.get("hours", "24"))
+        except ValueError:
+            raise ApiError(422, "hours: not a whole number") from None
+        if not 1 <= hours <= 24 * 14:
+            raise ApiError(422, "hours: between 1 and 336")
+        name = request.path_params["name"]
+        return await admin_diagnostic(request, lambda c: forecast(c, name, hours).as_dict())
+
+    @handler
+    async def list_audit(request: Request) -> dict:
+        from lists.audit import audit_list
+
+        name = request.path_params["name"]
+        return await admin_diagnostic(request, lambda c: audit_list(c, name).as_dict())
+
     return Starlette(routes=[
         Route("/api/agents/{name}/login", login, methods=["POST"]),
         Route("/api/agents/{name}/logout", logout, methods=["POST"]),
@@ -185,4 +232,7 @@ def create_app(engine: Engine, admin_token: str) -> Starlette:
         Route("/api/agents/{name}/call", current_call, methods=["GET"]),
         Route("/api/calls/{call_id}/disposition", disposition, methods=["POST"]),
         Route("/api/status", status, methods=["GET"]),
+        Route("/api/campaigns/{name}/why", campaign_why, methods=["GET"]),
+        Route("/api/campaigns/{name}/forecast", campaign_forecast, methods=["GET"]),
+        Route("/api/lists/{name}/audit", list_audit, methods=["GET"]),
     ])

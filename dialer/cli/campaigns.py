@@ -107,3 +107,40 @@ if importlib.util.find_spec("dialer.cli.retarget") is not None:
     _command = getattr(_retarget, "retarget", None) or getattr(_retarget, "cli", None)
     if isinstance(_command, click.Command):
         cli.add_command(_command, "retarget")
+
+
+@cli.command("why")
+@click.argument("name")
+@click.option("--at", "at", metavar="WHEN", help="A moment to diagnose instead of now (ISO 8601; naive = UTC).")
+@json_option
+@click.pass_obj
+def why_cmd(obj, name: str, at: str | None, as_json: bool) -> None:  # noqa: ANN001
+    """Why the campaign is (not) dialling: callable leads now (or --at WHEN) and, for the rest,
+    how many each reason holds back (each lead counted once, in order of precedence)."""
+    from campaigns.diagnostics import print_why, why
+    from dialer.cli.common import parse_when
+
+    with obj.engine.connect() as conn:
+        report = why(conn, name, parse_when(at, "--at"))
+    if as_json:
+        emit(report.as_dict(), True)
+    else:
+        print_why(report)
+
+
+@cli.command("forecast")
+@click.argument("name")
+@click.option("--hours", default=24, show_default=True, type=click.IntRange(1, 24 * 14), help="Hours ahead.")
+@json_option
+@click.pass_obj
+def forecast_cmd(obj, name: str, hours: int, as_json: bool) -> None:  # noqa: ANN001
+    """Hour by hour: leads becoming callable (windows opening, gaps elapsing, callbacks due) and,
+    at the campaign's recent dial rate, when the list runs dry."""
+    from campaigns.diagnostics import forecast, print_forecast
+
+    with obj.engine.connect() as conn:
+        result = forecast(conn, name, hours)
+    if as_json:
+        emit(result.as_dict(), True)
+    else:
+        print_forecast(result)

@@ -203,3 +203,27 @@ def delete_cmd(obj, name: str, yes: bool, as_json: bool) -> None:  # noqa: ANN00
         _json({"list": name, "deleted_leads": n})
     else:
         click.echo(f"deleted list {name} ({n} leads)")
+
+
+@cli.command("audit")
+@click.argument("name")
+@click.option("--export", "export", type=click.Path(path_type=Path, dir_okay=False),
+              help="Write the affected leads to this CSV (spreadsheet-safe).")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.pass_obj
+def audit_cmd(obj, name: str, export: Path | None, as_json: bool) -> None:  # noqa: ANN001
+    """Audit a list: ambiguous or disagreeing time zones, mobile versus fixed-line numbers, and
+    numbers also on another list of the campaign — each with a count and an example."""
+    from lists.audit import audit_list, export_affected, print_audit
+
+    with obj.engine.connect() as conn:
+        report = audit_list(conn, name)
+    data = report.as_dict()
+    if export is not None:
+        data["exported"] = {"file": str(export), "leads": export_affected(report, export)}
+    if as_json:
+        _json(data)
+        return
+    print_audit(report)
+    if export is not None:
+        click.echo(f"exported {data['exported']['leads']} affected leads to {export}")

@@ -24,7 +24,8 @@ def phone() -> str:
 
 def lead(**kw: Any) -> dict[str, Any]:
     row = {"list_id": 1, "phone": phone(), "timezones": NY, "status": "new", "attempts": 0,
-           "next_call_at": None, "callback_owner": None, "callback_exclusive_until": None}
+           "next_call_at": None, "callback_owner": None, "callback_exclusive_until": None,
+           "state": None, "postal_code": None, "country": None}
     row.update(kw)
     return row
 
