@@ -72,8 +72,8 @@ def build_sqlite(url: str, rows: int) -> None:
                              THEN datetime('{base}', '-' || (i % 5000) || ' minutes')
                         WHEN i % 100 BETWEEN 1 AND 19 THEN datetime('{base}', '+' || (i % 5000) || ' minutes')
                         ELSE NULL END,
-                   CASE WHEN i % 400 = 0 THEN 'agent7' ELSE NULL END,
-                   CASE WHEN i % 400 = 0 THEN datetime('{base}', '+1 hour') ELSE NULL END,
+                   CASE WHEN i % 20000 = 0 THEN 'agent7' ELSE NULL END,
+                   CASE WHEN i % 20000 = 0 THEN datetime('{base}', '+1 hour') ELSE NULL END,
                    '{base}'
             FROM s""")
         conn.exec_driver_sql("""
@@ -116,8 +116,8 @@ def build_postgres(url: str, rows: int) -> None:
                              THEN timestamptz '{base}' - (i % 5000) * interval '1 minute'
                         WHEN i % 100 BETWEEN 1 AND 19 THEN timestamptz '{base}' + (i % 5000) * interval '1 minute'
                         ELSE NULL END,
-                   CASE WHEN i % 400 = 0 THEN 'agent7' ELSE NULL END,
-                   CASE WHEN i % 400 = 0 THEN timestamptz '{base}' + interval '1 hour' ELSE NULL END,
+                   CASE WHEN i % 20000 = 0 THEN 'agent7' ELSE NULL END,
+                   CASE WHEN i % 20000 = 0 THEN timestamptz '{base}' + interval '1 hour' ELSE NULL END,
                    timestamptz '{base}'
             FROM generate_series(1, {rows}) AS i""")
         for _, ddl in index_defs:
