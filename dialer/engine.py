@@ -29,6 +29,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from campaigns.definition import CampaignDefinition, definition_from_data, render_script
+from campaigns.diagnostics import top_reason
 from campaigns.dispositions import validate_disposition
 from campaigns.rules import (
     AddToDnc,
@@ -451,6 +452,8 @@ class Engine:
 
     async def flush(self) -> None:
         """Wait until every queued database write is done (tests, reports)."""
+        if not any(t.get_name() == "writer" and not t.done() for t in self._tasks):
+            return  # not running: nothing will drain the queue
         while not self._writes.empty():
             await asyncio.sleep(0.01)
         async with self._db_lock:
@@ -514,10 +517,16 @@ class Engine:
                 continue
             claimed = await self._claim(camp, want, now)
             if len(claimed) < want and snap.ready > 0 and not snap.calls:
-                reason = "idle: no callable leads"
-                if camp.idle_reason != reason:
+                if not camp.idle_reason.startswith("idle: no callable leads"):
+                    reason = "idle: no callable leads"
+                    try:
+                        async with self.db.connect() as conn:
+                            top = await conn.run_sync(top_reason, camp.id, self.clock.now())
+                        reason += f" — top reason: {top}"
+                    except Exception:  # a diagnosis must never stop the dialling
+                        log.exception("diagnosing an idle campaign failed")
                     log.warning(reason, extra={"campaign": camp.name, "agents_ready": snap.ready})
-                camp.idle_reason = reason
+                    camp.idle_reason = reason
                 camp.exhausted_at = camp.exhausted_at or now
             elif claimed:
                 camp.idle_reason = ""

@@ -4,6 +4,7 @@ agent state follows the queue events; dispositions validate."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 
 import pytest
@@ -24,6 +25,13 @@ async def test_campaign_runs_to_the_end_and_reconciles(e2e_options, mode: str) -
     try:
         await run_until_done(run)
         await run.agents.drain()
+        # Agents wait and nothing is left: the daemon says so, with the top reason.
+        camp = next(iter(run.engine.campaigns.values()))
+        for _ in range(100):
+            if "top reason" in camp.idle_reason:
+                break
+            await asyncio.sleep(0.05)
+        assert camp.idle_reason.startswith("idle: no callable leads — top reason:"), camp.idle_reason
     finally:
         await run.stop()
 
