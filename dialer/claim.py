@@ -403,16 +403,44 @@ def _pg_lock_sql(campaign_id: int, limits: ClaimLimits, dialect: Dialect) -> tup
     return _compile(stmt, dialect)
 
 
+@functools.lru_cache(maxsize=64)
+def _pg_claim_sql(campaign_id: int, limits: ClaimLimits, dialect: Dialect) -> tuple[str, tuple[str, ...]]:
+    """PostgreSQL: lock the next candidates, mark them ``dialing`` and write their ``calls`` rows,
+    in one statement (one round trip, each row found once)."""
+    lock_sql, names = _pg_lock_sql(campaign_id, limits, dialect)
+    names = list(names)
+
+    def arg(name: str) -> str:
+        if name not in names:
+            names.append(name)
+        return f"${names.index(name) + 1}"
+
+    returned = ", ".join(f"leads.{c.name}" for c in _RETURNED)
+    sql = (
+        f"WITH picked AS ({lock_sql}), "
+        f"upd AS (UPDATE leads SET status = 'dialing', attempts = leads.attempts + 1, last_call_at = {arg('now')} "
+        f"FROM picked WHERE leads.id = picked.id RETURNING {returned}), "
+        "ins AS (INSERT INTO calls (campaign_id, lead_id, phone, attempt, node, status, ring_timeout, placed_at, "
+        f"channel_id) SELECT {arg('campaign_id')}, upd.id, upd.phone, upd.attempts, {arg('node')}, 'placing', "
+        f"{arg('ring_timeout')}, {arg('now')}, "
+        f"CAST({arg('stamp')} AS TEXT) || substr(replace(CAST(gen_random_uuid() AS TEXT), '-', ''), 1, 12) "
+        "FROM upd RETURNING id, lead_id, channel_id) "
+        "SELECT ins.id AS call_id, ins.channel_id, upd.* FROM upd JOIN ins ON ins.lead_id = upd.id"
+    )
+    return sql, tuple(names)
+
+
 async def _pg_pick(
     conn: AsyncConnection, campaign_id: int, n: int, zones: frozenset[str], new_first: bool,
-    limits: ClaimLimits, active_lists: tuple[tuple[int, int], ...], now: datetime,
-) -> list[int]:
-    """PostgreSQL: the claim's leads, locked (``FOR UPDATE SKIP LOCKED``), in claim order.
+    limits: ClaimLimits, active_lists: tuple[tuple[int, int], ...], now: datetime, extra: dict[str, Any],
+) -> list[Any]:
+    """PostgreSQL: claim the leads (locked ``FOR UPDATE SKIP LOCKED``) and write their calls.
 
     Group by group, the first candidates are read without locks (a cheap lazy merge of index
-    walks), then checked and locked — a candidate another daemon holds, that changed since, or
-    whose number is blocked is passed over and the next candidates are read.  Several
-    statements in one transaction: the row locks make it atomic.
+    walks), then checked, locked, marked and given a ``calls`` row in one statement — a
+    candidate another daemon holds, that changed since, or whose number is blocked is passed
+    over and the next candidates are read.  Several statements in one transaction: the row
+    locks make it atomic.  Returns the claimed rows (lead columns, ``call_id``, ``channel_id``).
     """
     zone_set = frozenset(z for z in zones if z)
     if not zone_set:
@@ -423,20 +451,21 @@ async def _pg_pick(
         "SELECT set_config('jit', 'off', true), set_config('plan_cache_mode', 'force_generic_plan', true), "
         "set_config('max_parallel_workers_per_gather', '0', true)"
     )
-    lock_sql, lock_names = _pg_lock_sql(campaign_id, limits, conn.dialect)
-    got: list[int] = []
+    lock_sql, lock_names = _pg_claim_sql(campaign_id, limits, conn.dialect)
+    got: list[Any] = []
     for group in _plan(active_lists, new_first):
-        sql, names = _pg_group_sql(campaign_id, n, zone_set, tuple(group), limits, conn.dialect)
+        # Twice as many candidates as leads wanted: some fail the number checks or are taken.
+        sql, names = _pg_group_sql(campaign_id, 2 * n, zone_set, tuple(group), limits, conn.dialect)
         tried: list[int] = []
         while len(got) < n:
             values: dict[str, Any] = {**times, "tried": tried}
             cand = [r[0] for r in (await conn.exec_driver_sql(sql, tuple(values[k] for k in names))).all()]
             if not cand:
                 break
-            values.update(cand=cand, need=n - len(got))
-            got += [r[0] for r in (await conn.exec_driver_sql(lock_sql, tuple(values[k] for k in lock_names))).all()]
+            values.update(extra, cand=cand, need=n - len(got))
+            got += (await conn.exec_driver_sql(lock_sql, tuple(values[k] for k in lock_names))).all()
             tried += cand
-            if len(cand) < n:
+            if len(cand) < 2 * n:
                 break
         if len(got) >= n:
             break
@@ -551,14 +580,14 @@ async def claim_leads(
     dialect = conn.dialect
     lists_key = tuple(tuple(r) for r in active_lists)
     if dialect.name == "postgresql" and zones is not None:
-        ids = await _pg_pick(conn, campaign_id, n, zones, new_first, limits, lists_key, now)
-        if not ids:
-            return []
-        claimed = (await conn.execute(
-            update(leads).where(leads.c.id.in_(ids))
-            .values(status="dialing", attempts=leads.c.attempts + 1, last_call_at=now).returning(*_RETURNED)
-        )).all()
-        return await _record_calls(conn, claimed, campaign_id, now, node, ring_timeout, channel_prefix)
+        extra = {"campaign_id": campaign_id, "node": node, "ring_timeout": ring_timeout,
+                 "stamp": _channel_stamp(channel_prefix, now)}
+        rows = await _pg_pick(conn, campaign_id, n, zones, new_first, limits, lists_key, now, extra)
+        return [
+            ClaimedLead(r.call_id, r.channel_id, r.id, r.phone, r.attempts, r.timezones, r.first_name, r.last_name,
+                        r.callback_owner if _exclusive(r.callback_exclusive_until, now) else None)
+            for r in rows
+        ]
     sql, names = _claim_sql(campaign_id, n, zones, new_first, limits, lists_key, dialect)
     times = {k: _db_time(v, dialect) for k, v in _time_params(now, limits).items()}
     params = {k: times[k] for k in names} if dialect.paramstyle == "named" else tuple(times[k] for k in names)
@@ -577,7 +606,7 @@ async def _record_calls(
     # unique for the PBX's lifetime across daemons and databases) is the claim time in seconds
     # then 48 random bits: time-ordered, so its unique index grows at the end instead of
     # dirtying a random page per call.
-    stamp = f"{channel_prefix}-{int(now.timestamp()):08x}"
+    stamp = _channel_stamp(channel_prefix, now)
     if conn.dialect.name == "postgresql":
         random_hex = func.substr(func.replace(func.cast(func.gen_random_uuid(), String), "-", ""), 1, 12)
     else:
@@ -598,6 +627,11 @@ async def _record_calls(
                     r.callback_owner if _exclusive(r.callback_exclusive_until, now) else None)
         for r in claimed
     ]
+
+
+def _channel_stamp(prefix: str, now: datetime) -> str:
+    """The time-ordered head of a channel id (48 random bits follow): ``dlr-<seconds hex>``."""
+    return f"{prefix}-{int(now.timestamp()):08x}"
 
 
 def _exclusive(until: datetime | None, now: datetime) -> bool:
