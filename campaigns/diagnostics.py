@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, func, literal, or_, select
+from sqlalchemy import Connection, and_, case, func, literal, or_, select, union, union_all
 
 from campaigns.parsing import Problems
 from campaigns.windows import DEFAULT_WINDOW, CallingWindow, next_open, parse_window, region_code
@@ -36,6 +36,7 @@ from dialer.claim import (
     dnc,
     leads,
     lists_,
+    number_filter,
     open_zone_sets,
 )
 from dialer.errors import InputError
@@ -318,31 +319,175 @@ class WhyReport:
         }
 
 
+#: One row of :func:`_key_groups`: (list, status, zone set, leads with no due time, leads due by
+#: ``at``, leads due after ``at``, the first of those due times).
+KeyGroup = tuple[int, str, str, int, int, int, Any]
+
+
+def _key_groups(conn: Connection, info: CampaignInfo, at: datetime) -> list[KeyGroup]:
+    """The campaign's leads counted per (list, status, zone set) and due time (none / by ``at`` / after).
+
+    Read from ``ix_leads_claim`` alone and without grouping: a recursive skip over the index
+    finds each distinct (list, status, zone set) with two seeks, then one range count per
+    (key, due-time bucket) — the database steps over the index entries but evaluates nothing per
+    lead (several times faster than ``GROUP BY`` on SQLite).
+    """
+    x = leads.alias("x")
+    f = leads.alias("f")
+    first = (select(x.c.id).where(x.c.list_id == lists_.c.id)
+             .order_by(x.c.status, x.c.timezones).limit(1).scalar_subquery())
+    k = (select(f.c.list_id.label("l"), f.c.status.label("s"), f.c.timezones.label("z"))
+         .select_from(lists_.join(f, f.c.id == first)).where(lists_.c.campaign_id == info.id)
+         .cte("k", recursive=True))
+    n = leads.alias("n")
+    same_status = (select(x.c.id).where(x.c.list_id == k.c.l, x.c.status == k.c.s, x.c.timezones > k.c.z)
+                   .order_by(x.c.timezones).limit(1).scalar_subquery())
+    next_status = (select(x.c.id).where(x.c.list_id == k.c.l, x.c.status > k.c.s)
+                   .order_by(x.c.status, x.c.timezones).limit(1).scalar_subquery())
+    k = k.union_all(select(n.c.list_id, n.c.status, n.c.timezones)
+                    .select_from(k.join(n, n.c.id == func.coalesce(same_status, next_status))))
+    key = (x.c.list_id == k.c.l, x.c.status == k.c.s, x.c.timezones == k.c.z)
+
+    def count(*where: Any) -> Any:
+        return select(func.count()).select_from(x).where(*key, *where).scalar_subquery()
+
+    first_later = select(func.min(x.c.next_call_at)).where(*key, x.c.next_call_at > at).scalar_subquery()
+    rows = conn.execute(select(k.c.l, k.c.s, k.c.z, count(x.c.next_call_at.is_(None)), count(x.c.next_call_at <= at),
+                               count(x.c.next_call_at > at), first_later)).all()
+    return [tuple(r) for r in rows]  # type: ignore[misc]
+
+
+def _key_reason(info: CampaignInfo, status: str, zones: str, bucket: int, inactive: bool,
+                open_sets: set[str]) -> str:
+    """The reason of a lead none of the per-lead tests hold back (DNC, attempts, cap and gap on
+    its number, an owner's callback): :func:`_reason_expr` on its index key alone.
+
+    ``bucket``: 0 no due time, 1 due by ``at``, 2 due after ``at``.
+    """
+    if inactive:
+        return "inactive"
+    if status in ("dnc", "done"):
+        return status
+    if status == "dialing":
+        return "in_progress"
+    if status not in CALLABLE_STATUSES or (status != "new" and bucket == 0):
+        return "other"
+    if status != "callback" and bucket == 2:
+        return "gap"
+    if zones == "":
+        return "no_timezone"
+    if zones not in open_sets:
+        return "window:" + zones
+    if bucket == 2:
+        return "callback_later"
+    return CALLABLE
+
+
+def _exceptions(info: CampaignInfo, at: datetime) -> Any:
+    """Ids of the leads a per-lead test may hold back before their key's reason: a number on the
+    DNC list, capped or in a gap (through ``ix_leads_phone``), attempts exhausted, and due
+    callbacks reserved for an agent.  A superset: their reason is then computed in full."""
+    lim = info.limits
+    phones = [_dnc_phones(info.id)]
+    for extra in (_capped_phones(lim, at), _gap_phones(lim, at)):
+        if extra is not None:
+            phones.append(extra)
+    ids = [select(leads.c.id).where(leads.c.phone.in_(union_all(*phones) if len(phones) > 1 else phones[0]))]
+    if lim.max_attempts:  # not indexed: a plain read of the campaign's leads (no status index walk)
+        ids.append(select(leads.c.id).where(info.in_lists(), leads.c.attempts >= lim.max_attempts,
+                                            leads.c.status != "callback"))
+    ids.append(select(leads.c.id).where(
+        leads.c.status == "callback", leads.c.next_call_at <= at, leads.c.callback_owner.is_not(None),
+        leads.c.callback_exclusive_until > at))
+    return union(*ids)
+
+
+def _first_plain_due(conn: Connection, info: CampaignInfo, at: datetime, list_id: int, status: str,
+                     zones: str) -> datetime | None:
+    """The first due time after ``at`` in a (list, status, zone set) among leads no per-lead test
+    holds back (the claim's number checks, row by row along the index until one passes)."""
+    lim = info.limits
+    where = [leads.c.list_id == list_id, leads.c.status == status, leads.c.timezones == zones,
+             leads.c.next_call_at > at, *number_filter(info.id, at, lim)]
+    if lim.max_attempts:
+        where.append(or_(leads.c.status == "callback", leads.c.attempts < lim.max_attempts))
+    return _utc(conn.execute(
+        select(leads.c.next_call_at).where(*where).order_by(leads.c.next_call_at).limit(1)).scalar())
+
+
 def _breakdown(
-    conn: Connection, info: CampaignInfo, at: datetime, open_sets: set[str]
+    conn: Connection, info: CampaignInfo, at: datetime, open_sets: set[str], groups: Sequence[KeyGroup]
 ) -> tuple[dict[str, int], dict[str, datetime | None], dict[str, int]]:
     """(count per reason, earliest due time still to come per reason, leads per closed zone set).
 
-    One pass over the campaign's leads grouped by reason (``window:<zone set>`` for the window).
+    Every lead of a key group (see :func:`_key_groups`) has its key's reason
+    (:func:`_key_reason`) unless a per-lead test applies: those few (:func:`_exceptions`) are
+    read through their own indexes, given their reason in full (:func:`_reason_expr`) and
+    taken out of their key group's count.
     """
     if not info.list_ids:
         return {}, {}, {}
-    reason = _reason_expr(info, at, open_sets).label("reason")
-    due = case((leads.c.next_call_at > at, leads.c.next_call_at)).label("due")  # a due time still to come
-    sub = select(reason, due).where(info.in_lists()).subquery()
-    rows = conn.execute(select(sub.c.reason, func.count(), func.min(sub.c.due)).group_by(sub.c.reason)).all()
+    inactive = set(info.inactive_list_ids)
+    active = [lid for lid in info.list_ids if lid not in inactive]
+    plain: dict[tuple[int, str, str, int], int] = {}
+    first_later: dict[tuple[int, str, str], datetime | None] = {}
+    for lid, st, zones, none, due, later, first in groups:
+        for b, n in enumerate((none, due, later)):
+            if n:
+                plain[(lid, st, zones, b)] = n
+        first_later[(lid, st, zones)] = _utc(first)
     counts: dict[str, int] = {}
     earliest: dict[str, datetime | None] = {}
-    zones: dict[str, int] = {}
-    for code, n, first in rows:
-        if code.startswith("window:"):
-            zones[code[7:]] = n
-            code = "window"
+
+    def add(code: str, n: int, first: datetime | None) -> None:
         counts[code] = counts.get(code, 0) + n
-        first = _utc(first)
-        if first is not None and (earliest.get(code) is None or first < earliest[code]):
+        if first is not None and (earliest.get(code) is None or first < earliest[code]):  # type: ignore[operator]
             earliest[code] = first
-    return counts, earliest, zones
+
+    exception_first: dict[tuple[int, str, str], datetime] = {}  # the first due time of a group's exceptions
+    if active:
+        reason = _reason_expr(info, at, open_sets).label("reason")
+        bucket = case((leads.c.next_call_at.is_(None), 0), (leads.c.next_call_at <= at, 1), else_=2).label("b")
+        due = case((leads.c.next_call_at > at, leads.c.next_call_at)).label("due")
+        sub = (select(leads.c.list_id, leads.c.status, leads.c.timezones, bucket, reason, due)
+               .where(leads.c.id.in_(_exceptions(info, at)), leads.c.list_id.in_(active)).subquery())
+        rows = conn.execute(select(sub.c.list_id, sub.c.status, sub.c.timezones, sub.c.b, sub.c.reason,
+                                   func.count(), func.min(sub.c.due))
+                            .group_by(sub.c.list_id, sub.c.status, sub.c.timezones, sub.c.b, sub.c.reason)).all()
+        for lid, st, zones, b, code, n, first in rows:
+            plain[(lid, st, zones, b)] -= n
+            first = _utc(first)
+            add(code, n, first)
+            g = (lid, st, zones)
+            if first is not None and (g not in exception_first or first < exception_first[g]):
+                exception_first[g] = first
+    for (lid, st, zones, b), n in plain.items():
+        if n:
+            add(_key_reason(info, st, zones, b, lid in inactive, open_sets), n, None)
+    # The first due time still to come among a group's leads without exceptions: the group's own
+    # first, unless an exception is due at that very moment (then walk the group's index range).
+    for code in ("gap", "callback_later"):
+        cands = sorted((t, g) for g, t in first_later.items()
+                       if t is not None and plain.get((*g, 2)) and g[0] not in inactive
+                       and _key_reason(info, g[1], g[2], 2, False, open_sets) == code)
+        best = earliest.get(code)
+        for t, (lid, st, zones) in cands:
+            if best is not None and best <= t:
+                break
+            if exception_first.get((lid, st, zones)) != t:
+                best = t
+                break
+            mine = _first_plain_due(conn, info, at, lid, st, zones)
+            if mine is not None and (best is None or mine < best):
+                best = mine
+        if best is not None:
+            earliest[code] = best
+    zones_closed: dict[str, int] = {}
+    for code in [c for c in counts if c.startswith("window:")]:
+        n = counts.pop(code)
+        zones_closed[code[7:]] = n
+        counts["window"] = counts.get("window", 0) + n
+    return counts, earliest, zones_closed
 
 
 def _zone_regions(keys: Sequence[tuple[str, str | None, str | None]], window: CallingWindow) -> dict[str, set]:
@@ -366,9 +511,13 @@ def why(conn: Connection, campaign: int | str, at: datetime | None = None, *, de
     """
     at = _at(at)
     info = campaign_info(conn, campaign)
-    keys = zone_keys_sync(conn, info)
+    groups = _key_groups(conn, info, at) if info.list_ids else []
+    if info.window.regions:
+        keys = zone_keys_sync(conn, info)
+    else:  # the zone sets of leads in a callable status, as zone_keys_sync gives them
+        keys = [(z, None, None) for z in sorted({z for _, st, z, *_ in groups if st in CALLABLE_STATUSES})]
     open_sets = open_zone_sets(info.window, keys, at)
-    counts, earliest, closed = _breakdown(conn, info, at, open_sets)
+    counts, earliest, closed = _breakdown(conn, info, at, open_sets, groups)
     reasons = [Reason(code, label, counts.get(code, 0)) for code, label in REASONS]
     by_code = {r.code: r for r in reasons}
     for code in ("gap", "callback_later"):
