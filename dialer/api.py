@@ -165,6 +165,7 @@ def create_app(engine: Engine, admin_token: str) -> Starlette:
             raise ApiError(422, "order: must be an object of order-form fields")
         note = data.get("note")
         if who is not None:
+            await engine.flush()
             async with engine.db.connect() as conn:
                 owner = (await conn.execute(select(calls_t.c.agent).where(calls_t.c.id == call_id))).scalar()
             if owner != who:

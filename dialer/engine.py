@@ -837,6 +837,7 @@ class Engine:
         agent_name: str | None = None,
     ) -> dict:
         """Record the agent's disposition of a connected call and decide the lead's next step."""
+        await self.flush()  # the call's own updates (agent, end) may still be queued
         async with self.db.connect() as conn:
             row = (await conn.execute(select(calls).where(calls.c.id == call_id))).first()
         if row is None:
@@ -1003,12 +1004,14 @@ async def apply_rules(
               "country": lead.country, "postal_code": lead.postal_code, **(lead.custom or {})}
     action = evaluate(camp.definition, history, result, now=now, rng=rng, lead=fields,
                       zones=lead.timezones.split(), region=region_code(lead.country, lead.state))
-    values: dict[str, Any] = {"last_outcome": result.disposition or last_outcome, "last_call_at": now}
+    values: dict[str, Any] = {"last_outcome": result.disposition or last_outcome, "last_call_at": now,
+                              "callback_owner": None, "callback_exclusive_until": None}
     if isinstance(action, Retry):
         values.update(status="retry", next_call_at=action.at)
         summary = f"retry at {action.at.isoformat()} ({action.rule})"
     elif isinstance(action, Callback):
-        values.update(status="callback", next_call_at=action.at)
+        values.update(status="callback", next_call_at=action.at, callback_owner=action.owner,
+                      callback_exclusive_until=action.exclusive_until)
         summary = f"callback at {action.at.isoformat()}" + (f" for {action.owner}" if action.owner else "")
     elif isinstance(action, Finish):
         values.update(status="done", next_call_at=None)

@@ -20,6 +20,7 @@ name = "e2e"
 
 [dial]
 mode = "MODE"
+ratio = 3.0
 trunk = "Local/{number}@sim-customers"
 queue = "e2e"
 ring_timeout = 15
@@ -76,7 +77,7 @@ async def run_until_done(run: DemoRun, timeout: float = 90.0) -> None:
                 leads.c.status.in_(("new", "retry", "dialing"))))).scalar()
         if left == 0:
             return
-    pytest.fail(f"campaign did not finish in {timeout} s: {run.engine.status()}")
+    pytest.fail(f"campaign did not finish in {timeout} s: {run.engine.status()} {run.agents.errors}")
 
 
 @pytest.fixture

@@ -13,12 +13,13 @@ from sqlalchemy import select
 from dialer.claim import calls, leads
 from dialer.db import open_engine
 from dialer.engine import DispositionError
+from dialer.report import build_report
 from dialer.schema import metadata
 from dialer.tracking.agents import AgentState
 from tests.e2e.conftest import run_until_done, start_demo
 
 
-@pytest.mark.parametrize("mode", ["progressive", "predictive"])
+@pytest.mark.parametrize("mode", ["progressive", "predictive", "ratio"])
 async def test_campaign_runs_to_the_end_and_reconciles(e2e_options, mode: str) -> None:
     opts = e2e_options(mode=mode, leads=200)
     run = await start_demo(opts)
@@ -58,6 +59,14 @@ async def test_campaign_runs_to_the_end_and_reconciles(e2e_options, mode: str) -
     # The abandon rate the dialer reports is the simulator's ground truth.
     assert outcomes["ABANDONED"] == truth.abandoned
     assert outcomes["CONNECTED"] == truth.connected
+    if mode == "ratio":  # 3 lines per ready agent: some answered calls find no agent
+        assert outcomes["ABANDONED"] > 0
+    # ... and the report's abandon rate is the simulator's, abandoned / (abandoned + connected).
+    engine = open_engine(run.settings.database_url)
+    with engine.connect() as conn:
+        report = build_report(conn, lead_rows[0].list_id and 1, "e2e", now=run.engine.clock.now())
+    engine.dispose()
+    assert report.abandon_rate_24h == round(truth.abandoned / (truth.abandoned + truth.connected), 5)
     # Every connected call was disposed by its agent with a valid code; none is left pending.
     connected = [r for r in call_rows if r.outcome == "CONNECTED"]
     assert connected and all(r.disposition in {"SALE", "REFUSED", "CALLBACK"} for r in connected)
