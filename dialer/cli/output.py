@@ -13,27 +13,29 @@ def _pct(x: float) -> str:
 
 
 def dashboard_view(run: Any, end: float | None) -> Group:
-    """The demo's live view: agents, lines, counters and abandon rate per campaign."""
+    """The demo's live view: agents, lines, counters and abandon rate per campaign (fits 80 columns)."""
     engine = run.engine
     status = engine.status()
-    left = "" if end is None else f"{max(0.0, end - engine.clock.monotonic()) / 60:.1f} simulated min left"
-    tables = []
+    left = "stopping" if end is None else f"{max(0.0, end - engine.clock.monotonic()) / 60:.1f} simulated min left"
+    parts: list[Any] = []
+    counters = status["counters"]
     for c in status["campaigns"]:
-        t = Table(title=f"campaign {c['name']} ({c['mode']})  {left}", expand=False)
-        for col in ("ready", "talking", "wrap-up", "paused", "ringing", "waiting", "lines",
-                    "placed", "connected", "abandoned", "abandon % 24h", "talk min/agent-h"):
-            t.add_column(col, justify="right")
         a = c["agents"]
-        counters = status["counters"]
-        talk = _talk_per_hour(engine)
-        t.add_row(str(a.get("ready", 0)), str(a.get("talking", 0) + a.get("reserved", 0)),
-                  str(a.get("wrapup", 0)), str(a.get("paused", 0)), str(c["ringing"]), str(c["waiting"]),
-                  str(c["lines"]), str(c["placed"]), str(counters["connected"]), str(c["abandoned_24h"]),
-                  _pct(c["abandon_rate_24h"]), f"{talk:.1f}")
-        tables.append(t)
+        agents = Table(title=f"campaign {c['name']} ({c['mode']}) — {left}", title_justify="left")
+        for col in ("agents ready", "talking", "wrap-up", "paused", "lines", "ringing", "waiting"):
+            agents.add_column(col, justify="right")
+        agents.add_row(str(a.get("ready", 0)), str(a.get("talking", 0) + a.get("reserved", 0)),
+                       str(a.get("wrapup", 0)), str(a.get("paused", 0)), str(c["lines"]),
+                       str(c["ringing"]), str(c["waiting"]))
+        calls = Table()
+        for col in ("placed", "answered", "connected", "abandoned", "abandon % 24h", "talk min/agent-h"):
+            calls.add_column(col, justify="right")
+        calls.add_row(str(c["placed"]), str(counters["answered"]), str(counters["connected"]),
+                      str(c["abandoned_24h"]), _pct(c["abandon_rate_24h"]), f"{_talk_per_hour(engine):.1f}")
+        parts += [agents, calls]
         if c["idle_reason"]:
-            tables.append(f"[yellow]{c['idle_reason']}[/]")
-    return Group(*tables)
+            parts.append(f"[yellow]{c['idle_reason']}[/]")
+    return Group(*parts)
 
 
 def _talk_per_hour(engine: Any) -> float:
