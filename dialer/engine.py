@@ -282,17 +282,16 @@ class Engine:
                 )
             ).all()
             agent_rows = (await conn.execute(select(agents_t).where(agents_t.c.state != "logged_out"))).all()
-        now = self.now()
         for row in in_flight:
             camp = self.campaigns.get(row.campaign_id)
             if camp is None:
                 camp = await self._campaign_by_id(row.campaign_id)
             if camp is None:
                 continue
-            self.calls.place(row.channel_id, row.placed_at.timestamp() if row.placed_at.tzinfo else now,
-                             lead_id=str(row.lead_id), campaign=camp.name, recovered=True)
+            placed = _ts(row.placed_at)
+            self.calls.place(row.channel_id, placed, lead_id=str(row.lead_id), campaign=camp.name, recovered=True)
             self.live[row.channel_id] = LiveCall(row.id, row.channel_id, camp, row.lead_id, row.phone,
-                                                 row.attempt, now)
+                                                 row.attempt, placed)
         if in_flight:
             log.info("adopted calls left in flight by a previous run", extra={"calls": len(in_flight)})
             await self.reconcile()
@@ -307,11 +306,12 @@ class Engine:
         log.info("engine started", extra={"campaigns": len(self.campaigns), "node": self.node})
 
     async def _campaign_by_id(self, campaign_id: int) -> CampaignRuntime | None:
+        """A campaign that is not being dialled (paused, stopped) but has a call to finish."""
         async with self.db.connect() as conn:
             row = (await conn.execute(select(campaigns_t).where(campaigns_t.c.id == campaign_id))).first()
-            return await self._load_campaign(conn, row) if row else None
+            return await self._load_campaign(conn, row, dial=False) if row else None
 
-    async def _load_campaign(self, conn, row) -> CampaignRuntime:  # noqa: ANN001
+    async def _load_campaign(self, conn, row, *, dial: bool = True) -> CampaignRuntime:  # noqa: ANN001
         definition = definition_from_data(row.definition, f"campaign {row.name}")
         stats = pacing.PacingStats(ring_timeout=definition.dial.ring_timeout)
         saved = (await conn.execute(select(pacing_t.c.data).where(pacing_t.c.campaign_id == row.id))).scalar()
@@ -330,7 +330,8 @@ class Engine:
             ).order_by(calls.c.placed_at)
         ):
             camp.answers.append((_ts(placed_at), outcome == "ABANDONED"))
-        self.campaigns[row.id] = camp
+        if dial:
+            self.campaigns[row.id] = camp
         return camp
 
     async def reload_campaigns(self) -> None:
