@@ -19,7 +19,7 @@ Everything is synchronous; from the daemon's async connection use ``conn.run_syn
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -100,8 +100,23 @@ def _window(definition: Mapping[str, Any] | None) -> CallingWindow:
     return DEFAULT_WINDOW if problems else window
 
 
-def campaign_info(conn: Connection, campaign: int | str) -> CampaignInfo:
-    """The campaign by id or name; :class:`InputError` when unknown."""
+def _wants_scan(conn: Connection, list_ids: Sequence[int], mine: int | None = None) -> bool:
+    """SQLite, a campaign holding more than a fifth of the table: read it in full rather than
+    through ``ix_leads_list_id`` (a walk over the list index reads rows in random order).
+    ``mine``: the campaign's lead count when the caller knows it already."""
+    if not list_ids or conn.dialect.name != "sqlite":
+        return False
+    total = conn.execute(select(func.count()).select_from(leads)).scalar_one()
+    if mine is None:
+        mine = conn.execute(select(func.count()).where(leads.c.list_id.in_(list_ids))).scalar_one()
+    return mine * 5 > total
+
+
+def campaign_info(conn: Connection, campaign: int | str, *, sized: bool = True) -> CampaignInfo:
+    """The campaign by id or name; :class:`InputError` when unknown.
+
+    ``sized`` False leaves ``scan`` unset (the caller decides with :func:`_wants_scan`).
+    """
     where = campaigns_t.c.id == campaign if isinstance(campaign, int) else campaigns_t.c.name == campaign
     row = conn.execute(
         select(campaigns_t.c.id, campaigns_t.c.name, campaigns_t.c.status, campaigns_t.c.definition).where(where)
@@ -112,13 +127,7 @@ def campaign_info(conn: Connection, campaign: int | str) -> CampaignInfo:
         select(lists_.c.id, lists_.c.name, lists_.c.active)
         .where(lists_.c.campaign_id == row.id).order_by(lists_.c.id)
     ).all()
-    scan = False
-    if lists and conn.dialect.name == "sqlite":
-        # A walk over the list index reads rows in random order: slower than a full scan once
-        # the campaign holds more than a small share of the table.
-        total = conn.execute(select(func.count()).select_from(leads)).scalar_one()
-        mine = conn.execute(select(func.count()).where(leads.c.list_id.in_([r[0] for r in lists]))).scalar_one()
-        scan = mine * 5 > total
+    scan = _wants_scan(conn, [r[0] for r in lists]) if sized else False
     return CampaignInfo(row.id, row.name, row.status, _window(row.definition),
                         ClaimLimits.from_data(row.definition), tuple((r[0], r[1], bool(r[2])) for r in lists), scan)
 
@@ -231,47 +240,47 @@ def _gap_releases(conn: Connection, info: CampaignInfo, at: datetime) -> dict[st
 # --- why -----------------------------------------------------------------------------------------
 
 
-def _lasting(info: CampaignInfo, at: datetime) -> list[tuple[Any, str]]:
+def _lasting(info: CampaignInfo, at: datetime, t: Any = leads) -> list[tuple[Any, str]]:
     """The reasons that do not pass with time (up to the frequency cap), in order of precedence.
 
     A recycled lead (``retry`` / ``callback``) without a due time is never picked by the claim's
     index walks (they read ``next_call_at <= now``): it counts as ``other``.
     """
     lim = info.limits
-    st = leads.c.status
+    st = t.c.status
     whens: list[tuple[Any, str]] = []
     if info.inactive_list_ids:
-        whens.append((leads.c.list_id.in_(info.inactive_list_ids), "inactive"))
+        whens.append((t.c.list_id.in_(info.inactive_list_ids), "inactive"))
     whens += [
-        (or_(st == "dnc", leads.c.phone.in_(_dnc_phones(info.id))), "dnc"),
+        (or_(st == "dnc", t.c.phone.in_(_dnc_phones(info.id))), "dnc"),
         (st == "done", "done"),
         (st == "dialing", "in_progress"),
         (st.not_in(CALLABLE_STATUSES), "other"),
-        (and_(st != "new", leads.c.next_call_at.is_(None)), "other"),
+        (and_(st != "new", t.c.next_call_at.is_(None)), "other"),
     ]
     if lim.max_attempts:
-        whens.append((and_(st != "callback", leads.c.attempts >= lim.max_attempts), "attempts"))
+        whens.append((and_(st != "callback", t.c.attempts >= lim.max_attempts), "attempts"))
     capped = _capped_phones(lim, at)
     if capped is not None:
-        whens.append((leads.c.phone.in_(capped), "cap"))
+        whens.append((t.c.phone.in_(capped), "cap"))
     return whens
 
 
-def _reason_expr(info: CampaignInfo, at: datetime, open_sets: set[str]) -> Any:
+def _reason_expr(info: CampaignInfo, at: datetime, open_sets: set[str], t: Any = leads) -> Any:
     """The per-lead reason code (``callable`` when none applies), in order of precedence."""
     lim = info.limits
-    st = leads.c.status
-    whens = _lasting(info, at)
-    whens.append((and_(st != "callback", leads.c.next_call_at > at), "gap"))
+    st = t.c.status
+    whens = _lasting(info, at, t)
+    whens.append((and_(st != "callback", t.c.next_call_at > at), "gap"))
     gapped = _gap_phones(lim, at)
     if gapped is not None:
-        whens.append((leads.c.phone.in_(gapped), "gap"))
-    whens.append((leads.c.timezones == "", "no_timezone"))
-    window = literal("window:") + leads.c.timezones  # the zone set rides along: one pass gives the detail
-    whens.append((leads.c.timezones.not_in(sorted(open_sets)), window) if open_sets else (literal(True), window))
+        whens.append((t.c.phone.in_(gapped), "gap"))
+    whens.append((t.c.timezones == "", "no_timezone"))
+    window = literal("window:") + t.c.timezones  # the zone set rides along: one pass gives the detail
+    whens.append((t.c.timezones.not_in(sorted(open_sets)), window) if open_sets else (literal(True), window))
     whens += [
-        (leads.c.next_call_at > at, "callback_later"),  # only callbacks are left here
-        (and_(st == "callback", ~_owner_free(info.id, at)), "callback_owner"),
+        (t.c.next_call_at > at, "callback_later"),  # only callbacks are left here
+        (and_(st == "callback", ~_owner_free(info.id, at, t)), "callback_owner"),
     ]
     return case(*whens, else_=literal(CALLABLE))
 
@@ -383,23 +392,34 @@ def _key_reason(info: CampaignInfo, status: str, zones: str, bucket: int, inacti
     return CALLABLE
 
 
-def _exceptions(info: CampaignInfo, at: datetime) -> Any:
-    """Ids of the leads a per-lead test may hold back before their key's reason: a number on the
-    DNC list, capped or in a gap (through ``ix_leads_phone``), attempts exhausted, and due
-    callbacks reserved for an agent.  A superset: their reason is then computed in full."""
+def _exceptions(info: CampaignInfo, at: datetime, active: Sequence[int]) -> Any:
+    """The leads of the active lists a per-lead test may hold back before their key's reason
+    (a superset: their reason is then computed in full), with the columns :func:`_reason_expr` reads.
+
+    Attempts exhausted: a plain read of the campaign's leads (``attempts`` is in no index; on
+    SQLite not through the status index, whose random row reads cost more than a scan).  Then,
+    through their own indexes, the other leads whose number is on the DNC list, capped or in a
+    gap (``ix_leads_phone``), and due callbacks reserved for an agent.
+    """
     lim = info.limits
+    cols = (leads.c.id, leads.c.list_id, leads.c.status, leads.c.timezones, leads.c.next_call_at, leads.c.phone,
+            leads.c.attempts, leads.c.callback_owner, leads.c.callback_exclusive_until)
+    parts = []
+    others = [leads.c.list_id.in_(active)]
+    if lim.max_attempts:
+        exhausted = and_(leads.c.attempts >= lim.max_attempts, leads.c.status != "callback")
+        parts.append(select(*cols).where((leads.c.list_id + 0 if info.scan else leads.c.list_id).in_(active),
+                                         exhausted))
+        others.append(~exhausted)
     phones = [_dnc_phones(info.id)]
     for extra in (_capped_phones(lim, at), _gap_phones(lim, at)):
         if extra is not None:
             phones.append(extra)
-    ids = [select(leads.c.id).where(leads.c.phone.in_(union_all(*phones) if len(phones) > 1 else phones[0]))]
-    if lim.max_attempts:  # not indexed: a plain read of the campaign's leads (no status index walk)
-        ids.append(select(leads.c.id).where(info.in_lists(), leads.c.attempts >= lim.max_attempts,
-                                            leads.c.status != "callback"))
-    ids.append(select(leads.c.id).where(
-        leads.c.status == "callback", leads.c.next_call_at <= at, leads.c.callback_owner.is_not(None),
-        leads.c.callback_exclusive_until > at))
-    return union(*ids)
+    ids = union(select(leads.c.id).where(leads.c.phone.in_(union_all(*phones) if len(phones) > 1 else phones[0])),
+                select(leads.c.id).where(leads.c.status == "callback", leads.c.next_call_at <= at,
+                                         leads.c.callback_owner.is_not(None), leads.c.callback_exclusive_until > at))
+    parts.append(select(*cols).where(leads.c.id.in_(ids), *others))
+    return (union_all(*parts) if len(parts) > 1 else parts[0]).subquery("exc")
 
 
 def _first_plain_due(conn: Connection, info: CampaignInfo, at: datetime, list_id: int, status: str,
@@ -446,11 +466,11 @@ def _breakdown(
 
     exception_first: dict[tuple[int, str, str], datetime] = {}  # the first due time of a group's exceptions
     if active:
-        reason = _reason_expr(info, at, open_sets).label("reason")
-        bucket = case((leads.c.next_call_at.is_(None), 0), (leads.c.next_call_at <= at, 1), else_=2).label("b")
-        due = case((leads.c.next_call_at > at, leads.c.next_call_at)).label("due")
-        sub = (select(leads.c.list_id, leads.c.status, leads.c.timezones, bucket, reason, due)
-               .where(leads.c.id.in_(_exceptions(info, at)), leads.c.list_id.in_(active)).subquery())
+        exc = _exceptions(info, at, active)
+        reason = _reason_expr(info, at, open_sets, exc).label("reason")
+        bucket = case((exc.c.next_call_at.is_(None), 0), (exc.c.next_call_at <= at, 1), else_=2).label("b")
+        due = case((exc.c.next_call_at > at, exc.c.next_call_at)).label("due")
+        sub = select(exc.c.list_id, exc.c.status, exc.c.timezones, bucket, reason, due).subquery()
         rows = conn.execute(select(sub.c.list_id, sub.c.status, sub.c.timezones, sub.c.b, sub.c.reason,
                                    func.count(), func.min(sub.c.due))
                             .group_by(sub.c.list_id, sub.c.status, sub.c.timezones, sub.c.b, sub.c.reason)).all()
@@ -510,8 +530,9 @@ def why(conn: Connection, campaign: int | str, at: datetime | None = None, *, de
     ``detail`` False skips the "when" figures (next window openings, number gaps): faster.
     """
     at = _at(at)
-    info = campaign_info(conn, campaign)
+    info = campaign_info(conn, campaign, sized=False)
     groups = _key_groups(conn, info, at) if info.list_ids else []
+    info = replace(info, scan=_wants_scan(conn, info.list_ids, sum(g[3] + g[4] + g[5] for g in groups)))
     if info.window.regions:
         keys = zone_keys_sync(conn, info)
     else:  # the zone sets of leads in a callable status, as zone_keys_sync gives them
