@@ -282,6 +282,13 @@ class Engine:
                 )
             ).all()
             agent_rows = (await conn.execute(select(agents_t).where(agents_t.c.state != "logged_out"))).all()
+            # Calls that reached an agent and still wait for the disposition (e.g. across a crash):
+            # the agent's desktop shows them again.
+            undisposed = dict((await conn.execute(
+                select(calls.c.agent, func.max(calls.c.id)).where(
+                    calls.c.disposition.is_(None), calls.c.agent.is_not(None),
+                    calls.c.connected_at.is_not(None)).group_by(calls.c.agent)
+            )).all())
         for row in in_flight:
             camp = self.campaigns.get(row.campaign_id)
             if camp is None:
@@ -297,7 +304,7 @@ class Engine:
             await self.reconcile()
         for row in agent_rows:
             camp = self.campaigns.get(row.campaign_id) if row.campaign_id else None
-            agent = AgentRuntime(row.id, row.name, row.interface, camp)
+            agent = AgentRuntime(row.id, row.name, row.interface, camp, call_id=undisposed.get(row.name))
             self.agents[row.interface] = agent
             self.agent_tracker.set_wrap_up(row.interface, MAX_WRAPUP)
             if camp is not None:

@@ -54,6 +54,16 @@ label = "too expensive"
 """
 
 
+async def until(condition, timeout: float = 60.0, what: str = "condition") -> None:  # noqa: ANN001
+    """Wait (real seconds, polling) until ``condition()`` is true; fail instead of hanging."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        if loop.time() > deadline:
+            pytest.fail(f"timed out after {timeout} s waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
 def write_campaign(tmp_path: Path, mode: str) -> Path:
     path = tmp_path / "e2e.toml"
     path.write_text(E2E_CAMPAIGN.replace("MODE", mode))
@@ -92,4 +102,4 @@ def e2e_options(tmp_path: Path):  # noqa: ANN201
     return make
 
 
-__all__ = ["run_until_done", "start_demo", "write_campaign", "csv", "random"]
+__all__ = ["run_until_done", "start_demo", "until", "write_campaign", "csv", "random"]

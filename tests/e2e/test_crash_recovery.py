@@ -14,14 +14,13 @@ from dialer.claim import calls, leads
 from dialer.db import open_engine
 from dialer.demo import SimulatedAgents
 from dialer.server import Server
-from tests.e2e.conftest import run_until_done, start_demo
+from tests.e2e.conftest import run_until_done, start_demo, until
 
 
 async def test_crash_and_restart(e2e_options) -> None:
     run = await start_demo(e2e_options(mode="progressive", leads=60, agents=4))
     try:
-        while run.engine.counters["placed"] < 12 or len(run.engine.live) < 2:
-            await asyncio.sleep(0.02)
+        await until(lambda: run.engine.counters["placed"] >= 12 and len(run.engine.live) >= 2, what="calls")
         in_flight = set(run.engine.live)
         run.task.cancel()  # a crash: no drain, queued writes lost
         await asyncio.gather(run.task, return_exceptions=True)

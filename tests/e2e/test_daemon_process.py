@@ -19,7 +19,7 @@ from dialer.cli import main
 from dialer.db import open_engine
 from dialer.demo import demo_scenario, write_leads
 from dialer.sim import Simulator, start_server
-from tests.e2e.conftest import write_campaign
+from tests.e2e.conftest import until, write_campaign
 
 SPEED = 40.0
 
@@ -67,19 +67,19 @@ async def test_run_agents_and_sigterm(tmp_path: Path) -> None:
                 await asyncio.sleep(0.1)
         else:
             raise AssertionError((tmp_path / "daemon.log").read_text())
-        while sim.stats.connected < 1:
-            await asyncio.sleep(0.1)
+        await until(lambda: sim.stats.connected >= 1, what="a connected call")
         # The agent is in wrap-up until the call is disposed: dispose it through the CLI.
-        while True:
+        for _ in range(300):
             rows = json.loads(await _cli(env, "calls", "ls", "--undisposed", "--json"))
             if rows:
                 break
             await asyncio.sleep(0.1)
+        else:
+            raise AssertionError("no undisposed call appeared")
         out = await _cli(env, "calls", "dispose", str(rows[0]["id"]), "--code", "REFUSED", "--reason", "PRICE")
         assert "REFUSED recorded" in out
         # ... which makes the agent ready for the next call.
-        while sim.stats.connected < 2:
-            await asyncio.sleep(0.1)
+        await until(lambda: sim.stats.connected >= 2, what="a second connected call")
         out = await _cli(env, "agents", "ls", "--json")
         assert '"campaign": "e2e"' in out
         proc.send_signal(signal.SIGTERM)

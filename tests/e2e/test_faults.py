@@ -3,30 +3,27 @@ twice at once, every call ends with an outcome, and the daemon keeps dialling af
 
 from __future__ import annotations
 
-import asyncio
 from collections import defaultdict
 
 from sqlalchemy import select
 
 from dialer.claim import calls, leads
 from dialer.db import open_engine
-from tests.e2e.conftest import run_until_done, start_demo
+from tests.e2e.conftest import run_until_done, start_demo, until
 
 
 async def test_link_drops_and_pbx_restart(e2e_options) -> None:
     run = await start_demo(e2e_options(mode="predictive", leads=150, agents=5))
     try:
         for fault in ("drop", "restart", "drop"):
-            while run.engine.counters["placed"] < 10 or not run.engine.live:
-                await asyncio.sleep(0.05)
+            await until(lambda: run.engine.counters["placed"] >= 10 and run.engine.live, what="live calls")
             placed = run.engine.counters["placed"]
             if fault == "drop":
                 assert run.server.drop_connections() >= 1
             else:
                 await run.server.restart(keep_members=False)
             # The daemon reconnects, reconciles, re-adds its agents, and dials on.
-            while run.engine.counters["placed"] < placed + 15:
-                await asyncio.sleep(0.05)
+            await until(lambda p=placed: run.engine.counters["placed"] >= p + 15, 90, "dialling to resume")
         await run_until_done(run, timeout=120)
         await run.agents.drain()
     finally:
