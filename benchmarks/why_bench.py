@@ -10,13 +10,14 @@ benchmark instant, one ambiguous); 1 % of the numbers on the global DNC list; on
 leads over the last 60 days (frequency cap 4 per 30 days, gaps after abandoned and machine
 calls).  Then it times :func:`campaigns.diagnostics.why` (one sync connection, everything the
 command computes, the next window openings included) ``--runs`` times and prints the median
-and the best in seconds, with the counts of the last run.
+and the best in seconds, the load average, with the counts of the last run.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import time
@@ -129,12 +130,13 @@ def main() -> None:
     assert report is not None and report.total == args.rows
     result = {"rows": args.rows, "build_s": round(build_s, 1) if built else None, "runs": args.runs,
               "median_s": round(statistics.median(times), 3), "best_s": round(min(times), 3),
-              "counts": report.counts()}
+              "load_average": [round(x, 2) for x in os.getloadavg()], "counts": report.counts()}
     if args.json:
         print(json.dumps(result))
     else:
         print(f"why on {args.rows:,} leads (SQLite): median {result['median_s']} s, best {result['best_s']} s "
-              f"over {args.runs} runs" + (f" (data built in {result['build_s']} s)" if built else ""))
+              f"over {args.runs} runs" + (f" (data built in {result['build_s']} s)" if built else "")
+              + f"; load average {' '.join(map(str, result['load_average']))}")
         print(json.dumps(result["counts"]))
 
 

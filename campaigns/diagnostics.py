@@ -216,6 +216,30 @@ def _gap_phones(limits: ClaimLimits, at: datetime) -> Any | None:
     return None if where is None else select(calls.c.phone).where(*where)
 
 
+@dataclass(frozen=True)
+class NumberSets:
+    """The number sets the reasons test: on a DNC list, capped, in a gap (``None``: no such limit)."""
+
+    dnc: Any
+    capped: Any | None
+    gapped: Any | None
+
+    @classmethod
+    def of(cls, info: CampaignInfo, at: datetime, *, shared: bool = False) -> NumberSets:
+        """``shared``: each set a ``MATERIALIZED`` common table expression, computed once per
+        statement however many times the statement tests it."""
+        sets = [_dnc_phones(info.id), _capped_phones(info.limits, at), _gap_phones(info.limits, at)]
+        if shared:
+            sets = [None if q is None else select(q.cte(name).prefix_with("MATERIALIZED").c.phone)
+                    for q, name in zip(sets, ("dnc_set", "capped_set", "gapped_set"), strict=True)]
+        return cls(*sets)
+
+    def all(self) -> Any:
+        """Every number in any of the sets."""
+        parts = [q for q in (self.dnc, self.capped, self.gapped) if q is not None]
+        return union_all(*parts) if len(parts) > 1 else parts[0]
+
+
 def _gap_releases(conn: Connection, info: CampaignInfo, at: datetime) -> dict[str, datetime]:
     """For every number held by a gap after a call: when its last gap elapses."""
     where = _gap_calls_where(info.limits, at)
@@ -240,19 +264,22 @@ def _gap_releases(conn: Connection, info: CampaignInfo, at: datetime) -> dict[st
 # --- why -----------------------------------------------------------------------------------------
 
 
-def _lasting(info: CampaignInfo, at: datetime, t: Any = leads) -> list[tuple[Any, str]]:
+def _lasting(
+    info: CampaignInfo, at: datetime, t: Any = leads, sets: NumberSets | None = None
+) -> list[tuple[Any, str]]:
     """The reasons that do not pass with time (up to the frequency cap), in order of precedence.
 
     A recycled lead (``retry`` / ``callback``) without a due time is never picked by the claim's
     index walks (they read ``next_call_at <= now``): it counts as ``other``.
     """
     lim = info.limits
+    sets = sets or NumberSets.of(info, at)
     st = t.c.status
     whens: list[tuple[Any, str]] = []
     if info.inactive_list_ids:
         whens.append((t.c.list_id.in_(info.inactive_list_ids), "inactive"))
     whens += [
-        (or_(st == "dnc", t.c.phone.in_(_dnc_phones(info.id))), "dnc"),
+        (or_(st == "dnc", t.c.phone.in_(sets.dnc)), "dnc"),
         (st == "done", "done"),
         (st == "dialing", "in_progress"),
         (st.not_in(CALLABLE_STATUSES), "other"),
@@ -260,21 +287,21 @@ def _lasting(info: CampaignInfo, at: datetime, t: Any = leads) -> list[tuple[Any
     ]
     if lim.max_attempts:
         whens.append((and_(st != "callback", t.c.attempts >= lim.max_attempts), "attempts"))
-    capped = _capped_phones(lim, at)
-    if capped is not None:
-        whens.append((t.c.phone.in_(capped), "cap"))
+    if sets.capped is not None:
+        whens.append((t.c.phone.in_(sets.capped), "cap"))
     return whens
 
 
-def _reason_expr(info: CampaignInfo, at: datetime, open_sets: set[str], t: Any = leads) -> Any:
+def _reason_expr(
+    info: CampaignInfo, at: datetime, open_sets: set[str], t: Any = leads, sets: NumberSets | None = None
+) -> Any:
     """The per-lead reason code (``callable`` when none applies), in order of precedence."""
-    lim = info.limits
+    sets = sets or NumberSets.of(info, at)
     st = t.c.status
-    whens = _lasting(info, at, t)
+    whens = _lasting(info, at, t, sets)
     whens.append((and_(st != "callback", t.c.next_call_at > at), "gap"))
-    gapped = _gap_phones(lim, at)
-    if gapped is not None:
-        whens.append((t.c.phone.in_(gapped), "gap"))
+    if sets.gapped is not None:
+        whens.append((t.c.phone.in_(sets.gapped), "gap"))
     whens.append((t.c.timezones == "", "no_timezone"))
     window = literal("window:") + t.c.timezones  # the zone set rides along: one pass gives the detail
     whens.append((t.c.timezones.not_in(sorted(open_sets)), window) if open_sets else (literal(True), window))
@@ -392,7 +419,7 @@ def _key_reason(info: CampaignInfo, status: str, zones: str, bucket: int, inacti
     return CALLABLE
 
 
-def _exceptions(info: CampaignInfo, at: datetime, active: Sequence[int]) -> Any:
+def _exceptions(info: CampaignInfo, at: datetime, active: Sequence[int], sets: NumberSets) -> Any:
     """The leads of the active lists a per-lead test may hold back before their key's reason
     (a superset: their reason is then computed in full), with the columns :func:`_reason_expr` reads.
 
@@ -411,11 +438,7 @@ def _exceptions(info: CampaignInfo, at: datetime, active: Sequence[int]) -> Any:
         parts.append(select(*cols).where((leads.c.list_id + 0 if info.scan else leads.c.list_id).in_(active),
                                          exhausted))
         others.append(~exhausted)
-    phones = [_dnc_phones(info.id)]
-    for extra in (_capped_phones(lim, at), _gap_phones(lim, at)):
-        if extra is not None:
-            phones.append(extra)
-    ids = union(select(leads.c.id).where(leads.c.phone.in_(union_all(*phones) if len(phones) > 1 else phones[0])),
+    ids = union(select(leads.c.id).where(leads.c.phone.in_(sets.all())),
                 select(leads.c.id).where(leads.c.status == "callback", leads.c.next_call_at <= at,
                                          leads.c.callback_owner.is_not(None), leads.c.callback_exclusive_until > at))
     parts.append(select(*cols).where(leads.c.id.in_(ids), *others))
@@ -466,8 +489,9 @@ def _breakdown(
 
     exception_first: dict[tuple[int, str, str], datetime] = {}  # the first due time of a group's exceptions
     if active:
-        exc = _exceptions(info, at, active)
-        reason = _reason_expr(info, at, open_sets, exc).label("reason")
+        sets = NumberSets.of(info, at, shared=True)  # tested twice: to find the leads, then for their reason
+        exc = _exceptions(info, at, active, sets)
+        reason = _reason_expr(info, at, open_sets, exc, sets).label("reason")
         bucket = case((exc.c.next_call_at.is_(None), 0), (exc.c.next_call_at <= at, 1), else_=2).label("b")
         due = case((exc.c.next_call_at > at, exc.c.next_call_at)).label("due")
         sub = select(exc.c.list_id, exc.c.status, exc.c.timezones, bucket, reason, due).subquery()
