@@ -419,30 +419,56 @@ def _key_reason(info: CampaignInfo, status: str, zones: str, bucket: int, inacti
     return CALLABLE
 
 
-def _exceptions(info: CampaignInfo, at: datetime, active: Sequence[int], sets: NumberSets) -> Any:
-    """The leads of the active lists a per-lead test may hold back before their key's reason
-    (a superset: their reason is then computed in full), with the columns :func:`_reason_expr` reads.
-
-    Attempts exhausted: a plain read of the campaign's leads (``attempts`` is in no index; on
-    SQLite not through the status index, whose random row reads cost more than a scan).  Then,
-    through their own indexes, the other leads whose number is on the DNC list, capped or in a
-    gap (``ix_leads_phone``), and due callbacks reserved for an agent.
-    """
+def _exhausted(info: CampaignInfo) -> Any | None:
+    """Attempts exhausted on a lead whose status and due time alone would not hold it back first."""
     lim = info.limits
+    if not lim.max_attempts:
+        return None
+    st = leads.c.status
+    return and_(leads.c.attempts >= lim.max_attempts, st.in_(("new", "retry")),
+                or_(st == "new", leads.c.next_call_at.is_not(None)))
+
+
+def _bucket(t: Any, at: datetime) -> Any:
+    """The due-time bucket of :func:`_key_groups`: 0 none, 1 due by ``at``, 2 due after."""
+    return case((t.c.next_call_at.is_(None), 0), (t.c.next_call_at <= at, 1), else_=2).label("b")
+
+
+def _due_later(t: Any, at: datetime) -> Any:
+    return case((t.c.next_call_at > at, t.c.next_call_at)).label("due")
+
+
+def _exhausted_groups(info: CampaignInfo, at: datetime, active: Sequence[int]) -> Any | None:
+    """The leads of :func:`_exhausted` per key group and due-time bucket, with their first due
+    time after ``at``: held back for attempts unless their number is (see :func:`_exceptions`).
+
+    ``attempts`` is in no index: a plain read of the campaign's leads (on SQLite not through the
+    status index, whose random row reads cost more than a scan), no per-lead reason computed.
+    """
+    if not info.limits.max_attempts:
+        return None
+    b = _bucket(leads, at)
+    # The rest of the test (status, due time) on the groups: a status test here would walk the status index.
+    return (select(leads.c.list_id, leads.c.status, leads.c.timezones, b, func.count(), func.min(_due_later(leads, at)))
+            .where((leads.c.list_id + 0 if info.scan else leads.c.list_id).in_(active),
+                   leads.c.attempts >= info.limits.max_attempts, leads.c.status != "callback")
+            .group_by(b, leads.c.list_id, leads.c.status, leads.c.timezones))  # b first: no walk on ix_leads_claim
+
+
+def _exceptions(info: CampaignInfo, at: datetime, active: Sequence[int], sets: NumberSets) -> Any:
+    """The leads of the active lists whose number is on the DNC list, capped or in a gap
+    (through ``ix_leads_phone``), and the due callbacks reserved for an agent: the per-lead
+    tests may hold them back before their key's reason, which is then computed in full (a
+    superset), with the columns :func:`_reason_expr` reads and ``x``: one of :func:`_exhausted`.
+    """
+    exhausted = _exhausted(info)
     cols = (leads.c.id, leads.c.list_id, leads.c.status, leads.c.timezones, leads.c.next_call_at, leads.c.phone,
-            leads.c.attempts, leads.c.callback_owner, leads.c.callback_exclusive_until)
-    parts = []
-    others = [leads.c.list_id.in_(active)]
-    if lim.max_attempts:
-        exhausted = and_(leads.c.attempts >= lim.max_attempts, leads.c.status != "callback")
-        parts.append(select(*cols).where((leads.c.list_id + 0 if info.scan else leads.c.list_id).in_(active),
-                                         exhausted))
-        others.append(~exhausted)
+            leads.c.attempts, leads.c.callback_owner, leads.c.callback_exclusive_until,
+            (literal(0) if exhausted is None else case((exhausted, 1), else_=0)).label("x"))
     ids = union(select(leads.c.id).where(leads.c.phone.in_(sets.all())),
                 select(leads.c.id).where(leads.c.status == "callback", leads.c.next_call_at <= at,
                                          leads.c.callback_owner.is_not(None), leads.c.callback_exclusive_until > at))
-    parts.append(select(*cols).where(leads.c.id.in_(ids), *others))
-    return (union_all(*parts) if len(parts) > 1 else parts[0]).subquery("exc")
+    return select(*cols).where(leads.c.id.in_(ids), leads.c.list_id.in_(active)).subquery("exc")
 
 
 def _first_plain_due(conn: Connection, info: CampaignInfo, at: datetime, list_id: int, status: str,
@@ -488,23 +514,35 @@ def _breakdown(
             earliest[code] = first
 
     exception_first: dict[tuple[int, str, str], datetime] = {}  # the first due time of a group's exceptions
+
+    def note(lid: int, st: str, zones: str, code: str, n: int, first: datetime | None) -> None:
+        add(code, n, first)
+        g = (lid, st, zones)
+        if first is not None and (g not in exception_first or first < exception_first[g]):
+            exception_first[g] = first
+
     if active:
         sets = NumberSets.of(info, at, shared=True)  # tested twice: to find the leads, then for their reason
         exc = _exceptions(info, at, active, sets)
         reason = _reason_expr(info, at, open_sets, exc, sets).label("reason")
-        bucket = case((exc.c.next_call_at.is_(None), 0), (exc.c.next_call_at <= at, 1), else_=2).label("b")
-        due = case((exc.c.next_call_at > at, exc.c.next_call_at)).label("due")
-        sub = select(exc.c.list_id, exc.c.status, exc.c.timezones, bucket, reason, due).subquery()
-        rows = conn.execute(select(sub.c.list_id, sub.c.status, sub.c.timezones, sub.c.b, sub.c.reason,
-                                   func.count(), func.min(sub.c.due))
-                            .group_by(sub.c.list_id, sub.c.status, sub.c.timezones, sub.c.b, sub.c.reason)).all()
-        for lid, st, zones, b, code, n, first in rows:
+        sub = select(exc.c.list_id, exc.c.status, exc.c.timezones, _bucket(exc, at), exc.c.x, reason,
+                     _due_later(exc, at)).subquery()
+        key = (sub.c.list_id, sub.c.status, sub.c.timezones, sub.c.b)
+        rows = conn.execute(select(*key, sub.c.x, sub.c.reason, func.count(), func.min(sub.c.due))
+                            .group_by(*key, sub.c.x, sub.c.reason)).all()
+        counted: dict[tuple[int, str, str, int], int] = {}  # exhausted leads given their reason here
+        for lid, st, zones, b, x, code, n, first in rows:
             plain[(lid, st, zones, b)] -= n
-            first = _utc(first)
-            add(code, n, first)
-            g = (lid, st, zones)
-            if first is not None and (g not in exception_first or first < exception_first[g]):
-                exception_first[g] = first
+            if x:
+                counted[(lid, st, zones, b)] = counted.get((lid, st, zones, b), 0) + n
+            note(lid, st, zones, code, n, _utc(first))
+        exhausted = _exhausted_groups(info, at, active)
+        for lid, st, zones, b, n, first in conn.execute(exhausted).all() if exhausted is not None else ():
+            if st not in ("new", "retry") or (st == "retry" and b == 0):  # not one of _exhausted
+                continue
+            n -= counted.get((lid, st, zones, b), 0)
+            plain[(lid, st, zones, b)] -= n
+            note(lid, st, zones, "attempts", n, _utc(first))
     for (lid, st, zones, b), n in plain.items():
         if n:
             add(_key_reason(info, st, zones, b, lid in inactive, open_sets), n, None)
