@@ -10,9 +10,15 @@ counts add up to the campaign's total.  "Callable" is exactly the claim's defini
 :func:`forecast` projects, hour by hour, how many leads become callable (windows opening, gaps
 elapsing, callbacks due) and, at the campaign's recent dial rate, when the supply runs dry.
 
-Speed: one aggregate statement over the campaign's leads (a ``CASE`` per lead, ``GROUP BY``);
-DNC, frequency-cap and number-gap checks are uncorrelated ``IN (SELECT ...)`` sets computed once;
-calling windows are evaluated once per distinct zone set (and region), never per lead.
+Speed (:func:`why`): the leads are counted per (list, status, zone set, due time none / past /
+to come) from ``ix_leads_claim`` alone — a recursive skip over the index finds each distinct key,
+then one range count per key and bucket, nothing evaluated per lead — and each key gives its
+reason (:func:`_key_reason`).  Only the leads a per-lead test may hold back first are read and
+given their reason in full (:func:`_reason_expr`): numbers on the DNC list, capped or in a gap
+(through ``ix_leads_phone``; each number set computed once per statement), due callbacks reserved
+for an agent, and attempts exhausted (one plain read, counted per key); they are taken out of
+their key's count.  Calling windows are evaluated once per distinct zone set (and region), never
+per lead.
 Everything is synchronous; from the daemon's async connection use ``conn.run_sync``.
 """
 
