@@ -474,19 +474,33 @@ async def _pg_pick(
 
 def _compile(stmt: Any, dialect: Dialect) -> tuple[str, tuple[str, ...]]:
     """SQL text with constants inline and the ``__T_name__`` markers as driver placeholders."""
-    sql = str(stmt.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+    return _placeholders(_render(stmt, dialect), dialect)
+
+
+def _render(stmt: Any, dialect: Dialect) -> str:
+    """SQL text with constants inline, the ``__T_name__`` markers left in place."""
+    return str(stmt.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+
+
+def _placeholders(sql: str, dialect: Dialect) -> tuple[str, tuple[str, ...]]:
+    """The ``__T_name__`` markers of ``sql`` as driver placeholders, and their names in order.
+
+    One placeholder per name, numbered (``$1`` for asyncpg, ``?1`` for SQLite): a value is bound
+    once however often the statement uses it (the SQLite claim uses the same few times in
+    hundreds of places).
+    """
     names: list[str] = []
 
     def place(match: re.Match[str]) -> str:
         name = match.group(1)
         if dialect.paramstyle == "named":
             return f":{name}"
-        if dialect.paramstyle == "numeric_dollar":
+        if dialect.paramstyle in ("numeric_dollar", "qmark"):
             if name not in names:
                 names.append(name)
-            return f"${names.index(name) + 1}"
-        names.append(name)  # qmark / format: one value per occurrence
-        return "?" if dialect.paramstyle == "qmark" else "%s"
+            return f"{'$' if dialect.paramstyle == 'numeric_dollar' else '?'}{names.index(name) + 1}"
+        names.append(name)  # format: one value per occurrence
+        return "%s"
 
     return _MARKER_RE.sub(place, sql), tuple(names)
 
@@ -602,6 +616,37 @@ async def _record_calls(
     """Write a ``calls`` row (status ``placing``) for every claimed lead."""
     if not claimed:
         return []
+    if conn.dialect.name == "sqlite":
+        # The same INSERT as below as constant SQL text: prepared once by the driver, nothing for
+        # SQLAlchemy to compile or bind per claim (the ids go in as one JSON array).
+        placed_at = calls.c.placed_at.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)(now)
+        ids = (await conn.exec_driver_sql(_SQLITE_INSERT_CALLS, (
+            campaign_id, node, ring_timeout, placed_at, _channel_stamp(channel_prefix, now),
+            "[" + ",".join(str(int(r.id)) for r in claimed) + "]",
+        ))).all()
+    else:
+        ids = await _insert_calls(conn, claimed, campaign_id, now, node, ring_timeout, channel_prefix)
+    by_lead = {lead_id: (call_id, chan) for call_id, lead_id, chan in ids}
+    return [
+        ClaimedLead(*by_lead[r.id], r.id, r.phone, r.attempts, r.timezones, r.first_name, r.last_name,
+                    r.callback_owner if _exclusive(r.callback_exclusive_until, now) else None)
+        for r in claimed
+    ]
+
+
+_SQLITE_INSERT_CALLS = (
+    "INSERT INTO calls (campaign_id, lead_id, phone, attempt, node, status, ring_timeout, placed_at, channel_id) "
+    "SELECT ?1, leads.id, leads.phone, leads.attempts, ?2, 'placing', ?3, ?4, ?5 || lower(hex(randomblob(6))) "
+    "FROM leads WHERE leads.id IN (SELECT value FROM json_each(?6)) "
+    "RETURNING id, lead_id, channel_id"
+)
+
+
+async def _insert_calls(
+    conn: AsyncConnection, claimed: Sequence[Any], campaign_id: int, now: datetime, node: str,
+    ring_timeout: int, channel_prefix: str,
+) -> list[Any]:
+    """The ``calls`` rows of the claimed leads: (call id, lead id, channel id)."""
     # One INSERT ... SELECT from the claimed leads.  The channel id (the Originate's ChannelId,
     # unique for the PBX's lifetime across daemons and databases) is the claim time in seconds
     # then 48 random bits: time-ordered, so its unique index grows at the end instead of
@@ -621,12 +666,7 @@ async def _record_calls(
              "channel_id"], source,
         ).returning(calls.c.id, calls.c.lead_id, calls.c.channel_id)
     )).all()
-    by_lead = {lead_id: (call_id, chan) for call_id, lead_id, chan in ids}
-    return [
-        ClaimedLead(*by_lead[r.id], r.id, r.phone, r.attempts, r.timezones, r.first_name, r.last_name,
-                    r.callback_owner if _exclusive(r.callback_exclusive_until, now) else None)
-        for r in claimed
-    ]
+    return ids
 
 
 def _channel_stamp(prefix: str, now: datetime) -> str:
