@@ -24,7 +24,8 @@ Everything is synchronous; from the daemon's async connection use ``conn.run_syn
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -538,7 +539,7 @@ def _breakdown(
                             .group_by(*key, sub.c.x, sub.c.reason)).all()
         counted: dict[tuple[int, str, str, int], int] = {}  # exhausted leads given their reason here
         for lid, st, zones, b, x, code, n, first in rows:
-            plain[(lid, st, zones, b)] -= n
+            plain[(lid, st, zones, b)] = plain.get((lid, st, zones, b), 0) - n
             if x:
                 counted[(lid, st, zones, b)] = counted.get((lid, st, zones, b), 0) + n
             note(lid, st, zones, code, n, _utc(first))
@@ -547,10 +548,10 @@ def _breakdown(
             if st not in ("new", "retry") or (st == "retry" and b == 0):  # not one of _exhausted
                 continue
             n -= counted.get((lid, st, zones, b), 0)
-            plain[(lid, st, zones, b)] -= n
+            plain[(lid, st, zones, b)] = plain.get((lid, st, zones, b), 0) - n
             note(lid, st, zones, "attempts", n, _utc(first))
     for (lid, st, zones, b), n in plain.items():
-        if n:
+        if n > 0:  # (below 0 only when leads changed between the statements: see _snapshot)
             add(_key_reason(info, st, zones, b, lid in inactive, open_sets), n, None)
     # The first due time still to come among a group's leads without exceptions: the group's own
     # first, unless an exception is due at that very moment (then walk the group's index range).
@@ -592,12 +593,33 @@ def _opens(window: CallingWindow, zones: str, regions: set, at: datetime) -> dat
     return None if any(m is None for m in moments) else max(moments)  # type: ignore[type-var]
 
 
+@contextmanager
+def _snapshot(conn: Connection) -> Iterator[None]:
+    """SQLite: the statements inside read one snapshot of the database (a read transaction, also
+    when the driver runs reads without one), so leads a running claim changes meanwhile are not
+    counted twice or missed.  (PostgreSQL: the caller's transaction decides; under the default
+    READ COMMITTED each statement reads its own snapshot.)"""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    conn.exec_driver_sql("SAVEPOINT dialer_why")
+    try:
+        yield
+    finally:
+        conn.exec_driver_sql("RELEASE dialer_why")
+
+
 def why(conn: Connection, campaign: int | str, at: datetime | None = None, *, detail: bool = True) -> WhyReport:
     """Callable leads at ``at`` (default now) and, for the rest, how many each reason holds back.
 
     ``detail`` False skips the "when" figures (next window openings, number gaps): faster.
     """
     at = _at(at)
+    with _snapshot(conn):
+        return _why(conn, campaign, at, detail)
+
+
+def _why(conn: Connection, campaign: int | str, at: datetime, detail: bool) -> WhyReport:
     info = campaign_info(conn, campaign, sized=False)
     groups = _key_groups(conn, info, at) if info.list_ids else []
     info = replace(info, scan=_wants_scan(conn, info.list_ids, sum(g[3] + g[4] + g[5] for g in groups)))
