@@ -358,32 +358,38 @@ def _walks(
     return select(cand.c.id).where(passes.scalar_subquery().is_not(None)).limit(n)
 
 
-@functools.lru_cache(maxsize=256)
-def _pg_group_sql(
-    campaign_id: int, n: int, zones: frozenset[str], group: tuple[tuple[int, str], ...],
+def _pg_candidates(
+    campaign_id: int, n: int, zones: frozenset[str], plan: tuple[tuple[tuple[int, str], ...], ...],
     limits: ClaimLimits, dialect: Dialect,
-) -> tuple[str, tuple[str, ...]]:
-    """PostgreSQL: a group's first candidates by the lead's own fields, skipping ids tried.
+) -> str:
+    """PostgreSQL: the first ``n`` candidates of all groups in claim order by the lead's own
+    fields, skipping ids tried (SQL text with its markers).
 
-    The checks on the number (DNC, gaps, cap) are left to :func:`_pg_lock_sql`: inside the
-    walks they make the planner misjudge how many rows a walk yields and sort instead of merge.
+    Each group is a sort of its walks' first ``n`` rows (see :func:`_merge`); the groups are
+    concatenated (``UNION ALL``, no sort), so the executor stops at the group that completes
+    the ``n`` — the groups after it are never read.  The checks on the number (DNC, gaps, cap)
+    are left to :func:`_pg_lock_sql`: inside the walks they make the planner misjudge how many
+    rows a walk yields and sort instead of merge.
     """
     now = _marker("now")
     tried = leads.c.id != func.all(literal_column("CAST(__T_tried__ AS BIGINT[])"))
-    walks = [w.where(tried) for lid, st in group for z in sorted(zones)
-             for w in _walk(campaign_id, lid, st, z, now, limits, True, numbers=False)]
-    return _compile(_merge(walks, n, True), dialect)
+    groups = [
+        _merge([w.where(tried) for lid, st in group for z in sorted(zones)
+                for w in _walk(campaign_id, lid, st, z, now, limits, True, numbers=False)], n, True)
+        for group in plan
+    ]
+    stmt = groups[0] if len(groups) == 1 else select(union_all(*groups).subquery().c.id).limit(n)
+    return _render(stmt, dialect)
 
 
-@functools.lru_cache(maxsize=64)
-def _pg_lock_sql(campaign_id: int, limits: ClaimLimits, dialect: Dialect) -> tuple[str, tuple[str, ...]]:
+def _pg_lock(campaign_id: int, limits: ClaimLimits, dialect: Dialect) -> str:
     """PostgreSQL: lock the first ``need`` candidates still callable, in candidate order.
 
     ``FOR UPDATE SKIP LOCKED`` passes over rows other daemons hold; the conditions are checked
-    again on the latest version of each row it locks.
+    again on the latest version of each row it locks.  The candidates: ``__T_cand__``, an array.
     """
     now = _marker("now")
-    cand = func.unnest(literal_column("CAST(__T_cand__ AS BIGINT[])")).table_valued("id", with_ordinality="ord")
+    cand = func.unnest(literal_column("__T_cand__")).table_valued("id", with_ordinality="ord")
     cand = cand.render_derived(name="cand")
     stmt = (
         select(leads.c.id)
@@ -400,34 +406,40 @@ def _pg_lock_sql(campaign_id: int, limits: ClaimLimits, dialect: Dialect) -> tup
         .limit(literal_column("__T_need__"))
         .with_for_update(skip_locked=True, of=leads)
     )
-    return _compile(stmt, dialect)
+    return _render(stmt, dialect)
 
 
 @functools.lru_cache(maxsize=64)
-def _pg_claim_sql(campaign_id: int, limits: ClaimLimits, dialect: Dialect) -> tuple[str, tuple[str, ...]]:
-    """PostgreSQL: lock the next candidates, mark them ``dialing`` and write their ``calls`` rows,
-    in one statement (one round trip, each row found once)."""
-    lock_sql, names = _pg_lock_sql(campaign_id, limits, dialect)
-    names = list(names)
+def _pg_claim_sql(
+    campaign_id: int, n: int, zones: frozenset[str], plan: tuple[tuple[tuple[int, str], ...], ...],
+    limits: ClaimLimits, dialect: Dialect,
+) -> tuple[str, tuple[str, ...]]:
+    """PostgreSQL: one round of the claim in one statement (one round trip, each row found once).
 
-    def arg(name: str) -> str:
-        if name not in names:
-            names.append(name)
-        return f"${names.index(name) + 1}"
-
+    Reads the next ``n`` candidates (:func:`_pg_candidates`, into an array, once), locks the
+    first ``need`` of them still callable (:func:`_pg_lock`), marks them ``dialing`` and writes
+    their ``calls`` rows.  Returns a row per claimed lead, then one row (``call_id`` NULL) with
+    the candidates read in ``cand``.
+    """
+    cand_sql = _pg_candidates(campaign_id, n, zones, plan, limits, dialect)
+    lock_sql = _pg_lock(campaign_id, limits, dialect).replace("__T_cand__", "(SELECT c.ids FROM c)")
     returned = ", ".join(f"leads.{c.name}" for c in _RETURNED)
+    upd_cols = ", ".join(f"upd.{c.name}" for c in _RETURNED)
+    nulls = ", ".join("NULL" for _ in _RETURNED)
     sql = (
-        f"WITH picked AS ({lock_sql}), "
-        f"upd AS (UPDATE leads SET status = 'dialing', attempts = leads.attempts + 1, last_call_at = {arg('now')} "
+        f"WITH c AS MATERIALIZED (SELECT ARRAY({cand_sql}) AS ids), "
+        f"picked AS ({lock_sql}), "
+        "upd AS (UPDATE leads SET status = 'dialing', attempts = leads.attempts + 1, last_call_at = __T_now__ "
         f"FROM picked WHERE leads.id = picked.id RETURNING {returned}), "
         "ins AS (INSERT INTO calls (campaign_id, lead_id, phone, attempt, node, status, ring_timeout, placed_at, "
-        f"channel_id) SELECT {arg('campaign_id')}, upd.id, upd.phone, upd.attempts, {arg('node')}, 'placing', "
-        f"{arg('ring_timeout')}, {arg('now')}, "
-        f"CAST({arg('stamp')} AS TEXT) || substr(replace(CAST(gen_random_uuid() AS TEXT), '-', ''), 1, 12) "
+        "channel_id) SELECT __T_campaign_id__, upd.id, upd.phone, upd.attempts, __T_node__, 'placing', "
+        "__T_ring_timeout__, __T_now__, "
+        "CAST(__T_stamp__ AS TEXT) || substr(replace(CAST(gen_random_uuid() AS TEXT), '-', ''), 1, 12) "
         "FROM upd RETURNING id, lead_id, channel_id) "
-        "SELECT ins.id AS call_id, ins.channel_id, upd.* FROM upd JOIN ins ON ins.lead_id = upd.id"
+        f"SELECT ins.id AS call_id, ins.channel_id, {upd_cols}, NULL AS cand FROM upd JOIN ins ON ins.lead_id = upd.id "
+        f"UNION ALL SELECT NULL, NULL, {nulls}, c.ids FROM c"
     )
-    return sql, tuple(names)
+    return _placeholders(sql, dialect)
 
 
 async def _pg_pick(
@@ -436,39 +448,32 @@ async def _pg_pick(
 ) -> list[Any]:
     """PostgreSQL: claim the leads (locked ``FOR UPDATE SKIP LOCKED``) and write their calls.
 
-    Group by group, the first candidates are read without locks (a cheap lazy merge of index
-    walks), then checked, locked, marked and given a ``calls`` row in one statement — a
-    candidate another daemon holds, that changed since, or whose number is blocked is passed
-    over and the next candidates are read.  Several statements in one transaction: the row
+    Round by round, one statement each (:func:`_pg_claim_sql`): the next candidates of all
+    groups in claim order are read without locks (a cheap lazy merge of index walks), then
+    checked, locked, marked and given a ``calls`` row — a candidate another daemon holds, that
+    changed since, or whose number is blocked is passed over and the next round reads the
+    candidates after it.  Usually one round.  Several statements in one transaction: the row
     locks make it atomic.  Returns the claimed rows (lead columns, ``call_id``, ``channel_id``).
     """
     zone_set = frozenset(z for z in zones if z)
     if not zone_set:
         return []
     times = _time_params(now, limits)
-    # Plan the (large, constant) statements once per connection, and never JIT them.
-    await conn.exec_driver_sql(
-        "SELECT set_config('jit', 'off', true), set_config('plan_cache_mode', 'force_generic_plan', true), "
-        "set_config('max_parallel_workers_per_gather', '0', true)"
-    )
-    lock_sql, lock_names = _pg_claim_sql(campaign_id, limits, conn.dialect)
+    # (The claim's planner settings were made by the campaign query: see _PG_CAMPAIGN_LISTS.)
+    # Twice as many candidates as leads wanted: some fail the number checks or are taken.
+    want = 2 * n
+    plan = tuple(tuple(group) for group in _plan(active_lists, new_first))
+    sql, names = _pg_claim_sql(campaign_id, want, zone_set, plan, limits, conn.dialect)
     got: list[Any] = []
-    for group in _plan(active_lists, new_first):
-        # Twice as many candidates as leads wanted: some fail the number checks or are taken.
-        sql, names = _pg_group_sql(campaign_id, 2 * n, zone_set, tuple(group), limits, conn.dialect)
-        tried: list[int] = []
-        while len(got) < n:
-            values: dict[str, Any] = {**times, "tried": tried}
-            cand = [r[0] for r in (await conn.exec_driver_sql(sql, tuple(values[k] for k in names))).all()]
-            if not cand:
-                break
-            values.update(extra, cand=cand, need=n - len(got))
-            got += (await conn.exec_driver_sql(lock_sql, tuple(values[k] for k in lock_names))).all()
-            tried += cand
-            if len(cand) < 2 * n:
-                break
-        if len(got) >= n:
+    tried: list[int] = []
+    while len(got) < n:
+        values: dict[str, Any] = {**times, **extra, "tried": tried, "need": n - len(got)}
+        rows = (await conn.exec_driver_sql(sql, tuple(values[k] for k in names))).all()
+        got += [r for r in rows if r.call_id is not None]
+        cand = next((r.cand for r in rows if r.call_id is None), None) or []
+        if len(cand) < want:
             break
+        tried += cand
     return got
 
 
@@ -545,6 +550,13 @@ _CAMPAIGN_LISTS = (
     .order_by(lists_.c.priority.desc(), lists_.c.id)
 )
 
+#: PostgreSQL: the same, and the claim's settings for this transaction, saving a round trip:
+#: plan the (large, constant) claim statement once per connection, and never JIT it.
+_PG_CAMPAIGN_LISTS = _CAMPAIGN_LISTS.add_columns(
+    func.set_config("jit", "off", True), func.set_config("plan_cache_mode", "force_generic_plan", True),
+    func.set_config("max_parallel_workers_per_gather", "0", True),
+)
+
 _RETURNED = (
     leads.c.id, leads.c.phone, leads.c.attempts, leads.c.timezones, leads.c.first_name,
     leads.c.last_name, leads.c.callback_owner, leads.c.callback_exclusive_until,
@@ -583,7 +595,8 @@ async def claim_leads(
         await conn.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
         await conn.exec_driver_sql(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
         conn.info["dialer.claim_tuned"] = True
-    rows = (await conn.execute(_CAMPAIGN_LISTS, {"campaign_id": campaign_id})).all()
+    campaign_lists = _PG_CAMPAIGN_LISTS if conn.dialect.name == "postgresql" else _CAMPAIGN_LISTS
+    rows = (await conn.execute(campaign_lists, {"campaign_id": campaign_id})).all()
     if not rows or rows[0].status != "active":
         return []
     limits = ClaimLimits.from_data(rows[0].definition)
