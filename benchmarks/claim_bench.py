@@ -171,8 +171,9 @@ def lead_count(url: str) -> int:
         engine.dispose()
 
 
-async def run_claims(url: str, claims: int, batch: int, warmup: int) -> dict:
-    db = make_async_engine(url)
+async def run_claims(url: str, claims: int, batch: int, warmup: int, pg_set: dict[str, str] | None = None) -> dict:
+    kwargs = {"connect_args": {"server_settings": pg_set}} if pg_set else {}
+    db = make_async_engine(url, **kwargs)
     try:
         async with db.connect() as conn:
             keys = await zone_keys(conn, 1)
@@ -225,6 +226,8 @@ def main() -> None:
     ap.add_argument("--warmup", type=int, default=5)
     ap.add_argument("--reuse", action="store_true", help="keep an existing database of the same size")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--pg-set", action="append", default=[], metavar="NAME=VALUE",
+                    help="a PostgreSQL setting for the claim sessions (e.g. wal_compression=on); repeatable")
     args = ap.parse_args()
     rows = args.rows or (1_000_000 if args.backend == "sqlite" else 10_000_000)
     if args.backend == "sqlite":
@@ -241,7 +244,8 @@ def main() -> None:
         (build_sqlite if args.backend == "sqlite" else build_postgres)(url, rows)
         built = True
     build_s = time.perf_counter() - t0
-    result = asyncio.run(run_claims(url, args.claims, args.batch, args.warmup))
+    pg_set = dict(item.split("=", 1) for item in args.pg_set)
+    result = asyncio.run(run_claims(url, args.claims, args.batch, args.warmup, pg_set))
     result = {"backend": args.backend, "rows": rows, "build_s": round(build_s, 1) if built else None, **result}
     if args.json:
         print(json.dumps(result))

@@ -460,21 +460,39 @@ async def _pg_pick(
         return []
     times = _time_params(now, limits)
     # (The claim's planner settings were made by the campaign query: see _PG_CAMPAIGN_LISTS.)
-    # Twice as many candidates as leads wanted: some fail the number checks or are taken.
+    # Twice as many candidates as leads wanted (some fail the number checks or are taken) or, if
+    # the last claim had to read further, enough for that at once: candidates that keep failing
+    # (a number put on DNC, say) stay at the head of the walks until ``dnc_refresh`` or
+    # ``recycle`` marks them.  Sizes of ``n`` times a power of two keep the statements few.
     want = 2 * n
+    while want < min(_PG_READ.get(campaign_id, 0) * 5 // 4, _PG_MAX_ROUND * n):
+        want *= 2
     plan = tuple(tuple(group) for group in _plan(active_lists, new_first))
-    sql, names = _pg_claim_sql(campaign_id, want, zone_set, plan, limits, conn.dialect)
     got: list[Any] = []
     tried: list[int] = []
+    read = 0
     while len(got) < n:
+        sql, names = _pg_claim_sql(campaign_id, want, zone_set, plan, limits, conn.dialect)
         values: dict[str, Any] = {**times, **extra, "tried": tried, "need": n - len(got)}
         rows = (await conn.exec_driver_sql(sql, tuple(values[k] for k in names))).all()
-        got += [r for r in rows if r.call_id is not None]
+        claimed = [r for r in rows if r.call_id is not None]
+        got += claimed
         cand = next((r.cand for r in rows if r.call_id is None), None) or []
+        if claimed:  # candidates read up to the last lead claimed
+            where = {lead_id: i for i, lead_id in enumerate(cand)}
+            read = len(tried) + 1 + max(where.get(r.id, 0) for r in claimed)
         if len(cand) < want:
             break
         tried += cand
+        want = min(2 * want, _PG_MAX_ROUND * n)
+    _PG_READ[campaign_id] = read
     return got
+
+
+#: PostgreSQL: how many candidates the last claim of each campaign read (a hint for the next).
+_PG_READ: dict[int, int] = {}
+#: ... and at most this many times ``n`` candidates in one round.
+_PG_MAX_ROUND = 16
 
 
 def _compile(stmt: Any, dialect: Dialect) -> tuple[str, tuple[str, ...]]:
