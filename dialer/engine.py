@@ -519,6 +519,10 @@ class Engine:
                                             pacing.AgentState.TALKING, pacing.AgentState.WRAPUP)
                 cap = int(camp.definition.dial.max_lines_per_agent * working) - snap.lines_busy
                 want = min(want, cap)
+            elif camp.definition.dial.mode == "ratio" and _abandon_limit_reached(snap):
+                # The abandon limit holds in every mode: a fixed ratio that has abandoned calls
+                # falls back to progressive until one more abandon would stay under the target.
+                want = min(want, _PROGRESSIVE.decide(snap))
             if want <= 0:
                 if snap.ready and not snap.calls:
                     camp.idle_reason = camp.idle_reason or "no calls decided"
@@ -923,6 +927,15 @@ def _make_policy(definition: CampaignDefinition) -> pacing.Policy:
     if dial.mode == "predictive":
         return pacing.make_policy("predictive")
     return pacing.make_policy("progressive")
+
+
+_PROGRESSIVE = pacing.Progressive()
+
+
+def _abandon_limit_reached(snap: pacing.Snapshot) -> bool:
+    """True when one more abandoned call would put the rolling 24 h abandon rate over target."""
+    day = snap.day
+    return day.abandoned > 0 and (day.abandoned + 1) / (day.answered + 1) > snap.target
 
 
 def _in_wrapup(state: AgentState, pause_code: str) -> bool:
