@@ -9,7 +9,7 @@ Reported: concurrent calls (mean and peak over the measured window), origination
 AMI events per second reaching the engine, the daemon's CPU share (process CPU time / wall
 time) and event-loop lag (a 50 ms timer's lateness: p50, p99, max).
 
-    .venv/bin/python benchmarks/daemon_load.py [--seconds 60] [--lines 500] [--agents 50] [--json]
+    .venv/bin/python benchmarks/daemon_load.py [--seconds 60] [--lines 600] [--agents 50] [--json]
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ trunk = "Local/{{number}}@sim-customers"
 queue = "load"
 ring_timeout = 45
 max_lines = {lines}
+amd = true
 [window]
 hours = "00:00-24:00"
 [limits]
@@ -61,8 +62,8 @@ def _scenario(path: Path, speed: float) -> None:
     text = resources.files("dialer.sim").joinpath("scenarios/default.toml").read_text("utf-8")
     data = tomllib.loads(text)
     lines = [f"[sim]\nseed = 5\nspeed = {speed}\nusername = \"dialer\"\nsecret = \"dialer\"\n"]
-    lines.append("[called]\nhuman = 0.08\nmachine = 0.02\nbusy = 0.03\ncongestion = 0.01\n"
-                 "invalid = 0.01\nno_answer = 0.85\n")
+    lines.append("[called]\nhuman = 0.03\nmachine = 0.08\nbusy = 0.03\ncongestion = 0.01\n"
+                 "invalid = 0.01\nno_answer = 0.84\n")
     lines.append("[agents]\nanswer_delay = 0.3\ntalk_time = { dist = \"lognormal\", mean = 40, sd = 20, min = 5 }\n")
     lines.append('[[queues]]\nname = "load"\nstrategy = "rrmemory"\ntimeout = 15\nwrapuptime = 0\n')
     del data
@@ -113,7 +114,7 @@ async def _run_daemon(args, tmp: Path, port: int, Settings) -> dict:  # noqa: AN
 
     setup_logging(settings.log)
     engine = open_engine(settings.database_url)
-    definition = loads_definition(CAMPAIGN.format(ratio=min(10.0, args.lines / args.agents * 1.5), lines=args.lines), "load")
+    definition = loads_definition(CAMPAIGN.format(ratio=min(20.0, args.lines / args.agents * 1.5), lines=args.lines), "load")
     store.apply_definition(engine, definition)
     leads = tmp / "leads.csv"
     write_leads(leads, args.leads, random.Random(3), datetime.now(UTC), 60 * 24)
@@ -194,7 +195,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--seconds", type=float, default=120.0, help="measured window (real seconds)")
     p.add_argument("--warmup", type=float, default=30.0, help="real seconds before measuring")
-    p.add_argument("--lines", type=int, default=560)
+    p.add_argument("--lines", type=int, default=600)
     p.add_argument("--agents", type=int, default=50)
     p.add_argument("--leads", type=int, default=20000)
     p.add_argument("--speed", type=float, default=1.0, help="scaled time (1 = real time)")

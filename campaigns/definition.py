@@ -370,7 +370,7 @@ def _parse_dial(data: Mapping[str, Any], name: str, problems: Problems) -> DialS
     queue = r.text("queue", name) or name
     return DialSettings(
         mode=mode,
-        ratio=r.number("ratio", d.ratio, 1.0, 10.0),
+        ratio=r.number("ratio", d.ratio, 1.0, 20.0),
         max_lines_per_agent=r.number("max_lines_per_agent", d.max_lines_per_agent, 1.0, 10.0),
         abandon_target=abandon,
         trunk=trunk,
