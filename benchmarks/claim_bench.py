@@ -53,7 +53,9 @@ def _status_case(col: str) -> str:
             f"WHEN {col} % 100 < 30 THEN 'done' WHEN {col} % 100 < 31 THEN 'dnc' ELSE 'new' END")
 
 
-def build_sqlite(url: str, rows: int) -> None:
+def build_sqlite(url: str, rows: int, *, attempts_mod: int = 3, owner_every: int = 20000) -> None:
+    """The benchmark data in SQLite; ``benchmarks/why_bench.py`` builds the same with more leads
+    near their attempt limit (``attempts_mod``) and more owned callbacks (``owner_every``)."""
     engine = open_engine(url)
     base = NOW.strftime("%Y-%m-%d %H:%M:%S")
     with engine.begin() as conn:
@@ -64,7 +66,7 @@ def build_sqlite(url: str, rows: int) -> None:
                                next_call_at, callback_owner, callback_exclusive_until, created_at)
             SELECT 1 + i % {LISTS}, '+1' || (2000000000 + i), '[]', '{{}}', {_zone_case('i')},
                    {_status_case('i')},
-                   CASE WHEN i % 100 BETWEEN 1 AND 19 THEN 1 + i % 3 ELSE 0 END,
+                   CASE WHEN i % 100 BETWEEN 1 AND 19 THEN 1 + i % {attempts_mod} ELSE 0 END,
                    CASE WHEN i % 50 = 7 THEN 1 ELSE 0 END,
                    CASE WHEN i % 100 = 0 AND i % 200 = 0 THEN datetime('{base}', '-' || (i % 900) || ' minutes')
                         WHEN i % 100 = 0 THEN datetime('{base}', '+' || (i % 900) || ' minutes')
@@ -72,8 +74,8 @@ def build_sqlite(url: str, rows: int) -> None:
                              THEN datetime('{base}', '-' || (i % 5000) || ' minutes')
                         WHEN i % 100 BETWEEN 1 AND 19 THEN datetime('{base}', '+' || (i % 5000) || ' minutes')
                         ELSE NULL END,
-                   CASE WHEN i % 20000 = 0 THEN 'agent7' ELSE NULL END,
-                   CASE WHEN i % 20000 = 0 THEN datetime('{base}', '+1 hour') ELSE NULL END,
+                   CASE WHEN i % {owner_every} = 0 THEN 'agent7' ELSE NULL END,
+                   CASE WHEN i % {owner_every} = 0 THEN datetime('{base}', '+1 hour') ELSE NULL END,
                    '{base}'
             FROM s""")
         conn.exec_driver_sql("""

@@ -21,82 +21,22 @@ import os
 import statistics
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import text  # noqa: E402
 
 from campaigns.diagnostics import why  # noqa: E402
 from dialer.db import open_engine  # noqa: E402
 
-NOW = datetime(2026, 11, 23, 16, 0, tzinfo=UTC)  # 11:00 in New York, 01:00 in Tokyo
-ZONES = [
-    "America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles",
-    "America/Chicago America/New_York", "Europe/London", "America/Phoenix", "Asia/Tokyo",
-]
-LISTS = 10
-DEFINITION = {"name": "bench", "limits": {"max_attempts": 10, "max_calls_per_number": 4, "per_days": 30}}
-
-
-def _zone_case(col: str) -> str:
-    return "CASE " + " ".join(f"WHEN {col} % {len(ZONES)} = {i} THEN '{z}'" for i, z in enumerate(ZONES)) + " END"
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from claim_bench import NOW, build_sqlite, lead_count  # noqa: E402  (the same data as the claim benchmark)
 
 
 def build(url: str, rows: int) -> None:
-    engine = open_engine(url)
-    base = NOW.strftime("%Y-%m-%d %H:%M:%S")
-    with engine.begin() as conn:
-        conn.execute(text("INSERT INTO campaigns (id, name, status, definition, created_at, updated_at) "
-                          "VALUES (1, 'bench', 'active', :d, :t, :t)"), {"d": json.dumps(DEFINITION), "t": NOW})
-        for i in range(1, LISTS + 1):
-            conn.execute(text("INSERT INTO lead_lists (id, name, campaign_id, active, priority, created_at) "
-                              "VALUES (:i, :n, 1, :a, :p, :t)"),
-                         {"i": i, "n": f"list{i}", "a": i != LISTS, "p": i % 3, "t": NOW})
-        conn.execute(text("INSERT INTO agents (name, interface, token_hash, campaign_id, state, created_at) "
-                          "VALUES ('agent7', 'PJSIP/7', 'x', 1, 'logged_out', :t)"), {"t": NOW})
-        conn.exec_driver_sql(f"""
-            WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < {rows})
-            INSERT INTO leads (list_id, phone, alt_phones, custom, timezones, status, attempts, priority,
-                               next_call_at, callback_owner, callback_exclusive_until, created_at)
-            SELECT 1 + i % {LISTS}, '+1' || (2000000000 + i), '[]', '{{}}', {_zone_case('i')},
-                   CASE WHEN i % 100 = 0 THEN 'callback' WHEN i % 100 < 20 THEN 'retry'
-                        WHEN i % 100 < 30 THEN 'done' WHEN i % 100 < 31 THEN 'dnc' ELSE 'new' END,
-                   CASE WHEN i % 100 BETWEEN 1 AND 19 THEN 1 + i % 11 ELSE 0 END,
-                   CASE WHEN i % 50 = 7 THEN 1 ELSE 0 END,
-                   CASE WHEN i % 200 = 0 THEN datetime('{base}', '-' || (i % 900) || ' minutes')
-                        WHEN i % 100 = 0 THEN datetime('{base}', '+' || (i % 900) || ' minutes')
-                        WHEN i % 100 BETWEEN 1 AND 19 AND i % 3 = 0
-                             THEN datetime('{base}', '-' || (i % 5000) || ' minutes')
-                        WHEN i % 100 BETWEEN 1 AND 19 THEN datetime('{base}', '+' || (i % 5000) || ' minutes')
-                        ELSE NULL END,
-                   CASE WHEN i % 400 = 0 THEN 'agent7' ELSE NULL END,
-                   CASE WHEN i % 400 = 0 THEN datetime('{base}', '+1 hour') ELSE NULL END,
-                   '{base}'
-            FROM s""")
-        conn.exec_driver_sql("INSERT INTO dnc_numbers (phone, scope, source) "
-                             "SELECT phone, 0, 'bench' FROM leads WHERE id % 97 = 0")
-        conn.exec_driver_sql(f"""
-            INSERT INTO calls (campaign_id, lead_id, phone, attempt, node, status, outcome, ring_timeout,
-                               placed_at, ended_at)
-            SELECT 1, id, phone, 1, 'old', 'ended',
-                   CASE id % 7 WHEN 0 THEN 'ABANDONED' WHEN 1 THEN 'MACHINE' WHEN 2 THEN 'BUSY' ELSE 'NO_ANSWER' END,
-                   25, datetime('{base}', '-' || (id % 86400) || ' minutes'),
-                   datetime('{base}', '-' || (id % 86400) || ' minutes')
-            FROM leads WHERE id % 10 = 3""")
-        conn.exec_driver_sql("ANALYZE")
-    engine.dispose()
-
-
-def lead_count(url: str) -> int:
-    engine = open_engine(url)
-    try:
-        with engine.connect() as conn:
-            return conn.exec_driver_sql("SELECT count(*) FROM leads").scalar() or 0
-    finally:
-        engine.dispose()
+    """The claim benchmark's data, with more leads at their attempt limit and more owned callbacks."""
+    build_sqlite(url, rows, attempts_mod=11, owner_every=400)
 
 
 def main() -> None:
