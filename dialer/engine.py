@@ -123,6 +123,7 @@ class LiveCall:
     attempt: int
     placed: float
     answered_reported: bool = False
+    status: str = "placing"  # as last written to the calls row
 
 
 @dataclass
@@ -257,7 +258,6 @@ class Engine:
         self.link_up = True
         self.counters = {"placed": 0, "answered": 0, "connected": 0, "abandoned": 0, "ended": 0}
         self._since: dict[str, float] = {}  # agent interface -> when its current state began
-        self._talk_start: dict[str, float] = {}
 
     # ------------------------------------------------------------------ time
 
@@ -678,8 +678,9 @@ class Engine:
                     agent.call, agent.call_id = live, live.call_id
             if state is CallState.ENDED:
                 self._finish(live, rec, u.at)
-            else:
-                self._write(_update_call_status(live.call_id, _CALL_STATUS[state], rec, self.dt))
+            elif _CALL_STATUS[state] != live.status:  # one write per stored status, not per event
+                live.status = _CALL_STATUS[state]
+                self._write(_update_call_status(live.call_id, live.status, rec, self.dt))
             self._emit("call", {"call_id": live.call_id, "state": state.value, "campaign": live.campaign.name,
                                 "agent": rec.agent or None})
 
@@ -726,16 +727,14 @@ class Engine:
                 continue
             camp = agent.campaign
             # Keep the state history for reports: the span just ended.
+            started = self._since.get(agent.interface, u.at)
             if u.previous is not AgentState.LOGGED_OUT and camp is not None:
                 self._write(_log_state(agent.id, camp.id, _STORED_AGENT[u.previous], "",
-                                       self.dt(self._since.get(agent.interface, u.at)), self.dt(u.at)))
+                                       self.dt(started), self.dt(u.at)))
             self._since[agent.interface] = u.at
             self._write(_set_agent_state(agent.id, _STORED_AGENT[u.state], snap.pause_code or None, self.dt(u.at)))
-            if u.previous is AgentState.TALKING and u.state is not AgentState.TALKING and camp is not None:
-                talked = u.at - self._talk_start.get(agent.interface, u.at)
-                camp.stats.observe_talk(max(0.0, talked), now=u.at)
-            if u.state is AgentState.TALKING:
-                self._talk_start[agent.interface] = u.at
+            if u.previous is AgentState.TALKING and camp is not None:
+                camp.stats.observe_talk(max(0.0, u.at - started), now=u.at)
             if u.state is AgentState.WRAP_UP and camp is not None:
                 agent.wrapup_started = u.at
                 self._spawn(self._pause_member(agent, True, WRAPUP_PAUSE))

@@ -9,7 +9,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.engine import Connection
 
-from dialer.db import Base
+from dialer.schema import metadata
+
+_TABLES = metadata.tables
 
 ABANDON_OUTCOMES = ("ABANDONED",)
 CONNECTED_OUTCOME = "CONNECTED"
@@ -50,14 +52,8 @@ class CampaignReport:
         return asdict(self)
 
 
-def _t(name: str):  # noqa: ANN202
-    import dialer.schema  # noqa: F401  (registers every table)
-
-    return Base.metadata.tables[name]
-
-
 def _abandon_counts(conn: Connection, campaign_id: int, since: datetime) -> tuple[int, int]:
-    calls = _t("calls")
+    calls = _TABLES["calls"]
     row = conn.execute(
         select(
             func.coalesce(func.sum(case((calls.c.outcome == "ABANDONED", 1), else_=0)), 0),
@@ -77,7 +73,7 @@ def build_report(
     contact_codes: frozenset[str] = frozenset(),
     success_codes: frozenset[str] = frozenset(),
 ) -> CampaignReport:
-    calls, log = _t("calls"), _t("agent_state_log")
+    calls, log = _TABLES["calls"], _TABLES["agent_state_log"]
     report = CampaignReport(campaign_name, since.isoformat() if since else None, now.isoformat())
     where = [calls.c.campaign_id == campaign_id]
     if since is not None:
@@ -141,7 +137,7 @@ def build_report(
     if ready_spans:
         report.average_wait_between_calls_s = round(sum(ready_spans) / len(ready_spans), 1)
 
-    leads, lists_ = _t("leads"), _t("lead_lists")
+    leads, lists_ = _TABLES["leads"], _TABLES["lead_lists"]
     for status, n in conn.execute(
         select(leads.c.status, func.count())
         .select_from(leads.join(lists_, leads.c.list_id == lists_.c.id))
