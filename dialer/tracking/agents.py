@@ -15,6 +15,13 @@ Precedence when several apply: a call in progress (reserved/talking) over wrap-u
 paused over ready.  The end of a queue call is taken from ``AgentComplete`` *or* the device
 going idle, whichever comes first (they arrive in either order).
 
+An owned callback is dialled straight to its owner, not through a queue: the daemon calls
+:meth:`AgentTracker.reserve` when it places one (the agent is ``RESERVED`` for it), the
+dialplan's ``DialBegin``/``DialEnd`` from that call's channel to the agent's device ring and
+connect it (``DialEnd ANSWER`` → ``TALKING``; any other status ends the reservation), the
+device going idle or the call's ``Hangup`` end it, with wrap-up as after a queue call; and
+:meth:`AgentTracker.release` ends a reservation whose call never reached the agent.
+
 Time in each state (paused time by code) is accumulated for reports: see :meth:`times`.
 """
 
@@ -31,6 +38,9 @@ from dialer.ami.events import (
     AgentDump,
     AgentRingNoAnswer,
     AmiEvent,
+    DialBegin,
+    DialEnd,
+    Hangup,
     QueueMemberEvent,
     QueueMemberRemoved,
 )
@@ -103,6 +113,7 @@ class _Agent:
     on_call: AgentState | None = None  # RESERVED or TALKING, when a call is in progress
     queue_call: bool = False  # the call in progress came from a queue (wrap-up follows)
     call_uniqueid: str | None = None
+    direct: bool = False  # the call in progress is dialled straight to the agent (owned callback)
     wrap_up_until: float | None = None
     wrap_up: float | None = None  # per-agent override of the tracker's wrap-up time
     state: AgentState = AgentState.LOGGED_OUT
@@ -153,6 +164,7 @@ class AgentTracker:
     def __init__(self, *, wrap_up: float = 0.0) -> None:
         self.wrap_up = wrap_up
         self._agents: dict[str, _Agent] = {}
+        self._direct: dict[str, str] = {}  # channel uniqueid of a routed call -> agent interface
 
     # ------------------------------------------------------------------ inputs
 
@@ -189,7 +201,30 @@ class AgentTracker:
                 if agent.on_call is not None and agent.call_uniqueid in (None, event.uniqueid):
                     self._call_over(agent, now)
             return self._refresh(agent, now)
+        if isinstance(event, DialBegin | DialEnd | Hangup) and event.uniqueid in self._direct:
+            return self._direct_event(event, now)
         return []
+
+    def reserve(self, interface: str, uniqueid: str, now: float) -> list[AgentUpdate]:
+        """The daemon places a call that will be dialled straight to this agent (an owned
+        callback, channel ``uniqueid``): the agent is ``RESERVED`` until the call reaches them,
+        the dial to them fails, or :meth:`release`."""
+        agent = self._agent(interface)
+        if agent.call_uniqueid is not None:
+            self._direct.pop(agent.call_uniqueid, None)
+        agent.on_call, agent.queue_call, agent.call_uniqueid, agent.direct = (
+            AgentState.RESERVED, True, uniqueid, True)
+        self._direct[uniqueid] = interface
+        return self._refresh(agent, now)
+
+    def release(self, interface: str, now: float) -> list[AgentUpdate]:
+        """The routed call ended without reaching the agent: the reservation ends."""
+        agent = self._agents.get(interface)
+        if agent is None or not agent.direct or agent.on_call is not AgentState.RESERVED:
+            return []
+        self._end_direct(agent)
+        agent.on_call, agent.queue_call = None, False
+        return self._refresh(agent, now)
 
     def tick(self, now: float) -> list[AgentUpdate]:
         """Ends wrap-up periods that are due."""
@@ -273,6 +308,8 @@ class AgentTracker:
                 return []
             agent.queues.pop(event.queue, None)
             if not agent.queues:
+                if agent.direct:
+                    self._end_direct(agent)
                 agent.on_call, agent.queue_call, agent.call_uniqueid = None, False, None
                 agent.wrap_up_until = None
             return self._refresh(agent, now)
@@ -289,9 +326,38 @@ class AgentTracker:
                 agent.on_call = agent.on_call or AgentState.RESERVED
             elif status in _TALKING_STATUS:
                 agent.on_call = AgentState.TALKING
-            elif agent.on_call is not None:
-                self._call_over(agent, now)  # the device went idle: the call is over
+            elif agent.on_call is not None and not (agent.direct and agent.on_call is AgentState.RESERVED):
+                # The device went idle: the call is over (an idle device is no news while a
+                # routed call is still on its way to the agent).
+                self._call_over(agent, now)
         return self._refresh(agent, now)
+
+    def _direct_event(self, event: DialBegin | DialEnd | Hangup, now: float) -> list[AgentUpdate]:
+        agent = self._agents.get(self._direct[event.uniqueid])  # type: ignore[index]
+        if agent is None or not agent.direct or agent.call_uniqueid != event.uniqueid:
+            return []
+        if isinstance(event, Hangup):  # the call's channel hung up: the call is over for the agent
+            if agent.on_call is AgentState.TALKING:
+                self._call_over(agent, now)
+                return self._refresh(agent, now)
+            return []
+        if not event.dest_channel.startswith(agent.interface + "-"):
+            return []  # a dial to another device
+        if isinstance(event, DialBegin):
+            return []  # ringing: already reserved
+        if event.dial_status == "ANSWER":
+            agent.on_call = AgentState.TALKING
+            agent.calls += 1
+        else:  # no answer within the dial's limit, busy, cancelled: the reservation is over
+            self._end_direct(agent)
+            agent.on_call, agent.queue_call = None, False
+        return self._refresh(agent, now)
+
+    def _end_direct(self, agent: _Agent) -> None:
+        if agent.call_uniqueid is not None and self._direct.get(agent.call_uniqueid) == agent.interface:
+            del self._direct[agent.call_uniqueid]
+        agent.direct = False
+        agent.call_uniqueid = None
 
     def _call_over(self, agent: _Agent, now: float) -> None:
         talked = agent.on_call is AgentState.TALKING
@@ -299,6 +365,8 @@ class AgentTracker:
             seconds = self.wrap_up if agent.wrap_up is None else agent.wrap_up
             if seconds > 0:
                 agent.wrap_up_until = now + seconds
+        if agent.direct:
+            self._end_direct(agent)
         agent.on_call, agent.queue_call, agent.call_uniqueid = None, False, None
 
     def _refresh(self, agent: _Agent, now: float) -> list[AgentUpdate]:

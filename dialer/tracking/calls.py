@@ -14,11 +14,19 @@ The outcome does not depend on the order of events coming from different PBX thr
 the outcome is computed once, when the attempt has ended — every channel of the attempt has
 hung up *and* the origination is resolved (its ``OriginateResponse`` or evidence of an answer
 arrived).  ``tick(now)`` settles attempts whose ``OriginateResponse`` never comes.
+
+An owned callback is not queued: the dialplan dials the owner's interface straight from the
+answered channel (``Dial(${DIALER_AGENT},2)``).  Its ``DialBegin`` (calling channel = the
+attempt's ``ChannelId``, destination another channel) is the wait for an agent (``QUEUED``),
+its ``DialEnd ANSWER`` the connection (``CONNECTED``, agent = the dialled interface) — the same
+events app_queue shows for its own member leg, which are told apart by the ``QueueCallerJoin``
+that precedes them.
 """
 
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -28,6 +36,7 @@ from dialer.ami.events import (
     AgentConnect,
     AmiEvent,
     CoreShowChannel,
+    DialBegin,
     DialEnd,
     DialerAnswered,
     DialerDrop,
@@ -51,6 +60,7 @@ __all__ = [
     "TRANSITIONS",
     "Signal",
     "failure_outcome",
+    "interface_of",
 ]
 
 
@@ -134,6 +144,15 @@ _DIAL_STATUSES = {
 }
 
 
+_CHANNEL_SUFFIX = re.compile(r"-[0-9a-fA-F]+(;[12])?$")
+
+
+def interface_of(channel: str) -> str:
+    """The device (queue interface) of a channel name: ``Local/9001@sim-agents-00000011;1`` →
+    ``Local/9001@sim-agents``, ``PJSIP/agent1-0000000a`` → ``PJSIP/agent1``."""
+    return _CHANNEL_SUFFIX.sub("", channel)
+
+
 def failure_outcome(
     reason: int | None, dial_status: str | None, cause: int | None
 ) -> tuple[Outcome, str]:
@@ -189,6 +208,7 @@ class CallRecord:
     hold_time: int | None
     talk_time: int | None
     lost: bool  # fate unknown since the link dropped (cleared when reconciled live)
+    routed_to: str = ""  # the agent interface an owned callback is dialled to ("" = the queue)
 
     @property
     def ended(self) -> bool:
@@ -241,6 +261,8 @@ class _Call:
     agent_interface: str = ""
     hold_time: int | None = None
     talk_time: int | None = None
+    route_interface: str = ""  # an owned callback: the agent interface the dialplan dials
+    route_agent: str = ""  # ... and that agent's name
 
     @property
     def state(self) -> CallState:
@@ -283,6 +305,7 @@ class _Call:
             self.hold_time,
             self.talk_time,
             self.lost,
+            self.route_interface,
         )
 
 
@@ -333,12 +356,15 @@ class CallTracker:
         campaign: str | None = None,
         use_default_ids: bool = True,
         recovered: bool = False,
+        agent: str | None = None,
+        agent_interface: str | None = None,
     ) -> list[CallUpdate]:
         """Register an attempt before its Originate is sent.
 
         Ids default to :func:`dialer.ami.ids.originate_ids` (what ``AmiClient.originate`` sends).
         ``recovered=True`` adopts an attempt found in flight after a restart: it starts as
-        ``UNKNOWN`` until :meth:`reconcile`.
+        ``UNKNOWN`` until :meth:`reconcile`.  ``agent_interface`` (and ``agent``, its name): an
+        owned callback, which the dialplan dials straight to that agent instead of the queue.
         """
         if attempt_id in self._calls:
             raise ValueError(f"attempt {attempt_id!r} is already tracked")
@@ -349,6 +375,7 @@ class CallTracker:
             action_id = action_id or ids.action_id
         call = _Call(attempt_id, channel_id, other_channel_id, action_id, lead_id, campaign, now)
         call.lost = recovered
+        call.route_interface, call.route_agent = agent_interface or "", agent or ""
         self._calls[attempt_id] = call
         for uid in (channel_id, other_channel_id):
             if uid:
@@ -501,11 +528,20 @@ class CallTracker:
             if event.dial_status == "RINGING" and event.uniqueid is None:
                 return self._signal(call, Signal.RINGING, now)
             return []
+        if isinstance(event, DialBegin):
+            if primary and self._direct_leg(call, event):  # an owned callback: the owner rings
+                return self._signal(call, Signal.QUEUED, now)
+            return []
         if isinstance(event, DialEnd):
             if event.uniqueid is None:  # the Originate's dial, not the queue dialling an agent
                 call.dial_status = event.dial_status
                 if event.dial_status == "ANSWER":
                     return self._signal(call, Signal.ANSWERED, now)
+            elif primary and event.dial_status == "ANSWER" and self._direct_leg(call, event):
+                interface = interface_of(event.dest_channel)
+                call.agent_interface = interface or call.route_interface
+                call.agent = call.route_agent if call.agent_interface == call.route_interface else ""
+                return self._signal(call, Signal.CONNECTED, now)
             return []
         if isinstance(event, DialerAnswered):
             return self._signal(call, Signal.ANSWERED, now)
@@ -533,6 +569,15 @@ class CallTracker:
         return []
 
     # ------------------------------------------------------------------ internals
+
+    @staticmethod
+    def _direct_leg(call: _Call, event: DialBegin | DialEnd) -> bool:
+        """A dial from the answered channel to an agent outside any queue (an owned callback):
+        not the queue's member leg (a ``QueueCallerJoin`` came first), and to the routed agent
+        when the attempt has one."""
+        if call.queue or event.dest_uniqueid in (call.channel_id, call.other_channel_id):
+            return False
+        return not call.route_interface or interface_of(event.dest_channel) == call.route_interface
 
     def _signal(self, call: _Call, signal: Signal, now: float) -> list[CallUpdate]:
         target = TRANSITIONS[call.phase].get(signal)
