@@ -14,9 +14,9 @@ Callable means: the campaign is active; the lead's list is active and attached t
 campaign; status ``new``, ``retry`` or ``callback``; due (``next_call_at`` unset or past);
 its number not on the global or the campaign's DNC list; its calling window open — the caller
 passes the set of ``timezones`` values (candidate-zone sets) that are open now (see
-:func:`open_zone_sets`); and an owner-exclusive callback only while its owner is logged in to
-the campaign.  Gaps, attempt limits and frequency caps are computed into ``next_call_at`` by
-the rules after each call; the claim checks them again against the ``calls`` table (the
+:func:`open_zone_sets`); and an owner-exclusive callback only while its owner can take it (the
+daemon passes the agents it can route one to: see :func:`_owner_free`).  Gaps, attempt limits
+and frequency caps are computed into ``next_call_at`` by the rules after each call; the claim checks them again against the ``calls`` table (the
 campaign's ``[limits]``), because a call to the same number from another lead or campaign
 happens after that lead's ``next_call_at`` was computed.
 
@@ -35,6 +35,7 @@ not yet due.
 from __future__ import annotations
 
 import functools
+import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -42,6 +43,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     ColumnElement,
     DateTime,
     Select,
@@ -61,6 +63,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
 import dialer.schema  # noqa: F401  (every table registered)
 from campaigns.parsing import Invalid, parse_duration
@@ -199,16 +203,59 @@ def number_filter(
 
 
 def _owner_free(campaign_id: int, now: Moment, t: Any = leads) -> ColumnElement[bool]:
-    """A callback anyone may take now, or one whose owner is logged in to the campaign."""
-    logged_in = select(agents_t.c.name).where(
-        agents_t.c.campaign_id == campaign_id, agents_t.c.state != "logged_out"
-    )
+    """A callback anyone may take now, or one whose owner can take it now.
+
+    The daemon's claim names the owners it can serve (``ready_owners`` of :func:`claim_leads`:
+    logged in to the campaign, ready, not reserved for another callback), bound as the
+    ``__T_owners__`` marker; without them (``None``, and in plain statements such as the
+    diagnostics') an owner can take it when the daemon last recorded it ``ready`` there.
+    """
+    recorded_ready = select(agents_t.c.name).where(agents_t.c.campaign_id == campaign_id, agents_t.c.state == "ready")
+    can_take: ColumnElement[bool] = t.c.callback_owner.in_(recorded_ready)
+    if not isinstance(now, datetime):  # the prepared claim
+        can_take = or_(and_(_OwnersUnset(), can_take), _OwnerListed(t.c.callback_owner))
     return or_(
         t.c.callback_owner.is_(None),
         t.c.callback_exclusive_until.is_(None),
         t.c.callback_exclusive_until <= now,
-        t.c.callback_owner.in_(logged_in),
+        can_take,
     )
+
+
+class _OwnersUnset(FunctionElement):
+    """The prepared claim was given no owners (``__T_owners__`` is NULL)."""
+
+    type = Boolean()
+    inherit_cache = True
+    name = "owners_unset"
+
+
+class _OwnerListed(FunctionElement):
+    """The owner column is among ``__T_owners__`` (a JSON array on SQLite, ``TEXT[]`` on PostgreSQL)."""
+
+    type = Boolean()
+    inherit_cache = True
+    name = "owner_listed"
+
+
+@compiles(_OwnersUnset)
+def _owners_unset(element: Any, compiler: Any, **kw: Any) -> str:
+    return "(__T_owners__ IS NULL)"
+
+
+@compiles(_OwnersUnset, "postgresql")
+def _owners_unset_pg(element: Any, compiler: Any, **kw: Any) -> str:
+    return "(CAST(__T_owners__ AS TEXT[]) IS NULL)"
+
+
+@compiles(_OwnerListed)
+def _owner_listed(element: Any, compiler: Any, **kw: Any) -> str:
+    return f"({compiler.process(element.clauses, **kw)} IN (SELECT value FROM json_each(__T_owners__)))"
+
+
+@compiles(_OwnerListed, "postgresql")
+def _owner_listed_pg(element: Any, compiler: Any, **kw: Any) -> str:
+    return f"({compiler.process(element.clauses, **kw)} = ANY(CAST(__T_owners__ AS TEXT[])))"
 
 
 def _window(open_sets: Iterable[str] | None) -> list[ColumnElement[bool]]:
@@ -599,11 +646,15 @@ async def claim_leads(
     open_sets: Iterable[str] | None,
     new_first: bool = True,
     channel_prefix: str = "dlr",
+    ready_owners: Iterable[str] | None = None,
 ) -> list[ClaimedLead]:
     """Claim up to ``n`` leads and write a ``calls`` row for each; the caller commits.
 
     ``open_sets``: the ``timezones`` values open now (:func:`open_zone_sets`); ``None`` ignores
     calling windows (tests and tools only: it also gives up the fast index walks).
+    ``ready_owners``: the agents who can take an owner-exclusive callback now (the daemon:
+    logged in, ready, not reserved); ``None``: those the daemon last recorded ``ready``.
+    Several callbacks of one owner can be claimed together: the caller keeps one.
     """
     if n <= 0:
         return []
@@ -626,7 +677,8 @@ async def claim_leads(
     lists_key = tuple(tuple(r) for r in active_lists)
     if dialect.name == "postgresql" and zones is not None:
         extra = {"campaign_id": campaign_id, "node": node, "ring_timeout": ring_timeout,
-                 "stamp": _channel_stamp(channel_prefix, now)}
+                 "stamp": _channel_stamp(channel_prefix, now),
+                 "owners": None if ready_owners is None else sorted(ready_owners)}
         rows = await _pg_pick(conn, campaign_id, n, zones, new_first, limits, lists_key, now, extra)
         return [
             ClaimedLead(r.call_id, r.channel_id, r.id, r.phone, r.attempts, r.timezones, r.first_name, r.last_name,
@@ -634,7 +686,8 @@ async def claim_leads(
             for r in rows
         ]
     sql, names = _claim_sql(campaign_id, n, zones, new_first, limits, lists_key, dialect)
-    times = {k: _db_time(v, dialect) for k, v in _time_params(now, limits).items()}
+    times: dict[str, Any] = {k: _db_time(v, dialect) for k, v in _time_params(now, limits).items()}
+    times["owners"] = None if ready_owners is None else json.dumps(sorted(ready_owners))
     params = {k: times[k] for k in names} if dialect.paramstyle == "named" else tuple(times[k] for k in names)
     claimed = (await conn.exec_driver_sql(sql, params)).all()
     return await _record_calls(conn, claimed, campaign_id, now, node, ring_timeout, channel_prefix)

@@ -173,3 +173,44 @@ async def test_owned_callback_waits_for_its_agent(db_url: str, tmp_path: Path) -
          callback_owner="carol", callback_exclusive_until=T0 - timedelta(minutes=1))
     assert recycle(JobContext(engine, tmp_path, "n1", T0)).counts["callbacks_released"] == 1
     engine.dispose()
+
+
+async def test_owned_callback_claimed_only_for_the_owners_the_daemon_can_serve(db_url: str) -> None:
+    """``ready_owners``: the daemon's live view (ready, not reserved) decides, not the stored state."""
+    engine = open_engine(db_url)
+    cid = campaign(engine, "a")
+    lst = lead_list(engine, "l", cid)
+    owned = lead(engine, lst, "+12125550101", status="callback", next_call_at=T0 - timedelta(minutes=1),
+                 callback_owner="alice", callback_exclusive_until=T0 + timedelta(minutes=15))
+    with engine.begin() as conn:
+        conn.execute(agents_t.insert().values(name="alice", interface="PJSIP/alice", token_hash="x",
+                                              campaign_id=cid, state="talking"))
+
+    async def claim(at: datetime, owners: set[str] | None) -> list:
+        db = make_async_engine(db_url)
+        try:
+            async with db.begin() as conn:
+                got = await claim_leads(conn, campaign_id=cid, n=10, now=at, node="n1", ring_timeout=25,
+                                        open_sets=OPEN, ready_owners=owners)
+                await conn.rollback()  # look, do not take
+                return got
+        finally:
+            await db.dispose()
+
+    assert await claim(T0, None) == []  # recorded talking: busy
+    assert await claim(T0, {"bob"}) == []  # alice is not among the owners the daemon can serve
+    assert await claim(T0, set()) == []
+    (got,) = await claim(T0, {"alice", "bob"})
+    assert got.lead_id == owned and got.callback_owner == "alice"
+    with engine.begin() as conn:
+        conn.execute(update(agents_t).where(agents_t.c.name == "alice").values(state="ready"))
+    assert [c.lead_id for c in await claim(T0, None)] == [owned]  # tools: the recorded state
+    assert await claim(T0, set()) == []  # the daemon's view wins over the stored one
+    # After the grace period: anyone, whoever is ready.
+    (got,) = await claim(T0 + timedelta(minutes=16), set())
+    assert got.lead_id == owned and got.callback_owner is None
+    # Two callbacks of one owner due together are both claimable: the daemon keeps one.
+    lead(engine, lst, "+12125550102", status="callback", next_call_at=T0 - timedelta(minutes=2),
+         callback_owner="alice", callback_exclusive_until=T0 + timedelta(minutes=15))
+    assert len(await claim(T0, {"alice"})) == 2
+    engine.dispose()
