@@ -61,7 +61,7 @@ REASONS: tuple[tuple[str, str], ...] = (
     ("no_timezone", "no time zone"),
     ("window", "calling window closed"),
     ("callback_later", "callback scheduled for later"),
-    ("callback_owner", "callback reserved for its agent (logged out)"),
+    ("callback_owner", "callback reserved for its agent (logged out/busy)"),
     ("in_progress", "call in progress"),
     ("other", "other status (or recycled without a due time)"),
 )
