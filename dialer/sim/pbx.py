@@ -5,7 +5,10 @@ It plays the dialplan of ``tests/fixtures/ami/pbx-extensions.conf``: the called 
 answers, busies, congests...; an answered call goes to the Originate's ``Context``/``Exten``;
 in the connect context it raises ``UserEvent: DialerAnswered``, enters the campaign's queue
 and is dropped (``QueueCallerAbandon`` + ``UserEvent: DialerDrop``) when no member takes it
-within ``queue_wait`` seconds.  Members answer and talk on their own.
+within ``queue_wait`` seconds — or, with the channel variable ``DIALER_AGENT`` (an owned
+callback), dials that agent's interface straight (``Dial(${DIALER_AGENT},2)`` of
+``config/asterisk/extensions-dialer.conf``) and drops it the same way when the agent does not
+answer in time.  Members answer and talk on their own.
 
 Everything the PBX tells the outside goes through ``listeners`` as ready-made frames
 ``(class_bit, text)``; :mod:`dialer.sim.server` fans them out to AMI connections.
@@ -205,6 +208,7 @@ class Stats:
     )
     caller_abandoned: int = 0  # the called party hung up while waiting in the queue
     completed: int = 0  # agent calls ended
+    routed: int = 0  # answered calls dialled straight to an agent (DIALER_AGENT: owned callbacks)
     hung_up_by_client: int = 0  # ended by a Hangup action
     vanished: int = 0  # in progress at a restart
     outcomes: Counter[str] = field(default_factory=Counter)  # human/machine/busy/...
@@ -235,7 +239,8 @@ class CallTruth:
     connected: bool = False
     dropped: bool = False
     caller_abandoned: bool = False
-    agent: str = ""
+    agent: str = ""  # the interface of the agent who took the call
+    routed_to: str = ""  # DIALER_AGENT: the agent interface the answered call was dialled to
     ended_at: float | None = None
 
 
@@ -247,7 +252,7 @@ class Call:
         "dest_exten", "application", "vars", "timeout", "cid_num", "cid_name", "async_", "outcome",
         "ring_time", "patience", "talk_time", "rng", "phase", "answered_at", "join_at", "queue",
         "orig_pos", "member", "a1", "a2", "ring_at", "connect_at", "t_party", "t_dial", "t_queue",
-        "t_agent", "on_result", "truth", "amd", "lead_id", "channel_ids",
+        "t_agent", "on_result", "truth", "amd", "lead_id", "channel_ids", "owner",
     )  # fmt: skip
 
     def __init__(self) -> None:
@@ -261,6 +266,7 @@ class Call:
         self.answered_at = self.join_at = self.ring_at = self.connect_at = 0.0
         self.orig_pos = 0
         self.phase = "dialing"
+        self.owner = ""  # DIALER_AGENT: the interface dialled straight instead of the queue
 
     def channels(self) -> list[Channel]:
         return [c for c in (self.c1, self.c2, self.a1, self.a2) if c is not None]
@@ -817,6 +823,10 @@ class PBX:
     def _enter_queue(self, call: Call) -> None:
         call.c1.set(priority=2, app="UserEvent")
         self._user_event(call, "DialerAnswered", [("LeadID", call.lead_id)])
+        owner = call.vars.get("DIALER_AGENT", "").strip()
+        if owner:
+            self._dial_owner(call, owner)
+            return
         name = self._queue_name(call)
         wait = self.scenario.queue_wait
         call.c1.set(priority=3, app="Queue", appdata=f"{name},,,,{wait:g}")
@@ -887,9 +897,9 @@ class PBX:
         call.phase = "dropping"
         self._drop(call, "TIMEOUT")
 
-    def _drop(self, call: Call, status: str) -> None:
+    def _drop(self, call: Call, status: str, key: str = "QueueStatus") -> None:
         call.c1.set(priority=4, app="UserEvent")
-        self._user_event(call, "DialerDrop", [("LeadID", call.lead_id), ("QueueStatus", status)])
+        self._user_event(call, "DialerDrop", [("LeadID", call.lead_id), (key, status)])
         call.c1.set(priority=5, app="Wait", appdata="1")
         call.t_queue = self._later(self.scenario.drop_wait, self._drop_done, call)
 
@@ -904,6 +914,45 @@ class PBX:
         call.member = m
         call.ring_at = self.now()
         iface = m.interface
+        aexten = self._agent_leg(call, iface)
+        call.a1.set(app="AppQueue", appdata="(Outgoing Line)", exten="s")
+        if call.a2:
+            call.a2.set(app="Answer", appdata="")
+        self.emit(
+            _AGENT,
+            event(
+                "AgentCalled",
+                "agent",
+                call.c1.block()
+                + call.a1.dblock()
+                + f"Queue: {q.name}\r\nInterface: {iface}\r\nMemberName: {m.name}\r\n",
+            ),
+        )
+        # As recorded: AgentCalled shows the agent leg at exten "s", DialBegin at the member's
+        # extension with its connected line still unknown.
+        call.a1.set(con_num=UNKNOWN, con_name=UNKNOWN, exten=aexten)
+        self._dial_ev("DialBegin", call, call.a1, f"DialString: {iface}\r\n", caller=call.c1)
+        call.a1.set(con_num=call.cid_num, con_name=call.cid_name, exten="s")
+        delay = (
+            0.0
+            if self.scenario.deterministic
+            else self.scenario.agents.answer_delay.sample(call.rng)
+        )
+        if delay <= 0:
+            self._agent_answer(call)
+            return
+        m.status = 6
+        self._newstate(call.a1, 5)
+        self._dial_ev("DialState", call, call.a1, "DialStatus: RINGING\r\n", caller=call.c1)
+        self._member_ev("QueueMemberStatus", m)
+        if delay >= q.config.timeout:
+            call.t_agent = self._later(q.config.timeout, self._agent_no_answer, call)
+        else:
+            call.t_agent = self._later(delay, self._agent_answer, call)
+
+    def _agent_leg(self, call: Call, iface: str) -> str:
+        """The agent's channel(s) dialled from the answered call (two halves for ``Local/``);
+        returns the member's extension."""
         self._chan_no += 1
         lid = call.c1.linkedid
         aexten = "s"
@@ -942,40 +991,93 @@ class PBX:
                     con_num=call.cid_num,
                     con_name=call.cid_name,
                 )
-        call.a1.set(app="AppQueue", appdata="(Outgoing Line)", exten="s")
+        return aexten
+
+    # ------------------------------------------------------ owned callbacks
+    def _members_of(self, iface: str) -> list[tuple[Queue, Member]]:
+        """Every queue membership of one device (its status events are per queue)."""
+        return [(q, q.members[iface]) for q in self.queues.values() if iface in q.members]
+
+    def _dial_owner(self, call: Call, iface: str) -> None:
+        """``Dial(${DIALER_AGENT},<queue_wait>)``: ring the owner's device straight, no queue.
+
+        The events are app_queue's member leg without the queue's own (``DialBegin``, the
+        member's ``QueueMemberStatus`` as its device rings and is in use, ``DialEnd``); an owner
+        whose device is in use is busy; no answer within ``queue_wait`` is a drop like the
+        queue's timeout (``UserEvent: DialerDrop`` with the ``DialStatus``).
+        """
+        wait = self.scenario.queue_wait
+        call.c1.set(priority=3, app="Dial", appdata=f"{iface},{wait:g}")
+        call.phase = "ringing_owner"
+        call.owner = iface
+        call.join_at = call.ring_at = self.now()
+        call.truth.routed_to = iface
+        self.stats.routed += 1
+        aexten = self._agent_leg(call, iface)
+        call.a1.set(app="AppDial", appdata="(Outgoing Line)", con_num=UNKNOWN, con_name=UNKNOWN, exten=aexten)
         if call.a2:
             call.a2.set(app="Answer", appdata="")
-        self.emit(
-            _AGENT,
-            event(
-                "AgentCalled",
-                "agent",
-                call.c1.block()
-                + call.a1.dblock()
-                + f"Queue: {q.name}\r\nInterface: {iface}\r\nMemberName: {m.name}\r\n",
-            ),
-        )
-        # As recorded: AgentCalled shows the agent leg at exten "s", DialBegin at the member's
-        # extension with its connected line still unknown.
-        call.a1.set(con_num=UNKNOWN, con_name=UNKNOWN, exten=aexten)
         self._dial_ev("DialBegin", call, call.a1, f"DialString: {iface}\r\n", caller=call.c1)
         call.a1.set(con_num=call.cid_num, con_name=call.cid_name, exten="s")
-        delay = (
-            0.0
-            if self.scenario.deterministic
-            else self.scenario.agents.answer_delay.sample(call.rng)
-        )
-        if delay <= 0:
-            self._agent_answer(call)
+        members = self._members_of(iface)
+        if any(m.status != 1 for _, m in members):  # ringinuse does not apply to Dial: busy
+            self._owner_failed(call, "BUSY", 17)
             return
-        m.status = 6
+        delay = 0.0 if self.scenario.deterministic else self.scenario.agents.answer_delay.sample(call.rng)
+        if delay <= 0:
+            self._owner_answer(call)
+            return
         self._newstate(call.a1, 5)
         self._dial_ev("DialState", call, call.a1, "DialStatus: RINGING\r\n", caller=call.c1)
-        self._member_ev("QueueMemberStatus", m)
-        if delay >= q.config.timeout:
-            call.t_agent = self._later(q.config.timeout, self._agent_no_answer, call)
+        for _, m in members:
+            m.status = 6
+            self._member_ev("QueueMemberStatus", m)
+        if delay >= wait:
+            call.t_agent = self._later(wait, self._owner_failed, call, "NOANSWER", 19)
         else:
-            call.t_agent = self._later(delay, self._agent_answer, call)
+            call.t_agent = self._later(delay, self._owner_answer, call)
+
+    def _owner_answer(self, call: Call) -> None:
+        call.t_agent = None
+        members = self._members_of(call.owner)
+        for _, m in members:
+            m.status = 2
+        if call.a2:
+            self._newstate(call.a2, 6)
+            call.a2.set(priority=2, app="Wait", appdata="4")
+        for _, m in members:
+            self._member_ev("QueueMemberStatus", m)
+        self._newstate(call.a1, 6)
+        self._dial_ev("DialEnd", call, call.a1, "DialStatus: ANSWER\r\n", caller=call.c1)
+        self._bridged(call, call.owner)
+
+    def _owner_failed(self, call: Call, status: str, cause: int) -> None:
+        """The dial to the owner ended unanswered (or busy): the safe-harbour drop."""
+        call.t_agent = None
+        self._dial_ev("DialEnd", call, call.a1, f"DialStatus: {status}\r\n", caller=call.c1)
+        self._owner_leg_down(call, cause)
+        self.stats.dropped += 1
+        call.truth.dropped = True
+        call.phase = "dropping"
+        self._drop(call, status, key="DialStatus")
+
+    def _owner_leg_down(self, call: Call, cause: int) -> None:
+        """Hang up the agent leg of a dial that was not answered; a ringing device goes idle."""
+        self._hangup(call.a2, cause)
+        self._hangup(call.a1, cause)
+        call.a1 = call.a2 = None
+        for _, m in self._members_of(call.owner):
+            if m.status == 6:
+                m.status = 1
+                self._member_ev("QueueMemberStatus", m)
+
+    def _owner_done(self, call: Call) -> None:
+        """The owner's call ended: the device is idle again (no queue statistics, no wrap-up)."""
+        self.stats.completed += 1
+        for q, m in self._members_of(call.owner):
+            m.status = 1
+            self._member_ev("QueueMemberStatus", m)
+            self._distribute(q)
 
     def _agent_no_answer(self, call: Call) -> None:
         call.t_agent = None
@@ -1042,12 +1144,18 @@ class PBX:
                 + f"Queue: {q.name}\r\nInterface: {m.interface}\r\nMemberName: {m.name}\r\nHoldTime: {hold}\r\nRingTime: {int(call.connect_at - call.ring_at)}\r\n",
             ),
         )
+        self._bridged(call, m.interface)
+
+    def _bridged(self, call: Call, iface: str) -> None:
+        """The called party and the agent talk; whoever hangs up first ends it."""
+        call.phase = "connected"
+        call.connect_at = call.connect_at or self.now()
         bridge = str(uuid.UUID(int=call.rng.getrandbits(128)))
         call.c1.set(bridge=bridge)
         call.a1.set(bridge=bridge)
         self.stats.connected += 1
         call.truth.connected = True
-        call.truth.agent = m.interface
+        call.truth.agent = iface
         talk = (
             DETERMINISTIC_AGENT_TALK
             if self.scenario.deterministic
@@ -1120,9 +1228,13 @@ class PBX:
         if call.a2 is not None:
             call.a2.set(priority=3, app="Hangup", appdata="")
         self._hangup(call.a2, 16)
-        self._complete(call, "agent")
-        self._hangup(call.a1, 16)
-        self._member_done(call)
+        if call.owner:
+            self._hangup(call.a1, 16)
+            self._owner_done(call)
+        else:
+            self._complete(call, "agent")
+            self._hangup(call.a1, 16)
+            self._member_done(call)
         self._end_call(call, [(call.c1, 16), (call.c2, 16)])
 
     # ------------------------------------------------------------ hangups
@@ -1146,14 +1258,30 @@ class PBX:
             self._end_call(
                 call, [(call.c2, cause), (call.c1, cause)] if call.c2 else [(call.c1, cause)]
             )
+        elif phase == "ringing_owner":  # the Dial is cancelled; no DialerDrop: the caller is gone
+            if call.t_agent is not None:
+                call.t_agent.cancel()
+                call.t_agent = None
+            self._dial_ev("DialEnd", call, call.a1, "DialStatus: CANCEL\r\n", caller=call.c1)
+            self._owner_leg_down(call, 0)
+            if not by_client:
+                self.stats.caller_abandoned += 1
+                call.truth.caller_abandoned = True
+            self._end_call(
+                call, [(call.c2, cause), (call.c1, cause)] if call.c2 else [(call.c1, cause)]
+            )
         elif phase == "connected":
             first = call.c2 or call.c1
             self._hangup(first, cause)
-            self._complete(call, "caller")
+            if not call.owner:
+                self._complete(call, "caller")
             self._hangup(call.c1, cause)
             self._hangup(call.a1, 16)
             self._hangup(call.a2, 16)
-            self._member_done(call)
+            if call.owner:
+                self._owner_done(call)
+            else:
+                self._member_done(call)
             self._end_call(call, [])
         else:
             self._end_call(
@@ -1206,6 +1334,10 @@ class PBX:
         elif ch is call.a1 or ch is call.a2:
             if call.phase == "connected":
                 self._agent_hangup(call)
+            elif call.phase == "ringing_owner":
+                if call.t_agent is not None:
+                    call.t_agent.cancel()
+                self._owner_failed(call, "NOANSWER", cause)
             else:
                 self._cancel_agent_ring(call)
                 self._distribute(call.queue)
