@@ -7,6 +7,12 @@ go to the call and agent trackers; what they report (answers, connections, outco
 state changes) is written to the database, fed to the pacing statistics, and turned into each
 lead's next step by the campaign's rules.
 
+Owned callbacks: a due callback still exclusive to the agent who booked it is claimed only while
+that agent is ready (``claim_leads(ready_owners=...)``); the agent is then reserved for it —
+paused in the queue with the code ``callback``, ``RESERVED`` for the pacing — and the Originate
+carries ``DIALER_AGENT`` (the agent's interface), which the dialplan dials instead of the queue.
+The reservation ends when the call reaches the agent (then wrap-up as usual) or fails.
+
 Times: the trackers and the pacing policy work in float seconds of the injected clock
 (``clock.now().timestamp()``), so statistics persisted across restarts stay meaningful; the
 database gets aware UTC datetimes.
@@ -25,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from campaigns.definition import CampaignDefinition, definition_from_data, render_script
@@ -46,6 +52,7 @@ from campaigns.rules import (
 from campaigns.windows import region_code
 from dialer import pacing
 from dialer.ami.events import AmiEvent, CoreShowChannel
+from dialer.ami.ids import originate_ids
 from dialer.claim import (
     ClaimedLead,
     calls,
@@ -71,6 +78,8 @@ pacing_t = metadata.tables["pacing_state"]
 
 #: Pause code the engine uses while an agent wraps up a call (the queue must not ring them).
 WRAPUP_PAUSE = "wrapup"
+#: Pause code of an agent reserved for an owned callback being placed (the queue must not ring them).
+CALLBACK_PAUSE = "callback"
 #: Longest wrap-up before the agent is made ready again without a disposition.
 MAX_WRAPUP = 600.0
 #: How often the distinct time-zone sets of a campaign's leads are re-read.
@@ -124,6 +133,7 @@ class LiveCall:
     placed: float
     answered_reported: bool = False
     status: str = "placing"  # as last written to the calls row
+    owner: AgentRuntime | None = None  # an owned callback: the agent it is dialled to
 
 
 @dataclass
@@ -170,6 +180,7 @@ class AgentRuntime:
     wrapup_started: float | None = None
     pending_pause: str | None = None  # pause asked for while on a call
     paused: str | None = None  # the pause code we last set on the PBX (None: unpaused)
+    reserved: LiveCall | None = None  # the owned callback being placed to this agent
 
 
 _PACING_AGENT = {
@@ -310,6 +321,8 @@ class Engine:
             if camp is not None:
                 with contextlib.suppress(DialerError):  # already a member: the PBX kept it
                     await self.link.queue_add(camp.queue, row.interface, row.name, paused=row.state == "paused")
+                if row.pause_code == CALLBACK_PAUSE:  # reserved by the previous run: not any more
+                    await self._pause_member(agent, False, "")
         log.info("engine started", extra={"campaigns": len(self.campaigns), "node": self.node})
 
     async def _campaign_by_id(self, campaign_id: int) -> CampaignRuntime | None:
@@ -481,6 +494,8 @@ class Engine:
             if call.campaign is not camp:
                 continue
             lines += 1
+            if call.owner is not None:
+                continue  # an owned callback is represented by its agent (RESERVED, then TALKING)
             rec = self.calls.get(call.attempt_id)
             if rec is None:
                 continue
@@ -543,10 +558,13 @@ class Engine:
             elif claimed:
                 camp.idle_reason = ""
                 camp.exhausted_at = None
-            for lead in claimed:
-                self._start_call(camp, lead, now)
+            for lead, owner in claimed:
+                self._start_call(camp, lead, now, owner)
 
-    async def _claim(self, camp: CampaignRuntime, n: int, now: float) -> list[ClaimedLead]:
+    async def _claim(
+        self, camp: CampaignRuntime, n: int, now: float
+    ) -> list[tuple[ClaimedLead, AgentRuntime | None]]:
+        """Claim up to ``n`` leads; each with the agent it is reserved for (owned callbacks)."""
         at = self.clock.now()
         if now - camp.zones_read_at >= ZONE_REFRESH:
             async with self.db.connect() as conn:
@@ -562,15 +580,69 @@ class Engine:
             claimed = await claim_leads(
                 conn, campaign_id=camp.id, n=n, now=at, node=self.node,
                 ring_timeout=dial.ring_timeout, open_sets=camp.open_sets, new_first=dial.new_first,
+                ready_owners=self._ready_owners(camp),
             )
+            # One owned callback per owner, and only while the owner is still ready (the claim
+            # ran while events came in): the others go back, in the same transaction.
+            _, back = self._owners_for(camp, claimed)
+            if back:
+                await _give_back(conn, back)
+                claimed = [c for c in claimed if c not in back]
         if not claimed and camp.zone_keys and now - camp.zones_read_at >= 30:
             camp.zones_read_at = float("-inf")  # new leads may have arrived: re-read zones soon
-        return claimed
+        # Checked again after the commit's wait; reserving the owners happens with no wait after.
+        kept, back = self._owners_for(camp, claimed)
+        if back:
+            async with self._db_lock, self.db.begin() as conn:
+                await _give_back(conn, back)
+        return kept
 
-    def _start_call(self, camp: CampaignRuntime, lead: ClaimedLead, now: float) -> None:
-        live = LiveCall(lead.call_id, lead.channel_id, camp, lead.lead_id, lead.phone, lead.attempt, now)
+    def _ready_owners(self, camp: CampaignRuntime) -> set[str]:
+        """Agents of ``camp`` an owned callback can go to now: ready (as the PBX last said), not
+        paused or reserved by us, no pause pending."""
+        out = set()
+        for agent in self.agents.values():
+            if (agent.campaign is not camp or agent.reserved is not None or agent.paused is not None
+                    or agent.pending_pause is not None):
+                continue
+            snap = self.agent_tracker.get(agent.interface)
+            if snap is not None and snap.state is AgentState.READY and camp.queue in snap.queues:
+                out.add(agent.name)
+        return out
+
+    def _owners_for(
+        self, camp: CampaignRuntime, claimed: list[ClaimedLead]
+    ) -> tuple[list[tuple[ClaimedLead, AgentRuntime | None]], list[ClaimedLead]]:
+        """Each claimed lead with the agent it is reserved for, and the leads to give back."""
+        ready = self._ready_owners(camp)
+        kept: list[tuple[ClaimedLead, AgentRuntime | None]] = []
+        back: list[ClaimedLead] = []
+        for lead in claimed:
+            if lead.callback_owner is None:
+                kept.append((lead, None))
+            elif lead.callback_owner in ready:
+                ready.discard(lead.callback_owner)
+                kept.append((lead, self.agent_by_name(lead.callback_owner)))
+            else:
+                back.append(lead)
+        return kept, back
+
+    def _start_call(
+        self, camp: CampaignRuntime, lead: ClaimedLead, now: float, owner: AgentRuntime | None = None
+    ) -> None:
+        live = LiveCall(lead.call_id, lead.channel_id, camp, lead.lead_id, lead.phone, lead.attempt, now,
+                        owner=owner)
         self.live[lead.channel_id] = live
-        self._on_call_updates(self.calls.place(lead.channel_id, now, lead_id=str(lead.lead_id), campaign=camp.name))
+        self._on_call_updates(self.calls.place(
+            lead.channel_id, now, lead_id=str(lead.lead_id), campaign=camp.name,
+            agent=owner.name if owner else None, agent_interface=owner.interface if owner else None))
+        if owner is not None:
+            # Out of the queue's rotation until the call reaches them or fails.
+            owner.reserved = live
+            channel = originate_ids(lead.channel_id).channel_id
+            self._on_agent_updates(self.agent_tracker.reserve(owner.interface, channel, now))
+            self._spawn(self._pause_member(owner, True, CALLBACK_PAUSE))
+            log.info("owned callback placed", extra={"call": lead.call_id, "agent": owner.name})
         camp.placed += 1
         self.counters["placed"] += 1
         task = asyncio.create_task(self._originate(live))
@@ -587,6 +659,8 @@ class Engine:
             "DIALER_QUEUE": call.campaign.queue,
             "DIALER_AMD": "1" if dial.amd else "0",
         }
+        if call.owner is not None:
+            variables["DIALER_AGENT"] = call.owner.interface
         try:
             await self.link.originate(
                 call.attempt_id,
@@ -676,6 +750,8 @@ class Engine:
                 agent = self.agents.get(rec.agent_interface)
                 if agent is not None:
                     agent.call, agent.call_id = live, live.call_id
+                if live.owner is not None and live.owner.reserved is live:
+                    live.owner.reserved = None  # reached the agent: wrap-up as after any call
             if state is CallState.ENDED:
                 self._finish(live, rec, u.at)
             elif _CALL_STATUS[state] != live.status:  # one write per stored status, not per event
@@ -688,6 +764,11 @@ class Engine:
         self.live.pop(live.attempt_id, None)
         camp = live.campaign
         outcome = STORED_OUTCOME[rec.outcome] if rec.outcome else "UNKNOWN"
+        owner = live.owner
+        if owner is not None and owner.reserved is live:  # the owned callback never reached them
+            owner.reserved = None
+            self._on_agent_updates(self.agent_tracker.release(owner.interface, now))
+            self._spawn(self._end_reservation(owner))
         self.counters["ended"] += 1
         if not live.answered_reported:
             camp.stats.observe_attempt(placed_at=live.placed, ring_seconds=max(0.0, now - live.placed),
@@ -732,7 +813,8 @@ class Engine:
                 self._write(_log_state(agent.id, camp.id, _STORED_AGENT[u.previous], "",
                                        self.dt(started), self.dt(u.at)))
             self._since[agent.interface] = u.at
-            self._write(_set_agent_state(agent.id, _STORED_AGENT[u.state], snap.pause_code or None, self.dt(u.at)))
+            code = snap.pause_code or (CALLBACK_PAUSE if agent.reserved is not None else None)
+            self._write(_set_agent_state(agent.id, _stored_state(u.state, code), code, self.dt(u.at)))
             if u.previous is AgentState.TALKING and camp is not None:
                 camp.stats.observe_talk(max(0.0, u.at - started), now=u.at)
             if u.state is AgentState.WRAP_UP and camp is not None:
@@ -755,6 +837,14 @@ class Engine:
                 agent.wrapup_started = None
             self._emit("agent", {"agent": agent.name, "state": u.state.value, "previous": u.previous.value,
                                  "call_id": agent.call_id})
+
+    async def _end_reservation(self, agent: AgentRuntime) -> None:
+        """Back into the queue's rotation (or into the pause asked for meanwhile)."""
+        snap = self.agent_tracker.get(agent.interface)
+        if snap is None or snap.state is AgentState.LOGGED_OUT or agent.paused != CALLBACK_PAUSE:
+            return
+        pause, agent.pending_pause = agent.pending_pause, None
+        await self._pause_member(agent, pause is not None, pause or "")
 
     def _spawn(self, coro: Awaitable[None]) -> None:
         task = asyncio.ensure_future(coro)
@@ -811,6 +901,8 @@ class Engine:
         if agent is None or agent.campaign is None:
             raise DialerError(f"agent {name!r} is not logged in")
         agent.pending_pause = None
+        if agent.reserved is not None:
+            return  # reserved for an owned callback: back in the queue when it ends
         snap = self.agent_tracker.get(row.interface)
         if snap is not None and snap.state is AgentState.WRAP_UP and agent.call_id is not None:
             raise DialerError(f"agent {name!r} must dispose call {agent.call_id} first")
@@ -937,6 +1029,14 @@ def _abandon_limit_reached(snap: pacing.Snapshot) -> bool:
     return day.abandoned > 0 and (day.abandoned + 1) / (day.answered + 1) > snap.target
 
 
+def _stored_state(state: AgentState, code: str | None) -> str:
+    """The agent state as stored (``dialer agents ls``): reserved while an owned callback is
+    being placed to them (paused in the queue with the code ``callback``)."""
+    if state is AgentState.PAUSED and code == CALLBACK_PAUSE:
+        return "reserved"
+    return _STORED_AGENT[state]
+
+
 def _in_wrapup(state: AgentState, pause_code: str) -> bool:
     return state is AgentState.WRAP_UP or (state is AgentState.PAUSED and pause_code == WRAPUP_PAUSE)
 
@@ -995,6 +1095,18 @@ def _set_agent_state(agent_id: int, state: str, code: str | None, since: datetim
             state=state, pause_code=code, state_since=since))
 
     return job
+
+
+async def _give_back(conn, claimed: Iterable[ClaimedLead]) -> None:  # noqa: ANN001
+    """Undo the claim of leads whose call is not placed (an owned callback whose owner cannot
+    take it now): no Originate was sent, so the ``calls`` row goes and the lead is a due
+    callback again (its ``last_call_at`` keeps the claim's time)."""
+    claimed = list(claimed)
+    await conn.execute(delete(calls).where(calls.c.id.in_([c.call_id for c in claimed]),
+                                           calls.c.status == "placing"))
+    await conn.execute(update(leads).where(leads.c.id.in_([c.lead_id for c in claimed]),
+                                           leads.c.status == "dialing")
+                       .values(status="callback", attempts=leads.c.attempts - 1))
 
 
 async def lead_history(conn, lead_id: int, phone: str, exclude_call: int) -> LeadHistory:  # noqa: ANN001
@@ -1105,8 +1217,15 @@ async def call_details(db: AsyncEngine, call_id: int) -> dict | None:
                 campaigns_t, campaigns_t.c.id == calls.c.campaign_id))
             .where(calls.c.id == call_id)
         )).first()
+        # A callback the customer asked for was booked by the lead's previous call.
+        booked = None if row is None else (await conn.execute(
+            select(calls.c.callback_at, calls.c.note, calls.c.agent)
+            .where(calls.c.lead_id == row.lead_id, calls.c.id < row.id)
+            .order_by(calls.c.id.desc()).limit(1)
+        )).first()
     if row is None:
         return None
+    callback = booked is not None and booked.callback_at is not None
     definition = definition_from_data(row.definition, f"campaign {row.campaign_name}")
     custom = row.custom or {}
     fields = {"first_name": row.first_name, "last_name": row.last_name, "phone": row.phone,
@@ -1129,5 +1248,10 @@ async def call_details(db: AsyncEngine, call_id: int) -> dict | None:
                         "choices": list(f.choices)} for f in definition.order_form],
         "connected_at": row.connected_at.isoformat() if row.connected_at else None,
         "disposition": row.disposition,
+        # A callback: when the customer asked to be called, the note and who booked it.
+        "callback": callback,
+        "callback_at": _aware(booked.callback_at).isoformat() if callback else None,
+        "callback_note": booked.note if callback else None,
+        "callback_booked_by": booked.agent if callback else None,
     }
 
