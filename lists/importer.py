@@ -20,6 +20,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import compress
 from pathlib import Path
 from typing import Any
 
@@ -27,13 +28,14 @@ from sqlalchemy import Connection, Engine, select
 
 from dialer.errors import InputError
 from lists import store
+from lists.columnar import Transformed, transform_columns
 from lists.columns import map_columns
 from lists.csvsafe import safe_row
 from lists.dnc import dnc_set
 from lists.models import ImportRun, Lead, LeadList
 from lists.phones import country_to_region
 from lists.reader import Chunk, estimate_rows, read_chunks, sniff
-from lists.transform import BLANK, RECORD_FIELDS, Row, Spec, TransformPool, transform
+from lists.transform import BLANK, RECORD_FIELDS, Spec, TransformPool
 
 DEDUPE_SCOPES = ("file", "list", "campaign", "all")
 POOL_MIN_ROWS = 200_000  # files this large are transformed in worker processes
@@ -201,31 +203,39 @@ class _Accounting:
         self.list_id = list_id
         self.in_file: set[str] = set()
 
-    def apply(self, chunk: Chunk, cols: list[list[str]], rows: list[Row]) -> tuple[int, list[tuple]]:
+    def apply(self, chunk: Chunk, t: Transformed) -> tuple[int, list[tuple]]:
         res, seen, blocked, in_file = self.result, self.seen, self.blocked, self.in_file
+        width = chunk.frame.shape[1]
         for line, message in chunk.malformed:
-            self._not_imported(line, [""] * len(cols), "malformed_row", rejected=True, note=message)
-        rownums = chunk.rows
-        out: list[tuple] = []
-        for i, primary, extra, record in rows:
-            if primary is None:
-                if extra == BLANK:
+            self._not_imported(line, [""] * width, "malformed_row", rejected=True, note=message)
+        reasons, dedupe_reason = t.reason, self.dedupe_reason
+        keep = [False] * len(t.primary)
+        bad: list[tuple[int, str, bool]] = []  # (row index, reason, rejected)
+        for i, p in enumerate(t.primary):
+            if p is None:
+                if reasons[i] == BLANK:
                     res.blank_rows += 1
                 else:
-                    self._not_imported(rownums[i], [c[i] for c in cols], extra, rejected=True)
-                continue
-            if primary in blocked:
-                self._not_imported(rownums[i], [c[i] for c in cols], "dnc")
-                continue
-            if primary in seen:
-                reason = "duplicate_in_file" if primary in in_file else self.dedupe_reason
-                self._not_imported(rownums[i], [c[i] for c in cols], reason)
-                continue
-            seen.add(primary)
-            in_file.add(primary)
-            if extra and not blocked.isdisjoint(extra):  # drop alternates that are on a DNC list
-                record = (primary, json.dumps([a for a in extra if a not in blocked]), *record[2:])
-            out.append(record)
+                    bad.append((i, reasons[i], True))
+            elif p in blocked:
+                bad.append((i, "dnc", False))
+            elif p in seen:
+                bad.append((i, "duplicate_in_file" if p in in_file else dedupe_reason, False))
+            else:
+                seen.add(p)
+                in_file.add(p)
+                keep[i] = True
+        if bad:
+            rownums = chunk.rows
+            cells = chunk.frame.take([i for i, _r, _x in bad]).to_numpy(dtype=object).tolist()
+            for (i, reason, rejected), row in zip(bad, cells, strict=True):
+                self._not_imported(rownums[i], row, reason, rejected=rejected)
+        if blocked:  # drop alternates that are on a DNC list
+            alt_json = t.records[1]
+            for i, alts in t.alts.items():
+                if keep[i] and not blocked.isdisjoint(alts):
+                    alt_json[i] = json.dumps([a for a in alts if a not in blocked])
+        out = list(compress(zip(*t.records, strict=True), keep))
         res.rows_read += len(out)
         res.imported += len(out)
         return self.list_id, out
@@ -342,17 +352,13 @@ def import_file(
                 rebuild = _drop_indexes_for_bulk(conn, path) if sqlite and not options.dry_run else []
                 writer = None if options.dry_run else (_Writer(conn) if THREADED_WRITER else _Direct(conn))
                 try:
-                    def columns_of(ch: Chunk) -> list[list[str]]:
-                        return [ch.frame[c].tolist() for c in ch.frame.columns]
-
-                    feed = ((ch, columns_of(ch)) for ch in _chain(first, chunks))
+                    stream: Iterator[tuple[Chunk, Transformed]]
                     if pool is not None:
-                        done = pool.map(((ch, cols), cols, ch.rows) for ch, cols in feed)
-                        stream = ((ch, cols, rows) for (ch, cols), rows in done)
+                        stream = pool.map((ch, ch.frame, ch.rows) for ch in _chain(first, chunks))
                     else:
-                        stream = ((ch, cols, transform(spec, cols, ch.rows)) for ch, cols in feed)
-                    for ch, cols, rows in stream:
-                        out = acct.apply(ch, cols, rows)
+                        stream = ((ch, transform_columns(spec, ch.frame, ch.rows)) for ch in _chain(first, chunks))
+                    for ch, transformed in stream:
+                        out = acct.apply(ch, transformed)
                         if writer is not None:
                             writer.put(out)
                         if progress is not None:

@@ -15,10 +15,16 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from json.encoder import encode_basestring as _json_str  # C-accelerated, keeps non-ASCII
+from typing import TYPE_CHECKING
 
 from lists.columns import ColumnMap
 from lists.phones import Normaliser, country_to_region
 from lists.timezones import lead_zones
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from lists.columnar import Transformed
 
 FAMILY_NAME_FIRST = {"HU", "JP", "CN", "KR", "TW", "VN"}
 BLANK = "blank"
@@ -120,7 +126,7 @@ def transform(spec: Spec, cols: list[list[str]], rownums: list[int]) -> list[Row
 
 
 class TransformPool:
-    """Runs :func:`transform` on chunks in worker processes, results in order, a few chunks ahead."""
+    """Runs :func:`lists.columnar.transform_columns` on chunks in worker processes, results in order, a few chunks ahead."""
 
     def __init__(self, spec: Spec, workers: int | None = None) -> None:
         self.spec = spec
@@ -133,11 +139,13 @@ class TransformPool:
         self.pool = ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=gc.disable)
         self.pool.submit(int).result()  # start the workers now
 
-    def map(self, chunks: Iterable[tuple[object, list[list[str]], list[int]]]) -> Iterator[tuple[object, list[Row]]]:
-        """``(tag, columns, row numbers)`` in → ``(tag, rows)`` out, in the same order."""
+    def map(self, chunks: Iterable[tuple[object, pd.DataFrame, list[int]]]) -> Iterator[tuple[object, Transformed]]:
+        """``(tag, frame, row numbers)`` in → ``(tag, transformed)`` out, in the same order."""
+        from lists.columnar import transform_columns
+
         pending: deque[tuple[object, Future]] = deque()
-        for tag, cols, rownums in chunks:
-            pending.append((tag, self.pool.submit(transform, self.spec, cols, rownums)))
+        for tag, frame, rownums in chunks:
+            pending.append((tag, self.pool.submit(transform_columns, self.spec, frame, rownums)))
             if len(pending) >= self.ahead:
                 t, fut = pending.popleft()
                 yield t, fut.result()
