@@ -199,9 +199,9 @@ async def test_owned_callback_is_connected_to_its_owner_only(tmp_path: Path) -> 
 
 
 async def test_busy_owner_keeps_the_callback_until_ready(tmp_path: Path) -> None:
-    run = await start(tmp_path, [{"owner": OWNER, "due": 0}])
+    run = await start(tmp_path, [{"owner": OWNER, "due": 10}])
     try:
-        await run.engine.agent_pause(OWNER, "BREAK")
+        await run.engine.agent_pause(OWNER, "BREAK")  # before the callback is due
         await until(lambda: _state(run.engine, OWNER) is AgentState.PAUSED, 10, "the owner paused")
         await run.engine.clock.sleep(30)  # others ready, the callback due: not dialled
         assert run.sim.stats.placed == 0 and (await run.lead(1)).status == "callback"
@@ -216,6 +216,23 @@ async def test_busy_owner_keeps_the_callback_until_ready(tmp_path: Path) -> None
         await until(lambda: run.screens, 30, "the callback to reach its owner")
         assert [s["agent"] for s in run.screens] == [OWNER] and run.screens[0]["callback"] is True
         assert not talked(run, "agent01") and not talked(run, "agent03")
+    finally:
+        await run.stop()
+
+
+async def test_busy_owner_past_the_grace_period_anyone_takes_it(tmp_path: Path) -> None:
+    run = await start(tmp_path, [{"owner": OWNER, "due": 10, "grace": 30}])
+    try:
+        grace_ends = run.clock.now() + timedelta(seconds=40)
+        await run.engine.agent_pause(OWNER, "BREAK")
+        await until(lambda: run.screens, 30, "the callback to reach an agent after the grace period")
+        [screen] = run.screens
+        assert screen["agent"] in ("agent01", "agent03") and screen["callback"] is True
+        async with run.engine.db.connect() as conn:
+            row = (await conn.execute(select(calls).where(calls.c.lead_id == 1).order_by(calls.c.id.desc()))).first()
+        placed = row.placed_at if row.placed_at.tzinfo else row.placed_at.replace(tzinfo=grace_ends.tzinfo)
+        assert placed >= grace_ends - timedelta(seconds=2)
+        assert sim_truth(run, row.channel_id).queued and run.sim.stats.routed == 0
     finally:
         await run.stop()
 
