@@ -109,3 +109,31 @@ def ready_cmd(obj, name: str) -> None:  # noqa: ANN001
     _known(obj, name)
     daemon_request(obj.settings, "POST", f"/api/agents/{name}/ready")
     click.echo(f"agent {name!r} ready")
+
+
+@cli.command("call")
+@click.argument("name")
+@json_option
+@click.pass_obj
+def call_cmd(obj, name: str, as_json: bool) -> None:  # noqa: ANN001
+    """Agent NAME's current call (or last undisposed one), as their screen shows it."""
+    _known(obj, name)
+    call = daemon_request(obj.settings, "GET", f"/api/agents/{name}/call").get("call")
+    if as_json:
+        emit(call, True)
+        return
+    if call is None:
+        click.echo(f"agent {name!r} has no call")
+        return
+    lead = call["lead"]
+    shown = {
+        "call": call["call_id"], "campaign": call["campaign"], "status": call["status"],
+        "lead": " ".join(x for x in (lead.get("first_name"), lead.get("last_name")) if x),
+        "phone": lead.get("phone"), "connected at": call["connected_at"],
+    }
+    if call.get("callback"):
+        shown["callback"] = (f"asked for {call['callback_at']}"
+                             + (f" (booked by {call['callback_booked_by']})" if call.get("callback_booked_by") else "")
+                             + (f": {call['callback_note']}" if call.get("callback_note") else ""))
+    shown["script"] = call["script"]
+    emit(shown, False, title=f"agent {name}: call {call['call_id']}" + (" — CALLBACK" if call.get("callback") else ""))

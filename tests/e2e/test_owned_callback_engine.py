@@ -112,3 +112,39 @@ async def test_pause_asked_while_reserved_applies_when_the_reservation_ends(api)
     await settle()
     assert ("pause", ("e2e", "PJSIP/alice", True, "LUNCH")) in link.actions
     assert ("pause", ("e2e", "PJSIP/alice", False, "")) not in link.actions
+
+
+def test_cli_shows_the_current_call_as_a_callback(sqlite_url: str, monkeypatch) -> None:  # noqa: ANN001
+    import click
+    from click.testing import CliRunner
+
+    import dialer.cli.agents as agents_cli
+    from dialer.cli import CliContext
+    from dialer.db import open_engine
+
+    engine = open_engine(sqlite_url)
+    with engine.begin() as conn:
+        conn.execute(insert(metadata.tables["agents"]).values(name="alice", interface="PJSIP/alice",
+                                                               token_hash="x", state="reserved"))
+    engine.dispose()
+    monkeypatch.setenv("DIALER_DATABASE_URL", sqlite_url)
+    monkeypatch.setenv("COLUMNS", "200")  # rich: one line per field
+    screen = {"call_id": 12, "campaign": "e2e", "status": "connected", "outcome": None,
+              "lead": {"first_name": "Mary", "last_name": "Smith", "phone": "+12125550143"},
+              "script": "Hello Mary", "connected_at": "2026-11-23T15:00:00+00:00", "disposition": None,
+              "callback": True, "callback_at": "2026-11-23T15:00:00+00:00", "callback_note": "after work",
+              "callback_booked_by": "alice"}
+    asked: list[str] = []
+
+    def fake_request(settings, method: str, path: str, body=None):  # noqa: ANN001, ANN202
+        asked.append(f"{method} {path}")
+        return {"agent": "alice", "call": screen}
+
+    monkeypatch.setattr(agents_cli, "daemon_request", fake_request)
+    group = click.Group(commands={"agents": agents_cli.cli})
+    out = CliRunner().invoke(group, ["agents", "call", "alice"], obj=CliContext(None))
+    assert out.exit_code == 0, out.output
+    assert asked == ["GET /api/agents/alice/call"]
+    assert "CALLBACK" in out.output and "after work" in out.output and "booked by alice" in out.output
+    out = CliRunner().invoke(group, ["agents", "call", "alice", "--json"], obj=CliContext(None))
+    assert '"callback": true' in out.output
