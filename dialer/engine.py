@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import random
 import re
@@ -735,6 +736,10 @@ class Engine:
                 continue
             rec = u.record
             state = u.state
+            if rec.agent_interface and not rec.agent and rec.agent_interface in self.agents:
+                # Connected to an agent by a dial the tracker was not told about (a call adopted
+                # after a restart): the agent's name from its interface.
+                rec = dataclasses.replace(rec, agent=self.agents[rec.agent_interface].name)
             # With AMD on, an answer is reported once AMD has decided (queued: a person; MACHINE).
             answered_states = _DECIDED_ANSWER if live.campaign.definition.dial.amd else _ANY_ANSWER
             if state in answered_states and not live.answered_reported:
