@@ -875,6 +875,7 @@ class Engine:
             await self.agent_logout(name)
         agent = self.agents.setdefault(row.interface, AgentRuntime(row.id, row.name, row.interface))
         agent.campaign = camp
+        agent.paused = None  # added unpaused below
         self.agent_tracker.set_wrap_up(row.interface, MAX_WRAPUP)
         async with self._db_lock, self.db.begin() as conn:
             await conn.execute(update(agents_t).where(agents_t.c.id == row.id).values(campaign_id=camp.id))
