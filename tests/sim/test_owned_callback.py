@@ -118,3 +118,26 @@ def test_owner_busy_is_a_drop_too() -> None:
     [end] = feed.events("DialEnd", Uniqueid="cb-3")
     assert end["DialStatus"] == "BUSY"
     assert feed.calls.get("cb-3").outcome is Outcome.ABANDONED
+
+
+def test_agent_leg_events_have_the_recorded_member_legs_shape() -> None:
+    """Key for key (and the values that do not depend on ids or times) like app_queue's member
+    leg from the answered channel in both recordings of 02."""
+    from dialer.ami.capture import read_capture
+    from tests.ami.captures import both_runs
+
+    sim, clock, feed = setup()
+    place_owned(sim, feed, "5550001", "call-101")
+    clock.advance(120)
+    stable = ("DialString", "DialStatus", "DestContext", "DestExten", "DestChannelState", "ChannelState",
+              "Context", "Exten", "Uniqueid", "Linkedid", "DestLinkedid")
+    for path in both_runs("02"):
+        recorded = [dict(i.frame) for i in read_capture(path).items
+                    if i.frame.get("Event") in ("DialBegin", "DialEnd") and i.frame.get("Uniqueid") == "call-101"]
+        simulated = [f for f in feed.frames if f.get("Event") in ("DialBegin", "DialEnd")
+                     and f.get("Uniqueid") == "call-101"]
+        assert [f["Event"] for f in simulated] == [f["Event"] for f in recorded] == ["DialBegin", "DialEnd"]
+        for rec, got in zip(recorded, simulated, strict=True):
+            assert list(got) == list(rec)
+            assert {k: got.get(k) for k in stable} == {k: rec.get(k) for k in stable}
+            assert got["DestChannel"].rsplit("-", 1)[0] == rec["DestChannel"].rsplit("-", 1)[0]
