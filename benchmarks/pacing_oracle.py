@@ -342,12 +342,19 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--first-seed", type=int, default=0)
     ap.add_argument("--hours", type=float)
+    ap.add_argument("--tick", type=float, default=2.0, help="agent oracle: seconds between decisions")
+    ap.add_argument("--step", type=float, default=2.0, help="agent oracle: answer-time grid (s)")
+    ap.add_argument("--no-feedback", action="store_true", help="agent oracle: fixed alphas only")
     args = ap.parse_args()
+    kw = {"tick": args.tick, "step": args.step}
     variants: list[tuple[str, Callable[[OracleSimulation], object]]] = []
     if args.oracle in ("agent", "both"):
-        variants.append(("agent-oracle (feedback)", lambda sim: AgentOracle(sim)))
+        if not args.no_feedback:
+            variants.append(("agent-oracle (feedback)", lambda sim: AgentOracle(sim, **kw)))
         for a in args.alpha:
-            variants.append((f"agent-oracle alpha={a:g}", lambda sim, a=a: AgentOracle(sim, fixed_alpha=a)))
+            variants.append(
+                (f"agent-oracle alpha={a:g}", lambda sim, a=a: AgentOracle(sim, fixed_alpha=a, **kw))
+            )
     if args.oracle in ("clairvoyant", "both"):
         variants.append(("clairvoyant", lambda sim: Clairvoyant(sim)))
     print("| scenario | oracle | talk min/agent-h | of ceiling | abandon (mean) | worst run | seeds |")
