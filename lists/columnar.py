@@ -17,7 +17,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from lists.phone_columns import PhoneColumn, normalise_column, strip
+from lists.phone_columns import PhoneColumn, filled, normalise_column, strip
 from lists.timezones import lead_zones
 from lists.transform import _NORM, BLANK, Spec, _region_of, split_name
 
@@ -61,7 +61,7 @@ def _json_pieces(key: str, cells: pa.Array) -> pa.Array:
 
 def _regions(spec: Spec, country: pa.Array | None, n: int) -> np.ndarray:
     if country is None:
-        return np.full(n, spec.region, object)
+        return filled(n, spec.region)
     enc = country.dictionary_encode()
     uniq = np.array([_region_of(c, spec.region) for c in enc.dictionary.to_pylist()] + [None], object)
     return uniq[enc.indices.to_numpy(zero_copy_only=False)]
@@ -69,10 +69,10 @@ def _regions(spec: Spec, country: pa.Array | None, n: int) -> np.ndarray:
 
 def _combine(phones: list[PhoneColumn], n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict]:
     """First valid number per row, its region and zones, the first reason, the alternates."""
-    primary = np.full(n, None, object)
-    region = np.full(n, None, object)
-    zones = np.full(n, "", object)
-    reason = np.full(n, None, object)
+    primary = filled(n, None)
+    region = filled(n, None)
+    zones = filled(n, "")
+    reason = filled(n, None)
     which = np.full(n, -1, np.int32)
     alts: dict[int, list[str]] = {}
     for j, col in enumerate(phones):
@@ -96,7 +96,7 @@ def _combine(phones: list[PhoneColumn], n: int) -> tuple[np.ndarray, np.ndarray,
 def _time_zones(explicit: pa.Array | None, zones: np.ndarray, num_region: np.ndarray, state: pa.Array | None,
                 postal: pa.Array | None, n: int) -> list[str]:
     """``lead_zones`` of every row, computed once per distinct input."""
-    empty = pa.array(np.full(n, "", object), pa.string())
+    empty = pa.repeat(pa.scalar("", pa.string()), n)
     if postal is not None:
         four = pc.equal(pc.utf8_length(postal), 4)
         zkey = pc.if_else(four, pc.binary_join_element_wise("0", pc.utf8_slice_codeunits(postal, 0, 2), ""),
@@ -136,15 +136,17 @@ def transform_columns(spec: Spec, frame: pd.DataFrame, rownums: list[int]) -> Tr
     regions = _regions(spec, col[f["country"]] if "country" in f else None, n)
     phones = [normalise_column(col[c], regions, _NORM) for c in spec.cmap.phones]
     primary, num_region, zones, reason, alts = _combine(phones, n)
-    missing = np.flatnonzero(np.equal(primary, None))
+    has_phone = np.not_equal(primary, None)
+    reason[has_phone] = None
+    missing = np.flatnonzero(~has_phone)
     if missing.size:
         need = missing[np.equal(reason[missing], None)]
         if need.size:
             take = pa.array(need)
-            filled = np.zeros(need.size, bool)
+            has_cell = np.zeros(need.size, bool)
             for c in columns:
-                filled |= pc.utf8_length(strip(col[c].take(take))).to_numpy(zero_copy_only=False) > 0
-            reason[need] = np.where(filled, "no_phone", BLANK)
+                has_cell |= pc.utf8_length(strip(col[c].take(take))).to_numpy(zero_copy_only=False) > 0
+            reason[need] = np.where(has_cell, "no_phone", BLANK)
     state, postal = field("state"), field("postal_code")
     tz = _time_zones(field("timezone"), zones, num_region, state, postal, n)
     first, last = field("first_name"), field("last_name")
@@ -164,7 +166,7 @@ def transform_columns(spec: Spec, frame: pd.DataFrame, rownums: list[int]) -> Tr
         keep_name = np.flatnonzero(has_name & ~no_first_last)
         if keep_name.size:  # a name beside first/last names is kept as a custom field
             key = _json_str(name_c) + ": "
-            piece = np.full(n, "", object)
+            piece = filled(n, "")
             piece[keep_name] = [key + _json_str(v) + ", " for v in raw_name.take(pa.array(keep_name)).to_pylist()]
             pieces.append(pa.array(piece, pa.string()))
     if pieces:

@@ -16,8 +16,9 @@ import json
 import os
 import queue
 import threading
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import compress
@@ -38,7 +39,6 @@ from lists.reader import Chunk, estimate_rows, read_chunks, sniff
 from lists.transform import BLANK, RECORD_FIELDS, Spec, TransformPool
 
 DEDUPE_SCOPES = ("file", "list", "campaign", "all")
-POOL_MIN_ROWS = 200_000  # files this large are transformed in worker processes
 THREADED_WRITER = os.environ.get("DIALER_IMPORT_WRITER", "thread") == "thread"
 BULK_MIN_ROWS = 100_000  # SQLite: drop and rebuild the lead indexes for imports this large
 
@@ -55,7 +55,7 @@ class ImportOptions:
     dry_run: bool = False
     rejects: Path | None = None
     chunksize: int = 50_000
-    workers: int | None = None  # transform processes: None = automatic (large files), 0 = none
+    workers: int | None = None  # None: transform on a helper thread; 0: inline; N: N worker processes
 
 
 @dataclass
@@ -260,10 +260,32 @@ def _chain(first: Chunk | None, rest: Iterator[Chunk]) -> Iterator[Chunk]:
         yield from rest
 
 
-def _use_pool(path: Path, options: ImportOptions) -> bool:
-    if options.workers is not None:
-        return options.workers > 0
-    return (estimate_rows(path) or 0) >= POOL_MIN_ROWS and (os.cpu_count() or 1) > 1
+def _threaded(spec: Spec, chunks: Iterator[Chunk], ahead: int = 2) -> Iterator[tuple[Chunk, Transformed]]:
+    """Transform chunks on a helper thread, ``ahead`` chunks ahead of the caller, in order.
+
+    pyarrow's kernels release the GIL, so the transform overlaps with reading the next chunk
+    and with the inserts.
+    """
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="lead-transform") as ex:
+        pending: deque[tuple[Chunk, Future]] = deque()
+        try:
+            for ch in chunks:
+                pending.append((ch, ex.submit(transform_columns, spec, ch.frame, ch.rows)))
+                if len(pending) > ahead:
+                    done, fut = pending.popleft()
+                    yield done, fut.result()
+            while pending:
+                done, fut = pending.popleft()
+                yield done, fut.result()
+        finally:
+            for _ch, fut in pending:
+                fut.cancel()
+
+
+def _use_pool(options: ImportOptions) -> bool:
+    """Worker processes only when asked for: the columnar transform is cheaper than shipping
+    chunks to processes and back (a helper thread overlaps it with reading and inserting)."""
+    return options.workers is not None and options.workers > 0
 
 
 def _drop_indexes_for_bulk(conn: Connection, path: Path) -> list[str]:
@@ -314,7 +336,7 @@ def import_file(
     rejects_path = options.rejects or _default_rejects(path)
     started = datetime.now(UTC)
     spec = Spec(tuple(columns), cmap, region)
-    pool = TransformPool(spec, options.workers) if _use_pool(path, options) else None
+    pool = TransformPool(spec, options.workers) if _use_pool(options) else None
     # Millions of small tuples, none of them cyclic: the cycle collector would only rescan them.
     gc_was_enabled = gc.isenabled()
     gc.disable()
@@ -355,8 +377,10 @@ def import_file(
                     stream: Iterator[tuple[Chunk, Transformed]]
                     if pool is not None:
                         stream = pool.map((ch, ch.frame, ch.rows) for ch in _chain(first, chunks))
-                    else:
+                    elif options.workers == 0:
                         stream = ((ch, transform_columns(spec, ch.frame, ch.rows)) for ch in _chain(first, chunks))
+                    else:
+                        stream = _threaded(spec, _chain(first, chunks))
                     for ch, transformed in stream:
                         out = acct.apply(ch, transformed)
                         if writer is not None:

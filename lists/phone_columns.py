@@ -50,6 +50,13 @@ _GEO = {_FIXED, _FLOM}
 _CC_SET = pa.array(sorted(_CC_STRINGS), pa.string())
 
 
+def filled(n: int, value: object) -> np.ndarray:
+    """An object array of ``n`` references to ``value`` (``np.full`` would copy a string n times)."""
+    out = np.empty(n, object)
+    out.fill(value)
+    return out
+
+
 def strip(arr: pa.Array) -> pa.Array:
     """``str.strip()`` of every value."""
     return pc.utf8_trim(arr, characters=PY_WHITESPACE)
@@ -159,7 +166,7 @@ _TZ_KEYS = {n: pa.array(sorted(keys), pa.string()) for n, keys in _TZ_KEYS.items
 def _zones_lookup_column(digits: pa.Array, maxlen: int) -> np.ndarray:
     """``_zones_lookup`` (longest prefix in the zone table, cleaned, space-joined) of every value."""
     n = len(digits)
-    out = np.full(n, "", object)
+    out = filled(n, "")
     todo = np.arange(n)
     for length in range(maxlen, 0, -1):
         keys = _TZ_KEYS.get(length)
@@ -199,7 +206,7 @@ def _fast_valid(cc: int, nsn: pa.Array, idx: np.ndarray, e164: pa.Array) -> _Fou
     if metas is None or len(nsn) == 0:
         return None
     n = len(nsn)
-    region = np.full(n, None, object)
+    region = filled(n, None)
     ntype = np.full(n, UNKNOWN, np.int16)
     if len(metas) == 1:
         region[:] = metas[0][0]
@@ -229,7 +236,7 @@ def _fast_valid(cc: int, nsn: pa.Array, idx: np.ndarray, e164: pa.Array) -> _Fou
         return None
     nsn_ok = nsn.take(pa.array(ok)) if ok.size < n else nsn
     types = ntype[ok]
-    zones = np.full(ok.size, _cc_zones(cc), object)
+    zones = filled(ok.size, _cc_zones(cc))
     geo = np.isin(types, list(_GEO)) | ((types == _MOBILE) & (cc in _GEO_MOBILE_COUNTRIES))
     gi = np.flatnonzero(geo)
     if gi.size:
@@ -320,8 +327,8 @@ def _nanp_national(c: pa.Array, rows: np.ndarray, region: str) -> list[_Found]:
     return found
 
 
-_SAFE_NATIONAL = "^[0-9 ()\\-./\u00a0]{3,250}$"  # digits and separators the parser only skips
-_REPAIRABLE = "^[ \u00a0]*[0-9]{6,17}[.][0-9]*0[ \u00a0]*$"  # "2125550143.0": the slow path repairs it
+_SAFE_NATIONAL = "^[0-9 ()\\-./\u00a0]{1,250}$"  # digits and separators the parser only skips
+_REPAIRABLE = "^\\+?[0-9]{6,17}[.,]0+$"  # lists.phones._FLOAT (ASCII digits; others go per row)
 _LENGTH_RESULTS: dict[tuple[str, int], int] = {}
 _POSSIBLE: dict[tuple[int, int], str] = {}
 
@@ -361,7 +368,7 @@ def _national_digits(raw: pa.Array, c: pa.Array, rows: np.ndarray, region: str) 
     if md is None or md.country_code == 1:
         return [], []
     cc, ccs = md.country_code, str(md.country_code)
-    ok = _match(raw, _SAFE_NATIONAL, None) & ~_match(raw, _REPAIRABLE, None)
+    ok = _match(raw, _SAFE_NATIONAL, None) & (pc.utf8_length(c).to_numpy(zero_copy_only=False) >= 3)  # viable
     ok &= ~pc.starts_with(c, ccs).to_numpy(zero_copy_only=False)
     if md.international_prefix:
         ok &= ~_match(c, f"^(?:{md.international_prefix})", None)
@@ -409,31 +416,38 @@ def normalise_column(raw: pa.Array, regions: np.ndarray, norm: Normaliser) -> Ph
     if isinstance(raw, pa.ChunkedArray):
         raw = raw.combine_chunks()
     n = len(raw)
-    blank = (pc.utf8_length(strip(raw)).to_numpy(zero_copy_only=False) == 0)
-    c = pc.replace_substring_regex(raw, _FORMATTING_RE, "")
-    plus = pc.match_substring_regex(c, r"^\+[0-9]{4,}$").to_numpy(zero_copy_only=False)
-    digits_only = pc.match_substring_regex(c, r"^[0-9]+$").to_numpy(zero_copy_only=False)
+    blank = np.ones(n, bool)
+    nonempty = np.flatnonzero(pc.utf8_length(raw).to_numpy(zero_copy_only=False))
     found: list[_Found] = []
-    pi = np.flatnonzero(plus)
-    if pi.size:
-        found += _plus_shapes(c.take(pa.array(pi)) if pi.size < n else c, pi)
     invalid: list[_Invalid] = []
-    di = np.flatnonzero(digits_only & (regions != None))  # noqa: E711 - elementwise
-    if di.size:
-        regs = regions[di]
-        for r in set(regs.tolist()):
-            sel = di[regs == r]
-            sub = c.take(pa.array(sel))
-            if _meta(r) is not None and _meta(r).cc == 1:
-                found += _nanp_national(sub, sel, r)
-            else:
-                f, bad = _national_digits(raw.take(pa.array(sel)), sub, sel, r)
-                found += f
-                invalid += bad
-    e164 = np.full(n, None, object)
-    region = np.full(n, None, object)
-    zones = np.full(n, "", object)
-    reason = np.full(n, None, object)
+    if nonempty.size:
+        cells = raw.take(pa.array(nonempty)) if nonempty.size < n else raw
+        stripped = strip(cells)
+        blank[nonempty] = pc.utf8_length(stripped).to_numpy(zero_copy_only=False) == 0
+        c = pc.replace_substring_regex(cells, _FORMATTING_RE, "")
+        repairable = _match(stripped, _REPAIRABLE, None)  # "2125550143.0": repaired first, per row
+        plus = pc.match_substring_regex(c, r"^\+[0-9]{4,}$").to_numpy(zero_copy_only=False) & ~repairable
+        digits_only = pc.match_substring_regex(c, r"^[0-9]+$").to_numpy(zero_copy_only=False) & ~repairable
+        pi = np.flatnonzero(plus)
+        if pi.size:
+            found += _plus_shapes(c.take(pa.array(pi)) if pi.size < len(c) else c, nonempty[pi])
+        sub_regions = regions[nonempty]
+        di = np.flatnonzero(digits_only & (sub_regions != None))  # noqa: E711 - elementwise
+        if di.size:
+            regs = sub_regions[di]
+            for r in set(regs.tolist()):
+                sel = di[regs == r]
+                sub = c.take(pa.array(sel))
+                if _meta(r) is not None and _meta(r).cc == 1:
+                    found += _nanp_national(sub, nonempty[sel], r)
+                else:
+                    f, bad = _national_digits(cells.take(pa.array(sel)), sub, nonempty[sel], r)
+                    found += f
+                    invalid += bad
+    e164 = filled(n, None)
+    region = filled(n, None)
+    zones = filled(n, "")
+    reason = filled(n, None)
     done = np.zeros(n, bool)
     for f in found:
         e164[f.idx], region[f.idx], zones[f.idx] = f.e164, f.region, f.zones

@@ -300,8 +300,8 @@ def _fast_valid(cc: int, nsn: str) -> Normalised | None:
 def fast_normalise(raw: str, region: str | None) -> Normalised | None:
     """The fast path: a result for well-formed valid numbers, ``None`` when unsure."""
     c = raw.translate(_FORMATTING)
-    if not c:
-        return None
+    if not c or ("." in raw and _FLOAT.match(raw.strip())):
+        return None  # empty, or spreadsheet damage that the library path repairs first
     if c[0] == "+":
         digits = c[1:]
         if len(digits) < 4 or not (digits.isascii() and digits.isdigit()):
@@ -343,8 +343,8 @@ def medium_normalise(raw: str, region: str | None) -> Normalised | None:
     does not try to reproduce; ``None`` when the number is not valid (the slow path says why).
     """
     text = raw.strip()
-    if not text or text[0].isalpha():
-        return None
+    if not text or text[0].isalpha() or repair_spreadsheet(text) is not None:
+        return None  # spreadsheet damage: repaired first (see Normaliser._repaired)
     try:
         num = phonenumbers.parse(text, region)
     except NumberParseException:
@@ -373,11 +373,20 @@ class Normaliser:
         hit = self.cache.get(key)
         if hit is not None:
             return hit
-        result = medium_normalise(raw, region) or slow_normalise(raw, region)
+        result = medium_normalise(raw, region) or self._repaired(raw, region) or slow_normalise(raw, region)
         if len(self.cache) >= self.max_cache:
             self.cache.clear()
         self.cache[key] = result
         return result
+
+    @staticmethod
+    def _repaired(raw: str, region: str | None) -> Normalised | None:
+        """Spreadsheet damage undone, the digits through the fast paths (``slow_normalise`` of the
+        raw value parses exactly these digits, and the fast paths agree with it)."""
+        digits = repair_spreadsheet(raw.strip())
+        if not digits:
+            return None
+        return fast_normalise(digits, region) or medium_normalise(digits, region)
 
 
 _default = Normaliser(max_cache=100_000)

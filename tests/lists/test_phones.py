@@ -102,6 +102,8 @@ def numbers(draw: st.DrawFn) -> tuple[str, str]:
 @example(("+1 212 555 0143", "US"))
 @example(("12125550143", "US"))
 @example(("06 30 123 4567", "HU"))
+@example(("2.00000000E8", "GB"))  # spreadsheet damage is repaired before any parsing
+@example(("+4930123456.0", "DE"))
 def test_fast_paths_agree_with_the_library(case: tuple[str, str]) -> None:
     raw, region = case
     reference = slow_normalise(raw, region)
