@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 
 from campaigns import store
 from campaigns.definition import load_definition
@@ -55,6 +55,7 @@ class Run:
     screens: list[dict] = field(default_factory=list)  # the agent's call screen at disposition time
     agent_events: list[dict] = field(default_factory=list)
     tasks: set = field(default_factory=set)
+    callbacks: list[dict] = field(default_factory=list)
 
     async def stop(self) -> None:
         if self.tasks:
@@ -73,13 +74,27 @@ class Run:
         async with self.engine.db.connect() as conn:
             return (await conn.execute(select(leads).where(leads.c.id == lead_id))).first()
 
+    async def make_due(self) -> datetime:
+        """The callbacks become due ``due`` seconds from now, exclusive for ``grace`` more; returns
+        when the first one's grace period ends."""
+        now = self.clock.now()
+        ends = []
+        async with self.engine.db.begin() as conn:
+            for i, cb in enumerate(self.callbacks, start=1):
+                due = now + timedelta(seconds=cb.get("due", 0))
+                ends.append(due + timedelta(seconds=cb.get("grace", 900)))
+                await conn.execute(update(leads).where(leads.c.id == i).values(
+                    next_call_at=due, callback_exclusive_until=ends[-1]))
+        return ends[0]
+
 
 async def start(tmp_path: Path, callbacks: list[dict], *, login: list[str] = NAMES,
-                agents: dict[str, Any] | None = None) -> Run:
+                agents: dict[str, Any] | None = None, hold: bool = False) -> Run:
     """A progressive campaign whose only leads are ``callbacks`` (each booked by an earlier
     connected call), three agents (``login`` logged in), everyone answering, agents taking calls
     at once unless ``agents`` says otherwise.  Every connected call is disposed ``SALE`` by its
-    agent after a moment, the agent's screen being recorded first."""
+    agent after a moment, the agent's screen being recorded first.  The callbacks become due
+    once the agents are ready (:meth:`Run.make_due`; with ``hold``, when the test says)."""
     clock = ScaledClock(SPEED)
     settings = Settings(data_dir=tmp_path / "data")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -94,7 +109,7 @@ async def start(tmp_path: Path, callbacks: list[dict], *, login: list[str] = NAM
             for n in [*NAMES, "agent09"]
         ])
         for i, cb in enumerate(callbacks, start=1):
-            due = now + timedelta(seconds=cb.get("due", 10))
+            due = now + timedelta(days=1)  # until make_due
             conn.execute(insert(leads).values(
                 id=i, list_id=1, phone=f"+1212555{i:04d}", first_name=f"Lead{i}", timezones="America/New_York",
                 status="callback", attempts=1, next_call_at=due, callback_owner=cb["owner"],
@@ -124,7 +139,7 @@ async def start(tmp_path: Path, callbacks: list[dict], *, login: list[str] = NAM
         await server.close()
         task.result()
     engine = daemon.engine
-    run = Run(engine, sim, clock, settings, server, daemon, task, cid)
+    run = Run(engine, sim, clock, settings, server, daemon, task, cid, callbacks=callbacks)
 
     def on_event(kind: str, data: dict) -> None:
         if kind == "agent":
@@ -143,6 +158,8 @@ async def start(tmp_path: Path, callbacks: list[dict], *, login: list[str] = NAM
     for name in login:
         await engine.agent_login(name, "e2e")
     await until(lambda: all(_state(engine, n) is AgentState.READY for n in login), 20, "agents ready")
+    if not hold:
+        await run.make_due()
     return run
 
 
@@ -160,7 +177,7 @@ def sim_truth(run: Run, channel_id: str):  # noqa: ANN201
 
 
 async def test_owned_callback_is_connected_to_its_owner_only(tmp_path: Path) -> None:
-    run = await start(tmp_path, [{"owner": OWNER, "due": 10}])
+    run = await start(tmp_path, [{"owner": OWNER}])
     try:
         camp = next(iter(run.engine.campaigns.values()))
         seen: list[pacing.Snapshot] = []
@@ -199,10 +216,11 @@ async def test_owned_callback_is_connected_to_its_owner_only(tmp_path: Path) -> 
 
 
 async def test_busy_owner_keeps_the_callback_until_ready(tmp_path: Path) -> None:
-    run = await start(tmp_path, [{"owner": OWNER, "due": 10}])
+    run = await start(tmp_path, [{"owner": OWNER}], hold=True)
     try:
         await run.engine.agent_pause(OWNER, "BREAK")  # before the callback is due
         await until(lambda: _state(run.engine, OWNER) is AgentState.PAUSED, 10, "the owner paused")
+        await run.make_due()
         await run.engine.clock.sleep(30)  # others ready, the callback due: not dialled
         assert run.sim.stats.placed == 0 and (await run.lead(1)).status == "callback"
         assert run.engine.campaigns[run.campaign_id].idle_reason.startswith("idle: no callable leads")
@@ -221,33 +239,34 @@ async def test_busy_owner_keeps_the_callback_until_ready(tmp_path: Path) -> None
 
 
 async def test_busy_owner_past_the_grace_period_anyone_takes_it(tmp_path: Path) -> None:
-    run = await start(tmp_path, [{"owner": OWNER, "due": 10, "grace": 30}])
+    run = await start(tmp_path, [{"owner": OWNER, "grace": 30}], hold=True)
     try:
-        grace_ends = run.clock.now() + timedelta(seconds=40)
         await run.engine.agent_pause(OWNER, "BREAK")
+        await until(lambda: _state(run.engine, OWNER) is AgentState.PAUSED, 10, "the owner paused")
+        grace_ends = await run.make_due()
         await until(lambda: run.screens, 30, "the callback to reach an agent after the grace period")
         [screen] = run.screens
         assert screen["agent"] in ("agent01", "agent03") and screen["callback"] is True
         async with run.engine.db.connect() as conn:
             row = (await conn.execute(select(calls).where(calls.c.lead_id == 1).order_by(calls.c.id.desc()))).first()
         placed = row.placed_at if row.placed_at.tzinfo else row.placed_at.replace(tzinfo=grace_ends.tzinfo)
-        assert placed >= grace_ends - timedelta(seconds=2)
+        assert placed >= grace_ends
         assert sim_truth(run, row.channel_id).queued and run.sim.stats.routed == 0
     finally:
         await run.stop()
 
 
 async def test_logged_out_owner_callback_goes_to_anyone_after_grace(tmp_path: Path) -> None:
-    run = await start(tmp_path, [{"owner": "agent09", "due": 0, "grace": 40}])
+    run = await start(tmp_path, [{"owner": "agent09", "grace": 40}], hold=True)
     try:
-        grace_ends = run.clock.now() + timedelta(seconds=40)
+        grace_ends = await run.make_due()
         await until(lambda: run.screens, 30, "the callback to reach an agent after the grace period")
         [screen] = run.screens
         assert screen["agent"] in ("agent01", "agent02", "agent03") and screen["callback"] is True
         async with run.engine.db.connect() as conn:
             row = (await conn.execute(select(calls).where(calls.c.lead_id == 1).order_by(calls.c.id.desc()))).first()
         placed = row.placed_at if row.placed_at.tzinfo else row.placed_at.replace(tzinfo=grace_ends.tzinfo)
-        assert placed >= grace_ends - timedelta(seconds=2)  # not before the grace period ended
+        assert placed >= grace_ends  # not before the grace period ended
         truth = sim_truth(run, row.channel_id)
         assert truth.queued and truth.routed_to == "" and run.sim.stats.routed == 0
     finally:
@@ -255,7 +274,7 @@ async def test_logged_out_owner_callback_goes_to_anyone_after_grace(tmp_path: Pa
 
 
 async def test_owner_not_answering_in_two_seconds_is_an_abandoned_call(tmp_path: Path) -> None:
-    run = await start(tmp_path, [{"owner": OWNER, "due": 0}], agents={"answer_delay": 3.0})
+    run = await start(tmp_path, [{"owner": OWNER}], agents={"answer_delay": 3.0})
     try:
         await until(lambda: run.sim.stats.dropped == 1 and not run.engine.live, 30, "the drop")
         await run.engine.flush()
@@ -276,7 +295,7 @@ async def test_owner_not_answering_in_two_seconds_is_an_abandoned_call(tmp_path:
 
 
 async def test_two_callbacks_of_one_owner_one_at_a_time(tmp_path: Path) -> None:
-    run = await start(tmp_path, [{"owner": OWNER, "due": 0}, {"owner": OWNER, "due": 0}], login=[OWNER, "agent01"])
+    run = await start(tmp_path, [{"owner": OWNER}, {"owner": OWNER}], login=[OWNER, "agent01"])
     try:
         await until(lambda: len(run.screens) == 2, 60, "both callbacks to reach the owner")
         assert [s["agent"] for s in run.screens] == [OWNER, OWNER]
