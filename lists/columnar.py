@@ -76,12 +76,16 @@ def _combine(phones: list[PhoneColumn], n: int) -> tuple[np.ndarray, np.ndarray,
     which = np.full(n, -1, np.int32)
     alts: dict[int, list[str]] = {}
     for j, col in enumerate(phones):
-        valid = np.not_equal(col.e164, None)
+        valid = col.valid
+        if j == 0:
+            primary, region, zones, reason = col.e164.copy(), col.region.copy(), col.zones.copy(), col.reason.copy()
+            which[valid] = 0
+            continue
         new = valid & (which < 0)
         primary[new], region[new], zones[new] = col.e164[new], col.region[new], col.zones[new]
-        if j:
-            alt = np.flatnonzero(valid & (which >= 0) & np.not_equal(col.e164, primary))
-            for i, e in zip(alt.tolist(), col.e164[alt].tolist(), strict=True):
+        both = np.flatnonzero(valid & (which >= 0))
+        for i, e, p in zip(both.tolist(), col.e164[both].tolist(), primary[both].tolist(), strict=True):
+            if e != p:
                 lst = alts.get(i)
                 if lst is None:
                     alts[i] = [e]

@@ -390,6 +390,8 @@ def import_file(
                 finally:
                     if writer is not None:
                         writer.close()
+                if rebuild:  # SQLite's sorter may use helper threads for the index builds
+                    conn.connection.driver_connection.execute(f"PRAGMA threads={min(4, os.cpu_count() or 1)}")
                 for sql in rebuild:
                     conn.exec_driver_sql(sql)
                 if rejects.count:
@@ -410,6 +412,7 @@ def import_file(
             finally:
                 if sqlite:
                     conn.connection.driver_connection.execute("PRAGMA cache_size=-2000")
+                    conn.connection.driver_connection.execute("PRAGMA threads=0")
     except BaseException:
         rejects.abort()
         raise

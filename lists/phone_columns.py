@@ -256,6 +256,7 @@ class PhoneColumn:
     region: np.ndarray
     zones: np.ndarray
     blank: np.ndarray  # the cell is empty or whitespace
+    valid: np.ndarray  # ``e164`` is set
 
 
 def _plus_shapes(c: pa.Array, rows: np.ndarray) -> list[_Found]:
@@ -455,9 +456,13 @@ def normalise_column(raw: pa.Array, regions: np.ndarray, norm: Normaliser) -> Ph
     for b in invalid:
         reason[b.idx] = b.reason
         done[b.idx] = True
+    valid = done.copy()
+    for b in invalid:
+        valid[b.idx] = False
     rest = np.flatnonzero(~done & ~blank)
     if rest.size:
         for i, value in zip(rest.tolist(), raw.take(pa.array(rest)).to_pylist(), strict=True):
             r = norm(value, regions[i])
             e164[i], reason[i], region[i], zones[i] = r.e164, r.reason, r.region, " ".join(r.zones)
-    return PhoneColumn(e164, reason, region, zones, blank)
+            valid[i] = r.e164 is not None
+    return PhoneColumn(e164, reason, region, zones, blank, valid)
