@@ -427,6 +427,8 @@ def normalise_column(raw: pa.Array, regions: np.ndarray, norm: Normaliser) -> Ph
         blank[nonempty] = pc.utf8_length(stripped).to_numpy(zero_copy_only=False) == 0
         c = pc.replace_substring_regex(cells, _FORMATTING_RE, "")
         repairable = _match(stripped, _REPAIRABLE, None)  # "2125550143.0": repaired first, per row
+        # an apostrophe or tab inside the number: the library rejects it (per row)
+        repairable |= _match(strip(pc.utf8_ltrim(stripped, characters="'")), "['\t]", None)
         plus = pc.match_substring_regex(c, r"^\+[0-9]{4,}$").to_numpy(zero_copy_only=False) & ~repairable
         digits_only = pc.match_substring_regex(c, r"^[0-9]+$").to_numpy(zero_copy_only=False) & ~repairable
         pi = np.flatnonzero(plus)

@@ -299,8 +299,13 @@ def _fast_valid(cc: int, nsn: str) -> Normalised | None:
 
 def fast_normalise(raw: str, region: str | None) -> Normalised | None:
     """The fast path: a result for well-formed valid numbers, ``None`` when unsure."""
-    c = raw.translate(_FORMATTING)
-    if not c or ("." in raw and _FLOAT.match(raw.strip())):
+    text = raw.strip()
+    if text[:1] == "'":  # a spreadsheet-safe prefix (the library skips anything before the number)
+        text = text.lstrip("'").strip()
+    if "'" in text or "\t" in text:
+        return None  # inside a number the library does not accept them
+    c = text.translate(_FORMATTING)
+    if not c or ("." in text and _FLOAT.match(text)):
         return None  # empty, or spreadsheet damage that the library path repairs first
     if c[0] == "+":
         digits = c[1:]

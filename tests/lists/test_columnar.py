@@ -120,6 +120,7 @@ def test_columnar_transform_on_a_realistic_chunk() -> None:
 @given(st.lists(st.tuples(phone_cells(), st.sampled_from([None, *REGIONS])), min_size=1, max_size=40))
 @example([("06 30 123 4567", "HU"), ("8 (912) 345-67-89", "RU"), ("(212) 555-0143", "GB"), ("0501234567", "SA")])
 @example([("+1 212 555 0143", "US"), ("12125550143", "US"), ("1.2125550143E10", "US"), ("2125550143.0", "US")])
+@example([("+36'200000000", None), ("212\t555 0143", "US"), ("'+1 212 555 0143", "US"), ("2.00000000E8", "GB")])
 def test_normalise_column_equals_the_normaliser_and_the_library(cells: list[tuple[str, str | None]]) -> None:
     raws = [c for c, _r in cells]
     regions = np.array([r for _c, r in cells], object)

@@ -104,6 +104,9 @@ def numbers(draw: st.DrawFn) -> tuple[str, str]:
 @example(("06 30 123 4567", "HU"))
 @example(("2.00000000E8", "GB"))  # spreadsheet damage is repaired before any parsing
 @example(("+4930123456.0", "DE"))
+@example(("+36'200000000", "HU"))  # an apostrophe or a tab inside a number: not a number for the library
+@example(("212\t555 0143", "US"))
+@example(("'+1 212 555 0143", "US"))  # a leading apostrophe (spreadsheet-safe export) is skipped
 def test_fast_paths_agree_with_the_library(case: tuple[str, str]) -> None:
     raw, region = case
     reference = slow_normalise(raw, region)
