@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from itertools import compress
+from itertools import chain, compress
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,7 @@ from lists.transform import BLANK, RECORD_FIELDS, Spec, TransformPool
 
 DEDUPE_SCOPES = ("file", "list", "campaign", "all")
 THREADED_WRITER = os.environ.get("DIALER_IMPORT_WRITER", "thread") == "thread"
+ROWS_PER_INSERT = 50  # SQLite: rows per INSERT statement (50 x 11 parameters)
 BULK_MIN_ROWS = 100_000  # SQLite: drop and rebuild the lead indexes for imports this large
 
 
@@ -139,8 +140,16 @@ def _bulk_insert(conn: Connection, batch: tuple[int, list[tuple]]) -> None:
                 for r in records:
                     copy.write_row((list_id, *r))
         else:  # list_id is an int from the database: safe as a literal, one parameter less per row
-            marks = ", ".join("?" * len(RECORD_FIELDS))
-            cur.executemany(f"INSERT INTO leads (list_id, {cols}) VALUES ({int(list_id)}, {marks})", records)
+            one = f"({int(list_id)}, {', '.join('?' * len(RECORD_FIELDS))})"
+            # Several rows per statement: a fifth less CPU, and the GIL is handed back and forth
+            # (around each statement's step) once per ROWS_PER_INSERT rows instead of every row.
+            k = ROWS_PER_INSERT
+            full = len(records) // k * k
+            if full:
+                many = f"INSERT INTO leads (list_id, {cols}) VALUES " + ", ".join([one] * k)
+                cur.executemany(many, (list(chain.from_iterable(records[i:i + k])) for i in range(0, full, k)))
+            if full < len(records):
+                cur.executemany(f"INSERT INTO leads (list_id, {cols}) VALUES {one}", records[full:])
     finally:
         cur.close()
 
