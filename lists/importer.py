@@ -35,11 +35,12 @@ from lists.csvsafe import safe_row
 from lists.dnc import dnc_set
 from lists.models import ImportRun, Lead, LeadList
 from lists.phones import country_to_region
-from lists.reader import Chunk, estimate_rows, read_chunks, sniff
+from lists.reader import Chunk, estimate_rows, read_chunks, read_chunks_in_process, sniff
 from lists.transform import BLANK, RECORD_FIELDS, Spec, TransformPool
 
 DEDUPE_SCOPES = ("file", "list", "campaign", "all")
 THREADED_WRITER = os.environ.get("DIALER_IMPORT_WRITER", "thread") == "thread"
+READER_PROCESS_MIN_ROWS = 200_000  # files this large are parsed in a reader process (automatic mode)
 ROWS_PER_INSERT = 50  # SQLite: rows per INSERT statement (50 x 11 parameters)
 BULK_MIN_ROWS = 100_000  # SQLite: drop and rebuild the lead indexes for imports this large
 
@@ -56,7 +57,9 @@ class ImportOptions:
     dry_run: bool = False
     rejects: Path | None = None
     chunksize: int = 50_000
-    workers: int | None = None  # None: transform on a helper thread; 0: inline; N: N worker processes
+    # None: automatic (large files parsed in a reader process, transform on a helper thread);
+    # 0: everything in the calling thread (but the inserts); N: transform in N worker processes
+    workers: int | None = None
 
 
 @dataclass
@@ -334,104 +337,110 @@ def import_file(
     if region and country_to_region(region) != region:
         raise InputError(f"--region {options.region!r}: not a known ISO 3166 country code")
     fmt = sniff(path, options.encoding, options.delimiter)
-    chunks = read_chunks(fmt, options.chunksize)
-    first = next(chunks, None)
-    columns = list(first.frame.columns) if first is not None else fmt.header
-    cmap = map_columns(columns, options.overrides)
-    if not cmap.phones:
-        raise InputError(f"{path}: no phone column found (columns: {', '.join(columns)}); use --map phone=COLUMN")
-    result = ImportResult(file=str(path), list_name=options.list_name, dry_run=options.dry_run,
-                          encoding=fmt.encoding, delimiter=fmt.delimiter, columns=cmap.as_dict())
-    rejects_path = options.rejects or _default_rejects(path)
-    started = datetime.now(UTC)
-    spec = Spec(tuple(columns), cmap, region)
-    pool = TransformPool(spec, options.workers) if _use_pool(options) else None
-    # Millions of small tuples, none of them cyclic: the cycle collector would only rescan them.
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
-    rejects = _Rejects(rejects_path, columns, fmt.delimiter)
-    try:
-        with engine.connect() as conn:
-            sqlite = conn.dialect.name == "sqlite"
-            if sqlite:  # a bigger page cache keeps the phone index's random inserts in memory
-                conn.connection.driver_connection.execute("PRAGMA cache_size=-262144")
-            trans = conn.begin()
-            try:
-                campaign_id = store.find_campaign(conn, options.campaign) if options.campaign else None
-                lst = store.find_list(conn, options.list_name)
-                if lst is not None:
-                    if campaign_id is not None and lst["campaign_id"] not in (None, campaign_id):
-                        raise InputError(f"list {options.list_name!r} belongs to another campaign")
-                    if campaign_id is None:
-                        campaign_id = lst["campaign_id"]
-                    elif lst["campaign_id"] is None and not options.dry_run:
-                        conn.execute(LeadList.__table__.update().where(LeadList.__table__.c.id == lst["id"])
-                                     .values(campaign_id=campaign_id))
-                list_id = lst["id"] if lst else None
-                seen = _existing_numbers(conn, options.dedupe, list_id, campaign_id)
-                blocked = dnc_set(conn, campaign_id)
-                run_id = None
-                if not options.dry_run:
-                    if list_id is None:
-                        list_id = store.create_list(conn, options.list_name, campaign_id, str(path))
-                    # Written first: on SQLite this opens the transaction before any DDL below.
-                    run_id = conn.execute(ImportRun.__table__.insert().values(
-                        list_id=list_id, file=str(path), started_at=started, reasons={},
-                    )).inserted_primary_key[0]
-                scope = options.dedupe if options.dedupe != "campaign" or campaign_id is not None else "list"
-                acct = _Accounting(seen, blocked, result, rejects, f"duplicate_in_{scope}", list_id or 0)
-                rebuild = _drop_indexes_for_bulk(conn, path) if sqlite and not options.dry_run else []
-                writer = None if options.dry_run else (_Writer(conn) if THREADED_WRITER else _Direct(conn))
-                try:
-                    stream: Iterator[tuple[Chunk, Transformed]]
-                    if pool is not None:
-                        stream = pool.map((ch, ch.frame, ch.rows) for ch in _chain(first, chunks))
-                    elif options.workers == 0:
-                        stream = ((ch, transform_columns(spec, ch.frame, ch.rows)) for ch in _chain(first, chunks))
-                    else:
-                        stream = _threaded(spec, _chain(first, chunks))
-                    for ch, transformed in stream:
-                        out = acct.apply(ch, transformed)
-                        if writer is not None:
-                            writer.put(out)
-                        if progress is not None:
-                            progress(len(ch.rows) + len(ch.malformed))
-                finally:
-                    if writer is not None:
-                        writer.close()
-                if rebuild:  # SQLite's sorter may use helper threads for the index builds
-                    conn.connection.driver_connection.execute(f"PRAGMA threads={min(4, os.cpu_count() or 1)}")
-                for sql in rebuild:
-                    conn.exec_driver_sql(sql)
-                if rejects.count:
-                    result.rejected_file = str(rejects_path)
-                if run_id is not None:
-                    runs = ImportRun.__table__
-                    conn.execute(runs.update().where(runs.c.id == run_id).values(
-                        finished_at=datetime.now(UTC), rows_read=result.rows_read, imported=result.imported,
-                        rejected=result.rejected, duplicates=result.duplicates, dnc=result.dnc,
-                        reasons=dict(result.not_imported), rejected_file=result.rejected_file,
-                    ))
-                    trans.commit()
-                else:
-                    trans.rollback()
-            except BaseException:
-                trans.rollback()
-                raise
-            finally:
-                if sqlite:
-                    conn.connection.driver_connection.execute("PRAGMA cache_size=-2000")
-                    conn.connection.driver_connection.execute("PRAGMA threads=0")
-    except BaseException:
-        rejects.abort()
-        raise
-    finally:
-        if gc_was_enabled:
-            gc.enable()
-        if pool is not None:
-            pool.close()
-    if rejects.count:
-        rejects.commit()
+    if options.workers is None and (estimate_rows(path) or 0) >= READER_PROCESS_MIN_ROWS and (os.cpu_count() or 1) > 1:
+        chunks = read_chunks_in_process(fmt, options.chunksize)
     else:
-        rejects.abort()
-    return result
+        chunks = read_chunks(fmt, options.chunksize)
+    try:
+        first = next(chunks, None)
+        columns = list(first.frame.columns) if first is not None else fmt.header
+        cmap = map_columns(columns, options.overrides)
+        if not cmap.phones:
+            raise InputError(f"{path}: no phone column found (columns: {', '.join(columns)}); use --map phone=COLUMN")
+        result = ImportResult(file=str(path), list_name=options.list_name, dry_run=options.dry_run,
+                              encoding=fmt.encoding, delimiter=fmt.delimiter, columns=cmap.as_dict())
+        rejects_path = options.rejects or _default_rejects(path)
+        started = datetime.now(UTC)
+        spec = Spec(tuple(columns), cmap, region)
+        pool = TransformPool(spec, options.workers) if _use_pool(options) else None
+        # Millions of small tuples, none of them cyclic: the cycle collector would only rescan them.
+        gc_was_enabled = gc.isenabled()
+        gc.disable()
+        rejects = _Rejects(rejects_path, columns, fmt.delimiter)
+        try:
+            with engine.connect() as conn:
+                sqlite = conn.dialect.name == "sqlite"
+                if sqlite:  # a bigger page cache keeps the phone index's random inserts in memory
+                    conn.connection.driver_connection.execute("PRAGMA cache_size=-262144")
+                trans = conn.begin()
+                try:
+                    campaign_id = store.find_campaign(conn, options.campaign) if options.campaign else None
+                    lst = store.find_list(conn, options.list_name)
+                    if lst is not None:
+                        if campaign_id is not None and lst["campaign_id"] not in (None, campaign_id):
+                            raise InputError(f"list {options.list_name!r} belongs to another campaign")
+                        if campaign_id is None:
+                            campaign_id = lst["campaign_id"]
+                        elif lst["campaign_id"] is None and not options.dry_run:
+                            conn.execute(LeadList.__table__.update().where(LeadList.__table__.c.id == lst["id"])
+                                         .values(campaign_id=campaign_id))
+                    list_id = lst["id"] if lst else None
+                    seen = _existing_numbers(conn, options.dedupe, list_id, campaign_id)
+                    blocked = dnc_set(conn, campaign_id)
+                    run_id = None
+                    if not options.dry_run:
+                        if list_id is None:
+                            list_id = store.create_list(conn, options.list_name, campaign_id, str(path))
+                        # Written first: on SQLite this opens the transaction before any DDL below.
+                        run_id = conn.execute(ImportRun.__table__.insert().values(
+                            list_id=list_id, file=str(path), started_at=started, reasons={},
+                        )).inserted_primary_key[0]
+                    scope = options.dedupe if options.dedupe != "campaign" or campaign_id is not None else "list"
+                    acct = _Accounting(seen, blocked, result, rejects, f"duplicate_in_{scope}", list_id or 0)
+                    rebuild = _drop_indexes_for_bulk(conn, path) if sqlite and not options.dry_run else []
+                    writer = None if options.dry_run else (_Writer(conn) if THREADED_WRITER else _Direct(conn))
+                    try:
+                        stream: Iterator[tuple[Chunk, Transformed]]
+                        if pool is not None:
+                            stream = pool.map((ch, ch.frame, ch.rows) for ch in _chain(first, chunks))
+                        elif options.workers == 0:
+                            stream = ((ch, transform_columns(spec, ch.frame, ch.rows)) for ch in _chain(first, chunks))
+                        else:
+                            stream = _threaded(spec, _chain(first, chunks))
+                        for ch, transformed in stream:
+                            out = acct.apply(ch, transformed)
+                            if writer is not None:
+                                writer.put(out)
+                            if progress is not None:
+                                progress(len(ch.rows) + len(ch.malformed))
+                    finally:
+                        if writer is not None:
+                            writer.close()
+                    if rebuild:  # SQLite's sorter may use helper threads for the index builds
+                        conn.connection.driver_connection.execute(f"PRAGMA threads={min(4, os.cpu_count() or 1)}")
+                    for sql in rebuild:
+                        conn.exec_driver_sql(sql)
+                    if rejects.count:
+                        result.rejected_file = str(rejects_path)
+                    if run_id is not None:
+                        runs = ImportRun.__table__
+                        conn.execute(runs.update().where(runs.c.id == run_id).values(
+                            finished_at=datetime.now(UTC), rows_read=result.rows_read, imported=result.imported,
+                            rejected=result.rejected, duplicates=result.duplicates, dnc=result.dnc,
+                            reasons=dict(result.not_imported), rejected_file=result.rejected_file,
+                        ))
+                        trans.commit()
+                    else:
+                        trans.rollback()
+                except BaseException:
+                    trans.rollback()
+                    raise
+                finally:
+                    if sqlite:
+                        conn.connection.driver_connection.execute("PRAGMA cache_size=-2000")
+                        conn.connection.driver_connection.execute("PRAGMA threads=0")
+        except BaseException:
+            rejects.abort()
+            raise
+        finally:
+            if gc_was_enabled:
+                gc.enable()
+            if pool is not None:
+                pool.close()
+        if rejects.count:
+            rejects.commit()
+        else:
+            rejects.abort()
+        return result
+    finally:
+        chunks.close()  # a reader process stops with it

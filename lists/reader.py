@@ -9,6 +9,8 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import multiprocessing
+import queue
 import re
 import warnings
 from collections.abc import Iterator
@@ -16,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 
 from dialer.errors import InputError
 
@@ -191,3 +194,52 @@ def estimate_rows(path: Path | str) -> int | None:
         return None
     lines = head.count(b"\n") or 1
     return max(1, int(size / (len(head) / lines)) - 1)
+
+
+def _string_dtype(t: pa.DataType) -> pd.StringDtype | None:
+    return pd.StringDtype("pyarrow") if pa.types.is_string(t) or pa.types.is_large_string(t) else None
+
+
+def _reader_child(fmt: FileFormat, chunksize: int, out: multiprocessing.Queue) -> None:
+    """In the reader process: every chunk as an arrow table (cheap to send), then ``None``."""
+    try:
+        for ch in read_chunks(fmt, chunksize):
+            table = pa.Table.from_pandas(ch.frame, preserve_index=False)
+            out.put((table, list(ch.frame.columns), ch.rows, ch.malformed))
+        out.put(None)
+    except BaseException as exc:  # noqa: BLE001 - re-raised in the importing process
+        out.put(exc)
+
+
+def read_chunks_in_process(fmt: FileFormat, chunksize: int = 100_000, ahead: int = 3) -> Iterator[Chunk]:
+    """:func:`read_chunks` in a forked process, ``ahead`` chunks ahead: parsing the CSV then runs
+    beside the caller's own work instead of competing with it for the GIL. Same chunks, same
+    errors; without ``fork`` (Windows, macOS' default) it reads in this process."""
+    if "fork" not in multiprocessing.get_all_start_methods():
+        yield from read_chunks(fmt, chunksize)
+        return
+    ctx = multiprocessing.get_context("fork")
+    out: multiprocessing.Queue = ctx.Queue(maxsize=ahead)
+    proc = ctx.Process(target=_reader_child, args=(fmt, chunksize, out), name="lead-reader", daemon=True)
+    proc.start()
+    try:
+        while True:
+            try:
+                item = out.get(timeout=1.0)
+            except queue.Empty:
+                if not proc.is_alive():
+                    raise InputError(f"{fmt.path}: the reader process stopped (exit code {proc.exitcode})") from None
+                continue
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            table, columns, rows, malformed = item
+            frame = table.to_pandas(types_mapper=_string_dtype)
+            frame.columns = columns
+            yield Chunk(frame, rows, malformed)
+    finally:
+        if proc.is_alive():
+            proc.terminate()
+        proc.join()
+        out.close()

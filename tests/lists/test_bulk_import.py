@@ -9,8 +9,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
+from dialer.errors import InputError
+from lists import importer
 from lists.importer import ImportOptions, import_file
 from lists.models import Lead, LeadList
+from lists.reader import read_chunks, read_chunks_in_process, sniff
 
 
 def _write(path: Path, rows: int) -> None:
@@ -62,3 +65,39 @@ def test_multi_chunk_pipelines_agree(sqlite_engine: Engine, tmp_path: Path) -> N
         stored.append([(r.phone, json.dumps(r.alt_phones), json.dumps(r.custom), r.source_row, r.timezones)
                        for r in rows])
     assert stored[0] == stored[1] and len(stored[0]) > 250
+
+
+def _chunks(reader, fmt) -> list:  # noqa: ANN001 - a chunk reader and its FileFormat
+    return [(ch.rows, ch.malformed, list(ch.frame.columns), ch.frame.to_numpy(dtype=object).tolist())
+            for ch in reader(fmt, 3)]
+
+
+def test_reader_process_gives_the_same_chunks(tmp_path: Path) -> None:
+    path = tmp_path / "odd.csv"
+    path.write_text('phone,name,note\n+12125550143,Ann,"two\nlines"\n\n+12125550144,Bob,x,extra\n'
+                    '+12125550145,Cy,\n,,\n+12125550146,"Di, Jr",y\n+12125550147,Ed,z\n', encoding="utf-8")
+    fmt = sniff(path)
+    assert _chunks(read_chunks_in_process, fmt) == _chunks(read_chunks, fmt)
+
+
+def test_reader_process_raises_the_readers_error(sqlite_engine: Engine, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "late.csv"
+    good = "".join(f"+1212555{i:04d},Ann\n" for i in range(30000))
+    path.write_bytes(b"phone,name\n" + good.encode() + b"+12125550000,\xff\xfe\xfa\n")
+    monkeypatch.setattr(importer, "READER_PROCESS_MIN_ROWS", 0)
+    with pytest.raises(InputError, match="cannot decode"):
+        import_file(sqlite_engine, path, ImportOptions("late", region="US", chunksize=5000))
+    with sqlite_engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM leads").scalar() == 0
+    assert not list(tmp_path.glob("*.rejected.csv*"))
+
+
+def test_import_with_a_reader_process(sqlite_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "leads.csv"
+    _write(path, 400)
+    inline = import_file(sqlite_engine, path, ImportOptions("inline", region="US", chunksize=64, workers=0,
+                                                            dedupe="list"))
+    monkeypatch.setattr(importer, "READER_PROCESS_MIN_ROWS", 0)
+    forked = import_file(sqlite_engine, path, ImportOptions("forked", region="US", chunksize=64, dedupe="list"))
+    assert forked.as_dict() | {"list": "inline"} == inline.as_dict()
