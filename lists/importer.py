@@ -1,7 +1,9 @@
 """``dialer lists import``: a lead file into a list, every row accounted for.
 
-Pipeline per chunk of records: skip blank records → normalise phone columns (first valid number
-is the lead's phone, the others alternates) → DNC → de-duplicate → time zones → bulk insert.
+Pipeline per chunk of records: read (a forked reader process for large files) → transform the
+whole chunk at once (:func:`lists.columnar.transform_columns` on a helper thread: phone columns,
+time zones, names, custom fields) → DNC, de-duplication, counts and the rejects file (this
+thread) → bulk insert (a writer thread; 50 rows per statement on SQLite, ``COPY`` on PostgreSQL).
 Rows not imported go to the rejects CSV with their original cells plus ``row`` and ``reason``.
 The whole import is one transaction: an unreadable file or any failure leaves nothing behind.
 
@@ -41,6 +43,7 @@ from lists.transform import BLANK, RECORD_FIELDS, Spec, TransformPool
 DEDUPE_SCOPES = ("file", "list", "campaign", "all")
 THREADED_WRITER = os.environ.get("DIALER_IMPORT_WRITER", "thread") == "thread"
 READER_PROCESS_MIN_ROWS = 200_000  # files this large are parsed in a reader process (automatic mode)
+TRANSFORM_THREADS = 1  # a second one gained nothing measurable (the GIL-held parts serialise)
 ROWS_PER_INSERT = 50  # SQLite: rows per INSERT statement (50 x 11 parameters)
 BULK_MIN_ROWS = 100_000  # SQLite: drop and rebuild the lead indexes for imports this large
 
@@ -278,7 +281,7 @@ def _threaded(spec: Spec, chunks: Iterator[Chunk], ahead: int = 2) -> Iterator[t
     pyarrow's kernels release the GIL, so the transform overlaps with reading the next chunk
     and with the inserts.
     """
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="lead-transform") as ex:
+    with ThreadPoolExecutor(max_workers=TRANSFORM_THREADS, thread_name_prefix="lead-transform") as ex:
         pending: deque[tuple[Chunk, Future]] = deque()
         try:
             for ch in chunks:
@@ -406,8 +409,6 @@ def import_file(
                     finally:
                         if writer is not None:
                             writer.close()
-                    if rebuild:  # SQLite's sorter may use helper threads for the index builds
-                        conn.connection.driver_connection.execute(f"PRAGMA threads={min(4, os.cpu_count() or 1)}")
                     for sql in rebuild:
                         conn.exec_driver_sql(sql)
                     if rejects.count:
@@ -428,7 +429,6 @@ def import_file(
                 finally:
                     if sqlite:
                         conn.connection.driver_connection.execute("PRAGMA cache_size=-2000")
-                        conn.connection.driver_connection.execute("PRAGMA threads=0")
         except BaseException:
             rejects.abort()
             raise

@@ -1,8 +1,10 @@
-"""The pure, per-row part of an import: cells → lead fields, or a rejection reason.
+"""The pure part of an import, row by row: cells → lead fields, or a rejection reason.
 
-No database and no shared state beyond caches, so chunks can be transformed in worker processes
-(:class:`TransformPool`) while the main process reads the file and writes the database.
-De-duplication and DNC need the whole import's state and stay in the main process.
+:func:`transform` is the reference: the import runs :func:`lists.columnar.transform_columns`,
+which gives the same results over whole columns (a property test compares them). No database
+and no shared state beyond caches, so chunks can also be transformed in worker processes
+(:class:`TransformPool`, ``--workers N``). De-duplication and DNC need the whole import's
+state and stay in the importing process.
 """
 
 from __future__ import annotations
