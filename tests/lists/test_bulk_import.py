@@ -55,7 +55,7 @@ def test_multi_chunk_pipelines_agree(sqlite_engine: Engine, tmp_path: Path) -> N
     path = tmp_path / "leads.csv"
     _write(path, 321)
     stored = []
-    for name, workers in (("inline", 0), ("thread", None)):
+    for name, workers in (("inline", 0), ("thread", None), ("processes", 2)):
         import_file(sqlite_engine, path, ImportOptions(name, region="US", chunksize=64, workers=workers,
                                                        dedupe="list"))
         with sqlite_engine.connect() as conn:
@@ -64,7 +64,7 @@ def test_multi_chunk_pipelines_agree(sqlite_engine: Engine, tmp_path: Path) -> N
                                 .where(Lead.list_id == list_id).order_by(Lead.id)).all()
         stored.append([(r.phone, json.dumps(r.alt_phones), json.dumps(r.custom), r.source_row, r.timezones)
                        for r in rows])
-    assert stored[0] == stored[1] and len(stored[0]) > 250
+    assert stored[0] == stored[1] == stored[2] and len(stored[0]) > 250
 
 
 def _chunks(reader, fmt) -> list:  # noqa: ANN001 - a chunk reader and its FileFormat
