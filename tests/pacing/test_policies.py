@@ -116,3 +116,13 @@ def test_predictive_target_never_above_three_percent() -> None:
     s = Snapshot(now=0, abandon_target=0.10, day=AbandonCounts(33, 1000))
     assert s.target == 0.03
     assert Predictive().alpha(s) == 0.0
+
+
+def test_predictive_budget_boundary() -> None:
+    """Exactly 3 % after one more abandon is within the target; just over it is not.
+
+    (The case hypothesis found: 47 abandons, 1552 connected -> 48 / 1600 = 3 %.)
+    """
+    p = Predictive()
+    assert p.alpha(Snapshot(now=0, day=AbandonCounts(47, 1552))) > 0.0
+    assert p.alpha(Snapshot(now=0, day=AbandonCounts(48, 1552))) == 0.0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -80,7 +81,11 @@ def test_predictive_never_below_progressive(s: Snapshot) -> None:
 @given(snapshots(), st.integers(0, 3000))
 def test_predictive_only_progressive_when_budget_exhausted(s: Snapshot, connected: int) -> None:
     target = s.target
-    abandoned = int(target * (connected + 1)) + 1  # one more abandon would break the target
+    # the fewest abandons for which one more would put the day over the target:
+    # (a + 1) / (a + connected + 1) > target  (the share of connected calls stays as drawn)
+    abandoned = max(1, math.floor((target * (connected + 1) - 1) / (1 - target)))
+    while abandoned + 1 <= target * (abandoned + connected + 1):
+        abandoned += 1
     s = Snapshot(**{**_fields(s), "day": AbandonCounts(abandoned, connected)})
     assert Predictive().decide(s) == make_policy("progressive").decide(s)
 
