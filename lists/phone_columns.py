@@ -426,9 +426,14 @@ def normalise_column(raw: pa.Array, regions: np.ndarray, norm: Normaliser) -> Ph
         stripped = strip(cells)
         blank[nonempty] = pc.utf8_length(stripped).to_numpy(zero_copy_only=False) == 0
         c = pc.replace_substring_regex(cells, _FORMATTING_RE, "")
-        repairable = _match(stripped, _REPAIRABLE, None)  # "2125550143.0": repaired first, per row
-        # an apostrophe or tab inside the number: the library rejects it (per row)
-        repairable |= _match(strip(pc.utf8_ltrim(stripped, characters="'")), "['\t]", None)
+        # per row: "2125550143.0" (repaired first), an apostrophe or tab inside a number (the
+        # library rejects it); only cells holding one of these characters need the checks
+        repairable = np.zeros(len(cells), bool)
+        odd = np.flatnonzero(_match(cells, "[.,'\t]", None))
+        if odd.size:
+            sub = stripped.take(pa.array(odd))
+            repairable[odd] = _match(sub, _REPAIRABLE, None) | _match(
+                strip(pc.utf8_ltrim(sub, characters="'")), "['\t]", None)
         plus = pc.match_substring_regex(c, r"^\+[0-9]{4,}$").to_numpy(zero_copy_only=False) & ~repairable
         digits_only = pc.match_substring_regex(c, r"^[0-9]+$").to_numpy(zero_copy_only=False) & ~repairable
         pi = np.flatnonzero(plus)
