@@ -214,10 +214,18 @@ class AgentOracle(Predictive):
 
     name = "agent-oracle"
 
-    def __init__(self, sim: OracleSimulation, *, fixed_alpha: float | None = None, **kw: float) -> None:
+    def __init__(
+        self,
+        sim: OracleSimulation,
+        *,
+        fixed_alpha: float | None = None,
+        future: float = 0.0,
+        **kw: float,
+    ) -> None:
         super().__init__(**kw)
         self.sim = sim
         self.fixed_alpha = fixed_alpha
+        self.future = future
 
     def alpha(self, s: Snapshot) -> float:
         if self.fixed_alpha is not None:
@@ -260,6 +268,16 @@ class AgentOracle(Predictive):
             dem_mu = dem_mu + q.sum(axis=0)
             dem_var = dem_var + qv.sum(axis=0)
             dem_m3 = dem_m3 + (qv * (1.0 - 2.0 * q)).sum(axis=0)
+        if self.future > 0:
+            # calls later decisions will place while this one rings (one per agent freed over
+            # the ring time, per live answer), spread evenly; those answered by t come first
+            horizon = float(edges[-1])
+            rate = self.future * float(sup[-1] - sup[0]) / horizon / max(curves.p_live, 1e-3)
+            v = np.arange(0.0, horizon + 1.0, 1.0)
+            qf = curves.live_by(v)
+            qfv = qf * (1.0 - qf)
+            dem_mu = dem_mu + rate * np.interp(t, v, np.concatenate(([0.0], np.cumsum(0.5 * (qf[1:] + qf[:-1])))))
+            dem_var = dem_var + rate * np.interp(t, v, np.concatenate(([0.0], np.cumsum(0.5 * (qfv[1:] + qfv[:-1])))))
         mu0 = dem_mu - sup
         p_last = max(float(p_new[-1]), 1e-3)
         n_max = int(min(self.max_new, max(0.0, -float(mu0.min())) / p_last + 3))
@@ -345,8 +363,10 @@ def main() -> None:
     ap.add_argument("--tick", type=float, default=2.0, help="agent oracle: seconds between decisions")
     ap.add_argument("--step", type=float, default=2.0, help="agent oracle: answer-time grid (s)")
     ap.add_argument("--no-feedback", action="store_true", help="agent oracle: fixed alphas only")
+    ap.add_argument("--future", type=float, default=0.0,
+                    help="agent oracle: weight of the calls later decisions will place (0: off)")
     args = ap.parse_args()
-    kw = {"tick": args.tick, "step": args.step}
+    kw = {"tick": args.tick, "step": args.step, "future": args.future}
     variants: list[tuple[str, Callable[[OracleSimulation], object]]] = []
     if args.oracle in ("agent", "both"):
         if not args.no_feedback:
