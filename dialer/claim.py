@@ -75,6 +75,8 @@ CALLABLE_STATUSES = ("new", "retry", "callback")
 #: SQLite page cache (KiB) and memory-mapped I/O size set on a connection that claims.
 SQLITE_CACHE_KIB = 32 * 1024
 SQLITE_MMAP_BYTES = 1 << 30
+#: SQLite: run the claim's statements on aiosqlite's thread in one go (see :func:`_sqlite_claim`).
+SQLITE_ONE_TRIP = True
 #: Above this many index walks in one group the claim falls back to one plain sorted query
 #: (SQLite allows 500 terms in a compound SELECT).
 MAX_WALKS = 400
@@ -667,7 +669,7 @@ async def claim_leads(
     owners = None if ready_owners is None else sorted(ready_owners)
     if conn.dialect.name == "sqlite":
         driver = (await conn.get_raw_connection()).driver_connection
-        if hasattr(driver, "_execute"):  # aiosqlite: the whole claim in one trip to its thread
+        if SQLITE_ONE_TRIP and hasattr(driver, "_execute"):  # aiosqlite: the whole claim in one trip
             return await driver._execute(
                 _sqlite_claim, driver, campaign_id, n, now, node, ring_timeout,
                 None if open_sets is None else frozenset(open_sets), new_first, channel_prefix, owners,

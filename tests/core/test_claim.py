@@ -102,3 +102,27 @@ async def test_concurrent_claims_never_share_a_lead(postgres_url: str) -> None:
 async def test_claim_nothing(sqlite_url: str, n: int) -> None:
     _seed(sqlite_url)
     assert await _claim(sqlite_url, n) == []
+
+
+async def test_sqlite_one_trip_claim_matches_the_general_path(tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    """The SQLite claim run in one trip to aiosqlite's thread claims the same leads, in the same
+    order, with the same ``calls`` rows, as the same statements issued one by one."""
+    import dialer.claim as claim_mod
+
+    results = {}
+    for one_trip in (True, False):
+        url = f"sqlite:///{tmp_path}/claim-{one_trip}.db"
+        _seed(url)
+        monkeypatch.setattr(claim_mod, "SQLITE_ONE_TRIP", one_trip)
+        got = [await _claim(url, 2, {"America/New_York", "Europe/Budapest"}) for _ in range(3)]
+        engine = open_engine(url)
+        with engine.connect() as conn:
+            rows = conn.execute(select(calls.c.lead_id, calls.c.phone, calls.c.attempt, calls.c.status,
+                                       calls.c.placed_at, calls.c.ring_timeout, calls.c.node)
+                                .order_by(calls.c.id)).all()
+        engine.dispose()
+        results[one_trip] = ([[(c.lead_id, c.phone, c.attempt, c.timezones, c.callback_owner) for c in g]
+                              for g in got], rows)
+    assert results[True] == results[False]
+    assert [len(g) for g in results[True][0]] == [2, 2, 2]
+    assert results[True][1][0].placed_at == NOW.replace(tzinfo=None)
