@@ -28,10 +28,17 @@ _NEEDS_ESCAPE = '["\\\\\\x00-\\x1f]'  # what encode_basestring escapes
 class Transformed:
     """One chunk, transformed: per row the phone (or why not) and the insert record's columns."""
 
-    primary: list[str | None]
+    primary: list[str | None] | pa.Array
     reason: list[str | None]  # rows without a phone: the reason, or BLANK; else None
     alts: dict[int, list[str]]  # row index → alternates (rows that have any)
-    records: list[list]  # RECORD_FIELDS columns (values of rows without a phone are meaningless)
+    records: list[list | pa.Array]  # RECORD_FIELDS columns (values of rows without a phone: meaningless)
+
+    def materialised(self) -> Transformed:
+        """Every column as a Python list (a worker process sends arrow arrays: cheap to pickle)."""
+        def py(c: list | pa.Array) -> list:
+            return c.to_pylist() if isinstance(c, pa.Array) else c
+
+        return Transformed(py(self.primary), self.reason, self.alts, [py(c) for c in self.records])
 
 
 def to_arrow(values: pd.Series | pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -124,8 +131,11 @@ def _time_zones(explicit: pa.Array | None, zones: np.ndarray, num_region: np.nda
     return np.array(values, object)[inverse.reshape(-1)].tolist()
 
 
-def transform_columns(spec: Spec, frame: pd.DataFrame, rownums: list[int]) -> Transformed:
-    """Transform one chunk (all columns strings) given with its rows' spreadsheet numbers."""
+def transform_columns(spec: Spec, frame: pd.DataFrame, rownums: list[int], *, lists: bool = True) -> Transformed:
+    """Transform one chunk (all columns strings) given with its rows' spreadsheet numbers.
+
+    ``lists=False`` leaves the string columns as arrow arrays (see :meth:`Transformed.materialised`).
+    """
     n = len(frame)
     columns = list(spec.columns)
     col = {c: to_arrow(frame.iloc[:, i]) for i, c in enumerate(columns)}
@@ -155,9 +165,12 @@ def transform_columns(spec: Spec, frame: pd.DataFrame, rownums: list[int]) -> Tr
     tz = _time_zones(field("timezone"), zones, num_region, state, postal, n)
     first, last = field("first_name"), field("last_name")
     pieces = [_json_pieces(_json_str(c) + ": ", col[c]) for c in spec.cmap.custom]
-    first_l = _nonempty_or_null(first).to_pylist() if first is not None else [None] * n
-    last_l = _nonempty_or_null(last).to_pylist() if last is not None else [None] * n
+    first_l: list | pa.Array = _nonempty_or_null(first) if first is not None else [None] * n
+    last_l: list | pa.Array = _nonempty_or_null(last) if last is not None else [None] * n
     name_c = f.get("name")
+    if name_c is not None or lists:
+        first_l = first_l.to_pylist() if isinstance(first_l, pa.Array) else first_l
+        last_l = last_l.to_pylist() if isinstance(last_l, pa.Array) else last_l
     if name_c is not None:
         raw_name = col[name_c]
         has_name = pc.greater(pc.utf8_length(strip(raw_name)), 0).to_numpy(zero_copy_only=False)
@@ -176,7 +189,8 @@ def transform_columns(spec: Spec, frame: pd.DataFrame, rownums: list[int]) -> Tr
     if pieces:
         # (binary_join_element_wise with null_handling="skip" drops all-null rows: no nulls here)
         joined = pc.utf8_slice_codeunits(pc.binary_join_element_wise(*pieces, ""), 0, -2)
-        custom = pc.binary_join_element_wise("{", joined, "}", "").to_pylist()
+        custom = pc.binary_join_element_wise("{", joined, "}", "")
+        custom = custom.to_pylist() if lists else custom
     else:
         custom = ["{}"] * n
     geo = np.not_equal(num_region, None) & np.not_equal(num_region, "001")
@@ -185,10 +199,12 @@ def transform_columns(spec: Spec, frame: pd.DataFrame, rownums: list[int]) -> Tr
     for i, lst in alts.items():
         alt_json[i] = '["' + '", "'.join(lst) + '"]'
 
-    def nullable(a: pa.Array | None) -> list:
-        return _nonempty_or_null(a).to_pylist() if a is not None else [None] * n
+    def nullable(a: pa.Array | None) -> list | pa.Array:
+        if a is None:
+            return [None] * n
+        return _nonempty_or_null(a).to_pylist() if lists else _nonempty_or_null(a)
 
-    prim = primary.tolist()
+    prim = primary.tolist() if lists else pa.array(primary, pa.string())
     records = [prim, alt_json, first_l, last_l, nullable(state), nullable(postal), country, tz,
                nullable(field("external_id")), custom, list(rownums)]
     return Transformed(prim, reason.tolist(), alts, records)

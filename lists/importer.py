@@ -340,7 +340,7 @@ def import_file(
     if region and country_to_region(region) != region:
         raise InputError(f"--region {options.region!r}: not a known ISO 3166 country code")
     fmt = sniff(path, options.encoding, options.delimiter)
-    if options.workers is None and (estimate_rows(path) or 0) >= READER_PROCESS_MIN_ROWS and (os.cpu_count() or 1) > 1:
+    if options.workers != 0 and (estimate_rows(path) or 0) >= READER_PROCESS_MIN_ROWS and (os.cpu_count() or 1) > 1:
         chunks = read_chunks_in_process(fmt, options.chunksize)
     else:
         chunks = read_chunks(fmt, options.chunksize)

@@ -147,13 +147,13 @@ class TransformPool:
 
         pending: deque[tuple[object, Future]] = deque()
         for tag, frame, rownums in chunks:
-            pending.append((tag, self.pool.submit(transform_columns, self.spec, frame, rownums)))
+            pending.append((tag, self.pool.submit(transform_columns, self.spec, frame, rownums, lists=False)))
             if len(pending) >= self.ahead:
                 t, fut = pending.popleft()
-                yield t, fut.result()
+                yield t, fut.result().materialised()
         while pending:
             t, fut = pending.popleft()
-            yield t, fut.result()
+            yield t, fut.result().materialised()
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
