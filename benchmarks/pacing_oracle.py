@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dialer.pacing.forecast import prob_nonnegative
-from dialer.pacing.predictive import Predictive
+from dialer.pacing.predictive import Predictive, answer_grid, in_flight_demand
 from dialer.pacing.sim.engine import HOUR, Simulation, _Agent, _Call
 from dialer.pacing.sim.metrics import RunMetrics, run_metrics
 from dialer.pacing.sim.scenario import Scenario, ceiling, load_scenario
@@ -240,38 +240,16 @@ class AgentOracle(Predictive):
         stats.advance(now)
         curves = stats.answers.curves()
         free = self.sim.free_times()
-        ring_el: list[float] = []
-        n_amd = n_wait = 0
-        for c in s.calls:
-            if c.state is CallState.RINGING:
-                ring_el.append(now - c.placed_at)
-            elif c.state is CallState.ANALYSING:
-                n_amd += 1
-            else:
-                n_wait += 1
-        bins = max(1, int(math.ceil(s.ring_timeout / self.step)))
-        edges = np.arange(bins + 1, dtype=float) * self.step
-        t = edges[:-1] + 0.5 * self.step
-        g = np.diff(curves.live_by(edges))
-        if g.sum() <= 0:
+        grid = answer_grid(s.ring_timeout, self.step, curves)
+        if grid is None:
             return None
-        g = g / g.sum()
-        p_new = curves.live_by(t)
+        t, g, p_new = grid
         sup = np.searchsorted(free, t + s.drop_timeout, side="right").astype(float)
-        pa = curves.live_given_answer
-        dem_mu = n_wait + n_amd * pa + np.zeros_like(t)
-        dem_var = n_amd * pa * (1 - pa) + np.zeros_like(t)
-        dem_m3 = n_amd * pa * (1 - pa) * (1 - 2 * pa) + np.zeros_like(t)
-        if ring_el:
-            q = curves.live_within(np.asarray(ring_el), t)
-            qv = q * (1.0 - q)
-            dem_mu = dem_mu + q.sum(axis=0)
-            dem_var = dem_var + qv.sum(axis=0)
-            dem_m3 = dem_m3 + (qv * (1.0 - 2.0 * q)).sum(axis=0)
+        dem_mu, dem_var, dem_m3, _ = in_flight_demand(s, curves, t)
         if self.future > 0:
             # calls later decisions will place while this one rings (one per agent freed over
             # the ring time, per live answer), spread evenly; those answered by t come first
-            horizon = float(edges[-1])
+            horizon = float(t[-1] + 0.5 * self.step)  # the ring timeout, in whole steps
             rate = self.future * float(sup[-1] - sup[0]) / horizon / max(curves.p_live, 1e-3)
             v = np.arange(0.0, horizon + 1.0, 1.0)
             qf = curves.live_by(v)

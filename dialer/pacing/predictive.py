@@ -29,6 +29,7 @@ stats it carries); the policy keeps no state of its own.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -128,26 +129,10 @@ class Predictive:
                 wrap_el.append(now - a.since)
         if ready + len(talk_el) + len(wrap_el) == 0:
             return None
-        ring_el: list[float] = []
-        n_amd = n_wait = 0
-        for c in s.calls:
-            if c.state is CallState.RINGING:
-                ring_el.append(now - c.placed_at)
-            elif c.state is CallState.ANALYSING:
-                n_amd += 1
-            else:
-                n_wait += 1
-
-        # answer-time grid of a new call: bin centres over the ring timeout
-        bins = max(1, int(math.ceil(s.ring_timeout / self.step)))
-        edges = np.arange(bins + 1, dtype=float) * self.step
-        t = edges[:-1] + 0.5 * self.step
-        live_edges = curves.live_by(edges)
-        g = np.diff(live_edges)
-        if g.sum() <= 0:
+        grid = answer_grid(s.ring_timeout, self.step, curves)
+        if grid is None:
             return None
-        g = g / g.sum()
-        p_new = curves.live_by(t)
+        t, g, p_new = grid
 
         # supply: agents ready by t + drop timeout
         tau = t + s.drop_timeout
@@ -165,19 +150,7 @@ class Predictive:
         sup_var = fv.sum(axis=0)
         sup_m3 = (fv * (1.0 - 2.0 * f)).sum(axis=0)
 
-        # demand already in flight
-        pa = curves.live_given_answer
-        dem_mu = n_wait + n_amd * pa + np.zeros_like(t)
-        dem_var = n_amd * pa * (1 - pa) + np.zeros_like(t)
-        dem_m3 = n_amd * pa * (1 - pa) * (1 - 2 * pa) + np.zeros_like(t)
-        uncertain = np.zeros_like(t)
-        if ring_el:
-            q = curves.live_within(np.asarray(ring_el), t)
-            qv = q * (1.0 - q)
-            uncertain = q.sum(axis=0)
-            dem_mu = dem_mu + uncertain
-            dem_var = dem_var + qv.sum(axis=0)
-            dem_m3 = dem_m3 + (qv * (1.0 - 2.0 * q)).sum(axis=0)
+        dem_mu, dem_var, dem_m3, uncertain = in_flight_demand(s, curves, t)
 
         mu0 = dem_mu - sup_mu
         # how many new calls could possibly be useful: until expected demand exceeds supply
@@ -193,3 +166,42 @@ class Predictive:
         m3 = (dem_m3 - sup_m3)[None, :] + n * pv * (1.0 - 2.0 * p)
         risk = prob_nonnegative(mu, var, m3) @ g
         return np.maximum.accumulate(risk)
+
+
+def answer_grid(ring_timeout: float, step: float, curves: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """A new call's answer-time grid: bin centres ``t`` over the ring timeout, the share ``g`` of
+    its live answers in each bin, and ``P(live answer by t)``; ``None`` before any answer."""
+    bins = max(1, int(math.ceil(ring_timeout / step)))
+    edges = np.arange(bins + 1, dtype=float) * step
+    t = edges[:-1] + 0.5 * step
+    g = np.diff(curves.live_by(edges))
+    if g.sum() <= 0:
+        return None
+    return t, g / g.sum(), curves.live_by(t)
+
+
+def in_flight_demand(s: Snapshot, curves: Any, t: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Live answers needing an agent by each ``t`` from the calls already placed: mean, variance
+    and third central moment, and the (uncertain) part of the mean still ringing."""
+    ring_el: list[float] = []
+    n_amd = n_wait = 0
+    for c in s.calls:
+        if c.state is CallState.RINGING:
+            ring_el.append(s.now - c.placed_at)
+        elif c.state is CallState.ANALYSING:
+            n_amd += 1
+        else:
+            n_wait += 1
+    pa = curves.live_given_answer
+    dem_mu = n_wait + n_amd * pa + np.zeros_like(t)
+    dem_var = n_amd * pa * (1 - pa) + np.zeros_like(t)
+    dem_m3 = n_amd * pa * (1 - pa) * (1 - 2 * pa) + np.zeros_like(t)
+    uncertain = np.zeros_like(t)
+    if ring_el:
+        q = curves.live_within(np.asarray(ring_el), t)
+        qv = q * (1.0 - q)
+        uncertain = q.sum(axis=0)
+        dem_mu = dem_mu + uncertain
+        dem_var = dem_var + qv.sum(axis=0)
+        dem_m3 = dem_m3 + (qv * (1.0 - 2.0 * q)).sum(axis=0)
+    return dem_mu, dem_var, dem_m3, uncertain
