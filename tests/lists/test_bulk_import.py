@@ -101,3 +101,33 @@ def test_import_with_a_reader_process(sqlite_engine: Engine, tmp_path: Path, mon
     monkeypatch.setattr(importer, "READER_PROCESS_MIN_ROWS", 0)
     forked = import_file(sqlite_engine, path, ImportOptions("forked", region="US", chunksize=64, dedupe="list"))
     assert forked.as_dict() | {"list": "inline"} == inline.as_dict()
+
+
+def _indexes(engine: Engine) -> list[tuple[str, str]]:
+    with engine.connect() as conn:
+        return conn.exec_driver_sql(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'leads' ORDER BY name").all()
+
+
+def test_bulk_import_rebuilds_the_indexes_exactly(sqlite_engine: Engine, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Large imports drop the leads indexes (but the ones on constant columns) and rebuild them;
+    a failed one leaves them as they were."""
+    monkeypatch.setattr(importer, "BULK_MIN_ROWS", 0)
+    before = _indexes(sqlite_engine)
+    assert {"ix_leads_phone", "ix_leads_claim", "ix_leads_list_id"} <= {n for n, _s in before}
+    path = tmp_path / "leads.csv"
+    _write(path, 300)
+    result = import_file(sqlite_engine, path, ImportOptions("bulk", region="US", chunksize=64))
+    assert _indexes(sqlite_engine) == before
+    with sqlite_engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
+        by_phone = conn.exec_driver_sql(
+            "SELECT count(*) FROM leads INDEXED BY ix_leads_phone WHERE phone = '+12065550000'").scalar()
+        assert by_phone == 1 and result.imported > 250
+    bad = tmp_path / "late.csv"
+    good = "".join(f"+1312555{i:04d},Ann\n" for i in range(30000))
+    bad.write_bytes(b"phone,name\n" + good.encode() + b"+13125550000,\xff\xfe\xfa\n")
+    with pytest.raises(InputError):
+        import_file(sqlite_engine, bad, ImportOptions("late", region="US", chunksize=5000))
+    assert _indexes(sqlite_engine) == before
