@@ -85,7 +85,7 @@ def test_reader_process_raises_the_readers_error(sqlite_engine: Engine, tmp_path
     path = tmp_path / "late.csv"
     good = "".join(f"+1212555{i:04d},Ann\n" for i in range(30000))
     path.write_bytes(b"phone,name\n" + good.encode() + b"+12125550000,\xff\xfe\xfa\n")
-    monkeypatch.setattr(importer, "READER_PROCESS_MIN_ROWS", 0)
+    monkeypatch.setattr(importer, "PROCESSES_MIN_ROWS", 0)
     with pytest.raises(InputError, match="cannot decode"):
         import_file(sqlite_engine, path, ImportOptions("late", region="US", chunksize=5000))
     with sqlite_engine.connect() as conn:
@@ -98,7 +98,7 @@ def test_import_with_a_reader_process(sqlite_engine: Engine, tmp_path: Path, mon
     _write(path, 400)
     inline = import_file(sqlite_engine, path, ImportOptions("inline", region="US", chunksize=64, workers=0,
                                                             dedupe="list"))
-    monkeypatch.setattr(importer, "READER_PROCESS_MIN_ROWS", 0)
+    monkeypatch.setattr(importer, "PROCESSES_MIN_ROWS", 0)
     forked = import_file(sqlite_engine, path, ImportOptions("forked", region="US", chunksize=64, dedupe="list"))
     assert forked.as_dict() | {"list": "inline"} == inline.as_dict()
 
