@@ -755,8 +755,12 @@ class Engine:
                 agent = self.agents.get(rec.agent_interface)
                 if agent is not None:
                     agent.call, agent.call_id = live, live.call_id
-                if live.owner is not None and live.owner.reserved is live:
-                    live.owner.reserved = None  # reached the agent: wrap-up as after any call
+                owner = live.owner
+                if owner is not None and owner.reserved is live:
+                    owner.reserved = None  # reached the agent: wrap-up as after any call
+                    if rec.agent_interface != owner.interface:  # the owner was busy: the queue's
+                        self._on_agent_updates(self.agent_tracker.release(owner.interface, u.at))
+                        self._spawn(self._end_reservation(owner))
             if state is CallState.ENDED:
                 self._finish(live, rec, u.at)
             elif _CALL_STATUS[state] != live.status:  # one write per stored status, not per event

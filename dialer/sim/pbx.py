@@ -241,6 +241,7 @@ class CallTruth:
     caller_abandoned: bool = False
     agent: str = ""  # the interface of the agent who took the call
     routed_to: str = ""  # DIALER_AGENT: the agent interface the answered call was dialled to
+    owner_busy: bool = False  # ... who was busy: the call went on to the queue
     ended_at: float | None = None
 
 
@@ -827,6 +828,10 @@ class PBX:
         if owner:
             self._dial_owner(call, owner)
             return
+        self._join_queue(call)
+
+    def _join_queue(self, call: Call) -> None:
+        """``Queue(<queue>,,,,<queue_wait>)``: wait for a member, or drop at the timeout."""
         name = self._queue_name(call)
         wait = self.scenario.queue_wait
         call.c1.set(priority=3, app="Queue", appdata=f"{name},,,,{wait:g}")
@@ -1021,7 +1026,7 @@ class PBX:
         call.a1.set(con_num=call.cid_num, con_name=call.cid_name, exten="s")
         members = self._members_of(iface)
         if any(m.status != 1 for _, m in members):  # ringinuse does not apply to Dial: busy
-            self._owner_failed(call, "BUSY", 17)
+            self._owner_busy(call)
             return
         delay = 0.0 if self.scenario.deterministic else self.scenario.agents.answer_delay.sample(call.rng)
         if delay <= 0:
@@ -1050,6 +1055,15 @@ class PBX:
         self._newstate(call.a1, 6)
         self._dial_ev("DialEnd", call, call.a1, "DialStatus: ANSWER\r\n", caller=call.c1)
         self._bridged(call, call.owner)
+
+    def _owner_busy(self, call: Call) -> None:
+        """The owner's device is in use (a queue call reached them first): ``DialEnd BUSY``, then
+        the dialplan's fallback — the caller joins the queue like any other answered call."""
+        self._dial_ev("DialEnd", call, call.a1, "DialStatus: BUSY\r\n", caller=call.c1)
+        self._owner_leg_down(call, 17)
+        call.owner = ""
+        call.truth.owner_busy = True
+        self._join_queue(call)
 
     def _owner_failed(self, call: Call, status: str, cause: int) -> None:
         """The dial to the owner ended unanswered (or busy): the safe-harbour drop."""

@@ -114,6 +114,48 @@ async def test_pause_asked_while_reserved_applies_when_the_reservation_ends(api)
     assert ("pause", ("e2e", "PJSIP/alice", False, "")) not in link.actions
 
 
+async def test_owner_found_busy_the_queue_connects_another_agent_and_the_owner_is_released(api) -> None:  # noqa: ANN001, F811
+    """The dialplan's fallback (Dial BUSY -> Queue): the call is connected to whoever the queue
+    gives it to, and the owner's reservation ends (no 'callback' pause left behind)."""
+    client, engine, link = api
+
+    async def originate(attempt_id: str, **kw) -> None:  # noqa: ANN003
+        return None
+
+    link.originate = originate
+    for who in ("alice", "bob"):
+        await client.post(f"/api/agents/{who}/login", json={"campaign": "e2e"}, headers=auth(f"tok-{who}"))
+        engine.handle_event(parse_event(member("QueueMemberAdded", who)))
+    camp = next(iter(engine.campaigns.values()))
+    alice, bob = engine.agent_by_name("alice"), engine.agent_by_name("bob")
+    lead = ClaimedLead(10, "dlr-cb3", 1, "+12125550143", 2, "America/New_York", "Mary", None, "alice")
+    engine._start_call(camp, lead, engine.now(), alice)
+    await settle()
+    engine.handle_event(parse_event(member("QueueMemberPause", "alice", paused=True, reason=CALLBACK_PAUSE)))
+    chan = originate_ids("dlr-cb3").channel_id
+    caller = {"Channel": "PJSIP/carrier-00000001", "Uniqueid": chan, "Linkedid": chan}
+    for frame in (
+        {"Event": "Newstate", "ChannelState": "6", **caller},
+        {"Event": "UserEvent", "UserEvent": "DialerAnswered", "LeadID": "1", **caller},
+        {"Event": "DialBegin", **caller, "DestChannel": "PJSIP/alice-00000002", "DestUniqueid": "a-1",
+         "DialString": "PJSIP/alice"},
+        {"Event": "DialEnd", **caller, "DestChannel": "PJSIP/alice-00000002", "DestUniqueid": "a-1",
+         "DialStatus": "BUSY"},
+        {"Event": "QueueCallerJoin", "Queue": "e2e", "Position": "1", "Count": "1", **caller},
+        {"Event": "AgentCalled", "Queue": "e2e", "MemberName": "bob", "Interface": "PJSIP/bob", **caller,
+         "DestChannel": "PJSIP/bob-00000003", "DestUniqueid": "b-1"},
+        {"Event": "AgentConnect", "Queue": "e2e", "MemberName": "bob", "Interface": "PJSIP/bob", "HoldTime": "0",
+         "RingTime": "0", **caller, "DestChannel": "PJSIP/bob-00000003", "DestUniqueid": "b-1"},
+    ):
+        engine.handle_event(parse_event(frame))
+    await settle()
+    live = engine.live["dlr-cb3"]
+    assert bob.call is live and alice.call is None
+    assert alice.reserved is None
+    assert ("pause", ("e2e", "PJSIP/alice", False, "")) in link.actions  # back in the rotation
+    assert engine.agent_tracker.get("PJSIP/alice").state is not AgentState.RESERVED
+
+
 def test_cli_shows_the_current_call_as_a_callback(sqlite_url: str, monkeypatch) -> None:  # noqa: ANN001
     import click
     from click.testing import CliRunner

@@ -106,18 +106,45 @@ def test_owner_not_answering_within_the_wait_is_dropped() -> None:
     assert feed.agents.get(OWNER).state is AgentState.PAUSED  # reservation over; not talking
 
 
-def test_owner_busy_is_a_drop_too() -> None:
-    sim, clock, feed = setup()
+def _owner_busy_with_a_queue_call(sim: Simulator, clock: ManualClock, feed: Feed) -> None:
     sim.pbx.queue_pause("camp1", OTHER, True, "x")  # the queue call goes to the owner
     originate(sim, "5550000", "q-1", "LEAD_ID=2", "DIALER_QUEUE=camp1")
     clock.advance(2.5)  # the owner took the queue call at 2 s and talks until 6.5 s
+    assert sim.truth["q-1"].agent == OWNER
+
+
+def test_owner_busy_goes_to_the_queue() -> None:
+    """The dialplan's fallback: an owner found busy (a queue call reached them before the pause)
+    does not cost a drop — the caller joins the queue and another agent takes the call."""
+    sim, clock, feed = setup()
+    _owner_busy_with_a_queue_call(sim, clock, feed)
+    sim.pbx.queue_pause("camp1", OTHER, False)
     place_owned(sim, feed, "5550001", "cb-3")  # answered at 4.5 s
     clock.advance(120)
-    assert sim.truth["q-1"].agent == OWNER
-    assert sim.truth["cb-3"].dropped
-    [end] = feed.events("DialEnd", Uniqueid="cb-3")
+    truth = sim.truth["cb-3"]
+    assert truth.owner_busy and truth.queued and truth.connected and truth.agent == OTHER
+    assert not truth.dropped and not feed.events("UserEvent", UserEvent="DialerDrop")
+    [end, member_end] = feed.events("DialEnd", Uniqueid="cb-3")
+    assert end["DialStatus"] == "BUSY" and end["DestChannel"].startswith(OWNER + "-")
+    assert member_end["DialStatus"] == "ANSWER" and member_end["DestChannel"].startswith(OTHER + "-")
+    [join] = feed.events("QueueCallerJoin", Uniqueid="cb-3")
+    assert join["Queue"] == "camp1"
+    record = feed.calls.get("cb-3")
+    assert (record.outcome, record.agent_interface) == (Outcome.CONNECTED, OTHER)
+    assert feed.agents.times(OTHER, clock.now()).calls == 1
+
+
+def test_owner_busy_and_no_one_free_is_the_queue_timeout() -> None:
+    sim, clock, feed = setup()
+    _owner_busy_with_a_queue_call(sim, clock, feed)
+    place_owned(sim, feed, "5550001", "cb-4")  # OTHER still paused: nobody can take it
+    clock.advance(120)
+    assert sim.truth["cb-4"].dropped and sim.truth["cb-4"].owner_busy
+    [end] = feed.events("DialEnd", Uniqueid="cb-4")
     assert end["DialStatus"] == "BUSY"
-    assert feed.calls.get("cb-3").outcome is Outcome.ABANDONED
+    [drop] = feed.events("UserEvent", UserEvent="DialerDrop")
+    assert drop["QueueStatus"] == "TIMEOUT"
+    assert feed.calls.get("cb-4").outcome is Outcome.ABANDONED
 
 
 def test_agent_leg_events_have_the_recorded_member_legs_shape() -> None:
