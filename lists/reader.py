@@ -12,6 +12,7 @@ import io
 import multiprocessing
 import queue
 import re
+import sys
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -211,11 +212,17 @@ def _reader_child(fmt: FileFormat, chunksize: int, out: multiprocessing.Queue) -
         out.put(exc)
 
 
+def can_fork() -> bool:
+    """Whether helper processes may be forked: on Linux only (macOS offers ``fork`` but it is
+    unsafe once system frameworks or threads are in use; Windows has none)."""
+    return sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
+
+
 def read_chunks_in_process(fmt: FileFormat, chunksize: int = 100_000, ahead: int = 3) -> Iterator[Chunk]:
     """:func:`read_chunks` in a forked process, ``ahead`` chunks ahead: parsing the CSV then runs
     beside the caller's own work instead of competing with it for the GIL. Same chunks, same
-    errors; without ``fork`` (Windows, macOS' default) it reads in this process."""
-    if "fork" not in multiprocessing.get_all_start_methods():
+    errors; where forking is not safe (:func:`can_fork`) it reads in this process."""
+    if not can_fork():
         yield from read_chunks(fmt, chunksize)
         return
     ctx = multiprocessing.get_context("fork")

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from lists.columns import ColumnMap
 from lists.phones import Normaliser, country_to_region
+from lists.reader import can_fork
 from lists.timezones import lead_zones
 
 if TYPE_CHECKING:
@@ -136,8 +137,7 @@ class TransformPool:
         self.ahead = n + 1
         # fork: workers start in milliseconds with everything imported, and nothing re-runs the
         # caller's __main__. Create the pool before any thread or database connection is in use.
-        methods = multiprocessing.get_all_start_methods()
-        ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+        ctx = multiprocessing.get_context("fork" if can_fork() else "spawn")
         self.pool = ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=gc.disable)
         self.pool.submit(int).result()  # start the workers now
 
