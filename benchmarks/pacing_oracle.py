@@ -37,7 +37,7 @@ import numpy as np
 
 from dialer.pacing.forecast import prob_nonnegative
 from dialer.pacing.predictive import Predictive, answer_grid, in_flight_demand
-from dialer.pacing.sim.engine import HOUR, Simulation, _Agent, _Call
+from dialer.pacing.sim.engine import HOUR, Simulation, _Agent, _Call, draw_fate
 from dialer.pacing.sim.metrics import RunMetrics, run_metrics
 from dialer.pacing.sim.scenario import Scenario, ceiling, load_scenario
 from dialer.pacing.snapshot import AgentState, CallState, CallView, Snapshot
@@ -113,26 +113,7 @@ class OracleSimulation(Simulation):
 
     # -- the lead stream ----------------------------------------------------------------
     def _draw(self) -> Lead:
-        sc, rng = self.sc, self.rng_calls
-        probs = sc.outcome_probs((self.now - self.day_start) / HOUR)
-        u, acc, outcome = rng.random(), 0.0, len(probs) - 1
-        for i, p in enumerate(probs):
-            acc += p
-            if u < acc:
-                outcome = i
-                break
-        answered = False
-        if outcome <= 1:
-            ring = sc.ring["human" if outcome == 0 else "machine"].sample(rng)
-            answered = ring < sc.ring_timeout
-            ring = ring if answered else sc.ring_timeout
-        elif outcome == 2:
-            ring = min(sc.ring["busy"].sample(rng), sc.ring_timeout)
-        elif outcome == 4:
-            ring = min(sc.ring["invalid"].sample(rng), sc.ring_timeout)
-        else:
-            ring = sc.ring_timeout
-        return Lead(outcome, ring, answered)
+        return Lead(*draw_fate(self.sc, self.rng_calls, (self.now - self.day_start) / HOUR))
 
     def peek(self, k: int) -> Lead:
         """The fate of the k-th next lead (0: the next one dialled)."""

@@ -40,6 +40,29 @@ TICK, RESOLVE, AMD_DONE, DROP, CONNECT, TALK_END, WRAP_END, RELEASE = range(8)
 LOGIN, BREAK, BREAK_END, LOGOUT, DAY_END = range(8, 13)
 
 
+
+def draw_fate(sc: Scenario, rng: random.Random, hour: float) -> tuple[int, float, bool]:
+    """A dialled lead's fate: its outcome (index into OUTCOMES: human, machine, busy, no answer,
+    invalid), how long the line is held (ring time, capped at the ring timeout) and whether it
+    is answered.  Draws from ``rng`` in a fixed order, so the same stream gives the same fates."""
+    probs = sc.outcome_probs(hour)
+    u, acc, outcome = rng.random(), 0.0, len(probs) - 1
+    for i, p in enumerate(probs):
+        acc += p
+        if u < acc:
+            outcome = i
+            break
+    if outcome <= 1:
+        ring = sc.ring["human" if outcome == 0 else "machine"].sample(rng)
+        if ring < sc.ring_timeout:
+            return outcome, ring, True
+        return outcome, sc.ring_timeout, False
+    if outcome == 2:
+        return outcome, min(sc.ring["busy"].sample(rng), sc.ring_timeout), False
+    if outcome == 4:
+        return outcome, min(sc.ring["invalid"].sample(rng), sc.ring_timeout), False
+    return outcome, sc.ring_timeout, False
+
 class _Call:
     __slots__ = ("id", "placed_at", "human", "answer_at", "ring", "answered_at", "live", "view",
                  "state", "agent")
@@ -248,30 +271,11 @@ class Simulation:
         call = _Call(self.next_call, now)
         self.lines += 1
         self.rec.dials += 1
-        u = rng.random()
-        probs = sc.outcome_probs((now - self.day_start) / HOUR)
-        acc = 0.0
-        outcome = len(probs) - 1
-        for i, p in enumerate(probs):
-            acc += p
-            if u < acc:
-                outcome = i
-                break
-        # OUTCOMES = human, machine, busy, no_answer, invalid
-        if outcome <= 1:
-            ring = sc.ring["human" if outcome == 0 else "machine"].sample(rng)
-            if ring < sc.ring_timeout:
-                call.human = outcome == 0
-                call.answer_at = ring
-                call.live = True  # answered (live or not decided by AMD below)
-            else:
-                ring = sc.ring_timeout
-        elif outcome == 2:
-            ring = min(sc.ring["busy"].sample(rng), sc.ring_timeout)
-        elif outcome == 4:
-            ring = min(sc.ring["invalid"].sample(rng), sc.ring_timeout)
-        else:
-            ring = sc.ring_timeout
+        outcome, ring, answered = draw_fate(sc, rng, (now - self.day_start) / HOUR)
+        if answered:
+            call.human = outcome == 0
+            call.answer_at = ring
+            call.live = True  # answered (live or not decided by AMD below)
         call.ring = ring
         view = CallView(CallState.RINGING, now)
         call.view = view
