@@ -41,6 +41,7 @@ from dialer.claim import (
     calls,
     campaigns_t,
     dnc,
+    gap_conditions,
     leads,
     lists_,
     number_filter,
@@ -196,20 +197,8 @@ def _capped_phones(limits: ClaimLimits, at: datetime) -> Any | None:
     )
 
 
-def _gaps(limits: ClaimLimits) -> list[tuple[timedelta, Any]]:
-    return [
-        (gap, cond)
-        for gap, cond in (
-            (limits.gap_after_abandoned, calls.c.outcome == "ABANDONED"),
-            (limits.gap_after_machine, calls.c.outcome == "MACHINE"),
-            (limits.gap_after_refusal, calls.c.refusal_reason.is_not(None)),
-        )
-        if gap > timedelta(0)
-    ]
-
-
 def _gap_calls_where(limits: ClaimLimits, at: datetime) -> list[Any] | None:
-    gaps = _gaps(limits)
+    gaps = gap_conditions(limits)
     if not gaps:
         return None
     longest = max(g for g, _ in gaps)

@@ -164,6 +164,20 @@ def _none(*where: ColumnElement[bool]) -> ColumnElement[bool]:
     return select(literal_column("1")).where(*where).limit(1).scalar_subquery().is_(None)
 
 
+def gap_conditions(limits: ClaimLimits) -> list[tuple[timedelta, ColumnElement[bool]]]:
+    """The campaign's minimum gaps after a call (abandoned, machine, refusal), each with the
+    condition on ``calls`` that starts it; gaps of zero are left out."""
+    return [
+        (gap, cond)
+        for gap, cond in (
+            (limits.gap_after_abandoned, calls.c.outcome == "ABANDONED"),
+            (limits.gap_after_machine, calls.c.outcome == "MACHINE"),
+            (limits.gap_after_refusal, calls.c.refusal_reason.is_not(None)),
+        )
+        if gap > timedelta(0)
+    ]
+
+
 def number_filter(
     campaign_id: int, now: Moment, limits: ClaimLimits | None, t: Any = leads,
 ) -> list[ColumnElement[bool]]:
@@ -178,15 +192,7 @@ def number_filter(
     ]
     if limits is None:
         return conditions
-    gaps = [
-        (gap, cond)
-        for gap, cond in (
-            (limits.gap_after_abandoned, calls.c.outcome == "ABANDONED"),
-            (limits.gap_after_machine, calls.c.outcome == "MACHINE"),
-            (limits.gap_after_refusal, calls.c.refusal_reason.is_not(None)),
-        )
-        if gap > timedelta(0)
-    ]
+    gaps = gap_conditions(limits)
     if gaps:
         longest = max(g for g, _ in gaps)
         conditions.append(_none(
