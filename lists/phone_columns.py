@@ -40,8 +40,12 @@ from lists.phones import (
     _zones_lookup,
 )
 
-#: Every character ``str.strip()`` removes (``str.isspace``), for an exact ``utf8_trim``.
-PY_WHITESPACE = "".join(chr(c) for c in range(0x110000) if chr(c).isspace())
+#: Every character ``str.strip()`` removes (``str.isspace``), for an exact ``utf8_trim``: written
+#: out rather than found by scanning all of Unicode at import time (a test checks it).
+PY_WHITESPACE = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
+    "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
 _FORMATTING_RE = "[ ()\\-./'\t\u00a0]"  # lists.phones._FORMATTING as a character class
 UNKNOWN = int(PhoneNumberType.UNKNOWN)
 _FIXED, _MOBILE, _FLOM = int(PhoneNumberType.FIXED_LINE), int(PhoneNumberType.MOBILE), int(

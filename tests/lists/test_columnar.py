@@ -147,3 +147,9 @@ def test_every_region_compiles_for_the_vectorised_path() -> None:
         md = phonenumbers.PhoneMetadata.metadata_for_region(region)
         for nsn, t in zip(nsns, types.tolist(), strict=True):
             assert t == phonenumbers.phonenumberutil._number_type_helper(nsn, md), (region, nsn)
+
+
+def test_py_whitespace_is_what_str_strip_removes() -> None:
+    from lists.phone_columns import PY_WHITESPACE
+
+    assert "".join(chr(c) for c in range(0x110000) if chr(c).isspace()) == PY_WHITESPACE
