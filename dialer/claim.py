@@ -636,11 +636,9 @@ _RETURNED = (
 )
 
 
-def _db_time(value: datetime, dialect: Dialect) -> Any:
-    """A time as the driver takes it without SQLAlchemy's type processing."""
-    if dialect.name == "sqlite":  # SQLAlchemy's SQLite storage format, naive UTC
-        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-    return value
+def _sqlite_time(value: datetime) -> str:
+    """A time as SQLAlchemy stores it on SQLite (naive UTC text), for the driver directly."""
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 async def claim_leads(
@@ -673,26 +671,23 @@ async def claim_leads(
         await conn.exec_driver_sql(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
         conn.info["dialer.claim_tuned"] = True
     owners = None if ready_owners is None else sorted(ready_owners)
+    zones = None if open_sets is None else frozenset(open_sets)
     if conn.dialect.name == "sqlite":
+        args = (campaign_id, n, now, node, ring_timeout, zones, new_first, channel_prefix, owners, conn.dialect)
         driver = (await conn.get_raw_connection()).driver_connection
         if SQLITE_ONE_TRIP and hasattr(driver, "_execute"):  # aiosqlite: the whole claim in one trip
-            return await driver._execute(
-                _sqlite_claim, driver, campaign_id, n, now, node, ring_timeout,
-                None if open_sets is None else frozenset(open_sets), new_first, channel_prefix, owners,
-                conn.dialect,
-            )
-    campaign_lists = _PG_CAMPAIGN_LISTS if conn.dialect.name == "postgresql" else _CAMPAIGN_LISTS
-    rows = (await conn.execute(campaign_lists, {"campaign_id": campaign_id})).all()
+            return await driver._execute(lambda: _sqlite_claim(driver._conn, *args))
+        return await conn.run_sync(lambda sync: _sqlite_claim(sync.connection.dbapi_connection, *args))
+    rows = (await conn.execute(_PG_CAMPAIGN_LISTS, {"campaign_id": campaign_id})).all()
     if not rows or rows[0].status != "active":
         return []
     limits = ClaimLimits.from_data(rows[0].definition)
     active_lists = [(r.list_id, r.list_priority) for r in rows if r.list_id is not None]
     if not active_lists:
         return []
-    zones = None if open_sets is None else frozenset(open_sets)
     dialect = conn.dialect
     lists_key = tuple(tuple(r) for r in active_lists)
-    if dialect.name == "postgresql" and zones is not None:
+    if zones is not None:
         extra = {"campaign_id": campaign_id, "node": node, "ring_timeout": ring_timeout,
                  "stamp": _channel_stamp(channel_prefix, now),
                  "owners": owners}
@@ -702,31 +697,13 @@ async def claim_leads(
                         r.callback_owner if _exclusive(r.callback_exclusive_until, now) else None)
             for r in rows
         ]
+    # PostgreSQL with calling windows ignored (tests, tools): one sorted query, then the calls.
     sql, names = _claim_sql(campaign_id, n, zones, new_first, limits, lists_key, dialect)
-    times: dict[str, Any] = {k: _db_time(v, dialect) for k, v in _time_params(now, limits).items()}
-    times["owners"] = None if owners is None else json.dumps(owners)
-    params = {k: times[k] for k in names} if dialect.paramstyle == "named" else tuple(times[k] for k in names)
-    claimed = (await conn.exec_driver_sql(sql, params)).all()
-    return await _record_calls(conn, claimed, campaign_id, now, node, ring_timeout, channel_prefix)
-
-
-async def _record_calls(
-    conn: AsyncConnection, claimed: Sequence[Any], campaign_id: int, now: datetime, node: str,
-    ring_timeout: int, channel_prefix: str,
-) -> list[ClaimedLead]:
-    """Write a ``calls`` row (status ``placing``) for every claimed lead."""
+    times = {**_time_params(now, limits), "owners": owners}
+    claimed = (await conn.exec_driver_sql(sql, tuple(times[k] for k in names))).all()
     if not claimed:
         return []
-    if conn.dialect.name == "sqlite":
-        # The same INSERT as below as constant SQL text: prepared once by the driver, nothing for
-        # SQLAlchemy to compile or bind per claim (the ids go in as one JSON array).
-        placed_at = calls.c.placed_at.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)(now)
-        ids = (await conn.exec_driver_sql(_SQLITE_INSERT_CALLS, (
-            campaign_id, node, ring_timeout, placed_at, _channel_stamp(channel_prefix, now),
-            "[" + ",".join(str(int(r.id)) for r in claimed) + "]",
-        ))).all()
-    else:
-        ids = await _insert_calls(conn, claimed, campaign_id, now, node, ring_timeout, channel_prefix)
+    ids = await _insert_calls(conn, claimed, campaign_id, now, node, ring_timeout, channel_prefix)
     by_lead = {lead_id: (call_id, chan) for call_id, lead_id, chan in ids}
     return [
         ClaimedLead(*by_lead[r.id], r.id, r.phone, r.attempts, r.timezones, r.first_name, r.last_name,
@@ -736,36 +713,45 @@ async def _record_calls(
 
 
 def _sqlite_claim(
-    driver: Any, campaign_id: int, n: int, now: datetime, node: str, ring_timeout: int,
+    db: Any, campaign_id: int, n: int, now: datetime, node: str, ring_timeout: int,
     zones: frozenset[str] | None, new_first: bool, channel_prefix: str, owners: list[str] | None,
     dialect: Dialect,
 ) -> list[ClaimedLead]:
-    """SQLite: the claim on the driver's own ``sqlite3`` connection, run on aiosqlite's thread.
+    """SQLite: the claim's statements on a DB-API connection — aiosqlite's own ``sqlite3``
+    connection, run on its thread (one trip, not one per statement: on a busy machine those
+    thread hand-overs cost as much as the claim's SQLite work), or SQLAlchemy's adapter of it.
 
-    The same statements as the general path (:func:`claim_leads`), executed back to back without
-    a trip through the event loop for each: on a busy machine those thread hand-overs cost as
-    much as the claim's own SQLite work.  The ``UPDATE`` opens the transaction as usual (the
-    driver's implicit ``BEGIN``); the caller commits.
+    Constant SQL text, prepared once by the driver, nothing for SQLAlchemy to compile or bind
+    per claim (the claimed ids go to the ``calls`` INSERT as one JSON array).  The ``UPDATE``
+    opens the transaction as usual (the driver's implicit ``BEGIN``); the caller commits.
     """
-    db = driver._conn
-    rows = db.execute(_sqlite_campaign_lists_sql(dialect), (campaign_id,)).fetchall()
-    if not rows or rows[0][0] != "active":
-        return []
-    definition = rows[0][1]
-    limits = ClaimLimits.from_data(json.loads(definition) if isinstance(definition, str) else definition)
-    lists_key = tuple((list_id, priority) for _, _, list_id, priority in rows if list_id is not None)
-    if not lists_key:
-        return []
-    sql, names = _claim_sql(campaign_id, n, zones, new_first, limits, lists_key, dialect)
-    times: dict[str, Any] = {k: _db_time(v, dialect) for k, v in _time_params(now, limits).items()}
-    times["owners"] = None if owners is None else json.dumps(owners)
-    claimed = db.execute(sql, tuple(times[k] for k in names)).fetchall()
-    if not claimed:
-        return []
-    ids = db.execute(_SQLITE_INSERT_CALLS, (
-        campaign_id, node, ring_timeout, times["now"], _channel_stamp(channel_prefix, now),
-        "[" + ",".join(str(int(r[0])) for r in claimed) + "]",
-    )).fetchall()
+    cur = db.cursor()
+
+    def rows_of(sql: str, params: tuple) -> list:
+        cur.execute(sql, params)
+        return cur.fetchall()
+
+    try:
+        rows = rows_of(_sqlite_campaign_lists_sql(dialect), (campaign_id,))
+        if not rows or rows[0][0] != "active":
+            return []
+        definition = rows[0][1]
+        limits = ClaimLimits.from_data(json.loads(definition) if isinstance(definition, str) else definition)
+        lists_key = tuple((list_id, priority) for _, _, list_id, priority in rows if list_id is not None)
+        if not lists_key:
+            return []
+        sql, names = _claim_sql(campaign_id, n, zones, new_first, limits, lists_key, dialect)
+        times: dict[str, Any] = {k: _sqlite_time(v) for k, v in _time_params(now, limits).items()}
+        times["owners"] = None if owners is None else json.dumps(owners)
+        claimed = rows_of(sql, tuple(times[k] for k in names))
+        if not claimed:
+            return []
+        ids = rows_of(_SQLITE_INSERT_CALLS, (
+            campaign_id, node, ring_timeout, times["now"], _channel_stamp(channel_prefix, now),
+            "[" + ",".join(str(int(r[0])) for r in claimed) + "]",
+        ))
+    finally:
+        cur.close()
     by_lead = {lead_id: (call_id, chan) for call_id, lead_id, chan in ids}
     return [
         ClaimedLead(*by_lead[lead_id], lead_id, phone, attempts, tz, first, last,
