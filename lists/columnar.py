@@ -117,10 +117,14 @@ def _time_zones(explicit: pa.Array | None, zones: np.ndarray, num_region: np.nda
     parts = [explicit if explicit is not None else empty, pa.array(zones, pa.string()),
              pc.fill_null(pa.array(num_region, pa.string()), ""), state if state is not None else empty, zkey]
     encoded = [p.dictionary_encode() for p in parts]
-    key = np.zeros(n, np.int64)
-    for e in encoded:  # one integer per distinct combination, renumbered densely after each part
-        key = key * (len(e.dictionary) + 1) + e.indices.to_numpy(zero_copy_only=False)
-        key = np.unique(key, return_inverse=True)[1].reshape(-1)
+    key, span = np.zeros(n, np.int64), 1
+    for e in encoded:  # one integer per distinct combination (mixed radix over the parts' codes)
+        size = len(e.dictionary) + 1
+        if span * size >= 1 << 62:  # renumber densely before the key could overflow
+            key = np.unique(key, return_inverse=True)[1].reshape(-1)
+            span = int(key.max()) + 1
+        key = key * size + e.indices.to_numpy(zero_copy_only=False)
+        span *= size
     uniq, first, inverse = np.unique(key, return_index=True, return_inverse=True)
     dicts = [e.dictionary.to_pylist() for e in encoded]
     codes = [e.indices.to_numpy(zero_copy_only=False)[first] for e in encoded]
