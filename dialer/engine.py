@@ -1110,13 +1110,14 @@ def _set_agent_state(agent_id: int, state: str, code: str | None, since: datetim
 async def _give_back(conn, claimed: Iterable[ClaimedLead]) -> None:  # noqa: ANN001
     """Undo the claim of leads whose call is not placed (an owned callback whose owner cannot
     take it now): no Originate was sent, so the ``calls`` row goes and the lead is a due
-    callback again (its ``last_call_at`` keeps the claim's time)."""
+    callback again, its attempts and ``last_call_at`` (the latest call left) as before."""
     claimed = list(claimed)
     await conn.execute(delete(calls).where(calls.c.id.in_([c.call_id for c in claimed]),
                                            calls.c.status == "placing"))
+    last_call = select(func.max(calls.c.placed_at)).where(calls.c.lead_id == leads.c.id).scalar_subquery()
     await conn.execute(update(leads).where(leads.c.id.in_([c.lead_id for c in claimed]),
                                            leads.c.status == "dialing")
-                       .values(status="callback", attempts=leads.c.attempts - 1))
+                       .values(status="callback", attempts=leads.c.attempts - 1, last_call_at=last_call))
 
 
 async def lead_history(conn, lead_id: int, phone: str, exclude_call: int) -> LeadHistory:  # noqa: ANN001

@@ -214,3 +214,39 @@ async def test_owned_callback_claimed_only_for_the_owners_the_daemon_can_serve(d
          callback_owner="alice", callback_exclusive_until=T0 + timedelta(minutes=15))
     assert len(await claim(T0, {"alice"})) == 2
     engine.dispose()
+
+
+async def test_owned_callback_given_back_is_as_before_the_claim(db_url: str) -> None:
+    """The owner was no longer ready when the claim returned: no Originate, so the lead's
+    status, attempts and last call time are what they were, and no ``calls`` row is left."""
+    from dialer.engine import _give_back
+
+    engine = open_engine(db_url)
+    cid = campaign(engine, "a")
+    lst = lead_list(engine, "l", cid)
+    before = T0 - timedelta(days=1)
+    owned = {"status": "callback", "next_call_at": T0 - timedelta(minutes=1), "callback_owner": "alice",
+             "callback_exclusive_until": T0 + timedelta(minutes=15)}
+    called = lead(engine, lst, "+12125550101", attempts=1, last_call_at=before, **owned)
+    never = lead(engine, lst, "+12125550102", **owned)
+    with engine.begin() as conn:
+        conn.execute(calls_t.insert().values(campaign_id=cid, lead_id=called, phone="+12125550101", attempt=1,
+                                             node="n1", status="ended", outcome="CONNECTED", ring_timeout=25,
+                                             placed_at=before, channel_id="earlier"))
+    db = make_async_engine(db_url)
+    try:
+        async with db.begin() as conn:
+            claimed = await claim_leads(conn, campaign_id=cid, n=10, now=T0, node="n1", ring_timeout=25,
+                                        open_sets=OPEN, ready_owners={"alice"})
+        assert {c.lead_id for c in claimed} == {called, never}
+        assert aware(lead_row(engine, called).last_call_at) == T0
+        async with db.begin() as conn:
+            await _give_back(conn, claimed)
+    finally:
+        await db.dispose()
+    one, two = lead_row(engine, called), lead_row(engine, never)
+    assert (one.status, one.attempts, aware(one.last_call_at)) == ("callback", 1, before)
+    assert (two.status, two.attempts, two.last_call_at) == ("callback", 0, None)
+    with engine.connect() as conn:
+        assert conn.execute(select(calls_t.c.channel_id)).scalars().all() == ["earlier"]
+    engine.dispose()
