@@ -1010,6 +1010,9 @@ class Engine:
                 "agents": {s.value: snap.count_agents(s) for s in pacing.AgentState},
                 "ringing": sum(1 for c in snap.calls if c.state == pacing.CallState.RINGING),
                 "waiting": sum(1 for c in snap.calls if c.state != pacing.CallState.RINGING),
+                # owned callbacks on their way to the owner (counted by their agent, not above)
+                "callbacks": sum(1 for c in self.live.values()
+                                 if c.campaign is camp and c.owner is not None and c.owner.reserved is c),
                 "lines": snap.lines_busy,
                 "placed": camp.placed,
                 "abandoned_24h": day.abandoned,

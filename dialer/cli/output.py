@@ -22,11 +22,11 @@ def dashboard_view(run: Any, end: float | None) -> Group:
     for c in status["campaigns"]:
         a = c["agents"]
         agents = Table(title=f"campaign {c['name']} ({c['mode']}) — {left}", title_justify="left")
-        for col in ("agents ready", "talking", "wrap-up", "paused", "lines", "ringing", "waiting"):
+        # agents by state ("reserved": an owned callback is being placed to them), then lines and calls
+        for col in ("ready", "talking", "wrap-up", "paused", "reserved", "lines", "ringing", "waiting"):
             agents.add_column(col, justify="right")
-        agents.add_row(str(a.get("ready", 0)), str(a.get("talking", 0) + a.get("reserved", 0)),
-                       str(a.get("wrapup", 0)), str(a.get("paused", 0)), str(c["lines"]),
-                       str(c["ringing"]), str(c["waiting"]))
+        agents.add_row(*(str(a.get(k, 0)) for k in ("ready", "talking", "wrapup", "paused", "reserved")),
+                       str(c["lines"]), str(c["ringing"]), str(c["waiting"]))
         calls = Table()
         for col in ("placed", "answered", "connected", "abandoned", "abandon % 24h", "talk min/agent-h"):
             calls.add_column(col, justify="right")

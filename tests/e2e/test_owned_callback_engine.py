@@ -64,6 +64,7 @@ async def test_reservation_pauses_the_owner_and_a_failed_call_releases_it(api) -
     assert snap.calls == [] and snap.lines_busy == 1
     status = (await client.get("/api/status", headers=auth("admin-token"))).json()
     assert status["campaigns"][0]["agents"]["reserved"] == 1 and status["campaigns"][0]["agents"]["ready"] == 1
+    assert (status["campaigns"][0]["callbacks"], status["campaigns"][0]["ringing"]) == (1, 0)
     await engine.flush()
     async with engine.db.connect() as conn:
         row = (await conn.execute(select(metadata.tables["agents"]).where(
@@ -78,6 +79,7 @@ async def test_reservation_pauses_the_owner_and_a_failed_call_releases_it(api) -
           "Uniqueid": "<unknown>", "Channel": "PJSIP/+12125550143@carrier"})
     await settle()
     assert "dlr-cb" not in engine.live and alice.reserved is None
+    assert engine.status()["campaigns"][0]["callbacks"] == 0
     assert ("pause", ("e2e", "PJSIP/alice", False, "")) in link.actions
     assert engine.agent_tracker.get("PJSIP/alice").state is AgentState.PAUSED  # until the PBX says
     feed(member("QueueMemberPause", "alice"))
