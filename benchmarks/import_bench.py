@@ -73,14 +73,14 @@ FLOOR = """
 import json, sys, time
 sys.path.insert(0, sys.argv[2])
 from dialer.db import open_engine
-from lists.importer import CONSTANT_ON_IMPORT
+from lists.importer import CONSTANT_ON_IMPORT, SQLITE_SORT_THREADS
 from lists.transform import RECORD_FIELDS
 
 tmp = sys.argv[1]
 open_engine(f"sqlite:///{tmp}/floor.db").dispose()  # the schema, by the migrations
 import sqlite3
 db = sqlite3.connect(f"{tmp}/floor.db", isolation_level=None)
-db.execute("PRAGMA cache_size=-262144")  # as the import
+db.execute(f"PRAGMA threads={SQLITE_SORT_THREADS}")  # as the import
 db.execute(f"ATTACH '{tmp}/bench.db' AS src")
 cols = ", ".join(RECORD_FIELDS)
 t = time.perf_counter()

@@ -45,6 +45,9 @@ DEDUPE_SCOPES = ("file", "list", "campaign", "all")
 THREADED_WRITER = os.environ.get("DIALER_IMPORT_WRITER", "thread") == "thread"
 PROCESSES_MIN_ROWS = 200_000  # automatic mode: files this large get a reader and a transform process
 TRANSFORM_THREADS = 1  # a second one gained nothing measurable (the GIL-held parts serialise)
+# SQLite: helper threads for the sorts that rebuild the indexes at the end of a large import,
+# where nothing else runs (0.4-0.5 s less on 2 cores)
+SQLITE_SORT_THREADS = min(4, os.cpu_count() or 1)
 ROWS_PER_INSERT = 50  # SQLite: rows per INSERT statement (50 x 11 parameters)
 BULK_MIN_ROWS = 100_000
 # leads columns with one value for all the rows of an import (the list; status 'new'; not due)
@@ -383,9 +386,12 @@ def import_file(
         rejects = _Rejects(rejects_path, columns, fmt.delimiter)
         try:
             with engine.connect() as conn:
+                # SQLite keeps its default page cache (2 MB): pages spill to the WAL while the rows
+                # stream in, on the insert thread, instead of all at the commit (a 256 MB cache
+                # made the import slower and 0.2 GB larger)
                 sqlite = conn.dialect.name == "sqlite"
-                if sqlite:  # a bigger page cache keeps the phone index's random inserts in memory
-                    conn.connection.driver_connection.execute("PRAGMA cache_size=-262144")
+                if sqlite:
+                    conn.connection.driver_connection.execute(f"PRAGMA threads={SQLITE_SORT_THREADS}")
                 trans = conn.begin()
                 try:
                     campaign_id = store.find_campaign(conn, options.campaign) if options.campaign else None
@@ -449,7 +455,7 @@ def import_file(
                     raise
                 finally:
                     if sqlite:
-                        conn.connection.driver_connection.execute("PRAGMA cache_size=-2000")
+                        conn.connection.driver_connection.execute("PRAGMA threads=0")
         except BaseException:
             rejects.abort()
             raise
