@@ -220,13 +220,14 @@ class _Accounting:
 
     def __init__(self, seen: set[str], blocked: set[str], result: ImportResult, rejects: _Rejects,
                  dedupe_reason: str, list_id: int) -> None:
-        self.seen, self.blocked, self.result, self.rejects = seen, blocked, result, rejects
+        # numbers already in the de-duplication scope, and those plus the file's kept so far
+        self.existing, self.seen = seen, set(seen)
+        self.blocked, self.result, self.rejects = blocked, result, rejects
         self.dedupe_reason = dedupe_reason
         self.list_id = list_id
-        self.in_file: set[str] = set()
 
     def apply(self, chunk: Chunk, t: Transformed) -> tuple[int, list[tuple]]:
-        res, seen, blocked, in_file = self.result, self.seen, self.blocked, self.in_file
+        res, seen, blocked, existing = self.result, self.seen, self.blocked, self.existing
         width = chunk.frame.shape[1]
         for line, message in chunk.malformed:
             self._not_imported(line, [""] * width, "malformed_row", rejected=True, note=message)
@@ -242,10 +243,9 @@ class _Accounting:
             elif p in blocked:
                 bad.append((i, "dnc", False))
             elif p in seen:
-                bad.append((i, "duplicate_in_file" if p in in_file else dedupe_reason, False))
+                bad.append((i, dedupe_reason if p in existing else "duplicate_in_file", False))
             else:
                 seen.add(p)
-                in_file.add(p)
                 keep[i] = True
         if bad:
             rownums = chunk.rows
