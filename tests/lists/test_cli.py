@@ -79,6 +79,11 @@ def test_import_errors_and_dry_run(run, samples: Path, tmp_path: Path) -> None: 
     bad.write_text("name,city\nAnn,Paris\n")
     r = run("lists", "import", str(bad), "--list", "x")
     assert r.exit_code == 2 and "no phone column found" in r.output and "Traceback" not in r.output
+    unclosed = tmp_path / "unclosed.csv"  # a quote opened in the first rows and never closed
+    unclosed.write_text('phone,name\n"2125550143,Ann\n')
+    r = run("lists", "import", str(unclosed), "--list", "x", "--region", "US")
+    assert r.exit_code == 2 and r.output.startswith(f"error: {unclosed}: not a readable table (")
+    assert "Traceback" not in r.output and json.loads(run("lists", "ls", "--json").output) == []
     r = run("lists", "import", str(samples / "crm-export.csv"), "--list", "crm", "--region", "US", "--dry-run", "--json")
     assert r.exit_code == 0 and json.loads(r.output)["imported"] == 10
     assert json.loads(run("lists", "ls", "--json").output) == []
