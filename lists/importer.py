@@ -28,6 +28,7 @@ from itertools import chain, compress
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from sqlalchemy import Connection, Engine, select
 
 from dialer.errors import InputError
@@ -37,6 +38,7 @@ from lists.columns import map_columns
 from lists.csvsafe import safe_row
 from lists.dnc import dnc_set
 from lists.models import ImportRun, Lead, LeadList
+from lists.numberset import NumberSet, number_keys
 from lists.phones import country_to_region
 from lists.reader import Chunk, estimate_rows, read_chunks, read_chunks_in_process, sniff
 from lists.transform import BLANK, RECORD_FIELDS, Spec, TransformPool
@@ -125,19 +127,19 @@ class _Rejects:
         self.tmp.unlink(missing_ok=True)
 
 
-def _existing_numbers(conn: Connection, scope: str, list_id: int | None, campaign_id: int | None) -> set[str]:
+def _existing_numbers(conn: Connection, scope: str, list_id: int | None, campaign_id: int | None) -> NumberSet:
     leads, ll = Lead.__table__, LeadList.__table__
     if scope == "file":
-        return set()
+        return NumberSet()
     if scope == "campaign" and campaign_id is not None:
         q = select(leads.c.phone).join(ll, ll.c.id == leads.c.list_id).where(ll.c.campaign_id == campaign_id)
     elif scope == "all":
         q = select(leads.c.phone)
     else:  # "list", or "campaign" for a list without a campaign
         if list_id is None:
-            return set()
+            return NumberSet()
         q = select(leads.c.phone).where(leads.c.list_id == list_id)
-    return set(conn.execute(q).scalars())
+    return NumberSet.of(conn.execute(q.execution_options(yield_per=100_000)).scalars().partitions())
 
 
 def _bulk_insert(conn: Connection, batch: tuple[int, list[tuple]]) -> None:
@@ -218,35 +220,44 @@ class _Direct:
 class _Accounting:
     """Main-process side of a chunk: DNC, de-duplication, counts, rejects; returns rows to insert."""
 
-    def __init__(self, seen: set[str], blocked: set[str], result: ImportResult, rejects: _Rejects,
+    def __init__(self, existing: NumberSet, blocked: set[str], result: ImportResult, rejects: _Rejects,
                  dedupe_reason: str, list_id: int) -> None:
         # numbers already in the de-duplication scope, and those plus the file's kept so far
-        self.existing, self.seen = seen, set(seen)
-        self.blocked, self.result, self.rejects = blocked, result, rejects
+        self.existing, self.seen = existing, existing.copy()
+        self.blocked, self.blocked_keys = blocked, NumberSet.of([list(blocked)])
+        self.result, self.rejects = result, rejects
         self.dedupe_reason = dedupe_reason
         self.list_id = list_id
 
     def apply(self, chunk: Chunk, t: Transformed) -> tuple[int, list[tuple]]:
-        res, seen, blocked, existing = self.result, self.seen, self.blocked, self.existing
+        res, blocked, primary = self.result, self.blocked, t.primary
         width = chunk.frame.shape[1]
         for line, message in chunk.malformed:
             self._not_imported(line, [""] * width, "malformed_row", rejected=True, note=message)
+        # Kept: the first row of each number neither seen before (in the scope or the file) nor
+        # on a DNC list, found a chunk at a time; the other rows are then looked at one by one.
+        keys = number_keys(primary, e164=True)
+        rows = np.flatnonzero(keys >= 0)
+        uniq, first = np.unique(keys[rows], return_index=True)
+        new = ~self.seen.contains(uniq) & ~self.blocked_keys.contains(uniq)
+        self.seen.add(uniq[new])
+        keep = np.zeros(len(keys), bool)
+        keep[rows[first[new]]] = True
+        rest = np.flatnonzero(~keep)
+        on_dnc = self.blocked_keys.contains(keys[rest]).tolist()
+        in_scope = self.existing.contains(keys[rest]).tolist()
         reasons, dedupe_reason = t.reason, self.dedupe_reason
-        keep = [False] * len(t.primary)
         bad: list[tuple[int, str, bool]] = []  # (row index, reason, rejected)
-        for i, p in enumerate(t.primary):
-            if p is None:
+        for i, dnc, scoped in zip(rest.tolist(), on_dnc, in_scope, strict=True):
+            if primary[i] is None:
                 if reasons[i] == BLANK:
                     res.blank_rows += 1
                 else:
                     bad.append((i, reasons[i], True))
-            elif p in blocked:
+            elif dnc:
                 bad.append((i, "dnc", False))
-            elif p in seen:
-                bad.append((i, dedupe_reason if p in existing else "duplicate_in_file", False))
-            else:
-                seen.add(p)
-                keep[i] = True
+            else:  # a number kept before: already in the scope, or from this file
+                bad.append((i, dedupe_reason if scoped else "duplicate_in_file", False))
         if bad:
             rownums = chunk.rows
             cells = chunk.frame.take([i for i, _r, _x in bad]).to_numpy(dtype=object).tolist()
@@ -257,7 +268,7 @@ class _Accounting:
             for i, alts in t.alts.items():
                 if keep[i] and not blocked.isdisjoint(alts):
                     alt_json[i] = json.dumps([a for a in alts if a not in blocked])
-        out = list(compress(zip(*t.records, strict=True), keep))
+        out = list(compress(zip(*t.records, strict=True), keep.tolist()))
         res.rows_read += len(out)
         res.imported += len(out)
         return self.list_id, out
