@@ -28,14 +28,12 @@ import dialer.schema  # noqa: F401  (every table registered)
 from campaigns.definition import MAX_ABANDON_TARGET, MIN_RING_TIMEOUT, definition_from_data
 from campaigns.windows import is_open, region_code
 from dialer.db import Base
+from lists.csvsafe import safe_row
 
 calls = Base.metadata.tables["calls"]
 leads = Base.metadata.tables["leads"]
 dnc = Base.metadata.tables["dnc_numbers"]
 campaigns_t = Base.metadata.tables["campaigns"]
-
-#: Cells starting with these are formulas to a spreadsheet.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass
@@ -153,13 +151,6 @@ def reportable_campaigns(conn: Connection, day: date, tz: tzinfo) -> list[int]:
     ).scalars())
 
 
-def safe_cell(value: Any) -> Any:
-    """A CSV cell a spreadsheet shows as text, never runs as a formula."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
-
-
 CSV_FIELDS = (
     "campaign", "day", "timezone", "calls", "live_answers", "connected", "abandoned", "abandon_rate",
     "calls_30d", "connected_30d", "abandoned_30d", "abandon_rate_30d", "outside_window", "dnc_calls",
@@ -183,7 +174,7 @@ def write_report(report: ComplianceReport, out_dir: Path) -> list[Path]:
     with csv_path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh, quoting=csv.QUOTE_MINIMAL)
         writer.writerow(CSV_FIELDS)
-        writer.writerow([safe_cell(data[k]) if data[k] is not None else "" for k in CSV_FIELDS])
+        writer.writerow(safe_row([data[k] for k in CSV_FIELDS]))
     return [json_path, csv_path]
 
 
@@ -196,4 +187,4 @@ def write_reports(engine: Engine, out_dir: Path, day: date, tz: tzinfo, tz_name:
     return reports
 
 
-__all__ = ["ComplianceReport", "campaign_report", "day_bounds", "safe_cell", "write_report", "write_reports"]
+__all__ = ["ComplianceReport", "campaign_report", "day_bounds", "write_report", "write_reports"]

@@ -11,7 +11,6 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import insert, select
 
-from campaigns.compliance import safe_cell
 from campaigns.jobs import (
     JobContext,
     compliance_report,
@@ -21,6 +20,7 @@ from campaigns.jobs import (
     tz_refresh,
 )
 from dialer.db import open_engine
+from lists.csvsafe import safe_cell
 from tests.scheduling.helpers import (
     aware,
     calls_t,
@@ -159,7 +159,7 @@ def test_compliance_report(db_url: str, tmp_path: Path) -> None:
         header, row = list(csv.reader(fh))
     cells = dict(zip(header, row, strict=True))
     assert cells["campaign"] == "retention" and cells["outside_window"] == "1" and cells["ok"] == "False"
-    assert safe_cell("=HYPERLINK(1)") == "'=HYPERLINK(1)" and safe_cell("+1212") == "'+1212" and safe_cell(3) == 3
+    assert safe_cell("=HYPERLINK(1)") == "'=HYPERLINK(1)" and safe_cell("+1212") == "'+1212" and safe_cell(3) == "3"
     engine.dispose()
 
 
