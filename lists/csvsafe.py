@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -17,3 +20,13 @@ def safe_cell(value: object) -> str:
 
 def safe_row(values: list | tuple) -> list[str]:
     return [safe_cell(v) for v in values]
+
+
+_DANGEROUS_START = "^[=+\\-@\t\r]"
+
+
+def safe_column(values: pa.Array) -> pa.Array:
+    """:func:`safe_cell` of every string of an arrow column (nulls become ``""``)."""
+    values = pc.fill_null(values, "")
+    return pc.if_else(pc.match_substring_regex(values, _DANGEROUS_START),
+                      pc.binary_join_element_wise("'", values, ""), values)

@@ -29,13 +29,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from sqlalchemy import Connection, Engine, select
 
 from dialer.errors import InputError
 from lists import store
-from lists.columnar import Transformed, transform_columns
+from lists.columnar import Transformed, to_arrow, transform_columns
 from lists.columns import map_columns
-from lists.csvsafe import safe_row
+from lists.csvsafe import safe_column, safe_row
 from lists.dnc import dnc_set
 from lists.models import ImportRun, Lead, LeadList
 from lists.numberset import NumberSet, number_keys
@@ -117,6 +118,12 @@ class _Rejects:
     def write(self, cells: list[str] | tuple[str, ...], row: int | str, reason: str) -> None:
         self.writer.writerow(safe_row([*cells, row, reason]))
         self.count += 1
+
+    def write_rows(self, frame: pd.DataFrame, rows: list[int], reasons: list[str]) -> None:
+        """Many rows at once: ``frame``'s cells made safe as whole columns (reasons are names)."""
+        columns = [safe_column(to_arrow(frame.iloc[:, j])).to_pylist() for j in range(frame.shape[1])]
+        self.writer.writerows(zip(*columns, rows, reasons, strict=True))
+        self.count += len(rows)
 
     def commit(self) -> None:
         self.fh.close()
@@ -260,9 +267,10 @@ class _Accounting:
                 bad.append((i, dedupe_reason if scoped else "duplicate_in_file", False))
         if bad:
             rownums = chunk.rows
-            cells = chunk.frame.take([i for i, _r, _x in bad]).to_numpy(dtype=object).tolist()
-            for (i, reason, rejected), row in zip(bad, cells, strict=True):
-                self._not_imported(rownums[i], row, reason, rejected=rejected)
+            for _i, reason, rejected in bad:
+                self._count(reason, rejected)
+            self.rejects.write_rows(chunk.frame.take([i for i, _r, _x in bad]), [rownums[i] for i, _r, _x in bad],
+                                    [reason for _i, reason, _x in bad])
         if blocked:  # drop alternates that are on a DNC list
             alt_json = t.records[1]
             for i, alts in t.alts.items():
@@ -274,6 +282,10 @@ class _Accounting:
         return self.list_id, out
 
     def _not_imported(self, row: int, cells: list[str], reason: str, *, rejected: bool = False, note: str = "") -> None:
+        self._count(reason, rejected)
+        self.rejects.write(cells, row, f"{reason}: {note}" if note else reason)
+
+    def _count(self, reason: str, rejected: bool) -> None:
         res = self.result
         res.rows_read += 1
         res.not_imported[reason] += 1
@@ -284,7 +296,6 @@ class _Accounting:
             res.dnc += 1
         else:
             res.duplicates += 1
-        self.rejects.write(cells, row, f"{reason}: {note}" if note else reason)
 
 
 def _chain(first: Chunk | None, rest: Iterator[Chunk]) -> Iterator[Chunk]:
