@@ -91,8 +91,12 @@ def _combine(phones: list[PhoneColumn], n: int) -> tuple[np.ndarray, np.ndarray,
         new = valid & (which < 0)
         primary[new], region[new], zones[new] = col.e164[new], col.region[new], col.zones[new]
         both = np.flatnonzero(valid & (which >= 0))
-        for i, e, p in zip(both.tolist(), col.e164[both].tolist(), primary[both].tolist(), strict=True):
-            if e != p:
+        other = col.e164[both]
+        differ = other != primary[both]  # another number than the row's first valid one
+        if not alts:  # the first column with alternates (the common case: two phone columns)
+            alts = {i: [e] for i, e in zip(both[differ].tolist(), other[differ].tolist(), strict=True)}
+        else:
+            for i, e in zip(both[differ].tolist(), other[differ].tolist(), strict=True):
                 lst = alts.get(i)
                 if lst is None:
                     alts[i] = [e]
