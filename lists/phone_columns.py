@@ -167,8 +167,42 @@ for _key in TIMEZONE_DATA:
 _TZ_KEYS = {n: pa.array(sorted(keys), pa.string()) for n, keys in _TZ_KEYS.items()}
 
 
+_HEAD = 4  # digits of a number's head: the common zone-table prefix length (country code + area)
+_LONGER_HEADS = frozenset(k[:_HEAD] for k in TIMEZONE_DATA if len(k) > _HEAD)
+_HEAD_ZONES: dict[str, str] = {}
+
+
+def _head_zones(head: str) -> str:
+    """The zones of the longest zone-table prefix of ``head`` (space-joined; "" when none)."""
+    zones = _HEAD_ZONES.get(head)
+    if zones is None:
+        key = next((head[:n] for n in range(len(head), 0, -1) if head[:n] in TIMEZONE_DATA), None)
+        zones = _HEAD_ZONES[head] = " ".join(_clean_zones(TIMEZONE_DATA[key])) if key else ""
+    return zones
+
+
 def _zones_lookup_column(digits: pa.Array, maxlen: int) -> np.ndarray:
-    """``_zones_lookup`` (longest prefix in the zone table, cleaned, space-joined) of every value."""
+    """``_zones_lookup`` (longest prefix in the zone table, cleaned, space-joined) of every value.
+
+    Grouped by the first :data:`_HEAD` digits: a head that no longer prefix in the table starts
+    with decides by itself (one lookup per distinct head); only the other rows are matched
+    against the longer prefixes, length by length.
+    """
+    if maxlen <= _HEAD:
+        return _zones_lookup_long(digits, maxlen)
+    enc = pc.utf8_slice_codeunits(digits, 0, _HEAD).dictionary_encode()
+    heads = enc.dictionary.to_pylist()
+    codes = enc.indices.to_numpy(zero_copy_only=False)
+    per_head = np.array([_head_zones(h) for h in heads] + [""], object)
+    out = per_head[codes]
+    longer = np.flatnonzero(np.isin(codes, [k for k, h in enumerate(heads) if h in _LONGER_HEADS]))
+    if longer.size:
+        out[longer] = _zones_lookup_long(digits.take(pa.array(longer)), maxlen)
+    return out
+
+
+def _zones_lookup_long(digits: pa.Array, maxlen: int) -> np.ndarray:
+    """:func:`_zones_lookup_column` length by length from ``maxlen`` down (any values)."""
     n = len(digits)
     out = filled(n, "")
     todo = np.arange(n)

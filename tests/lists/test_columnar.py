@@ -153,3 +153,19 @@ def test_py_whitespace_is_what_str_strip_removes() -> None:
     from lists.phone_columns import PY_WHITESPACE
 
     assert "".join(chr(c) for c in range(0x110000) if chr(c).isspace()) == PY_WHITESPACE
+
+
+def test_zone_lookup_by_head_equals_the_lookup_length_by_length() -> None:
+    """Every prefix of the library's zone table, cut short or followed by more digits: the
+    grouped lookup gives what the plain longest-prefix lookup gives."""
+    from phonenumbers.tzdata import TIMEZONE_DATA, TIMEZONE_LONGEST_PREFIX
+
+    from lists.phone_columns import _zones_lookup_column, _zones_lookup_long
+
+    rng = np.random.default_rng(7)
+    values = []
+    for key in TIMEZONE_DATA:
+        values += [key, key[:-1] or key, key + "".join(map(str, rng.integers(0, 10, 8)))]
+    digits = pa.array(values, pa.string())
+    for maxlen in (TIMEZONE_LONGEST_PREFIX, 7, 5, 4, 2):
+        assert _zones_lookup_column(digits, maxlen).tolist() == _zones_lookup_long(digits, maxlen).tolist()
