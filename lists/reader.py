@@ -152,15 +152,18 @@ def read_chunks(fmt: FileFormat, chunksize: int = 100_000) -> Iterator[Chunk]:
     given = 0
     if _arrow_eligible(fmt):
         arrow = _read_arrow(fmt, chunksize)
-        while True:
-            try:
-                ch = next(arrow)
-            except StopIteration as done:
-                if done.value:
-                    return
-                break
-            given += len(ch.rows)
-            yield ch
+        try:
+            while True:
+                try:
+                    ch = next(arrow)
+                except StopIteration as done:
+                    if done.value:
+                        return
+                    break
+                given += len(ch.rows)
+                yield ch
+        finally:
+            arrow.close()  # its file, also when the caller stops early
     yield from _read_pandas(fmt, chunksize, given)
 
 
