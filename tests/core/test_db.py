@@ -25,6 +25,13 @@ from dialer.errors import ConfigError, DialerError
 TABLES = {"campaigns", "lead_lists", "leads", "dnc_numbers", "import_runs", "calls", "agents", "agent_state_log", "pacing_state"}
 
 
+def test_head_revision_is_the_newest_migration() -> None:
+    """``HEAD_REVISION`` (read by every command) is alembic's head: update it with a new migration."""
+    from alembic.script import ScriptDirectory
+
+    assert head_revision() == ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+
+
 def test_migrations_apply_on_first_use_and_roundtrip(db_url: str) -> None:
     engine = open_engine(db_url)
     try:
