@@ -149,9 +149,10 @@ def read_chunks(fmt: FileFormat, chunksize: int = 100_000) -> Iterator[Chunk]:
     reads the rest, from the first record not yet given — so every file gets pandas' rules for
     irregular rows, with the same chunks, row numbers and errors (a property test compares).
     """
-    given = 0
+    given, columns = 0, None
     if _arrow_eligible(fmt):
-        arrow = _read_arrow(fmt, chunksize)
+        columns = pandas_columns(fmt)
+        arrow = _read_arrow(fmt, chunksize, columns)
         try:
             while True:
                 try:
@@ -164,13 +165,15 @@ def read_chunks(fmt: FileFormat, chunksize: int = 100_000) -> Iterator[Chunk]:
                 yield ch
         finally:
             arrow.close()  # its file, also when the caller stops early
-    yield from _read_pandas(fmt, chunksize, given)
+    yield from _read_pandas(fmt, chunksize, given, columns)
 
 
-def _read_pandas(fmt: FileFormat, chunksize: int, skip: int = 0) -> Iterator[Chunk]:
-    """pandas' reader, from data record ``skip`` on (the ones before were given already)."""
+def _read_pandas(fmt: FileFormat, chunksize: int, skip: int = 0, columns: list[str] | None = None) -> Iterator[Chunk]:
+    """pandas' reader, from data record ``skip`` on (the ones before were given already;
+    ``columns``: :func:`pandas_columns`, when the caller has them)."""
     if skip:  # the header and the records given: skipped as records (quoted newlines respected)
-        start = dict(header=None, names=pandas_columns(fmt), skiprows=fmt.leading_blank + 1 + skip)
+        names = columns if columns is not None else pandas_columns(fmt)
+        start = dict(header=None, names=names, skiprows=fmt.leading_blank + 1 + skip)
     else:
         start = dict(header=0, skiprows=fmt.leading_blank)
     shift = fmt.leading_blank + 2 + skip
@@ -232,14 +235,14 @@ def _arrow_eligible(fmt: FileFormat) -> bool:
             and fmt.delimiter not in ('"', "\n", "\r"))
 
 
-def _read_arrow(fmt: FileFormat, chunksize: int) -> Generator[Chunk, None, bool]:
+def _read_arrow(fmt: FileFormat, chunksize: int, columns: list[str]) -> Generator[Chunk, None, bool]:
     """pyarrow's CSV reader while the file is regular; returns whether it read the whole file.
 
     A batch is given only when nothing irregular was seen up to its end (the handler of
     invalid rows runs while a block is parsed, before its batch is returned), so what was
     given is exactly what pandas would have given; a file with no data rows is left to pandas.
+    ``columns``: the names pandas gives the header (:func:`pandas_columns`).
     """
-    columns = pandas_columns(fmt)
     if not columns:
         return False
     irregular: list[str] = []

@@ -113,9 +113,9 @@ def test_an_irregular_row_hands_over_to_pandas_where_pyarrow_stopped(tmp_path: P
     skips = []
     real = reader._read_pandas
 
-    def spy(fmt, chunksize, skip=0):  # noqa: ANN001, ANN202
+    def spy(fmt, chunksize, skip=0, columns=None):  # noqa: ANN001, ANN202
         skips.append(skip)
-        return real(fmt, chunksize, skip)
+        return real(fmt, chunksize, skip, columns)
 
     monkeypatch.setattr(reader, "_read_pandas", spy)
     got = _outcome(read_chunks(fmt, 1000))
