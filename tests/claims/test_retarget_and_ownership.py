@@ -148,15 +148,22 @@ def test_retarget_cli(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     assert bad.exit_code != 0
 
 
-async def test_owned_callback_waits_for_its_agent(db_url: str, tmp_path: Path) -> None:
-    engine = open_engine(db_url)
+def _alice_owns_a_callback(engine, agent_state: str) -> tuple[int, int, int]:  # noqa: ANN001
+    """Campaign ``a`` with list ``l``, a callback due now that agent alice owns for 15 more
+    minutes, and alice (stored in ``agent_state``): (campaign id, list id, lead id)."""
     cid = campaign(engine, "a")
     lst = lead_list(engine, "l", cid)
     owned = lead(engine, lst, "+12125550101", status="callback", next_call_at=T0 - timedelta(minutes=1),
                  callback_owner="alice", callback_exclusive_until=T0 + timedelta(minutes=15))
     with engine.begin() as conn:
         conn.execute(agents_t.insert().values(name="alice", interface="PJSIP/alice", token_hash="x",
-                                              campaign_id=cid, state="logged_out"))
+                                              campaign_id=cid, state=agent_state))
+    return cid, lst, owned
+
+
+async def test_owned_callback_waits_for_its_agent(db_url: str, tmp_path: Path) -> None:
+    engine = open_engine(db_url)
+    cid, lst, owned = _alice_owns_a_callback(engine, "logged_out")
     assert await _claim(db_url, cid, T0) == []  # alice is not logged in: nobody else may take it
     with engine.begin() as conn:
         conn.execute(update(agents_t).where(agents_t.c.name == "alice").values(state="ready"))
@@ -178,13 +185,7 @@ async def test_owned_callback_waits_for_its_agent(db_url: str, tmp_path: Path) -
 async def test_owned_callback_claimed_only_for_the_owners_the_daemon_can_serve(db_url: str) -> None:
     """``ready_owners``: the daemon's live view (ready, not reserved) decides, not the stored state."""
     engine = open_engine(db_url)
-    cid = campaign(engine, "a")
-    lst = lead_list(engine, "l", cid)
-    owned = lead(engine, lst, "+12125550101", status="callback", next_call_at=T0 - timedelta(minutes=1),
-                 callback_owner="alice", callback_exclusive_until=T0 + timedelta(minutes=15))
-    with engine.begin() as conn:
-        conn.execute(agents_t.insert().values(name="alice", interface="PJSIP/alice", token_hash="x",
-                                              campaign_id=cid, state="talking"))
+    cid, lst, owned = _alice_owns_a_callback(engine, "talking")
 
     async def claim(at: datetime, owners: set[str] | None) -> list:
         db = make_async_engine(db_url)
