@@ -14,7 +14,7 @@ import logging
 import random
 import tomllib
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,7 @@ from sqlalchemy import insert
 
 from campaigns import store as campaign_store
 from campaigns.definition import CampaignDefinition, load_definition
-from campaigns.windows import is_open
+from campaigns.windows import CallingWindow, is_open
 from dialer.api import token_hash
 from dialer.clock import ScaledClock
 from dialer.db import open_engine
@@ -38,19 +38,20 @@ log = logging.getLogger("dialer.demo")
 
 DEMO_CAMPAIGN = Path(__file__).resolve().parents[1] / "config" / "campaigns" / "demo.toml"
 
-# (region, number prefix, zone): numbers are the prefix plus random digits.
+# (region, number prefix, zone, digits): numbers are the prefix plus random digits, ``digits``
+# digits after the "+" in all (each a valid number of its region: a test checks every one).
 DEMO_REGIONS = [
-    ("US", "+1212555", "America/New_York"),
-    ("US", "+1312555", "America/Chicago"),
-    ("US", "+1303555", "America/Denver"),
-    ("US", "+1213555", "America/Los_Angeles"),
-    ("GB", "+4420794", "Europe/London"),
-    ("DE", "+4930901", "Europe/Berlin"),
-    ("HU", "+3613012", "Europe/Budapest"),
-    ("IN", "+9111234", "Asia/Kolkata"),
-    ("JP", "+8133123", "Asia/Tokyo"),
-    ("AU", "+6129123", "Australia/Sydney"),
-    ("BR", "+5511312", "America/Sao_Paulo"),
+    ("US", "+1212555", "America/New_York", 11),
+    ("US", "+1312555", "America/Chicago", 11),
+    ("US", "+1303555", "America/Denver", 11),
+    ("US", "+1213555", "America/Los_Angeles", 11),
+    ("GB", "+4420794", "Europe/London", 12),
+    ("DE", "+4930901", "Europe/Berlin", 12),
+    ("HU", "+3613012", "Europe/Budapest", 10),
+    ("IN", "+9111234", "Asia/Calcutta", 12),  # the name phonenumbers gives
+    ("JP", "+8133123", "Asia/Tokyo", 11),
+    ("AU", "+6129123", "Australia/Sydney", 11),
+    ("BR", "+5511312", "America/Sao_Paulo", 12),
 ]
 FIRST = ["Mary", "John", "Anna", "Peter", "Aiko", "Ravi", "Lucas", "Emma", "Noah", "Olga", "Ivan", "Sara"]
 LAST = ["Smith", "Kovacs", "Tanaka", "Sharma", "Silva", "Müller", "Brown", "Jones", "Nagy", "Lee"]
@@ -65,25 +66,32 @@ class DemoOptions:
     seed: int = 7
     data_dir: Path = Path("var/demo")
     campaign_file: Path = DEMO_CAMPAIGN
+    start: datetime | None = None  # the scaled clock's first moment (None: now); tests pin it
     scenario_overrides: dict[str, Any] = field(default_factory=dict)
 
 
-def write_leads(path: Path, n: int, rng: random.Random, at: datetime, minutes: float) -> list[str]:
-    """A lead file with numbers in zones whose calling hours are open for the whole demo."""
-    from campaigns.windows import CallingWindow
-
-    window = CallingWindow()
+def demo_regions(window: CallingWindow, at: datetime, minutes: float) -> list[tuple[str, str, str, int]]:
+    """The demo's regions whose calling window is open from ``at`` for ``minutes`` (at every
+    hour some are; if none were, all of them: the demo then says nobody can be called)."""
     end = at + timedelta(minutes=minutes)
-    regions = [r for r in DEMO_REGIONS if is_open(window, [r[2]], at) and is_open(window, [r[2]], end)]
-    regions = regions or DEMO_REGIONS
+    regions = [r for r in DEMO_REGIONS
+               if is_open(window, [r[2]], at, r[0]) and is_open(window, [r[2]], end, r[0])]
+    return regions or list(DEMO_REGIONS)
+
+
+def write_leads(path: Path, n: int, rng: random.Random, at: datetime, minutes: float,
+                window: CallingWindow | None = None) -> list[str]:
+    """A lead file with numbers in zones whose calling ``window`` is open for the whole demo;
+    every 97th number is cut short (rejected on import, as real lists have a few).  Returns the
+    zones used."""
+    regions = demo_regions(window or CallingWindow(), at, minutes)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="", encoding="utf-8") as fh:
         out = csv.writer(fh)
         out.writerow(["Customer ID", "First Name", "Last Name", "Phone", "Country", "Current Plan"])
         for i in range(n):
-            region, prefix, _zone = rng.choice(regions)
-            digits = 12 if region != "US" else 11
-            number = prefix + "".join(str(rng.randrange(10)) for _ in range(digits - len(prefix) + 1))
+            region, prefix, _zone, digits = rng.choice(regions)
+            number = prefix + "".join(str(rng.randrange(10)) for _ in range(digits + 1 - len(prefix)))
             if i % 97 == 13:
                 number = number[:6]  # a few too short, as real lists have
             out.writerow([f"D-{i + 1:05d}", rng.choice(FIRST), rng.choice(LAST), number, region,
@@ -131,7 +139,7 @@ class SimulatedAgents:
                 if f.type == "choice":
                     order[f.name] = self.rng.choice(f.choices)
                 elif f.type == "date":
-                    order[f.name] = (date.today() + timedelta(days=self.rng.randint(3, 20))).isoformat()
+                    order[f.name] = (now.date() + timedelta(days=self.rng.randint(3, 20))).isoformat()
                 elif f.type in ("int", "number"):
                     order[f.name] = self.rng.randint(1, 5)
                 elif f.type == "bool":
@@ -209,12 +217,12 @@ async def start_demo(opts: DemoOptions, *, log_file: Path | None = None) -> Demo
         root.handlers[:] = [handler]
         root.setLevel(logging.INFO)
 
-    clock = ScaledClock(opts.speed)
+    clock = ScaledClock(opts.speed, start=opts.start)
     engine = open_engine(settings.database_url)
     definition = load_definition(opts.campaign_file)
     applied = campaign_store.apply_definition(engine, definition)
     leads_file = data_dir / "demo-leads.csv"
-    write_leads(leads_file, opts.leads, rng, clock.now(), opts.minutes)
+    write_leads(leads_file, opts.leads, rng, clock.now(), opts.minutes, definition.window)
     list_name = definition.lists[0].name if definition.lists else definition.name
     result = import_file(engine, leads_file, ImportOptions(list_name=list_name, campaign=definition.name))
     campaign_store.apply_definition(engine, definition)  # attach the list with its priority

@@ -53,6 +53,7 @@ async def _run(opts, dashboard: bool) -> dict:  # noqa: ANN001
     console.print(f"[bold]dialer demo[/]: {opts.agents} agents, {opts.leads} leads, "
                   f"{opts.minutes:g} simulated minutes at {opts.speed:g}x (log: {opts.data_dir / 'dialer.log'})")
     run = await start_demo(opts, log_file=opts.data_dir / "dialer.log")
+    console.print(import_summary(run.import_result))
     clock = run.engine.clock
     end = clock.monotonic() + opts.minutes * 60
     try:
@@ -75,3 +76,16 @@ async def _run(opts, dashboard: bool) -> dict:  # noqa: ANN001
         await run.stop()
         raise
     return final_report(run)
+
+
+def import_summary(result) -> str:  # noqa: ANN001
+    """One line on what the demo's lead import did (a user sees every row accounted for)."""
+    from rich.markup import escape
+
+    line = (f"[bold]leads[/]: {result.rows_read} rows read, {result.imported} imported, "
+            f"{result.rejected} rejected, {result.duplicates} duplicates, {result.dnc} on the DNC list")
+    if result.reasons:
+        line += " (" + ", ".join(f"{n} {reason}" for reason, n in result.reasons.most_common()) + ")"
+    if result.rejected_file and (result.rejected or result.duplicates or result.dnc):
+        line += f"; rows not imported: {escape(str(result.rejected_file))}"
+    return line

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import random
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -54,6 +55,11 @@ label = "too expensive"
 """
 
 
+#: Where the end-to-end runs' scaled clock starts: a fixed Wednesday afternoon (UTC), so that no
+#: run depends on the hour or the date it is started at.
+E2E_START = datetime(2026, 3, 4, 15, 0, tzinfo=UTC)
+
+
 async def until(condition, timeout: float = 60.0, what: str = "condition") -> None:  # noqa: ANN001
     """Wait (real seconds, polling) until ``condition()`` is true; fail instead of hanging."""
     loop = asyncio.get_running_loop()
@@ -94,7 +100,7 @@ async def run_until_done(run: DemoRun, timeout: float = 90.0) -> None:
 def e2e_options(tmp_path: Path):  # noqa: ANN201
     def make(mode: str = "predictive", leads: int = 200, agents: int = 6, speed: float = 60.0) -> DemoOptions:
         return DemoOptions(
-            minutes=60, speed=speed, agents=agents, leads=leads, seed=11, data_dir=tmp_path / "data",
+            minutes=60, speed=speed, agents=agents, leads=leads, seed=11, data_dir=tmp_path / "data", start=E2E_START,
             campaign_file=write_campaign(tmp_path, mode),
             scenario_overrides={"agents": {"talk_time": {"dist": "lognormal", "mean": 25, "sd": 10, "min": 5}}},
         )
@@ -102,4 +108,4 @@ def e2e_options(tmp_path: Path):  # noqa: ANN201
     return make
 
 
-__all__ = ["run_until_done", "start_demo", "until", "write_campaign", "csv", "random"]
+__all__ = ["E2E_START", "run_until_done", "start_demo", "until", "write_campaign", "csv", "random"]

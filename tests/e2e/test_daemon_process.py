@@ -14,12 +14,13 @@ from pathlib import Path
 from click.testing import CliRunner
 from sqlalchemy import select
 
+from campaigns.definition import load_definition
 from dialer.claim import calls
 from dialer.cli import main
 from dialer.db import open_engine
 from dialer.demo import demo_scenario, write_leads
 from dialer.sim import Simulator, start_server
-from tests.e2e.conftest import until, write_campaign
+from tests.e2e.conftest import E2E_START, until, write_campaign
 
 SPEED = 40.0
 
@@ -38,7 +39,6 @@ async def _cli(env: dict, *args: str) -> str:
 
 async def test_run_agents_and_sigterm(tmp_path: Path) -> None:
     import random
-    from datetime import UTC, datetime
 
     sim = Simulator(demo_scenario(3, SPEED, {}), speed=SPEED, seed=3)
     server = await start_server(sim, "127.0.0.1", 0)
@@ -46,8 +46,9 @@ async def test_run_agents_and_sigterm(tmp_path: Path) -> None:
     env = {"DIALER_DATA_DIR": str(tmp_path / "data"), "DIALER_AMI_PORT": str(server.port),
            "DIALER_HTTP_PORT": str(http_port), "DIALER_AMI_SECRET": "dialer", "DIALER_LOG_FORMAT": "json"}
     leads = tmp_path / "leads.csv"
-    write_leads(leads, 80, random.Random(1), datetime.now(UTC), 60)
-    await _cli(env, "campaigns", "apply", str(write_campaign(tmp_path, "progressive")))
+    campaign = write_campaign(tmp_path, "progressive")
+    write_leads(leads, 80, random.Random(1), E2E_START, 60, load_definition(campaign).window)
+    await _cli(env, "campaigns", "apply", str(campaign))
     await _cli(env, "lists", "import", str(leads), "--list", "e2e", "--campaign", "e2e", "--json")
     await _cli(env, "campaigns", "start", "e2e")
     out = await _cli(env, "agents", "add", "ann", "--interface", "Local/9001@sim-agents")

@@ -30,7 +30,7 @@ from dialer.server import Server
 from dialer.settings import Settings
 from dialer.sim import Simulator, start_server
 from dialer.tracking.agents import AgentState
-from tests.e2e.conftest import until, write_campaign
+from tests.e2e.conftest import E2E_START, until, write_campaign
 
 agents_t = metadata.tables["agents"]
 SPEED = 20.0
@@ -95,7 +95,7 @@ async def start(tmp_path: Path, callbacks: list[dict], *, login: list[str] = NAM
     at once unless ``agents`` says otherwise.  Every connected call is disposed ``SALE`` by its
     agent after a moment, the agent's screen being recorded first.  The callbacks become due
     once the agents are ready (:meth:`Run.make_due`; with ``hold``, when the test says)."""
-    clock = ScaledClock(SPEED)
+    clock = ScaledClock(SPEED, start=E2E_START)
     settings = Settings(data_dir=tmp_path / "data")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     sync = open_engine(settings.database_url)
