@@ -17,3 +17,26 @@ class InputError(DialerError):
     """A file or argument given by the user cannot be used."""
 
     exit_code = 2
+
+
+# Typed failures of requests (engine, storage, API): the HTTP API maps each class to one status
+# code with a Starlette exception handler; the CLI shows the message.
+
+
+class NotFound(DialerError):
+    """The agent, call, campaign or lead named does not exist (HTTP 404)."""
+
+
+class Forbidden(DialerError):
+    """The caller may not act on this (another agent's call: HTTP 403)."""
+
+
+class Conflict(DialerError):
+    """The request cannot be done in the current state: not logged in, already disposed,
+    the call must be disposed first, the campaign is not running (HTTP 409)."""
+
+
+class Invalid(DialerError):
+    """The request is well formed but its values are not acceptable (HTTP 422)."""
+
+    exit_code = 2

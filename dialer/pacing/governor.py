@@ -1,0 +1,150 @@
+"""The pacing governor: what stands between a policy's wish and the calls placed.
+
+A policy (:mod:`dialer.pacing.policies`) answers "how many calls would be good now"; the
+governor holds the limits that apply whatever the policy says, and it is the one place both
+the daemon and the pacing simulator ask, so what is benchmarked is what ships:
+
+- never more than the free lines (``max_lines`` of the campaign or trunk);
+- predictive: never more lines than ``max_lines_per_agent`` per working agent (ready,
+  reserved, talking or in wrap-up);
+- ratio: the abandon limit holds in every mode; a fixed ratio that has abandoned calls falls
+  back to progressive until one more abandon would stay under the target (predictive plans
+  within the budget itself; progressive cannot abandon by design);
+- the **abandon ledger**: live answers (abandoned or connected) over the rolling last hour,
+  24 hours and 30 days, which the snapshot carries to the policy.
+
+Pure: times are float seconds of the caller's clock; nothing here reads a clock or does I/O.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from dialer.pacing.policies import Policy, Progressive, make_policy
+from dialer.pacing.snapshot import AbandonCounts, AgentState, Snapshot
+
+HOUR = 3600.0
+DAY = 86400.0
+MONTH = 30 * DAY
+
+#: Agents whose lines count towards the predictive per-agent line cap.
+WORKING = (AgentState.READY, AgentState.RESERVED, AgentState.TALKING, AgentState.WRAPUP)
+
+_PROGRESSIVE = Progressive()
+
+
+class _Window:
+    """Live answers within the last ``span`` seconds, counted as they come and go."""
+
+    __slots__ = ("abandoned", "connected", "entries", "span")
+
+    def __init__(self, span: float) -> None:
+        self.span = span
+        self.entries: deque[tuple[float, bool]] = deque()
+        self.abandoned = 0
+        self.connected = 0
+
+    def add(self, at: float, abandoned: bool) -> None:
+        self.entries.append((at, abandoned))
+        if abandoned:
+            self.abandoned += 1
+        else:
+            self.connected += 1
+
+    def advance(self, now: float) -> None:
+        entries = self.entries
+        while entries and entries[0][0] < now - self.span:
+            _, abandoned = entries.popleft()
+            if abandoned:
+                self.abandoned -= 1
+            else:
+                self.connected -= 1
+
+    def counts(self) -> AbandonCounts:
+        return AbandonCounts(abandoned=self.abandoned, connected=self.connected)
+
+
+@dataclass
+class AbandonLedger:
+    """Live-answered calls of one campaign over the rolling hour, day and 30 days.
+
+    ``record`` expects answers in time order (late ones are accepted and counted; they
+    leave their window a little late).  The abandon rate is abandoned / (abandoned +
+    connected to an agent); machines, no-answers and failures are never in it.
+    """
+
+    _hour: _Window = field(default_factory=lambda: _Window(HOUR))
+    _day: _Window = field(default_factory=lambda: _Window(DAY))
+    _month: _Window = field(default_factory=lambda: _Window(MONTH))
+
+    def record(self, at: float, abandoned: bool) -> None:
+        for window in (self._hour, self._day, self._month):
+            window.add(at, abandoned)
+
+    def extend(self, answers: Iterable[tuple[float, bool]]) -> None:
+        """Answers read back from storage after a restart, oldest first."""
+        for at, abandoned in answers:
+            self.record(at, abandoned)
+
+    def advance(self, now: float) -> None:
+        for window in (self._hour, self._day, self._month):
+            window.advance(now)
+
+    def hour(self, now: float) -> AbandonCounts:
+        self._hour.advance(now)
+        return self._hour.counts()
+
+    def day(self, now: float) -> AbandonCounts:
+        self._day.advance(now)
+        return self._day.counts()
+
+    def month(self, now: float) -> AbandonCounts:
+        self._month.advance(now)
+        return self._month.counts()
+
+
+def abandon_limit_reached(snap: Snapshot) -> bool:
+    """True when one more abandoned call would put the rolling 24 h abandon rate over target."""
+    day = snap.day
+    return day.abandoned > 0 and (day.abandoned + 1) / (day.answered + 1) > snap.target
+
+
+@dataclass
+class PacingGovernor:
+    """One campaign's pacing: its policy, its limits and its abandon ledger.
+
+    ``mode`` is the campaign's dial mode (``progressive``, ``ratio`` or ``predictive``);
+    ``policy`` defaults to the one the mode names.
+    """
+
+    mode: str
+    policy: Policy
+    max_lines_per_agent: float = 3.0
+    ledger: AbandonLedger = field(default_factory=AbandonLedger)
+
+    @classmethod
+    def for_mode(cls, mode: str, *, ratio: float = 1.0, max_lines_per_agent: float = 3.0,
+                 ledger: AbandonLedger | None = None) -> PacingGovernor:
+        if mode == "ratio":
+            policy = make_policy("ratio", ratio=ratio)
+        elif mode == "predictive":
+            policy = make_policy("predictive")
+        else:
+            policy = make_policy("progressive")
+        return cls(mode, policy, max_lines_per_agent, ledger or AbandonLedger())
+
+    def decide(self, snap: Snapshot) -> int:
+        """Calls to place now: the policy's wish within the lines and the abandon limit."""
+        want = min(self.policy.decide(snap), snap.free_lines)
+        if self.mode == "predictive":
+            cap = int(self.max_lines_per_agent * snap.count_agents(*WORKING)) - snap.lines_busy
+            want = min(want, cap)
+        elif self.mode == "ratio" and abandon_limit_reached(snap):
+            want = min(want, _PROGRESSIVE.decide(snap))
+        return max(0, want)
+
+    def record_answer(self, at: float, abandoned: bool) -> None:
+        """A live answer ended its wait: connected to an agent, or abandoned."""
+        self.ledger.record(at, abandoned)
