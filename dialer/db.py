@@ -9,13 +9,16 @@ needs.  Models live with the package that owns them (``lists.models``, ``campaig
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import MetaData, create_engine, event, inspect
+from sqlalchemy import DateTime, MetaData, create_engine, event, inspect
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.types import TypeDecorator
 
 from dialer.errors import ConfigError, DialerError
 from dialer.secrets import mask_url
@@ -31,6 +34,30 @@ NAMING = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A point in time, aware UTC in and out on both databases.
+
+    PostgreSQL keeps ``timestamptz``; SQLite keeps text without an offset, read back naive.
+    Binding a naive datetime is a programming error (``ValueError``): every time in the
+    product is aware; results are aware UTC whichever database they come from.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r} given to an aware column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"

@@ -1,0 +1,80 @@
+"""The stored vocabularies, typed: lead statuses, call statuses and outcomes, agent states.
+
+``StrEnum`` members are plain strings, so they go into SQL as they are
+(``leads.c.status == LeadStatus.NEW``) and compare equal to the strings already stored.
+One spelling each, for every package (``dialer``, ``campaigns``, ``lists``).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class LeadStatus(StrEnum):
+    NEW = "new"  # imported, never dialled
+    DIALING = "dialing"  # claimed: a call is being placed (its ``calls`` row exists)
+    RETRY = "retry"  # to dial again from ``next_call_at``
+    CALLBACK = "callback"  # a callback booked for ``next_call_at`` (maybe owned by an agent)
+    DONE = "done"  # finished by the rules
+    DNC = "dnc"  # on a do-not-call list
+
+
+#: Lead statuses a claim may pick (when due).
+CALLABLE = (LeadStatus.NEW, LeadStatus.RETRY, LeadStatus.CALLBACK)
+
+
+class CallStatus(StrEnum):
+    """Where a dial attempt (a ``calls`` row) stands."""
+
+    PLACING = "placing"  # row written, Originate being sent
+    RINGING = "ringing"
+    ANSWERED = "answered"
+    CONNECTED = "connected"
+    ENDED = "ended"
+    UNKNOWN = "unknown"  # lost sight of it (link down); reconciliation decides
+
+
+class Outcome(StrEnum):
+    """How a dial attempt ended, as stored in ``calls.outcome`` and known to the rules."""
+
+    CONNECTED = "CONNECTED"
+    ABANDONED = "ABANDONED"
+    MACHINE = "MACHINE"
+    ANSWERED = "ANSWERED"  # answered, then lost before an agent or AMD decided
+    NO_ANSWER = "NO_ANSWER"
+    BUSY = "BUSY"
+    CONGESTION = "CONGESTION"
+    INVALID_NUMBER = "INVALID_NUMBER"
+    FAILED = "FAILED"
+    UNKNOWN = "UNKNOWN"
+
+
+#: Outcomes in the abandon rate: abandoned / (abandoned + connected).
+LIVE_ANSWER = (Outcome.ABANDONED, Outcome.CONNECTED)
+
+
+class AgentStatus(StrEnum):
+    """An agent's state as stored in ``agents.state`` (``dialer agents ls``)."""
+
+    LOGGED_OUT = "logged_out"
+    READY = "ready"
+    RESERVED = "reserved"  # an owned callback is being placed to them
+    TALKING = "talking"
+    WRAPUP = "wrapup"
+    PAUSED = "paused"
+    UNAVAILABLE = "unavailable"
+
+
+class CampaignStatus(StrEnum):
+    DRAFT = "draft"
+    ACTIVE = "active"
+    PAUSED = "paused"
+    STOPPED = "stopped"
+
+
+#: Pause code the engine sets while an agent wraps up a call (the queue must not ring them).
+WRAPUP_PAUSE = "wrapup"
+#: Pause code of an agent reserved for an owned callback being placed.
+CALLBACK_PAUSE = "callback"
+#: Pause codes only the engine may set.
+RESERVED_PAUSE_CODES = frozenset({WRAPUP_PAUSE, CALLBACK_PAUSE})
