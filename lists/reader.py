@@ -282,13 +282,17 @@ def _read_arrow(fmt: FileFormat, chunksize: int, columns: list[str]) -> Generato
                 batch, header_seen = batch.slice(1), True
             pending.append(batch)
             buffered += batch.num_rows
-            while buffered >= chunksize:
+            while buffered > chunksize:  # the last record is held back for _ends_in_open_quote
                 table = pa.Table.from_batches(pending)
                 yield _arrow_chunk(table.slice(0, chunksize), columns, given)
                 given += chunksize
                 rest = table.slice(chunksize)
                 pending, buffered = rest.to_batches(), rest.num_rows
         if irregular:
+            return False
+        if buffered and _ends_in_open_quote(fh, pending[-1], fmt.delimiter):
+            for _ in _read_pandas(fmt, chunksize):  # pandas' own error for the file, word for word
+                pass
             return False
         if buffered:
             yield _arrow_chunk(pa.Table.from_batches(pending), columns, given)
@@ -298,6 +302,29 @@ def _read_arrow(fmt: FileFormat, chunksize: int, columns: list[str]) -> Generato
         return False
     finally:
         fh.close()
+
+
+def _ends_in_open_quote(fh: io.BufferedReader, last: pa.RecordBatch, delimiter: str) -> bool:
+    """Whether the file ends inside a quoted field that was never closed.
+
+    pyarrow takes such a field to the end of the file without a word (``+1212...,"B`` swallows
+    every later row into B's name) where pandas stops with "EOF inside string"; only the last
+    column of the last record can be that field (elsewhere the record is short, which pyarrow
+    reports).  The file then ends with ``"`` and the value, its quotes doubled, right after a
+    delimiter or a line end: a closed field ends with one more quote, after a doubled one.
+    """
+    last = last.slice(last.num_rows - 1)
+    value = last.column(last.num_columns - 1)[0].as_py() or ""
+    raw = b'"' + value.encode("utf-8").replace(b'"', b'""')
+    size = fh.seek(0, io.SEEK_END)
+    if size < len(raw):
+        return False
+    fh.seek(max(0, size - len(raw) - 1))
+    tail = fh.read()
+    if not tail.endswith(raw):
+        return False
+    before = tail[: len(tail) - len(raw)]
+    return before in (b"", b"\n", b"\r", delimiter.encode("utf-8"))
 
 
 def _arrow_chunk(table: pa.Table, columns: list[str], given: int) -> Chunk:
