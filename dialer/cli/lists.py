@@ -108,6 +108,8 @@ def _print_result(result) -> None:  # noqa: ANN001 - ImportResult
     for reason, n in sorted(result.not_imported.items()):
         table.add_row(cell(f"  {reason}"), str(n))
     _console().print(table)
+    delimiter = {"\t": "tab", ",": "comma", ";": "semicolon", "|": "pipe"}.get(result.delimiter, result.delimiter)
+    click.echo(f"read as {result.encoding or '?'}, {delimiter}-separated (--encoding, --delimiter to change)")
     if result.rejected_file:
         click.echo(f"rows not imported: {result.rejected_file}")
 

@@ -83,7 +83,7 @@ def test_reader_process_gives_the_same_chunks(tmp_path: Path) -> None:
 def test_reader_process_raises_the_readers_error(sqlite_engine: Engine, tmp_path: Path,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "late.csv"
-    good = "".join(f"+1212555{i:04d},Ann\n" for i in range(30000))
+    good = "".join(f"+1212555{i:04d},Ann\n" for i in range(70000))  # past the sniffed sample (1 MiB)
     path.write_bytes(b"phone,name\n" + good.encode() + b"+12125550000,\xff\xfe\xfa\n")
     monkeypatch.setattr(importer, "PROCESSES_MIN_ROWS", 0)
     with pytest.raises(InputError, match="cannot decode"):
