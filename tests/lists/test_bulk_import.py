@@ -129,5 +129,5 @@ def test_bulk_import_rebuilds_the_indexes_exactly(sqlite_engine: Engine, tmp_pat
     good = "".join(f"+1312555{i:04d},Ann\n" for i in range(30000))
     bad.write_bytes(b"phone,name\n" + good.encode() + b"+13125550000,\xff\xfe\xfa\n")
     with pytest.raises(InputError):
-        import_file(sqlite_engine, bad, ImportOptions("late", region="US", chunksize=5000))
+        import_file(sqlite_engine, bad, ImportOptions("late", region="US", chunksize=5000, encoding="utf-8"))
     assert _indexes(sqlite_engine) == before
