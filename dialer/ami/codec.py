@@ -153,8 +153,8 @@ class FrameParser:
                 pos += len(sep)
             follows = buf.startswith(_FOLLOWS, pos)
             idx = _follows_end(buf, pos, end) if follows else buf.find(end, pos)
-            if idx < 0:
-                if len(buf) - pos > self.max_frame:
+            if idx < 0 or idx - pos > self.max_frame:
+                if max(idx, len(buf)) - pos > self.max_frame:
                     self._error(f"frame longer than {self.max_frame} bytes: skipped")
                     self._skipping = True
                     continue
