@@ -24,6 +24,9 @@ class StepClock:
         return EPOCH + timedelta(seconds=self._now)
 
     async def sleep(self, seconds: float) -> None:
+        if seconds <= 0:
+            await asyncio.sleep(0)
+            return
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         entry = (self._now + max(0.0, seconds), fut)
         self._sleepers.append(entry)
