@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -104,3 +106,25 @@ def test_piped_tables_are_not_cut_at_80_columns(capsys: pytest.CaptureFixture[st
     emit(rows, False, title="calls")
     out = capsys.readouterr().out
     assert out.count("CONNECTED") == 3 and "x" * 120 in out and "…" not in out
+
+
+def test_opening_an_engine_again_keeps_this_process_locks(tmp_path: Path) -> None:
+    """Closing any descriptor of a file drops every POSIX lock the process holds on it: an
+    existing database file must never be opened and closed outside SQLite (that lost the
+    daemon's writes when a command in the same process opened the database again)."""
+    import sqlite3
+
+    path = tmp_path / "dialer.db"
+    make_sync_engine(f"sqlite:///{path}").dispose()
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("CREATE TABLE t (x)")
+    holder.execute("BEGIN IMMEDIATE")  # the write lock
+    make_sync_engine(f"sqlite:///{path}").dispose()
+    # Another process (POSIX locks are per process) must still find the database locked.
+    probe = ("import sqlite3, sys\n"
+             "c = sqlite3.connect(sys.argv[1], timeout=0, isolation_level=None)\n"
+             "try:\n    c.execute('BEGIN IMMEDIATE')\nexcept sqlite3.OperationalError as e:\n    print(e)\n")
+    out = subprocess.run([sys.executable, "-c", probe, str(path)], capture_output=True, text=True, check=True)
+    holder.execute("ROLLBACK")
+    holder.close()
+    assert "locked" in out.stdout
