@@ -51,6 +51,26 @@ class LogSettings:
 class HttpSettings:
     host: str = "127.0.0.1"
     port: int = 8080
+    # Limits of the agents' API (docs/daemon.md): larger or slower requests are refused.
+    max_body_bytes: int = 64 * 1024  # 413 above
+    max_json_depth: int = 32  # nested arrays/objects; 400 deeper
+    body_timeout: float = 10.0  # seconds to receive a request body; 408 after
+    header_timeout: float = 10.0  # seconds to receive a request's headers; the connection is closed after
+    keep_alive_timeout: float = 5.0  # an idle connection is closed after
+    max_header_bytes: int = 16 * 1024  # request line and headers; 431/400 above
+    max_connections: int = 200  # concurrent connections; 503 above
+
+    def validate(self) -> None:
+        """Raise :class:`ConfigError` naming the first setting out of its range."""
+        bounds: dict[str, tuple[float, float]] = {
+            "port": (1, 65535), "max_body_bytes": (1024, 1 << 30), "max_json_depth": (2, 1000),
+            "body_timeout": (0.1, 3600), "header_timeout": (0.1, 3600), "keep_alive_timeout": (0.1, 3600),
+            "max_header_bytes": (1024, 1 << 20), "max_connections": (1, 100_000),
+        }
+        for name, (low, high) in bounds.items():
+            value = getattr(self, name)
+            if not low <= value <= high:
+                raise ConfigError(f"setting http.{name}: {value} is not between {low:g} and {high:g}")
 
 
 @dataclass
@@ -169,4 +189,5 @@ def load_settings(config_file: Path | str | None = None, env: Mapping[str, str] 
                 continue  # not a settings variable (e.g. DIALER_SIM_SEED for the simulator)
         data: dict[str, Any] = {key: value} if section is None else {section: {key: value}}
         _apply(settings, data, "", f"environment variable {var}")
+    settings.http.validate()
     return settings
