@@ -9,6 +9,7 @@ needs.  Models live with the package that owns them (``lists.models``, ``campaig
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -98,8 +99,17 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001 - DBAPI connec
 
 
 def _prepare_sqlite_path(u: URL) -> None:
-    if u.database and u.database != ":memory:":
-        Path(u.database).parent.mkdir(parents=True, exist_ok=True)
+    """The database's directory, and the file itself created readable by its owner only
+    (0600: it holds lead data and token hashes; SQLite gives its -wal and -shm files the same
+    mode).  An existing file keeps the mode its owner gave it."""
+    if not u.database or u.database == ":memory:" or u.database.startswith("file:"):
+        return
+    path = Path(u.database)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    except OSError as exc:
+        raise DialerError(f"cannot open database {path}: {exc.strerror}") from None
 
 
 def make_sync_engine(url: str, **kwargs) -> Engine:
@@ -157,7 +167,7 @@ def upgrade(url: str, revision: str = "head") -> None:
     try:
         command.upgrade(alembic_config(url), revision)
     except OperationalError as exc:
-        raise DialerError(f"cannot open database {mask_url(url)}: {exc.orig}") from None
+        raise DialerError(f"cannot open database {mask_url(url)}: {mask_url(str(exc.orig))}") from None
 
 
 def open_engine(url: str, *, migrate: bool = True) -> Engine:
@@ -167,7 +177,7 @@ def open_engine(url: str, *, migrate: bool = True) -> Engine:
         try:
             current = current_revision(engine)
         except OperationalError as exc:
-            raise DialerError(f"cannot open database {mask_url(url)}: {exc.orig}") from None
+            raise DialerError(f"cannot open database {mask_url(url)}: {mask_url(str(exc.orig))}") from None
         if current != head_revision():
             upgrade(url)
     return engine

@@ -384,7 +384,7 @@ def import_file(
     region = options.region.upper() if options.region else None
     if region and country_to_region(region) != region:
         raise InputError(f"--region {options.region!r}: not a known ISO 3166 country code")
-    fmt = sniff(path, options.encoding, options.delimiter)
+    fmt = sniff(path, options.encoding, options.delimiter, options.region)
     if options.workers != 0 and _large(path):
         chunks = read_chunks_in_process(fmt, options.chunksize)
     else:

@@ -79,9 +79,9 @@ async def test_connections_beyond_the_limit_get_503(port: int) -> None:
 
 
 @pytest.mark.parametrize(("var", "value", "message"), [
-    ("DIALER_HTTP_PORT", "99999", "http.port: 99999 is not between 1 and 65535"),
-    ("DIALER_HTTP_MAX_BODY_BYTES", "10", "http.max_body_bytes: 10 is not between"),
-    ("DIALER_HTTP_HEADER_TIMEOUT", "0", "http.header_timeout: 0.0 is not between"),
+    ("DIALER_HTTP_MAX_BODY_BYTES", "10", "http.max_body_bytes 10 is not between 1024 and"),
+    ("DIALER_HTTP_HEADER_TIMEOUT", "0", "http.header_timeout 0.0 is not between 0.1 and 3600"),
+    ("DIALER_HTTP_MAX_CONNECTIONS", "0", "http.max_connections 0 is not between 1 and"),
     ("DIALER_HTTP_MAX_JSON_DEPTH", "many", "cannot use 'many' as int"),
 ])
 def test_limits_are_validated_settings(var: str, value: str, message: str) -> None:

@@ -7,7 +7,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dialer.pacing import AbandonCounts, AgentState, AgentView, CallState, CallView, Snapshot
-from dialer.pacing.governor import DAY, HOUR, MONTH, AbandonLedger, PacingGovernor, abandon_limit_reached
+from dialer.pacing.governor import (
+    DAY,
+    HOUR,
+    MONTH,
+    AbandonLedger,
+    PacingGovernor,
+    abandon_limit_reached,
+)
 
 
 @pytest.mark.parametrize(
@@ -27,7 +34,7 @@ def test_ratio_dialling_never_starts_from_a_rate_that_one_abandon_would_break(a:
 
 
 def _snap(ready: int, talking: int = 0, ringing: int = 0, *, max_lines: int = 1000,
-          day: AbandonCounts = AbandonCounts()) -> Snapshot:
+          day: AbandonCounts = AbandonCounts(0, 0)) -> Snapshot:  # noqa: B008 - frozen
     agents = [AgentView(AgentState.READY, 0.0)] * ready + [AgentView(AgentState.TALKING, 0.0)] * talking
     calls = [CallView(CallState.RINGING, 0.0)] * ringing
     return Snapshot(now=10.0, agents=agents, calls=calls, max_lines=max_lines, day=day)
