@@ -51,6 +51,24 @@ class LogSettings:
 class HttpSettings:
     host: str = "127.0.0.1"
     port: int = 8080
+    # Limits of the agents' API (docs/daemon.md): larger or slower requests are refused.
+    max_body_bytes: int = 64 * 1024  # 413 above
+    max_json_depth: int = 32  # nested arrays/objects; 400 deeper
+    body_timeout: float = 10.0  # seconds to receive a request body; 408 after
+    header_timeout: float = 10.0  # seconds to receive a request's headers; the connection is closed after
+    keep_alive_timeout: float = 5.0  # an idle connection is closed after
+    max_header_bytes: int = 16 * 1024  # request line and headers; 431/400 above
+    max_connections: int = 200  # concurrent connections; 503 above
+
+    def limit_problems(self) -> list[str]:
+        """The API limits out of their ranges, one line each (for :func:`validate`)."""
+        bounds: dict[str, tuple[float, float]] = {
+            "max_body_bytes": (1024, 1 << 30), "max_json_depth": (2, 1000), "body_timeout": (0.1, 3600),
+            "header_timeout": (0.1, 3600), "keep_alive_timeout": (0.1, 3600),
+            "max_header_bytes": (1024, 1 << 20), "max_connections": (1, 100_000),
+        }
+        return [f"http.{name} {getattr(self, name)!r} is not between {low:g} and {high:g}"
+                for name, (low, high) in bounds.items() if not low <= getattr(self, name) <= high]
 
 
 @dataclass
@@ -193,6 +211,7 @@ def validate(settings: Settings) -> None:
     for name, host in (("ami.host", settings.ami.host), ("http.host", settings.http.host)):
         if not host.strip() or any(ch.isspace() for ch in host):
             problems.append(f"{name} {host!r} is not a host name or address")
+    problems += settings.http.limit_problems()
     ami = settings.ami
     for name in ("connect_timeout", "action_timeout", "ping_interval", "reconnect_max_delay"):
         value = getattr(ami, name)
