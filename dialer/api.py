@@ -32,13 +32,12 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from dialer.errors import DialerError
-from dialer.schema import metadata
+from dialer.models import agents as agents_t
+from dialer.models import calls as calls_t
 
 if TYPE_CHECKING:
     from dialer.engine import Engine
 
-agents_t = metadata.tables["agents"]
-calls_t = metadata.tables["calls"]
 
 
 def token_hash(token: str) -> str:
@@ -193,7 +192,7 @@ def create_app(engine: Engine, admin_token: str) -> Starlette:
 
     @handler
     async def campaign_why(request: Request) -> dict:
-        from campaigns.diagnostics import why
+        from dialer.services.diagnostics import why
 
         at = None
         if request.query_params.get("at"):
@@ -207,7 +206,7 @@ def create_app(engine: Engine, admin_token: str) -> Starlette:
 
     @handler
     async def campaign_forecast(request: Request) -> dict:
-        from campaigns.diagnostics import forecast
+        from dialer.services.diagnostics import forecast
 
         try:
             hours = int(request.query_params.get("hours", "24"))

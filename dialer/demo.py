@@ -28,9 +28,9 @@ from dialer.api import token_hash
 from dialer.clock import ScaledClock
 from dialer.db import open_engine
 from dialer.engine import Engine
-from dialer.report import build_report
-from dialer.schema import metadata
+from dialer.models import agents as agents_t
 from dialer.server import Server
+from dialer.services.report import build_report
 from dialer.settings import Settings
 from dialer.sim import Simulator, scenario_from_dict, start_server
 
@@ -229,7 +229,7 @@ async def start_demo(opts: DemoOptions, *, log_file: Path | None = None) -> Demo
     campaign_store.set_status(engine, definition.name, "active")
     names = [f"agent{i + 1:02d}" for i in range(opts.agents)]
     with engine.begin() as conn:
-        conn.execute(insert(metadata.tables["agents"]), [
+        conn.execute(insert(agents_t), [
             {"name": n, "interface": f"Local/{9001 + i}@sim-agents", "token_hash": token_hash(f"demo-{n}"),
              "state": "logged_out"} for i, n in enumerate(names)
         ])

@@ -13,8 +13,8 @@ from sqlalchemy import select
 from dialer.claim import calls, leads
 from dialer.db import open_engine
 from dialer.engine import DispositionError
-from dialer.report import build_report
 from dialer.schema import metadata
+from dialer.services.report import build_report
 from dialer.tracking.agents import AgentState
 from tests.e2e.conftest import run_until_done, start_demo
 

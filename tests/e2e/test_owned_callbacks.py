@@ -17,7 +17,6 @@ from sqlalchemy import insert, select, update
 
 from campaigns import store
 from campaigns.definition import load_definition
-from campaigns.diagnostics import why
 from dialer import pacing
 from dialer.api import token_hash
 from dialer.claim import calls, leads, lists_
@@ -27,6 +26,7 @@ from dialer.demo import demo_scenario
 from dialer.engine import Engine
 from dialer.schema import metadata
 from dialer.server import Server
+from dialer.services.diagnostics import why
 from dialer.settings import Settings
 from dialer.sim import Simulator, start_server
 from dialer.tracking.agents import AgentState
