@@ -219,7 +219,7 @@ def create_app(engine: Engine, admin_token: str) -> Starlette:
 
     @handler
     async def list_audit(request: Request) -> dict:
-        from lists.audit import audit_list
+        from dialer.services.listings import audit_list
 
         name = request.path_params["name"]
         return await admin_diagnostic(request, lambda c: audit_list(c, name).as_dict())

@@ -60,7 +60,8 @@ CONSTANT_ON_IMPORT = frozenset({"list_id", "status", "next_call_at"})  # SQLite:
 @dataclass
 class ImportOptions:
     list_name: str
-    campaign: str | None = None
+    #: The campaign the list belongs to (the caller resolves a name: ``campaigns.store.find_id``).
+    campaign_id: int | None = None
     region: str | None = None
     overrides: dict[str, list[str]] = field(default_factory=dict)
     dedupe: str = "campaign"
@@ -416,7 +417,7 @@ def import_file(
                     conn.connection.driver_connection.execute(f"PRAGMA threads={SQLITE_SORT_THREADS}")
                 trans = conn.begin()
                 try:
-                    campaign_id = store.find_campaign(conn, options.campaign) if options.campaign else None
+                    campaign_id = options.campaign_id
                     lst = store.find_list(conn, options.list_name)
                     if lst is not None:
                         if campaign_id is not None and lst["campaign_id"] not in (None, campaign_id):

@@ -10,6 +10,7 @@ import click
 from campaigns import store
 from campaigns.definition import definition_to_data, load_definition
 from dialer.cli.common import emit, json_option
+from dialer.services.campaigns import apply_definition, list_campaigns
 
 
 @click.group()
@@ -26,7 +27,7 @@ def cli() -> None:
 def apply_cmd(obj, file: Path, as_json: bool) -> None:  # noqa: ANN001
     """Create or update the campaign defined in FILE (validated; errors name the field)."""
     definition = load_definition(file)
-    applied = store.apply_definition(obj.engine, definition)
+    applied = apply_definition(obj.engine, definition)
     data = {"campaign": definition.name, "created": applied.created, "mode": definition.dial.mode,
             "lists_attached": applied.lists_attached, "lists_missing": applied.lists_missing}
     if as_json:
@@ -44,7 +45,7 @@ def apply_cmd(obj, file: Path, as_json: bool) -> None:  # noqa: ANN001
 @click.pass_obj
 def ls_cmd(obj, as_json: bool) -> None:  # noqa: ANN001
     """List campaigns with their status, dial mode and lead count."""
-    emit(store.list_campaigns(obj.engine), as_json, title="campaigns")
+    emit(list_campaigns(obj.engine), as_json, title="campaigns")
 
 
 @cli.command("show")

@@ -15,7 +15,8 @@ from dialer.api import create_app
 from dialer.cli import main
 from dialer.db import make_async_engine, open_engine
 from dialer.services.diagnostics import forecast, why
-from lists.audit import audit_list, export_affected
+from dialer.services.listings import audit_list
+from lists.audit import export_affected
 from tests.diagnostics.helpers import NOW, NY, TOKYO, ago, later, lead, seed
 
 
