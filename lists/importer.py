@@ -42,7 +42,8 @@ from lists.models import ImportRun, Lead, LeadList
 from lists.numberset import NumberSet, number_keys
 from lists.phones import country_to_region
 from lists.reader import Chunk, estimate_rows, read_chunks, read_chunks_in_process, sniff
-from lists.transform import BLANK, RECORD_FIELDS, Spec, TransformPool
+from lists.record import BLANK, RECORD_FIELDS, Spec
+from lists.transform_pool import TransformPool
 
 DEDUPE_SCOPES = ("file", "list", "campaign", "all")
 THREADED_WRITER = os.environ.get("DIALER_IMPORT_WRITER", "thread") == "thread"
