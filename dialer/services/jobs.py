@@ -42,7 +42,6 @@ from campaigns.windows import get_zone
 from dialer.errors import DialerError
 from dialer.job_models import node_heartbeats as heartbeats
 from dialer.models import calls
-from dialer.services.compliance import write_reports
 from dialer.services.retarget import number_history
 from lists.models import dnc_numbers as dnc
 from lists.models import lead_lists as lists_t
@@ -232,6 +231,8 @@ def tz_refresh(ctx: JobContext) -> JobResult:
 
 def compliance_report(ctx: JobContext, day: date | None = None) -> JobResult:
     """Yesterday's compliance report (local day in the scheduler's zone) per campaign."""
+    from dialer.services.compliance import write_reports  # pyarrow (CSV safety): when the job runs
+
     tz = ZoneInfo(ctx.timezone)
     day = day or (ctx.now.astimezone(tz).date() - timedelta(days=1))
     reports = write_reports(ctx.engine, ctx.data_dir / "reports", day, tz, ctx.timezone)
