@@ -36,8 +36,8 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from campaigns.definition import CampaignDefinition, definition_from_data, render_script
-from campaigns.diagnostics import top_reason
 from campaigns.dispositions import validate_disposition
+from campaigns.models import campaigns as campaigns_t
 from campaigns.rules import (
     AddToDnc,
     Callback,
@@ -66,16 +66,14 @@ from dialer.claim import (
 )
 from dialer.clock import Clock
 from dialer.errors import Conflict, DialerError, Forbidden, Invalid, NotFound
-from dialer.schema import metadata
+from dialer.models import agent_state_log as agent_log_t
+from dialer.models import agents as agents_t
+from dialer.models import pacing_state as pacing_t
+from dialer.services.diagnostics import top_reason
 from dialer.tracking.agents import AgentState, AgentTracker, AgentUpdate
 from dialer.tracking.calls import CallRecord, CallState, CallTracker, CallUpdate, Outcome
 
 log = logging.getLogger("dialer.engine")
-
-campaigns_t = metadata.tables["campaigns"]
-agents_t = metadata.tables["agents"]
-agent_log_t = metadata.tables["agent_state_log"]
-pacing_t = metadata.tables["pacing_state"]
 
 #: Pause code the engine uses while an agent wraps up a call (the queue must not ring them).
 WRAPUP_PAUSE = "wrapup"

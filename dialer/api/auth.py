@@ -15,9 +15,7 @@ from starlette.requests import Request
 
 from dialer.api.inputs import MAX_NAME
 from dialer.errors import Forbidden, NotFound
-from dialer.schema import metadata
-
-agents_t = metadata.tables["agents"]
+from dialer.models import agents as agents_t
 
 _CHALLENGE = {"WWW-Authenticate": "Bearer"}
 

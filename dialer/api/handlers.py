@@ -14,11 +14,12 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from campaigns.models import campaigns as campaigns_t
 from dialer.api import inputs
 from dialer.api.auth import caller, path_agent, require_admin
 from dialer.api.responses import Answer
 from dialer.errors import Invalid, NotFound
-from dialer.schema import metadata
+from lists.models import lead_lists as lead_lists_t
 
 
 async def body(request: Request) -> dict[str, Any]:
@@ -113,7 +114,7 @@ async def status(request: Request) -> Response:
 
 
 async def campaign_why(request: Request) -> Response:
-    from campaigns.diagnostics import why
+    from dialer.services.diagnostics import why
 
     await require_admin(request)
     raw = request.query_params.get("at")
@@ -123,7 +124,7 @@ async def campaign_why(request: Request) -> Response:
 
 
 async def campaign_forecast(request: Request) -> Response:
-    from campaigns.diagnostics import forecast
+    from dialer.services.diagnostics import forecast
 
     await require_admin(request)
     hours = inputs.whole_number(request.query_params.get("hours", "24"), "hours", 1, 24 * 14)
@@ -133,7 +134,7 @@ async def campaign_forecast(request: Request) -> Response:
 
 
 async def list_audit(request: Request) -> Response:
-    from lists.audit import audit_list
+    from dialer.services.listings import audit_list
 
     await require_admin(request)
     name = await _existing(request, "lead_lists", "list")
@@ -150,7 +151,7 @@ async def _existing(request: Request, table: str, noun: str) -> str:
     """The name in the path of a campaign or list that exists (404 otherwise)."""
     name = request.path_params["name"]
     if len(name) <= inputs.MAX_NAME:
-        t = metadata.tables[table]
+        t = {"campaigns": campaigns_t, "lead_lists": lead_lists_t}[table]
         async with request.app.state.db.connect() as conn:
             if (await conn.execute(select(t.c.id).where(t.c.name == name))).first() is not None:
                 return name
@@ -158,7 +159,7 @@ async def _existing(request: Request, table: str, noun: str) -> str:
 
 
 async def _diagnose(request: Request, fn: Callable[[Connection], dict]) -> Response:
-    """Run a sync diagnostic ``fn(conn)`` (campaigns/diagnostics, lists/audit)."""
+    """Run a sync diagnostic ``fn(conn)`` (dialer.services.diagnostics, listings)."""
     async with request.app.state.db.connect() as conn:
         try:
             return Answer(await conn.run_sync(fn))

@@ -32,8 +32,8 @@ def ls_cmd(obj, as_json: bool) -> None:  # noqa: ANN001
     """Jobs, their schedule, next run and last result."""
     from datetime import UTC, datetime
 
-    from campaigns.jobs import JOBS
     from dialer.scheduler import job_schedules, make_trigger
+    from dialer.services.jobs import JOBS
 
     schedules = job_schedules(obj.settings)
     tz = obj.settings.scheduler.timezone

@@ -61,12 +61,17 @@ def import_cmd(obj, file: Path, list_name: str, campaign: str | None, region: st
     from lists.importer import ImportOptions, import_file
 
     options = ImportOptions(
-        list_name=list_name, campaign=campaign, region=region, overrides=parse_overrides(mapping),
+        list_name=list_name, region=region, overrides=parse_overrides(mapping),
         dedupe=dedupe, delimiter=delimiter, encoding=encoding, dry_run=dry_run, rejects=rejects,
     )
     if not file.exists():
         raise InputError(f"{file}: file not found")
     engine = obj.engine
+    if campaign:
+        from campaigns.store import find_id
+
+        with engine.connect() as conn:
+            options.campaign_id = find_id(conn, campaign)
     show_progress = not as_json and sys.stderr.isatty()
     if show_progress:
         from rich.progress import (
@@ -119,7 +124,7 @@ def _print_result(result) -> None:  # noqa: ANN001 - ImportResult
 @click.pass_obj
 def ls_cmd(obj, as_json: bool) -> None:  # noqa: ANN001
     """List the lead lists with their lead counts."""
-    from lists.store import list_summaries
+    from dialer.services.listings import list_summaries
 
     with obj.engine.connect() as conn:
         rows = list_summaries(conn)
@@ -145,7 +150,7 @@ def ls_cmd(obj, as_json: bool) -> None:  # noqa: ANN001
 @click.pass_obj
 def show_cmd(obj, name: str, as_json: bool) -> None:  # noqa: ANN001
     """Show a list: lead counts by status and its import runs."""
-    from lists.store import list_details
+    from dialer.services.listings import list_details
 
     with obj.engine.connect() as conn:
         info = list_details(conn, name)
@@ -199,11 +204,10 @@ def export_cmd(obj, name: str, out: Path, as_json: bool) -> None:  # noqa: ANN00
 @click.pass_obj
 def delete_cmd(obj, name: str, yes: bool, as_json: bool) -> None:  # noqa: ANN001
     """Delete a list and all its leads."""
-    from lists.store import delete_list, get_list, list_details
+    from lists.store import delete_list, get_list, lead_counts
 
     with obj.engine.connect() as conn:
-        get_list(conn, name)
-        leads = list_details(conn, name)["leads"]
+        leads = lead_counts(conn, get_list(conn, name)["id"])["leads"]
     if not yes and not click.confirm(f"delete list {name!r} and its {leads} leads?", default=False):
         raise InputError("not deleted")
     with obj.engine.begin() as conn:
@@ -223,7 +227,8 @@ def delete_cmd(obj, name: str, yes: bool, as_json: bool) -> None:  # noqa: ANN00
 def audit_cmd(obj, name: str, export: Path | None, as_json: bool) -> None:  # noqa: ANN001
     """Audit a list: ambiguous or disagreeing time zones, mobile versus fixed-line numbers, and
     numbers also on another list of the campaign — each with a count and an example."""
-    from lists.audit import audit_list, export_affected, print_audit
+    from dialer.services.listings import audit_list
+    from lists.audit import export_affected, print_audit
 
     with obj.engine.connect() as conn:
         report = audit_list(conn, name)

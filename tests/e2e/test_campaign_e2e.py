@@ -13,8 +13,8 @@ from sqlalchemy import select
 from dialer.claim import calls, leads
 from dialer.db import open_engine
 from dialer.errors import Conflict, NotFound
-from dialer.report import build_report
-from dialer.schema import metadata
+from dialer.models import agent_state_log
+from dialer.services.report import build_report
 from dialer.tracking.agents import AgentState
 from tests.e2e.conftest import run_until_done, start_demo
 
@@ -41,7 +41,7 @@ async def test_campaign_runs_to_the_end_and_reconciles(e2e_options, mode: str) -
     with engine.connect() as conn:
         call_rows = conn.execute(select(calls)).all()
         lead_rows = conn.execute(select(leads)).all()
-        log_rows = conn.execute(select(metadata.tables["agent_state_log"])).all()
+        log_rows = conn.execute(select(agent_state_log)).all()
     engine.dispose()
 
     # Every imported lead was dialled exactly once (max_attempts = 1) and has a final status.

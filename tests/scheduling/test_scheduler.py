@@ -12,10 +12,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from campaigns import jobs as jobs_mod
-from campaigns.jobs import JOBS, JobContext, JobResult, JobSpec, job_runs
 from dialer.clock import ManualClock
 from dialer.db import open_engine
+from dialer.job_models import job_runs
 from dialer.scheduler import (
     JobRunner,
     JobScheduler,
@@ -25,6 +24,8 @@ from dialer.scheduler import (
     make_trigger,
     previous_fire_time,
 )
+from dialer.services import jobs as jobs_mod
+from dialer.services.jobs import JOBS, JobContext, JobResult, JobSpec
 from dialer.settings import Settings
 from tests.scheduling.helpers import aware, campaign, lead, lead_list, lead_row
 
