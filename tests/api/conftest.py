@@ -21,6 +21,7 @@ from dialer.clock import ScaledClock
 from dialer.db import make_async_engine, open_engine
 from dialer.engine import Engine
 from dialer.schema import metadata
+from dialer.services.campaigns import apply_definition
 from dialer.settings import Settings
 from tests.e2e.conftest import write_campaign
 
@@ -58,7 +59,7 @@ class Api:
 
 def seed(url: str, tmp_path: Path) -> None:
     sync = open_engine(url)
-    cid = store.apply_definition(sync, load_definition(write_campaign(tmp_path, "progressive"))).campaign_id
+    cid = apply_definition(sync, load_definition(write_campaign(tmp_path, "progressive"))).campaign_id
     store.set_status(sync, "e2e", "active")
     placed = START.replace(tzinfo=None)  # as a naive column stores it
     with sync.begin() as conn:
