@@ -61,14 +61,19 @@ async def test_campaign_runs_to_the_end_and_reconciles(e2e_options, mode: str) -
     assert outcomes["CONNECTED"] == truth.connected
     if mode == "ratio":  # 3 lines per ready agent: some answered calls find no agent ...
         assert outcomes["ABANDONED"] > 0
-        # ... and then the pacing governor falls back to progressive: the abandons stop growing
-        # with the calls (they come in the first bursts).  At 60x a 2 s answer is 33 ms of real
-        # time, so a loaded machine adds the odd late pick-up: the second half has at most half
-        # the first half's (the fallback itself is tested exactly in tests/pacing/test_governor).
-        by_time = sorted(call_rows, key=lambda r: r.placed_at)
-        first = sum(r.outcome == "ABANDONED" for r in by_time[:len(by_time) // 2])
-        second = sum(r.outcome == "ABANDONED" for r in by_time[len(by_time) // 2:])
-        assert second <= max(1, first // 2), (first, second)
+        # ... and while one more abandon would break the 3 % (the 24 h rate as the engine knew
+        # it when the call was placed), the governor dials progressively: calls placed then are
+        # answered by a free agent; at most one is late (2 s is 33 ms of real time at 60x).
+        live = sorted((r.ended_at, r.outcome == "ABANDONED") for r in call_rows
+                      if r.outcome in ("ABANDONED", "CONNECTED"))
+
+        def limited(at) -> bool:  # noqa: ANN001
+            known = [abandoned for ended, abandoned in live if ended < at]
+            a = sum(known)
+            return a > 0 and (a + 1) / (len(known) + 1) > 0.03
+
+        in_fallback = [r for r in call_rows if r.outcome == "ABANDONED" and limited(r.placed_at)]
+        assert len(in_fallback) <= 1, [(r.id, r.placed_at) for r in in_fallback]
     # ... and the report's abandon rate is the simulator's, abandoned / (abandoned + connected).
     engine = open_engine(run.settings.database_url)
     with engine.connect() as conn:
