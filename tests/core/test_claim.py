@@ -125,4 +125,4 @@ async def test_sqlite_one_trip_claim_matches_the_general_path(tmp_path, monkeypa
                               for g in got], rows)
     assert results[True] == results[False]
     assert [len(g) for g in results[True][0]] == [2, 2, 2]
-    assert results[True][1][0].placed_at == NOW.replace(tzinfo=None)
+    assert results[True][1][0].placed_at == NOW  # aware UTC read back (UtcDateTime)

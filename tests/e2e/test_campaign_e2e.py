@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from dialer.claim import calls, leads
 from dialer.db import open_engine
-from dialer.engine import DispositionError
+from dialer.errors import Conflict, NotFound
 from dialer.report import build_report
 from dialer.schema import metadata
 from dialer.tracking.agents import AgentState
@@ -96,12 +96,12 @@ async def test_dispositions_are_validated(e2e_options) -> None:
             not_connected = conn.execute(select(calls.c.id).where(calls.c.outcome != "CONNECTED")).first()
         engine.dispose()
         assert connected is not None
-        with pytest.raises(DispositionError, match="already disposed"):
+        with pytest.raises(Conflict, match="already disposed"):
             await run.engine.dispose(connected.id, code="SALE")
         if not_connected is not None:
-            with pytest.raises(DispositionError, match="did not reach an agent"):
+            with pytest.raises(Conflict, match="did not reach an agent"):
                 await run.engine.dispose(not_connected.id, code="SALE")
-        with pytest.raises(DispositionError, match="unknown call"):
+        with pytest.raises(NotFound, match="unknown call"):
             await run.engine.dispose(10**9, code="SALE")
     finally:
         await run.stop()
