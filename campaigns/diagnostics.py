@@ -48,6 +48,7 @@ from dialer.claim import (
     open_zone_sets,
 )
 from dialer.errors import InputError
+from dialer.storage.leads import zone_key_rows, zone_keys_stmt
 
 #: Reasons a lead is not callable, in order of precedence: a lead is counted under the first
 #: that applies.  (``in_progress`` and ``other`` concern statuses no other reason applies to,
@@ -148,18 +149,9 @@ def zone_keys_sync(conn: Connection, info: CampaignInfo) -> list[tuple[str, str 
     """
     if not info.list_ids:
         return []
-    if not info.window.regions:  # the region changes no verdict: zone sets only (a covering index)
-        rows = conn.execute(
-            select(leads.c.timezones)
-            .where(leads.c.list_id.in_(info.list_ids), leads.c.status.in_(CALLABLE_STATUSES)).distinct()
-        )
-        return [(r[0], None, None) for r in rows]
-    rows = conn.execute(
-        select(leads.c.timezones, leads.c.country, leads.c.state)
-        .where(info.in_lists(), leads.c.status.in_(CALLABLE_STATUSES))
-        .distinct()
-    )
-    return [tuple(r) for r in rows]
+    regions = bool(info.window.regions)  # without regions no verdict changes: zone sets only (a covering index)
+    lists = info.in_lists() if regions else leads.c.list_id.in_(info.list_ids)
+    return zone_key_rows(conn.execute(zone_keys_stmt(lists=lists, regions=regions)))
 
 
 def _utc(value: datetime | None) -> datetime | None:
