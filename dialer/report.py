@@ -10,11 +10,12 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.engine import Connection
 
 from dialer.schema import metadata
+from dialer.vocabulary import Outcome
 
 _TABLES = metadata.tables
 
-ABANDON_OUTCOMES = ("ABANDONED",)
-CONNECTED_OUTCOME = "CONNECTED"
+ABANDON_OUTCOMES = (Outcome.ABANDONED,)
+CONNECTED_OUTCOME = Outcome.CONNECTED
 
 
 def abandon_rate(abandoned: int, connected: int) -> float:
