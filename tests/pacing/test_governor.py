@@ -7,14 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dialer.pacing import AbandonCounts, AgentState, AgentView, CallState, CallView, Snapshot
-from dialer.pacing.governor import (
-    DAY,
-    HOUR,
-    MONTH,
-    AbandonLedger,
-    PacingGovernor,
-    abandon_limit_reached,
-)
+from dialer.pacing.governor import DAY, HOUR, MONTH, AbandonLedger, PacingGovernor, abandon_limit_reached
 
 
 @pytest.mark.parametrize(
