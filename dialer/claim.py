@@ -70,7 +70,6 @@ import dialer.schema  # noqa: F401  (every table registered)
 from campaigns.parsing import Invalid, parse_duration
 from campaigns.windows import CallingWindow, is_open, region_code
 from dialer.db import Base
-from dialer.storage.leads import zone_keys  # noqa: F401  (the claim's callers read the zone keys from here)
 from dialer.vocabulary import CALLABLE
 
 CALLABLE_STATUSES = CALLABLE
@@ -816,6 +815,14 @@ def _exclusive(until: datetime | None, now: datetime) -> bool:
     if until.tzinfo is None:  # SQLite stores naive UTC
         until = until.replace(tzinfo=UTC)
     return until > now
+
+
+async def zone_keys(conn: AsyncConnection, campaign_id: int) -> list[tuple[str, str | None, str | None]]:
+    """The distinct (timezones, country, state) of the campaign's leads still to be called
+    (:func:`dialer.storage.leads.zone_keys`, here for the claim's callers)."""
+    from dialer.storage.leads import zone_keys as read
+
+    return await read(conn, campaign_id)
 
 
 def open_zone_sets(

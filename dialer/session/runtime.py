@@ -143,8 +143,15 @@ CALL_STATUS = {
 ANY_ANSWER = frozenset({CallState.ANSWERED, CallState.QUEUED, CallState.CONNECTED, CallState.DROPPED,
                         CallState.MACHINE})
 DECIDED_ANSWER = ANY_ANSWER - {CallState.ANSWERED}
-#: Tracker outcomes as stored (and, through :func:`dialer.storage.leads.rule_outcome`, as the rules know them).
+#: Tracker outcomes as stored (and, through :func:`rule_outcome`, as the rules know them).
 STORED_OUTCOME = {o: Outcome[o.name] for o in TrackerOutcome}
+#: Stored outcomes the rules have no entry for, judged like their nearest neighbour.
+RULE_OUTCOME = {Outcome.ANSWERED: Outcome.NO_ANSWER, Outcome.UNKNOWN: Outcome.FAILED}
+
+
+def rule_outcome(outcome: str) -> str:
+    """A stored outcome as the rules know it."""
+    return RULE_OUTCOME.get(outcome, outcome)  # type: ignore[call-overload]
 
 
 def stored_outcome(outcome: TrackerOutcome | None) -> Outcome:

@@ -62,10 +62,10 @@ from dialer.session.runtime import (
     CampaignRuntime,
     LiveCall,
     in_wrapup,
+    rule_outcome,
     stored_outcome,
     stored_state,
 )
-from dialer.storage.leads import rule_outcome
 from dialer.tracking.agents import AgentState, AgentTracker, AgentUpdate
 from dialer.tracking.calls import CallRecord, CallState, CallTracker, CallUpdate
 from dialer.vocabulary import CALLBACK_PAUSE, WRAPUP_PAUSE, AgentStatus, CallStatus, Outcome

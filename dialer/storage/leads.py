@@ -26,11 +26,9 @@ from campaigns.rules import (
     evaluate,
 )
 from campaigns.windows import region_code
+from dialer.session.runtime import rule_outcome
 from dialer.storage.tables import calls, campaigns, dnc, leads, lists_
-from dialer.vocabulary import CALLABLE, LeadStatus, Outcome
-
-#: Stored outcomes the rules have no entry for, judged like their nearest neighbour.
-RULE_OUTCOME = {Outcome.ANSWERED: Outcome.NO_ANSWER, Outcome.UNKNOWN: Outcome.FAILED}
+from dialer.vocabulary import CALLABLE, LeadStatus
 
 ZoneKey = tuple[str, str | None, str | None]
 
@@ -41,11 +39,6 @@ class CampaignRef(Protocol):
     id: int
     name: str
     definition: CampaignDefinition
-
-
-def rule_outcome(outcome: str) -> str:
-    """A stored outcome as the rules know it."""
-    return RULE_OUTCOME.get(outcome, outcome)  # type: ignore[call-overload]
 
 
 # ---------------------------------------------------------------------- history
