@@ -32,8 +32,9 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import text  # noqa: E402
 
 from campaigns.windows import CallingWindow  # noqa: E402
-from dialer.claim import claim_leads, open_zone_sets, zone_keys  # noqa: E402
+from dialer.claim import claim_leads, open_zone_sets  # noqa: E402
 from dialer.db import make_async_engine, open_engine  # noqa: E402
+from dialer.storage.leads import zone_keys  # noqa: E402
 
 NOW = datetime(2026, 11, 23, 16, 0, tzinfo=UTC)  # 11:00 in New York, 01:00 in Tokyo
 ZONES = [

@@ -71,11 +71,12 @@ from campaigns.parsing import Invalid, parse_duration
 from campaigns.windows import CallingWindow, is_open, region_code
 from dialer.models import agents as agents_t
 from dialer.models import calls
+from dialer.vocabulary import CALLABLE
 from lists.models import dnc_numbers as dnc
 from lists.models import lead_lists as lists_
 from lists.models import leads
 
-CALLABLE_STATUSES = ("new", "retry", "callback")
+CALLABLE_STATUSES = CALLABLE
 #: SQLite page cache (KiB) and memory-mapped I/O size set on a connection that claims.
 SQLITE_CACHE_KIB = 32 * 1024
 SQLITE_MMAP_BYTES = 1 << 30
@@ -811,17 +812,6 @@ def _exclusive(until: datetime | None, now: datetime) -> bool:
     if until.tzinfo is None:  # SQLite stores naive UTC
         until = until.replace(tzinfo=UTC)
     return until > now
-
-
-async def zone_keys(conn: AsyncConnection, campaign_id: int) -> list[tuple[str, str | None, str | None]]:
-    """The distinct (timezones, country, state) of the campaign's leads still to be called."""
-    rows = await conn.execute(
-        select(leads.c.timezones, leads.c.country, leads.c.state)
-        .select_from(leads.join(lists_, lists_.c.id == leads.c.list_id))
-        .where(lists_.c.campaign_id == campaign_id, leads.c.status.in_(CALLABLE_STATUSES))
-        .distinct()
-    )
-    return [tuple(r) for r in rows]
 
 
 def open_zone_sets(

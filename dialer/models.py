@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, Integer, String, Text, func
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.schema import Table
 
-from dialer.db import Base
+from dialer.db import Base, UtcDateTime
+from dialer.vocabulary import AgentStatus, CallStatus
 
 
 class Call(Base):
@@ -27,24 +28,24 @@ class Call(Base):
     # The attempt id: the Originate's ChannelId, Uniqueid of the dialled channel on the PBX.
     channel_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     # placing | ringing | answered | connected | ended | unknown
-    status: Mapped[str] = mapped_column(String(16), default="placing")
+    status: Mapped[str] = mapped_column(String(16), default=CallStatus.PLACING)
     # CONNECTED ABANDONED MACHINE NO_ANSWER BUSY CONGESTION INVALID_NUMBER FAILED (None while live)
     outcome: Mapped[str | None] = mapped_column(String(16))
     hangup_cause: Mapped[int | None] = mapped_column(Integer)
     detail: Mapped[str | None] = mapped_column(String(200))
     ring_timeout: Mapped[int] = mapped_column(Integer)
-    placed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    connected_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    placed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    connected_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     agent: Mapped[str | None] = mapped_column(String(64))
     # The agent's disposition of a connected call.
     disposition: Mapped[str | None] = mapped_column(String(32))
     refusal_reason: Mapped[str | None] = mapped_column(String(32))
-    callback_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    callback_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     order_form: Mapped[dict | None] = mapped_column(JSON)
     note: Mapped[str | None] = mapped_column(Text)
-    disposed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    disposed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     # What the rules decided after this call (retry_at, finish, dnc, move, callback).
     next_action: Mapped[str | None] = mapped_column(String(200))
 
@@ -68,10 +69,10 @@ class Agent(Base):
     token_hash: Mapped[str] = mapped_column(String(64))
     campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="SET NULL"))
     # logged_out | ready | reserved | talking | wrapup | paused
-    state: Mapped[str] = mapped_column(String(16), default="logged_out")
+    state: Mapped[str] = mapped_column(String(16), default=AgentStatus.LOGGED_OUT)
     pause_code: Mapped[str | None] = mapped_column(String(32))
-    state_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    state_since: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())
 
 
 class AgentStateLog(Base):
@@ -84,8 +85,8 @@ class AgentStateLog(Base):
     campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="SET NULL"))
     state: Mapped[str] = mapped_column(String(16))
     pause_code: Mapped[str | None] = mapped_column(String(32))
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    ended_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    ended_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
     __table_args__ = (Index("ix_agent_state_log_campaign_started", "campaign_id", "started_at"),)
 
@@ -97,7 +98,7 @@ class PacingState(Base):
 
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True)
     data: Mapped[dict] = mapped_column(JSON, default=dict)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())
 
 
 # The tables under their names, for Core queries (imported as objects, never looked up by name).

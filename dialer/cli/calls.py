@@ -12,6 +12,7 @@ from dialer.cli.common import DaemonUnreachable, daemon_request, emit, json_opti
 from dialer.errors import InputError
 from dialer.logs import mask_number
 from dialer.models import calls as calls_t
+from dialer.vocabulary import Outcome
 
 
 @click.group()
@@ -36,7 +37,7 @@ def ls_cmd(obj, campaign: str | None, limit: int, undisposed: bool, show_numbers
     if campaign:
         q = q.where(campaigns_t.c.name == campaign)
     if undisposed:
-        q = q.where(calls_t.c.outcome == "CONNECTED", calls_t.c.disposition.is_(None))
+        q = q.where(calls_t.c.outcome == Outcome.CONNECTED, calls_t.c.disposition.is_(None))
     with obj.engine.connect() as conn:
         rows = [dict(r) for r in conn.execute(q).mappings()]
     if not show_numbers:
@@ -91,14 +92,16 @@ def dispose_cmd(obj, call_id: int, code: str, reason: str | None, callback: str 
 
 
 async def _dispose_offline(url, call_id, code, reason, callback_at, order, note) -> dict:  # noqa: ANN001
-    from dialer.clock import RealClock
+    """No daemon: the disposition checked and written, the campaign's rules applied, directly."""
+    import random
+    from datetime import UTC, datetime
+
     from dialer.db import make_async_engine
-    from dialer.engine import Engine
+    from dialer.storage.dispositions import dispose
 
     db = make_async_engine(url)
     try:
-        engine = Engine(db, link=None, clock=RealClock())  # type: ignore[arg-type]
-        return await engine.dispose(call_id, code=code, reason=reason, callback_at=callback_at,
-                                    order_form=order, note=note)
+        return await dispose(db, call_id, code=code, reason=reason, callback_at=callback_at, order_form=order,
+                             note=note, now=datetime.now(UTC), rng=random.Random())
     finally:
         await db.dispose()

@@ -45,6 +45,7 @@ from dialer.claim import (
 )
 from dialer.errors import InputError
 from dialer.models import calls
+from dialer.storage.leads import zone_key_rows, zone_keys_stmt
 from lists.models import dnc_numbers as dnc
 from lists.models import lead_lists as lists_
 from lists.models import leads
@@ -141,25 +142,16 @@ def campaign_info(conn: Connection, campaign: int | str, *, sized: bool = True) 
 
 
 def zone_keys_sync(conn: Connection, info: CampaignInfo) -> list[tuple[str, str | None, str | None]]:
-    """The rows :func:`dialer.claim.zone_keys` returns, on a sync connection.
+    """The rows :func:`dialer.storage.leads.zone_keys` returns, on a sync connection.
 
     The distinct (timezones, country, state) of the campaign's leads in a callable status; the
     campaign's lists are given by id (no join: several times faster on SQLite).
     """
     if not info.list_ids:
         return []
-    if not info.window.regions:  # the region changes no verdict: zone sets only (a covering index)
-        rows = conn.execute(
-            select(leads.c.timezones)
-            .where(leads.c.list_id.in_(info.list_ids), leads.c.status.in_(CALLABLE_STATUSES)).distinct()
-        )
-        return [(r[0], None, None) for r in rows]
-    rows = conn.execute(
-        select(leads.c.timezones, leads.c.country, leads.c.state)
-        .where(info.in_lists(), leads.c.status.in_(CALLABLE_STATUSES))
-        .distinct()
-    )
-    return [tuple(r) for r in rows]
+    regions = bool(info.window.regions)  # without regions no verdict changes: zone sets only (a covering index)
+    lists = info.in_lists() if regions else leads.c.list_id.in_(info.list_ids)
+    return zone_key_rows(conn.execute(zone_keys_stmt(lists=lists, regions=regions)))
 
 
 def _utc(value: datetime | None) -> datetime | None:

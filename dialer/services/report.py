@@ -10,10 +10,11 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.engine import Connection
 
 from dialer.models import agent_state_log, calls
+from dialer.vocabulary import Outcome
 from lists.models import lead_lists, leads
 
-ABANDON_OUTCOMES = ("ABANDONED",)
-CONNECTED_OUTCOME = "CONNECTED"
+ABANDON_OUTCOMES = (Outcome.ABANDONED,)
+CONNECTED_OUTCOME = Outcome.CONNECTED
 
 
 def abandon_rate(abandoned: int, connected: int) -> float:

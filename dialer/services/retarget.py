@@ -18,20 +18,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from campaigns.definition import CampaignDefinition, definition_from_data
 from campaigns.models import campaigns as campaigns_t
-from campaigns.rules import LeadHistory, PastCall, earliest_allowed
+from campaigns.rules import LeadHistory, earliest_allowed
 from dialer.errors import InputError
 from dialer.models import calls
+from dialer.storage import leads as leads_store
 from lists.models import dnc_numbers as dnc
 from lists.models import lead_lists as lists_t
 from lists.models import leads
-
-#: Outcomes the rules do not know, judged like their nearest neighbour (as the engine does).
-_RULE_OUTCOME = {"ANSWERED": "NO_ANSWER", "UNKNOWN": "FAILED"}
 
 
 @dataclass
@@ -51,32 +49,14 @@ class RetargetResult:
                 "leads": self.leads}
 
 
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def number_history(conn: Connection, phone: str, lead_id: int) -> LeadHistory:
     """Every finished call to ``phone`` (any lead, any campaign), as the rules see them."""
-    rows = conn.execute(
-        select(calls.c.placed_at, calls.c.outcome, calls.c.refusal_reason, calls.c.lead_id)
-        .where(calls.c.phone == phone, calls.c.outcome.is_not(None))
-    )
-    return LeadHistory.from_calls(
-        PastCall(at=_aware(r.placed_at), outcome=_RULE_OUTCOME.get(r.outcome, r.outcome),
-                 refusal=r.refusal_reason is not None, same_lead=r.lead_id == lead_id)
-        for r in rows
-    )
+    return leads_store.number_history(conn, phone, lead_id)
 
 
 def move_list(conn: Connection, target_id: int, target: str, source: str) -> int:
     """The list of ``target`` receiving leads moved from ``source`` (created on first use)."""
-    name = f"{target}:from:{source}"
-    list_id = conn.execute(select(lists_t.c.id).where(lists_t.c.name == name)).scalar()
-    if list_id is None:
-        list_id = conn.execute(insert(lists_t).values(
-            name=name, campaign_id=target_id, active=True, priority=0, source_file=None,
-            created_at=datetime.now(UTC)).returning(lists_t.c.id)).scalar_one()
-    return list_id
+    return leads_store.move_list_sync(conn, target_id, target, source, datetime.now(UTC))
 
 
 def _campaign(conn: Connection, name: str) -> tuple[int, str, CampaignDefinition]:

@@ -61,7 +61,7 @@ def seed(url: str, tmp_path: Path) -> None:
     sync = open_engine(url)
     cid = apply_definition(sync, load_definition(write_campaign(tmp_path, "progressive"))).campaign_id
     store.set_status(sync, "e2e", "active")
-    placed = START.replace(tzinfo=None)  # as a naive column stores it
+    placed = START
     with sync.begin() as conn:
         conn.execute(insert(lists_).values(id=1, name="e2e", campaign_id=cid, active=True, priority=0))
         conn.execute(insert(leads).values(id=1, list_id=1, phone="+12125550143", first_name="Mary",

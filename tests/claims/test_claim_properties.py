@@ -5,7 +5,7 @@ a handful of leads in random time zones — some sharing a phone number — and 
 a daylight-saving transition.  The simulation then alternates, at random instants: numbers put
 on a do-not-call list (global or the campaign's); a claim of a few leads; for each claimed lead
 a random result (busy, no answer, machine, abandoned, refused, callback asked for, ...) written
-to its call and turned into the lead's next step by the engine's own ``apply_rules``.
+to its call and turned into the lead's next step by the daemon's own ``apply_rules``.
 
 Every claimed lead is checked against an independent oracle at the claim instant: the calling
 window open in every candidate zone; the number on no DNC list; under the attempt limit (unless a
@@ -30,9 +30,9 @@ from sqlalchemy import insert, select, update
 from campaigns.definition import definition_to_data, parse_definition
 from campaigns.rules import CallResult
 from campaigns.windows import is_open
-from dialer.claim import claim_leads, open_zone_sets, zone_keys
+from dialer.claim import claim_leads, open_zone_sets
 from dialer.db import make_async_engine, open_engine
-from dialer.engine import apply_rules
+from dialer.storage.leads import apply_rules, zone_keys
 from tests.scheduling.helpers import calls_t, campaigns_t, dnc_t, leads_t, lists_t
 
 ZONES = ["America/New_York", "America/Los_Angeles", "America/St_Johns", "Europe/London", "Europe/Budapest",

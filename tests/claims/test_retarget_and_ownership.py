@@ -16,9 +16,9 @@ from campaigns.definition import definition_from_data
 from campaigns.rules import CallResult
 from dialer.claim import claim_leads
 from dialer.db import make_async_engine, open_engine
-from dialer.engine import apply_rules
 from dialer.services.jobs import JobContext, recycle
 from dialer.services.retarget import retarget
+from dialer.storage.leads import apply_rules
 from tests.scheduling.helpers import (
     agents_t,
     aware,
@@ -220,7 +220,7 @@ async def test_owned_callback_claimed_only_for_the_owners_the_daemon_can_serve(d
 async def test_owned_callback_given_back_is_as_before_the_claim(db_url: str) -> None:
     """The owner was no longer ready when the claim returned: no Originate, so the lead's
     status, attempts and last call time are what they were, and no ``calls`` row is left."""
-    from dialer.engine import _give_back
+    from dialer.storage.calls import give_back as _give_back
 
     engine = open_engine(db_url)
     cid = campaign(engine, "a")

@@ -1,4 +1,4 @@
-"""The engine's abandon governor for fixed-ratio campaigns (pure)."""
+"""The abandon governor for fixed-ratio campaigns (pure): the governor the session paces with."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dialer.engine import _abandon_limit_reached
 from dialer.pacing import AbandonCounts, Snapshot
+from dialer.pacing.governor import abandon_limit_reached as _abandon_limit_reached
 
 
 @pytest.mark.parametrize(

@@ -10,9 +10,10 @@ import pytest
 from sqlalchemy import insert, select
 
 from campaigns.windows import CallingWindow
-from dialer.claim import calls, claim_leads, dnc, leads, lists_, open_zone_sets, zone_keys
+from dialer.claim import calls, claim_leads, dnc, leads, lists_, open_zone_sets
 from dialer.db import make_async_engine, open_engine
 from dialer.schema import metadata
+from dialer.storage.leads import zone_keys
 
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)  # 10:00 in New York, 16:00 in Budapest
 
@@ -125,4 +126,4 @@ async def test_sqlite_one_trip_claim_matches_the_general_path(tmp_path, monkeypa
                               for g in got], rows)
     assert results[True] == results[False]
     assert [len(g) for g in results[True][0]] == [2, 2, 2]
-    assert results[True][1][0].placed_at == NOW.replace(tzinfo=None)
+    assert results[True][1][0].placed_at == NOW  # aware UTC read back (UtcDateTime)

@@ -8,9 +8,10 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from campaigns.windows import CallingWindow
-from dialer.claim import claim_leads, open_zone_sets, zone_keys
+from dialer.claim import claim_leads, open_zone_sets
 from dialer.db import make_async_engine
 from dialer.services.diagnostics import REASONS, top_reason, why
+from dialer.storage.leads import zone_keys
 from tests.diagnostics.helpers import NOW, NY, TOKYO, ago, later, lead, phone, seed
 
 ZERO = {"callable": 0, **{code: 0 for code, _ in REASONS}}

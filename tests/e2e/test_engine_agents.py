@@ -27,7 +27,7 @@ async def test_wrapup_pause_and_statistics(api) -> None:  # noqa: ANN001, F811
     feed = lambda frame: engine.handle_event(parse_event(frame))  # noqa: E731
     feed({**member(1), "Event": "QueueMemberAdded"})
     camp = next(iter(engine.campaigns.values()))
-    assert engine.snapshot(camp, engine.now()).ready == 1
+    assert engine.session.snapshot(camp, engine.now()).ready == 1
     feed(agent_event("AgentCalled"))
     feed(agent_event("AgentConnect", HoldTime="1", RingTime="0"))
     engine.agent_by_name("alice").call_id = 7  # the call the tracker tied to the agent
@@ -41,7 +41,7 @@ async def test_wrapup_pause_and_statistics(api) -> None:  # noqa: ANN001, F811
         await asyncio.sleep(0.01)
     assert ("pause", ("e2e", "PJSIP/alice", True, "wrapup")) in link.actions
     feed(member(1, paused=True, reason="wrapup"))
-    snap = engine.snapshot(camp, engine.now())
+    snap = engine.session.snapshot(camp, engine.now())
     assert snap.ready == 0 and snap.count_agents(pacing.AgentState.WRAPUP) == 1
     # ... and the disposition lifts it; the wrap-up counts as ending ready, not in a pause.
     before = camp.stats.wrap.to_dict()
@@ -50,6 +50,6 @@ async def test_wrapup_pause_and_statistics(api) -> None:  # noqa: ANN001, F811
     assert r.status_code == 200, r.text
     assert ("pause", ("e2e", "PJSIP/alice", False, "")) in link.actions
     feed(member(1, paused=False))
-    assert engine.snapshot(camp, engine.now()).ready == 1
+    assert engine.session.snapshot(camp, engine.now()).ready == 1
     assert camp.stats.wrap.to_dict() != before
     assert camp.stats.pause_share < 0.1

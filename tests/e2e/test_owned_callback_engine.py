@@ -1,5 +1,6 @@
 """The engine's reservation of an owned callback's agent, without a PBX: events in, queue actions
-and stored states out (the whole flow against the simulator is in test_owned_callbacks.py)."""
+and stored states out (the whole flow against the simulator is in test_owned_callbacks.py; the
+session's decisions alone in tests/session)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ from dialer import pacing
 from dialer.ami.events import parse_event
 from dialer.ami.ids import originate_ids
 from dialer.claim import ClaimedLead, calls
-from dialer.engine import CALLBACK_PAUSE
 from dialer.schema import metadata
+from dialer.session import ClaimPlan
 from dialer.tracking.agents import AgentState
+from dialer.vocabulary import CALLBACK_PAUSE
 from tests.e2e.test_api import api, auth  # noqa: F401  (fixture)
 
 
@@ -22,9 +24,16 @@ def member(event: str, who: str, status: int = 1, paused: bool = False, reason: 
             "Status": str(status), "Paused": "1" if paused else "0", "PausedReason": reason}
 
 
-async def settle() -> None:
-    for _ in range(20):
-        await asyncio.sleep(0.01)
+async def settle(engine) -> None:  # noqa: ANN001
+    """Wait for the PBX actions and Originates the engine has started (event-driven: their tasks)."""
+    while engine._place_tasks:
+        await asyncio.gather(*list(engine._place_tasks), return_exceptions=True)
+
+
+def place(engine, lead: ClaimedLead) -> None:  # noqa: ANN001
+    """The engine claimed ``lead`` (an owned callback) for the campaign: the session places it."""
+    camp = next(iter(engine.campaigns.values()))
+    engine._run(engine.session.leads_claimed(ClaimPlan(camp.id, 1, 0, False), [lead], engine.now()))
 
 
 async def test_reservation_pauses_the_owner_and_a_failed_call_releases_it(api) -> None:  # noqa: ANN001, F811
@@ -35,31 +44,29 @@ async def test_reservation_pauses_the_owner_and_a_failed_call_releases_it(api) -
         originated.append({"attempt": attempt_id, **kw})
 
     link.originate = originate
-    writer = asyncio.create_task(engine._writer(), name="writer")  # database writes, as when running
-    engine._tasks.append(writer)
+    writer = engine.writer.start()  # database writes, as when running
     feed = lambda frame: engine.handle_event(parse_event(frame))  # noqa: E731
     for who in ("alice", "bob"):
         r = await client.post(f"/api/agents/{who}/login", json={"campaign": "e2e"}, headers=auth(f"tok-{who}"))
         assert r.status_code == 200
         feed(member("QueueMemberAdded", who))
     camp = next(iter(engine.campaigns.values()))
-    assert engine._ready_owners(camp) == {"alice", "bob"}
+    assert engine.session.ready_owners(camp) == {"alice", "bob"}
     async with engine.db.begin() as conn:
         await conn.execute(insert(calls).values(id=8, campaign_id=camp.id, lead_id=1, phone="+12125550143",
                                                 attempt=2, node="n", status="placing", ring_timeout=15,
                                                 placed_at=engine.clock.now(), channel_id="dlr-cb"))
     alice = engine.agent_by_name("alice")
-    lead = ClaimedLead(8, "dlr-cb", 1, "+12125550143", 2, "America/New_York", "Mary", None, "alice")
-    engine._start_call(camp, lead, engine.now(), alice)
-    await settle()
+    place(engine, ClaimedLead(8, "dlr-cb", 1, "+12125550143", 2, "America/New_York", "Mary", None, "alice"))
+    await settle(engine)
     # Out of the queue's rotation, and the Originate names the agent's interface.
     assert ("pause", ("e2e", "PJSIP/alice", True, CALLBACK_PAUSE)) in link.actions
     [orig] = originated
     assert orig["variables"]["DIALER_AGENT"] == "PJSIP/alice" and orig["variables"]["DIALER_QUEUE"] == "e2e"
     feed(member("QueueMemberPause", "alice", paused=True, reason=CALLBACK_PAUSE))
     assert engine.agent_tracker.get("PJSIP/alice").state is AgentState.RESERVED
-    assert engine._ready_owners(camp) == {"bob"}  # not for another owned callback meanwhile
-    snap = engine.snapshot(camp, engine.now())
+    assert engine.session.ready_owners(camp) == {"bob"}  # not for another owned callback meanwhile
+    snap = engine.session.snapshot(camp, engine.now())
     assert snap.ready == 1 and snap.count_agents(pacing.AgentState.RESERVED) == 1
     assert snap.calls == [] and snap.lines_busy == 1
     status = (await client.get("/api/status", headers=auth("admin-token"))).json()
@@ -77,19 +84,19 @@ async def test_reservation_pauses_the_owner_and_a_failed_call_releases_it(api) -
     ids = originate_ids("dlr-cb")
     feed({"Event": "OriginateResponse", "ActionID": ids.action_id, "Response": "Failure", "Reason": "5",
           "Uniqueid": "<unknown>", "Channel": "PJSIP/+12125550143@carrier"})
-    await settle()
+    await settle(engine)
     assert "dlr-cb" not in engine.live and alice.reserved is None
     assert engine.status()["campaigns"][0]["callbacks"] == 0
     assert ("pause", ("e2e", "PJSIP/alice", False, "")) in link.actions
     assert engine.agent_tracker.get("PJSIP/alice").state is AgentState.PAUSED  # until the PBX says
     feed(member("QueueMemberPause", "alice"))
     assert engine.agent_tracker.get("PJSIP/alice").state is AgentState.READY
-    assert engine._ready_owners(camp) == {"alice", "bob"}
+    assert engine.session.ready_owners(camp) == {"alice", "bob"}
     await engine.flush()
     async with engine.db.connect() as conn:
         call = (await conn.execute(select(calls).where(calls.c.id == 8))).first()
     assert call.outcome == "BUSY"
-    engine._writes.put_nowait(None)
+    await engine.writer.close()
     await writer
 
 
@@ -102,16 +109,14 @@ async def test_pause_asked_while_reserved_applies_when_the_reservation_ends(api)
     link.originate = originate
     await client.post("/api/agents/alice/login", json={"campaign": "e2e"}, headers=auth("tok-alice"))
     engine.handle_event(parse_event(member("QueueMemberAdded", "alice")))
-    camp = next(iter(engine.campaigns.values()))
     alice = engine.agent_by_name("alice")
-    lead = ClaimedLead(9, "dlr-cb2", 1, "+12125550143", 2, "America/New_York", "Mary", None, "alice")
-    engine._start_call(camp, lead, engine.now(), alice)
-    await settle()
+    place(engine, ClaimedLead(9, "dlr-cb2", 1, "+12125550143", 2, "America/New_York", "Mary", None, "alice"))
+    await settle(engine)
     r = await client.post("/api/agents/alice/pause", json={"code": "LUNCH"}, headers=auth("tok-alice"))
     assert r.status_code == 200 and alice.pending_pause == "LUNCH"  # after the call
     engine.handle_event(parse_event({"Event": "OriginateResponse", "ActionID": originate_ids("dlr-cb2").action_id,
                                      "Response": "Failure", "Reason": "3", "Uniqueid": "<unknown>"}))
-    await settle()
+    await settle(engine)
     assert ("pause", ("e2e", "PJSIP/alice", True, "LUNCH")) in link.actions
     assert ("pause", ("e2e", "PJSIP/alice", False, "")) not in link.actions
 
@@ -128,11 +133,9 @@ async def test_owner_found_busy_the_queue_connects_another_agent_and_the_owner_i
     for who in ("alice", "bob"):
         await client.post(f"/api/agents/{who}/login", json={"campaign": "e2e"}, headers=auth(f"tok-{who}"))
         engine.handle_event(parse_event(member("QueueMemberAdded", who)))
-    camp = next(iter(engine.campaigns.values()))
     alice, bob = engine.agent_by_name("alice"), engine.agent_by_name("bob")
-    lead = ClaimedLead(10, "dlr-cb3", 1, "+12125550143", 2, "America/New_York", "Mary", None, "alice")
-    engine._start_call(camp, lead, engine.now(), alice)
-    await settle()
+    place(engine, ClaimedLead(10, "dlr-cb3", 1, "+12125550143", 2, "America/New_York", "Mary", None, "alice"))
+    await settle(engine)
     engine.handle_event(parse_event(member("QueueMemberPause", "alice", paused=True, reason=CALLBACK_PAUSE)))
     chan = originate_ids("dlr-cb3").channel_id
     caller = {"Channel": "PJSIP/carrier-00000001", "Uniqueid": chan, "Linkedid": chan}
@@ -150,7 +153,7 @@ async def test_owner_found_busy_the_queue_connects_another_agent_and_the_owner_i
          "RingTime": "0", **caller, "DestChannel": "PJSIP/bob-00000003", "DestUniqueid": "b-1"},
     ):
         engine.handle_event(parse_event(frame))
-    await settle()
+    await settle(engine)
     live = engine.live["dlr-cb3"]
     assert bob.call is live and alice.call is None
     assert alice.reserved is None

@@ -185,7 +185,7 @@ async def test_owned_callback_is_connected_to_its_owner_only(tmp_path: Path) -> 
 
         def at_reservation(kind: str, data: dict) -> None:
             if kind == "agent" and data["agent"] == OWNER and data["state"] == "reserved" and not seen:
-                seen.append(run.engine.snapshot(camp, run.engine.now()))
+                seen.append(run.engine.session.snapshot(camp, run.engine.now()))
 
         run.engine.listeners.append(at_reservation)
         await until(lambda: run.screens, 30, "the callback to reach an agent")

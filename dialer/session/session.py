@@ -1,0 +1,591 @@
+"""The dialling session: every decision of the daemon, as a pure synchronous state machine.
+
+Like h11's ``Connection``: inputs in (AMI events, ticks, leads claimed, Originate results, a
+disposition recorded, the link lost and reconciled, agents' requests), :mod:`commands
+<dialer.session.commands>` out, for the engine to execute in order.  The session reads no
+clock (``now`` is given: float seconds of the engine's clock, ``clock.now().timestamp()``),
+does no I/O and awaits nothing.
+
+It holds the runtime state of campaigns (definition, pacing governor and statistics, zone
+cache, idle reason), agents (campaign, call, wrap-up, pending pause, the pause code last set,
+an owned callback's reservation) and live calls, with the call and agent trackers.
+
+Owned callbacks: a due callback still exclusive to the agent who booked it is claimed only
+while that agent is ready (:meth:`Session.ready_owners`); the agent is then reserved for it —
+paused in the queue with the code ``callback``, ``RESERVED`` for the pacing — and the
+Originate carries ``DIALER_AGENT`` (the agent's interface), which the dialplan dials instead of
+the queue.  The reservation ends when the call reaches the agent (then wrap-up as usual) or
+fails; a pause asked for meanwhile is applied then.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from campaigns.rules import CallResult
+from dialer import pacing
+from dialer.ami.events import AmiEvent, CoreShowChannel
+from dialer.ami.ids import originate_ids
+from dialer.claim import ClaimedLead, open_zone_sets
+from dialer.errors import Conflict
+from dialer.session.commands import (
+    Command,
+    Diagnose,
+    Emit,
+    EndCall,
+    GiveBack,
+    LogAgentState,
+    Originate,
+    QueueAdd,
+    QueuePause,
+    QueueRemove,
+    RulesDue,
+    SetAgentCampaign,
+    SetAgentState,
+    WriteCallStatus,
+)
+from dialer.session.runtime import (
+    ANY_ANSWER,
+    CALL_STATUS,
+    DECIDED_ANSWER,
+    MAX_WRAPUP,
+    PACING_AGENT,
+    STORED_AGENT,
+    ZONE_REFRESH,
+    AgentRef,
+    AgentRuntime,
+    CampaignRuntime,
+    LiveCall,
+    in_wrapup,
+    rule_outcome,
+    stored_outcome,
+    stored_state,
+)
+from dialer.tracking.agents import AgentState, AgentTracker, AgentUpdate
+from dialer.tracking.calls import CallRecord, CallState, CallTracker, CallUpdate
+from dialer.vocabulary import CALLBACK_PAUSE, WRAPUP_PAUSE, AgentStatus, CallStatus, Outcome
+
+log = logging.getLogger("dialer.engine")
+
+IDLE_NO_LEADS = "idle: no callable leads"
+
+
+def dt(t: float | None) -> datetime | None:
+    """Clock seconds as an aware UTC datetime (the database's times)."""
+    return None if t is None else datetime.fromtimestamp(t, UTC)
+
+
+@dataclass(frozen=True)
+class ClaimPlan:
+    """How many leads to claim for a campaign now, and what a short claim means."""
+
+    campaign_id: int
+    n: int
+    ready: int  # agents ready at the decision
+    idle_if_short: bool  # agents ready and no call in flight: a short claim leaves them idle
+
+
+class Session:
+    """Runtime state and decisions of one daemon's dialling (see the module's docstring)."""
+
+    def __init__(self, *, node: str = "node1", context: str = "dialer-connect") -> None:
+        self.node = node
+        self.context = context
+        self.calls = CallTracker()
+        self.agent_tracker = AgentTracker(wrap_up=MAX_WRAPUP)
+        self.campaigns: dict[int, CampaignRuntime] = {}
+        self.agents: dict[str, AgentRuntime] = {}  # by interface
+        self.live: dict[str, LiveCall] = {}  # by attempt id
+        self.link_up = True
+        self.counters = {"placed": 0, "answered": 0, "connected": 0, "abandoned": 0, "ended": 0}
+        self._since: dict[str, float] = {}  # agent interface -> when its current state began
+
+    # ------------------------------------------------------------------ campaigns and restarts
+
+    def add_campaign(self, camp: CampaignRuntime, answers: Iterable[tuple[float, bool]] = ()) -> None:
+        """Dial ``camp``; ``answers``: its live answers read back from storage, oldest first."""
+        camp.governor.ledger.extend(answers)
+        self.campaigns[camp.id] = camp
+
+    def drop_campaign(self, campaign_id: int) -> None:
+        """No more dialling for the campaign (paused, stopped); its calls in flight finish."""
+        self.campaigns.pop(campaign_id, None)
+
+    def adopt_call(self, camp: CampaignRuntime, call_id: int, attempt_id: str, lead_id: int, phone: str,
+                   attempt: int, placed: float) -> None:
+        """A call a previous run left in flight: unknown until reconciled."""
+        self.calls.place(attempt_id, placed, lead_id=str(lead_id), campaign=camp.name, recovered=True)
+        self.live[attempt_id] = LiveCall(call_id, attempt_id, camp, lead_id, phone, attempt, placed)
+
+    def restore_agent(self, row: Any, call_id: int | None) -> list[Command]:  # noqa: ANN401
+        """An agent logged in when the previous run stopped (``row``: as stored: id, name,
+        interface, campaign_id, state, pause_code): a member of its queue again; ``call_id``
+        its call still waiting for a disposition."""
+        camp = self.campaigns.get(row.campaign_id) if row.campaign_id else None
+        agent = AgentRuntime(row.id, row.name, row.interface, camp, call_id=call_id)
+        self.agents[row.interface] = agent
+        self.agent_tracker.set_wrap_up(row.interface, MAX_WRAPUP)
+        if camp is None:
+            return []
+        paused = row.state == AgentStatus.PAUSED
+        cmds: list[Command] = [QueueAdd(camp.queue, row.interface, row.name, paused=paused, on_error="ignore")]
+        if row.pause_code == CALLBACK_PAUSE:  # reserved by the previous run: not any more
+            cmds += self._pause(agent, False, "")
+        return cmds
+
+    # ------------------------------------------------------------------ the PBX and time
+
+    def event(self, event: AmiEvent | None, now: float) -> list[Command]:
+        """One typed AMI event."""
+        if event is None:
+            return []
+        return self._call_updates(self.calls.handle(event, now)) + self._agent_updates(
+            self.agent_tracker.handle(event, now))
+
+    def tick(self, now: float) -> list[Command]:
+        """Timers: ring and settle timeouts, the wrap-up limit."""
+        return self._call_updates(self.calls.tick(now)) + self._agent_updates(self.agent_tracker.tick(now))
+
+    def link_lost(self, now: float) -> list[Command]:
+        """The AMI link dropped: calls in flight are unknown until reconciled; no pacing meanwhile."""
+        self.link_up = False
+        return self._call_updates(self.calls.link_lost(now))
+
+    def reconciled(self, channels: Iterable[CoreShowChannel], now: float) -> list[Command]:
+        """Logged in again, ``CoreShowChannels`` taken: settle the calls that were in flight, and
+        add the agents back to their queues (a restarted PBX forgot its dynamic members)."""
+        cmds = self._call_updates(self.calls.reconcile(list(channels), now))
+        self.link_up = True
+        for agent in list(self.agents.values()):
+            if agent.campaign is None:
+                continue
+            snap = self.agent_tracker.get(agent.interface)
+            if snap is not None and snap.state is AgentState.LOGGED_OUT:
+                continue
+            code = agent.paused
+            cmds.append(QueueAdd(agent.campaign.queue, agent.interface, agent.name, paused=code is not None,
+                                 reason=code or "", on_error="resync"))
+        return cmds
+
+    def originate_accepted(self, attempt_id: str, now: float) -> list[Command]:
+        return self._call_updates(self.calls.originate_accepted(attempt_id, now))
+
+    def originate_refused(self, attempt_id: str, now: float, message: str) -> list[Command]:
+        return self._call_updates(self.calls.originate_failed(attempt_id, now, message))
+
+    def originate_unknown(self, attempt_id: str, now: float) -> list[Command]:
+        """The Originate timed out or the link went down under it: reconciling will tell."""
+        return self._call_updates(self.calls.mark_unknown(attempt_id, now))
+
+    # ------------------------------------------------------------------ pacing
+
+    def snapshot(self, camp: CampaignRuntime, now: float) -> pacing.Snapshot:
+        agents = []
+        for a in self.agent_tracker.agents(camp.queue):
+            state = pacing.AgentState.WRAPUP if in_wrapup(a.state, a.pause_code) else PACING_AGENT.get(a.state)
+            if state is not None:
+                agents.append(pacing.AgentView(state, a.since))
+        views, lines = self._call_views(camp)
+        dial = camp.definition.dial
+        ledger = camp.governor.ledger
+        return pacing.Snapshot(
+            now=now, agents=agents, calls=views, ring_timeout=float(dial.ring_timeout), max_lines=dial.max_lines,
+            abandon_target=dial.abandon_target, day=ledger.day(now), hour=ledger.hour(now), stats=camp.stats,
+            lines_in_use=lines,
+        )
+
+    def _call_views(self, camp: CampaignRuntime) -> tuple[list[pacing.CallView], int]:
+        """The campaign's calls not yet with an agent, and the lines its calls hold."""
+        views = []
+        lines = 0
+        for call in self.live.values():
+            if call.campaign is not camp:
+                continue
+            lines += 1
+            if call.owner is not None:
+                continue  # an owned callback is represented by its agent (RESERVED, then TALKING)
+            rec = self.calls.get(call.attempt_id)
+            if rec is None:
+                continue
+            state = rec.state
+            if state in (CallState.PLACED, CallState.ACCEPTED, CallState.RINGING, CallState.UNKNOWN):
+                views.append(pacing.CallView(pacing.CallState.RINGING, call.placed))
+            elif state is CallState.ANSWERED:
+                kind = pacing.CallState.ANALYSING if camp.definition.dial.amd else pacing.CallState.WAITING
+                views.append(pacing.CallView(kind, call.placed, rec.answered_at))
+            elif state is CallState.QUEUED:
+                views.append(pacing.CallView(pacing.CallState.WAITING, call.placed, rec.answered_at))
+        return views, lines
+
+    def plan_claim(self, campaign_id: int, now: float) -> ClaimPlan | None:
+        """How many leads the campaign's governor wants dialled now (None: none)."""
+        camp = self.campaigns.get(campaign_id)
+        if camp is None or not self.link_up:
+            return None
+        snap = self.snapshot(camp, now)
+        want = camp.governor.decide(snap)
+        if want <= 0:
+            if snap.ready and not snap.calls:
+                camp.idle_reason = camp.idle_reason or "no calls decided"
+            return None
+        return ClaimPlan(campaign_id, want, snap.ready, snap.ready > 0 and not snap.calls)
+
+    def zones_stale(self, campaign_id: int, now: float) -> bool:
+        """The campaign's zone keys are to be read again (:meth:`zones_read`)."""
+        return now - self.campaigns[campaign_id].zones_read_at >= ZONE_REFRESH
+
+    def zones_read(self, campaign_id: int, keys: list[tuple[str, str | None, str | None]], now: float) -> None:
+        camp = self.campaigns[campaign_id]
+        camp.zone_keys, camp.zones_read_at, camp.open_minute = keys, now, -1
+
+    def open_sets(self, campaign_id: int, at: datetime) -> set[str] | None:
+        """The zone sets open at ``at`` (recomputed once a minute)."""
+        camp = self.campaigns[campaign_id]
+        minute = int(at.timestamp() // 60)
+        if minute != camp.open_minute:
+            camp.open_sets = open_zone_sets(camp.definition.window, camp.zone_keys, at)
+            camp.open_minute = minute
+        return camp.open_sets
+
+    def ready_owners(self, camp: CampaignRuntime) -> set[str]:
+        """Agents of ``camp`` an owned callback can go to now: ready (as the PBX last said), not
+        paused or reserved by us, no pause pending."""
+        out = set()
+        for agent in self.agents.values():
+            if (agent.campaign is not camp or agent.reserved is not None or agent.paused is not None
+                    or agent.pending_pause is not None):
+                continue
+            snap = self.agent_tracker.get(agent.interface)
+            if snap is not None and snap.state is AgentState.READY and camp.queue in snap.queues:
+                out.add(agent.name)
+        return out
+
+    def split_owned(
+        self, campaign_id: int, claimed: list[ClaimedLead]
+    ) -> tuple[list[tuple[ClaimedLead, AgentRuntime | None]], list[ClaimedLead]]:
+        """Each claimed lead with the agent it is reserved for, and the leads to give back: one
+        owned callback per owner, and only while the owner is ready."""
+        ready = self.ready_owners(self.campaigns[campaign_id])
+        kept: list[tuple[ClaimedLead, AgentRuntime | None]] = []
+        back: list[ClaimedLead] = []
+        for lead in claimed:
+            if lead.callback_owner is None:
+                kept.append((lead, None))
+            elif lead.callback_owner in ready:
+                ready.discard(lead.callback_owner)
+                kept.append((lead, self.agent_by_name(lead.callback_owner)))
+            else:
+                back.append(lead)
+        return kept, back
+
+    def leads_claimed(self, plan: ClaimPlan, claimed: list[ClaimedLead], now: float) -> list[Command]:
+        """The leads claimed for ``plan``: owners checked again (the claim's commit waited), the
+        rest given back, the calls placed; a short claim with agents idle is diagnosed."""
+        camp = self.campaigns.get(plan.campaign_id)
+        if camp is None:
+            return [GiveBack(tuple(claimed))] if claimed else []
+        if not claimed and camp.zone_keys and now - camp.zones_read_at >= 30:
+            camp.zones_read_at = float("-inf")  # new leads may have arrived: re-read zones soon
+        kept, back = self.split_owned(camp.id, claimed)
+        cmds: list[Command] = [GiveBack(tuple(back))] if back else []
+        if len(kept) < plan.n and plan.idle_if_short:
+            if not camp.idle_reason.startswith(IDLE_NO_LEADS):
+                camp.idle_reason = IDLE_NO_LEADS
+                cmds.append(Diagnose(camp.id, camp.name, IDLE_NO_LEADS, plan.ready))
+            camp.exhausted_at = camp.exhausted_at or now
+        elif kept:
+            camp.idle_reason = ""
+            camp.exhausted_at = None
+        for lead, owner in kept:
+            cmds += self._start_call(camp, lead, now, owner)
+        return cmds
+
+    def idle_diagnosed(self, campaign_id: int, reason: str) -> None:
+        camp = self.campaigns.get(campaign_id)
+        if camp is not None:
+            camp.idle_reason = reason
+
+    def _start_call(self, camp: CampaignRuntime, lead: ClaimedLead, now: float,
+                    owner: AgentRuntime | None) -> list[Command]:
+        live = LiveCall(lead.call_id, lead.channel_id, camp, lead.lead_id, lead.phone, lead.attempt, now,
+                        owner=owner)
+        self.live[lead.channel_id] = live
+        cmds = self._call_updates(self.calls.place(
+            lead.channel_id, now, lead_id=str(lead.lead_id), campaign=camp.name,
+            agent=owner.name if owner else None, agent_interface=owner.interface if owner else None))
+        if owner is not None:
+            # Out of the queue's rotation until the call reaches them or fails.
+            owner.reserved = live
+            channel = originate_ids(lead.channel_id).channel_id
+            cmds += self._agent_updates(self.agent_tracker.reserve(owner.interface, channel, now))
+            cmds += self._pause(owner, True, CALLBACK_PAUSE)
+            log.info("owned callback placed", extra={"call": lead.call_id, "agent": owner.name})
+        camp.placed += 1
+        self.counters["placed"] += 1
+        cmds.append(self._originate(live))
+        return cmds
+
+    def _originate(self, call: LiveCall) -> Originate:
+        dial = call.campaign.definition.dial
+        variables = {
+            "LEAD_ID": str(call.lead_id),
+            "CAMPAIGN": call.campaign.name,
+            "ATTEMPT": str(call.attempt),
+            "DIALER_CALL_ID": str(call.call_id),
+            "DIALER_QUEUE": call.campaign.queue,
+            "DIALER_AMD": "1" if dial.amd else "0",
+        }
+        if call.owner is not None:
+            variables["DIALER_AGENT"] = call.owner.interface
+        return Originate(
+            call.call_id, call.attempt_id,
+            channel=dial.trunk.format(number=call.phone, number_national=call.phone.lstrip("+")),
+            context=self.context, exten=call.campaign.queue, timeout=float(dial.ring_timeout),
+            caller_id=dial.caller_id, variables=variables,
+        )
+
+    # ------------------------------------------------------------------ calls
+
+    def _call_updates(self, updates: list[CallUpdate]) -> list[Command]:
+        cmds: list[Command] = []
+        for u in updates:
+            live = self.live.get(u.attempt_id)
+            if live is not None:
+                cmds += self._call_update(live, u)
+        return cmds
+
+    def _call_update(self, live: LiveCall, u: CallUpdate) -> list[Command]:
+        rec, state = u.record, u.state
+        if rec.agent_interface and not rec.agent and rec.agent_interface in self.agents:
+            # Connected to an agent by a dial the tracker was not told about (a call adopted
+            # after a restart): the agent's name from its interface.
+            rec = dataclasses.replace(rec, agent=self.agents[rec.agent_interface].name)
+        self._observe_answer(live, rec, u)
+        cmds: list[Command] = []
+        if state is CallState.CONNECTED:
+            cmds += self._connected(live, rec, u.at)
+        if state is CallState.ENDED:
+            cmds += self._finish(live, rec, u.at)
+        elif CALL_STATUS[state] != live.status:  # one write per stored status, not per event
+            live.status = CALL_STATUS[state]
+            cmds.append(WriteCallStatus(live.call_id, live.status, dt(rec.answered_at), dt(rec.connected_at),
+                                        rec.agent or None))
+        cmds.append(Emit("call", {"call_id": live.call_id, "state": state.value, "campaign": live.campaign.name,
+                                  "agent": rec.agent or None}))
+        return cmds
+
+    def _observe_answer(self, live: LiveCall, rec: CallRecord, u: CallUpdate) -> None:
+        """The first answer of a call, for the pacing statistics (with AMD on: once AMD decided)."""
+        answered_states = DECIDED_ANSWER if live.campaign.definition.dial.amd else ANY_ANSWER
+        if u.state not in answered_states or live.answered_reported:
+            return
+        live.answered_reported = True
+        self.counters["answered"] += 1
+        answered = rec.answered_at if rec.answered_at is not None else u.at
+        live.campaign.stats.observe_attempt(
+            placed_at=live.placed, ring_seconds=max(0.0, answered - live.placed), answered=True,
+            live=u.state is not CallState.MACHINE, now=u.at,
+        )
+
+    def _connected(self, live: LiveCall, rec: CallRecord, now: float) -> list[Command]:
+        self.counters["connected"] += 1
+        agent = self.agents.get(rec.agent_interface)
+        if agent is not None:
+            agent.call, agent.call_id = live, live.call_id
+        owner = live.owner
+        if owner is None or owner.reserved is not live:
+            return []
+        owner.reserved = None  # reached the agent: wrap-up as after any call
+        if rec.agent_interface == owner.interface:
+            return []
+        # The owner was busy: the queue gave the call to someone else; the owner is released.
+        return self._agent_updates(self.agent_tracker.release(owner.interface, now)) + self._end_reservation(owner)
+
+    def _finish(self, live: LiveCall, rec: CallRecord, now: float) -> list[Command]:
+        self.live.pop(live.attempt_id, None)
+        camp = live.campaign
+        outcome = stored_outcome(rec.outcome)
+        cmds: list[Command] = []
+        owner = live.owner
+        if owner is not None and owner.reserved is live:  # the owned callback never reached them
+            owner.reserved = None
+            cmds += self._agent_updates(self.agent_tracker.release(owner.interface, now))
+            cmds += self._end_reservation(owner)
+        self.counters["ended"] += 1
+        if not live.answered_reported:
+            camp.stats.observe_attempt(placed_at=live.placed, ring_seconds=max(0.0, now - live.placed),
+                                       answered=False, live=False, now=now)
+        if outcome in (Outcome.ABANDONED, Outcome.CONNECTED):
+            if outcome is Outcome.ABANDONED:
+                self.counters["abandoned"] += 1
+            camp.governor.record_answer(now, outcome is Outcome.ABANDONED)
+        ended = dt(rec.ended_at if rec.ended_at is not None else now)
+        values = {
+            "status": CallStatus.ENDED, "outcome": outcome, "hangup_cause": rec.hangup_cause,
+            "detail": (rec.reason or "")[:200], "answered_at": dt(rec.answered_at),
+            "connected_at": dt(rec.connected_at), "ended_at": ended, "agent": rec.agent or None,
+        }
+        log.info("call ended", extra={"call": live.call_id, "campaign": camp.name, "outcome": outcome.value,
+                                      "phone": live.phone, "cause": rec.hangup_cause})
+        if outcome is Outcome.CONNECTED:
+            # The agent's disposition decides the lead's next step.
+            return [*cmds, EndCall(live.call_id, values), Emit("disposition_due", {
+                "call_id": live.call_id, "agent": rec.agent or None, "campaign": camp.name})]
+        result = CallResult(rule_outcome(outcome), attempt=live.attempt, placed_at=dt(live.placed))
+        rules = RulesDue(camp.ref, live.lead_id, result, at=ended, last_outcome=outcome)  # type: ignore[arg-type]
+        return [*cmds, EndCall(live.call_id, values, rules)]
+
+    # ------------------------------------------------------------------ agents
+
+    def _agent_updates(self, updates: list[AgentUpdate]) -> list[Command]:
+        cmds: list[Command] = []
+        for u in updates:
+            agent = self.agents.get(u.agent.interface)
+            if agent is not None:
+                cmds += self._agent_update(agent, u)
+        return cmds
+
+    def _agent_update(self, agent: AgentRuntime, u: AgentUpdate) -> list[Command]:
+        camp = agent.campaign
+        snap = u.agent
+        cmds: list[Command] = []
+        # Keep the state history for reports: the span just ended.
+        started = self._since.get(agent.interface, u.at)
+        if u.previous is not AgentState.LOGGED_OUT and camp is not None and u.at > started:
+            cmds.append(LogAgentState(agent.id, camp.id, STORED_AGENT[u.previous], dt(started), dt(u.at)))  # type: ignore[arg-type]
+        self._since[agent.interface] = u.at
+        code = snap.pause_code or (CALLBACK_PAUSE if agent.reserved is not None else None)
+        cmds.append(SetAgentState(agent.id, stored_state(u.state, code), code, dt(u.at)))  # type: ignore[arg-type]
+        if u.previous is AgentState.TALKING and camp is not None:
+            camp.stats.observe_talk(max(0.0, u.at - started), now=u.at)
+        cmds += self._wrapup(agent, u)
+        cmds.append(Emit("agent", {"agent": agent.name, "state": u.state.value, "previous": u.previous.value,
+                                   "call_id": agent.call_id}))
+        return cmds
+
+    def _wrapup(self, agent: AgentRuntime, u: AgentUpdate) -> list[Command]:
+        """Wrap-up: paused in the queue while it lasts; made ready when its time limit passes
+        without a disposition; its length observed when it ends."""
+        camp = agent.campaign
+        snap = u.agent
+        cmds: list[Command] = []
+        if u.state is AgentState.WRAP_UP and camp is not None:
+            agent.wrapup_started = u.at
+            cmds += self._pause(agent, True, WRAPUP_PAUSE)
+        if (u.previous is AgentState.WRAP_UP and u.state is AgentState.PAUSED and snap.pause_code == WRAPUP_PAUSE
+                and agent.pending_pause is None and agent.call_id is not None):
+            # The wrap-up time limit passed without a disposition: back to work; the call stays
+            # listed as undisposed (`dialer calls ls --undisposed`).
+            log.warning("wrap-up limit reached; agent made ready", extra={"agent": agent.name,
+                                                                          "call": agent.call_id})
+            cmds += self._pause(agent, False, "")
+        # Wrap-up ends when the agent leaves both WRAP_UP and the pause set for it (the unpause
+        # after a disposition arrives a moment after the wrap-up ends).
+        if agent.wrapup_started is not None and not in_wrapup(u.state, snap.pause_code):
+            if camp is not None:
+                camp.stats.observe_wrapup(u.at - agent.wrapup_started, ready=u.state is AgentState.READY, now=u.at)
+            agent.wrapup_started = None
+        return cmds
+
+    def _end_reservation(self, agent: AgentRuntime) -> list[Command]:
+        """Back into the queue's rotation (or into the pause asked for meanwhile)."""
+        snap = self.agent_tracker.get(agent.interface)
+        if snap is None or snap.state is AgentState.LOGGED_OUT or agent.paused != CALLBACK_PAUSE:
+            return []
+        pause, agent.pending_pause = agent.pending_pause, None
+        return self._pause(agent, pause is not None, pause or "")
+
+    def _pause(self, agent: AgentRuntime, paused: bool, reason: str) -> list[Command]:
+        if agent.campaign is None:
+            return []
+        agent.paused = reason if paused else None
+        return [QueuePause(agent.name, agent.campaign.queue, agent.interface, paused, reason)]
+
+    def agent_by_name(self, name: str) -> AgentRuntime | None:
+        return next((a for a in self.agents.values() if a.name == name), None)
+
+    def _logged_in(self, who: AgentRef) -> AgentRuntime:
+        agent = self.agents.get(who.interface)
+        if agent is None or agent.campaign is None:
+            raise Conflict(f"agent {who.name!r} is not logged in")
+        return agent
+
+    def login(self, who: AgentRef, campaign: str) -> list[Command]:
+        """The agent logs in to a running campaign (out of the one they were in)."""
+        camp = next((c for c in self.campaigns.values() if c.name == campaign), None)
+        if camp is None:
+            raise Conflict(f"campaign {campaign!r} is not running")
+        cmds: list[Command] = []
+        agent = self.agents.get(who.interface)
+        if agent is not None and agent.campaign is not None and agent.campaign is not camp:
+            cmds += self.logout(who)
+        agent = self.agents.setdefault(who.interface, AgentRuntime(who.id, who.name, who.interface))
+        agent.campaign = camp
+        agent.paused = None  # added unpaused
+        self.agent_tracker.set_wrap_up(who.interface, MAX_WRAPUP)
+        return [*cmds, SetAgentCampaign(who.id, camp.id), QueueAdd(camp.queue, who.interface, who.name)]
+
+    def logout(self, who: AgentRef) -> list[Command]:
+        agent = self._logged_in(who)
+        return [QueueRemove(agent.campaign.queue, who.interface)]  # type: ignore[union-attr]
+
+    def pause(self, who: AgentRef, code: str) -> list[Command]:
+        """A pause asked for on a call (talking, wrap-up, reserved) waits until after it."""
+        agent = self._logged_in(who)
+        snap = self.agent_tracker.get(who.interface)
+        if snap is not None and snap.state in (AgentState.WRAP_UP, AgentState.TALKING, AgentState.RESERVED):
+            agent.pending_pause = code  # applied when the current call is disposed
+            return []
+        return self._pause(agent, True, code)
+
+    def ready(self, who: AgentRef, now: float) -> list[Command]:
+        agent = self._logged_in(who)
+        agent.pending_pause = None
+        if agent.reserved is not None:
+            return []  # reserved for an owned callback: back in the queue when it ends
+        snap = self.agent_tracker.get(who.interface)
+        if snap is not None and snap.state is AgentState.WRAP_UP and agent.call_id is not None:
+            raise Conflict(f"agent {who.name!r} must dispose call {agent.call_id} first")
+        return self._agent_updates(self.agent_tracker.end_wrap_up(who.interface, now)) + self._pause(agent, False, "")
+
+    def disposed(self, call_id: int, now: float) -> list[Command]:
+        """The call's disposition is recorded: its agent's wrap-up ends (into the pending pause)."""
+        agent = next((a for a in self.agents.values() if a.call_id == call_id), None)
+        if agent is None:
+            return []
+        agent.call, agent.call_id = None, None
+        pause, agent.pending_pause = agent.pending_pause, None
+        cmds = self._agent_updates(self.agent_tracker.end_wrap_up(agent.interface, now))
+        return cmds + self._pause(agent, bool(pause), pause or "")
+
+    # ------------------------------------------------------------------ status
+
+    def status(self, now: float) -> dict:
+        """A summary for dashboards and ``/api/status``."""
+        out = {"node": self.node, "link_up": self.link_up, "counters": dict(self.counters), "campaigns": []}
+        for camp in self.campaigns.values():
+            snap = self.snapshot(camp, now)
+            day = snap.day
+            out["campaigns"].append({
+                "name": camp.name,
+                "mode": camp.definition.dial.mode,
+                "agents": {s.value: snap.count_agents(s) for s in pacing.AgentState},
+                "ringing": sum(1 for c in snap.calls if c.state == pacing.CallState.RINGING),
+                "waiting": sum(1 for c in snap.calls if c.state != pacing.CallState.RINGING),
+                # owned callbacks on their way to the owner (counted by their agent, not above)
+                "callbacks": sum(1 for c in self.live.values()
+                                 if c.campaign is camp and c.owner is not None and c.owner.reserved is c),
+                "lines": snap.lines_busy,
+                "placed": camp.placed,
+                "abandoned_24h": day.abandoned,
+                "connected_24h": day.connected,
+                "abandon_rate_24h": round(day.rate, 4),
+                "idle_reason": camp.idle_reason,
+                "stats": camp.stats.summary(),
+            })
+        return out

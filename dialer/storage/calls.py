@@ -1,0 +1,131 @@
+"""Dial attempts (``calls`` rows): status while live, the end, a claim given back, dispositions."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Delete, Select, Update, delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from campaigns.rules import Callback, CallResult, Retry
+from dialer.storage.leads import CampaignRef, apply_rules
+from dialer.storage.tables import calls, leads
+from dialer.vocabulary import LIVE_ANSWER, CallStatus, LeadStatus, Outcome
+
+
+def status_stmt(call_id: int, status: CallStatus, *, answered_at: datetime | None,
+                connected_at: datetime | None, agent: str | None) -> Update:
+    """A live call's stored status (never over an ended row: the end may be written first)."""
+    return update(calls).where(calls.c.id == call_id, calls.c.status != CallStatus.ENDED).values(
+        status=status, answered_at=answered_at, connected_at=connected_at, agent=agent)
+
+
+def end_stmt(call_id: int, values: Mapping[str, Any]) -> Update:
+    """The row of a call that ended: status ``ended``, outcome, cause, times, agent."""
+    return update(calls).where(calls.c.id == call_id).values(**values)
+
+
+def next_action_stmt(call_id: int, summary: str) -> Update:
+    """What the rules decided after the call, in words (``dialer calls ls``)."""
+    return update(calls).where(calls.c.id == call_id).values(next_action=summary[:200])
+
+
+def row_stmt(call_id: int) -> Select:
+    return select(calls).where(calls.c.id == call_id)
+
+
+def in_flight_stmt(node: str) -> Select:
+    """Calls this node left in flight (a previous run's): to adopt and reconcile."""
+    return select(calls).where(calls.c.status != CallStatus.ENDED, calls.c.node == node)
+
+
+def undisposed_stmt() -> Select:
+    """(agent, latest call id) of calls that reached an agent and still wait for a disposition."""
+    return (select(calls.c.agent, func.max(calls.c.id))
+            .where(calls.c.disposition.is_(None), calls.c.agent.is_not(None), calls.c.connected_at.is_not(None))
+            .group_by(calls.c.agent))
+
+
+def live_answers_stmt(campaign_id: int, since: datetime) -> Select:
+    """(placed_at, outcome) of the campaign's live answers since ``since``, oldest first."""
+    return (select(calls.c.placed_at, calls.c.outcome)
+            .where(calls.c.campaign_id == campaign_id, calls.c.placed_at >= since, calls.c.outcome.in_(LIVE_ANSWER))
+            .order_by(calls.c.placed_at))
+
+
+def disposition_stmt(call_id: int, *, code: str, reason: str | None, callback_at: datetime | None,
+                     order_form: dict | None, note: str | None, at: datetime) -> Update:
+    return update(calls).where(calls.c.id == call_id).values(
+        disposition=code, refusal_reason=reason, callback_at=callback_at, order_form=order_form, note=note,
+        disposed_at=at)
+
+
+def give_back_stmts(call_ids: list[int], lead_ids: list[int]) -> tuple[Delete, Update]:
+    """Undo a claim whose call is not placed: the ``calls`` rows go, each lead is a due callback
+    again with its attempts and ``last_call_at`` (the latest call left) as before."""
+    last_call = select(func.max(calls.c.placed_at)).where(calls.c.lead_id == leads.c.id).scalar_subquery()
+    return (
+        delete(calls).where(calls.c.id.in_(call_ids), calls.c.status == CallStatus.PLACING),
+        update(leads).where(leads.c.id.in_(lead_ids), leads.c.status == LeadStatus.DIALING)
+        .values(status=LeadStatus.CALLBACK, attempts=leads.c.attempts - 1, last_call_at=last_call),
+    )
+
+
+# ---------------------------------------------------------------------- async wrappers
+
+
+async def row(conn: AsyncConnection, call_id: int) -> Any:  # noqa: ANN401 - a Row
+    return (await conn.execute(row_stmt(call_id))).first()
+
+
+async def in_flight(conn: AsyncConnection, node: str) -> list[Any]:
+    return list((await conn.execute(in_flight_stmt(node))).all())
+
+
+async def undisposed(conn: AsyncConnection) -> dict[str, int]:
+    return dict((await conn.execute(undisposed_stmt())).all())  # type: ignore[arg-type]
+
+
+async def live_answers(conn: AsyncConnection, campaign_id: int, since: datetime) -> list[tuple[float, bool]]:
+    """The campaign's live answers since ``since`` as the abandon ledger takes them."""
+    rows = await conn.execute(live_answers_stmt(campaign_id, since))
+    return [(placed_at.timestamp(), outcome == Outcome.ABANDONED) for placed_at, outcome in rows]
+
+
+async def give_back(conn: AsyncConnection, claimed: Iterable[Any]) -> None:
+    """Give back claimed leads (:class:`~dialer.claim.ClaimedLead`) whose call is not placed."""
+    claimed = list(claimed)
+    for stmt in give_back_stmts([c.call_id for c in claimed], [c.lead_id for c in claimed]):
+        await conn.execute(stmt)
+
+
+async def end_call(conn: AsyncConnection, call_id: int, values: Mapping[str, Any], rng: random.Random,
+                   rules: Any = None) -> None:  # noqa: ANN401
+    """Write the end of a call and, unless an agent's disposition will decide, apply the rules
+    (``rules``: campaign, lead_id, result, at — when the call ended — and last_outcome)."""
+    await conn.execute(end_stmt(call_id, values))
+    if rules is not None:
+        await apply_rules(conn, rules.campaign, rules.lead_id, rules.result, call_id, rules.at, rng,
+                          last_outcome=rules.last_outcome)
+
+
+async def record_disposition(
+    conn: AsyncConnection, camp: CampaignRef, row: Any, *, code: str, reason: str | None,  # noqa: ANN401
+    callback_at: datetime | None, order_form: dict | None, note: str | None, now: datetime, rng: random.Random,
+) -> dict:
+    """Write a validated disposition of the connected call ``row`` and apply the campaign's
+    rules to its lead; returns what was decided (the API's and the CLI's answer)."""
+    result = CallResult(Outcome.CONNECTED, attempt=row.attempt, placed_at=row.placed_at, disposition=code,
+                        reason=reason, callback_at=callback_at, agent=row.agent)
+    await conn.execute(disposition_stmt(row.id, code=code, reason=reason, callback_at=callback_at,
+                                        order_form=order_form, note=note, at=now))
+    action = await apply_rules(conn, camp, row.lead_id, result, row.id, now, rng, last_outcome=Outcome.CONNECTED)
+    out: dict[str, Any] = {"call_id": row.id, "disposition": code, "next": type(action).__name__}
+    if isinstance(action, Retry | Callback):
+        out["next_call_at"] = action.at.isoformat()
+        if action.notes:
+            out["notes"] = list(action.notes)
+    return out

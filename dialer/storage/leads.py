@@ -1,0 +1,218 @@
+"""Leads: a number's history as the rules see it, a rule's decision applied to a lead row, the
+list a lead moves to, and the zone keys the calling windows are computed from."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy import Connection, Insert, Select, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from campaigns.definition import CampaignDefinition
+from campaigns.rules import (
+    AddToDnc,
+    Callback,
+    CallResult,
+    Finish,
+    LeadHistory,
+    MoveToCampaign,
+    NextAction,
+    PastCall,
+    Retry,
+    evaluate,
+)
+from campaigns.windows import region_code
+from dialer.session.runtime import rule_outcome
+from dialer.storage.tables import calls, campaigns, dnc, leads, lists_
+from dialer.vocabulary import CALLABLE, LeadStatus
+
+ZoneKey = tuple[str, str | None, str | None]
+
+
+class CampaignRef(Protocol):
+    """What applying the rules needs of a campaign."""
+
+    id: int
+    name: str
+    definition: CampaignDefinition
+
+
+# ---------------------------------------------------------------------- history
+
+
+def history_stmt(phone: str, *, exclude_call: int | None = None) -> Select:
+    """Every finished call to ``phone`` (any lead, any campaign), ``exclude_call`` left out."""
+    stmt = (select(calls.c.placed_at, calls.c.outcome, calls.c.refusal_reason, calls.c.lead_id)
+            .where(calls.c.phone == phone, calls.c.outcome.is_not(None)))
+    return stmt if exclude_call is None else stmt.where(calls.c.id != exclude_call)
+
+
+def history_of(rows: Iterable[Any], lead_id: int) -> LeadHistory:
+    return LeadHistory.from_calls(
+        PastCall(at=r.placed_at, outcome=rule_outcome(r.outcome), refusal=r.refusal_reason is not None,
+                 same_lead=r.lead_id == lead_id)
+        for r in rows
+    )
+
+
+async def lead_history(conn: AsyncConnection, lead_id: int, phone: str, exclude_call: int) -> LeadHistory:
+    return history_of(await conn.execute(history_stmt(phone, exclude_call=exclude_call)), lead_id)
+
+
+def number_history(conn: Connection, phone: str, lead_id: int) -> LeadHistory:
+    """Every finished call to ``phone`` as the rules see them, on a sync connection."""
+    return history_of(conn.execute(history_stmt(phone)), lead_id)
+
+
+# ---------------------------------------------------------------------- lists leads move to
+
+
+def move_list_name(target: str, source: str) -> str:
+    return f"{target}:from:{source}"
+
+
+def find_list_stmt(name: str) -> Select:
+    return select(lists_.c.id).where(lists_.c.name == name)
+
+
+def create_list_stmt(name: str, campaign_id: int, at: datetime) -> Insert:
+    return insert(lists_).values(name=name, campaign_id=campaign_id, active=True, priority=0, source_file=None,
+                                 created_at=at).returning(lists_.c.id)
+
+
+def campaign_id_stmt(name: str) -> Select:
+    return select(campaigns.c.id).where(campaigns.c.name == name)
+
+
+async def move_list(conn: AsyncConnection, target: str, source: str, at: datetime) -> int | None:
+    """The list in campaign ``target`` receiving leads moved from ``source`` (created on first
+    use); None when there is no campaign ``target``."""
+    target_id = (await conn.execute(campaign_id_stmt(target))).scalar()
+    if target_id is None:
+        return None
+    name = move_list_name(target, source)
+    list_id = (await conn.execute(find_list_stmt(name))).scalar()
+    if list_id is None:
+        list_id = (await conn.execute(create_list_stmt(name, target_id, at))).scalar_one()
+    return list_id
+
+
+def move_list_sync(conn: Connection, target_id: int, target: str, source: str, at: datetime) -> int:
+    """:func:`move_list` on a sync connection, the target campaign's id known."""
+    name = move_list_name(target, source)
+    list_id = conn.execute(find_list_stmt(name)).scalar()
+    if list_id is None:
+        list_id = conn.execute(create_list_stmt(name, target_id, at)).scalar_one()
+    return list_id
+
+
+# ---------------------------------------------------------------------- a rule's decision
+
+
+@dataclass(frozen=True)
+class LeadStep:
+    """What a rule's decision writes to the lead row, and how it reads in ``calls.next_action``."""
+
+    values: dict[str, Any]
+    summary: str
+    dnc_scope: int | None = None  # add the number to this DNC scope (0: global)
+    move_to: str | None = None  # move the lead to this campaign (``values`` completed on success)
+
+
+def next_step(action: NextAction, campaign_id: int) -> LeadStep:
+    """The lead row's new values for ``action`` (pure; the common ones are added by the caller)."""
+    if isinstance(action, Retry):
+        return LeadStep({"status": LeadStatus.RETRY, "next_call_at": action.at},
+                        f"retry at {action.at.isoformat()} ({action.rule})")
+    if isinstance(action, Callback):
+        summary = f"callback at {action.at.isoformat()}" + (f" for {action.owner}" if action.owner else "")
+        return LeadStep({"status": LeadStatus.CALLBACK, "next_call_at": action.at, "callback_owner": action.owner,
+                         "callback_exclusive_until": action.exclusive_until}, summary)
+    if isinstance(action, Finish):
+        return LeadStep({"status": LeadStatus.DONE, "next_call_at": None}, f"finish: {action.reason}")
+    if isinstance(action, AddToDnc):
+        scope = campaign_id if action.scope == "campaign" else 0
+        return LeadStep({"status": LeadStatus.DNC, "next_call_at": None},
+                        f"dnc ({'campaign' if scope else 'global'}): {action.reason}", dnc_scope=scope)
+    assert isinstance(action, MoveToCampaign)
+    return LeadStep({"status": LeadStatus.RETRY, "next_call_at": action.not_before},
+                    f"moved to campaign {action.campaign} (from {action.not_before.isoformat()})",
+                    move_to=action.campaign)
+
+
+def lead_fields(lead: Any) -> dict[str, Any]:  # noqa: ANN401 - a Row
+    """The lead's data as rules may match it (fixed columns and custom fields)."""
+    return {"first_name": lead.first_name, "last_name": lead.last_name, "state": lead.state,
+            "country": lead.country, "postal_code": lead.postal_code, **(lead.custom or {})}
+
+
+async def _add_dnc(conn: AsyncConnection, phone: str, scope: int, camp: CampaignRef, reason: str) -> None:
+    exists_ = (await conn.execute(select(func.count()).select_from(dnc).where(
+        dnc.c.phone == phone, dnc.c.scope == scope))).scalar()
+    if not exists_:
+        await conn.execute(insert(dnc).values(phone=phone, scope=scope, campaign_id=scope or None,
+                                              source=f"campaign {camp.name}", reason=reason))
+
+
+async def _write_step(conn: AsyncConnection, camp: CampaignRef, lead: Any, action: NextAction,  # noqa: ANN401
+                      values: dict[str, Any], now: datetime) -> str:
+    """Write ``action`` to the lead row (with ``values``); returns the summary."""
+    step = next_step(action, camp.id)
+    values.update(step.values)
+    summary = step.summary
+    if step.dnc_scope is not None:
+        await _add_dnc(conn, lead.phone, step.dnc_scope, camp, getattr(action, "reason", ""))
+    if step.move_to is not None:
+        target_list = await move_list(conn, step.move_to, camp.name, now)
+        if target_list is None:
+            values.update(status=LeadStatus.DONE, next_call_at=None)
+            summary = f"finish: campaign {step.move_to!r} to move to does not exist"
+        else:
+            values.update(list_id=target_list, attempts=0)
+    await conn.execute(update(leads).where(leads.c.id == lead.id).values(**values))
+    return summary
+
+
+async def apply_rules(
+    conn: AsyncConnection, camp: CampaignRef, lead_id: int, result: CallResult, call_id: int, now: datetime,
+    rng: random.Random, *, last_outcome: str,
+) -> NextAction:
+    """Evaluate the campaign's rules for a finished call at ``now`` (when it ended, or was
+    disposed) and move the lead on accordingly."""
+    lead = (await conn.execute(select(leads).where(leads.c.id == lead_id))).first()
+    history = await lead_history(conn, lead_id, lead.phone, call_id)
+    action = evaluate(camp.definition, history, result, now=now, rng=rng, lead=lead_fields(lead),
+                      zones=lead.timezones.split(), region=region_code(lead.country, lead.state))
+    values: dict[str, Any] = {"last_outcome": result.disposition or last_outcome, "last_call_at": now,
+                              "callback_owner": None, "callback_exclusive_until": None}
+    summary = await _write_step(conn, camp, lead, action, values, now)
+    await conn.execute(update(calls).where(calls.c.id == call_id).values(next_action=summary[:200]))
+    return action
+
+
+# ---------------------------------------------------------------------- zone keys
+
+
+def zone_keys_stmt(*, campaign_id: int | None = None, lists: Any = None, regions: bool = True) -> Select:  # noqa: ANN401
+    """The distinct (timezones[, country, state]) of leads still to be called: of a campaign
+    (through its lists), or of the lists a condition on ``leads.list_id`` names (``lists``).
+    Without ``regions`` only the zone sets (a covering index): see :func:`zone_key_rows`."""
+    cols = (leads.c.timezones, leads.c.country, leads.c.state) if regions else (leads.c.timezones,)
+    stmt = select(*cols).where(leads.c.status.in_(CALLABLE)).distinct()
+    if lists is not None:
+        return stmt.where(lists)
+    return stmt.select_from(leads.join(lists_, lists_.c.id == leads.c.list_id)).where(
+        lists_.c.campaign_id == campaign_id)
+
+
+def zone_key_rows(rows: Iterable[Sequence[Any]]) -> list[ZoneKey]:
+    """Rows of :func:`zone_keys_stmt` as (timezones, country, state) whatever the columns."""
+    return [(r[0], r[1], r[2]) if len(r) == 3 else (r[0], None, None) for r in rows]
+
+
+async def zone_keys(conn: AsyncConnection, campaign_id: int) -> list[ZoneKey]:
+    return zone_key_rows(await conn.execute(zone_keys_stmt(campaign_id=campaign_id)))

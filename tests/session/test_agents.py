@@ -1,0 +1,122 @@
+"""Agents in the session: wrap-up, its time limit, pauses asked for on a call, typed refusals."""
+
+from __future__ import annotations
+
+import pytest
+
+from dialer.errors import Conflict
+from dialer.session import (
+    MAX_WRAPUP,
+    Emit,
+    EndCall,
+    LogAgentState,
+    QueueAdd,
+    QueuePause,
+    QueueRemove,
+    SetAgentCampaign,
+    SetAgentState,
+)
+from dialer.tracking.agents import AgentState
+from dialer.vocabulary import WRAPUP_PAUSE, AgentStatus
+from tests.session.helpers import (
+    T0,
+    channel,
+    connect,
+    feed,
+    hangup,
+    lead,
+    member,
+    of,
+    place,
+    session,
+    who,
+)
+
+TALK_END = T0 + 45
+
+
+def talked(s, name: str = "alice", call_id: int = 1) -> list:  # noqa: ANN001
+    """``name`` takes call ``call_id`` at T0+5 and the customer hangs up at TALK_END: wrap-up."""
+    place(s, lead(call_id))
+    attempt = f"dlr-{call_id}"
+    cmds = connect(s, attempt, name, T0 + 5)
+    cmds += feed(s, {"Event": "AgentComplete", "Queue": "e2e", "Interface": f"PJSIP/{name}", "MemberName": name,
+                     **channel(attempt), "HoldTime": "1", "TalkTime": "40", "Reason": "caller"}, TALK_END)
+    return cmds + hangup(s, attempt, TALK_END)
+
+
+def test_after_a_call_wrapup_pauses_the_member_and_the_disposition_is_due() -> None:
+    s = session("progressive", "alice")
+    cmds = talked(s)
+    assert s.agent_tracker.get("PJSIP/alice").state is AgentState.WRAP_UP
+    assert of(cmds, QueuePause) == [QueuePause("alice", "e2e", "PJSIP/alice", True, WRAPUP_PAUSE)]
+    [end] = of(cmds, EndCall)
+    assert end.rules is None  # a connected call: the agent's disposition decides the lead's next step
+    assert of(cmds, Emit, kind="disposition_due")[0].data == {"call_id": 1, "agent": "alice", "campaign": "e2e"}
+    spans = [(c.state, c.ended.timestamp() - c.started.timestamp()) for c in of(cmds, LogAgentState)]
+    assert spans == [(AgentStatus.READY, 5.0), (AgentStatus.TALKING, 40.0)]
+    assert of(cmds, SetAgentState)[-1].state is AgentStatus.WRAPUP
+
+
+def test_wrapup_limit_makes_the_agent_ready_and_the_call_stays_undisposed() -> None:
+    s = session("progressive", "alice")
+    talked(s)
+    feed(s, member("QueueMemberPause", "alice", paused=True, reason=WRAPUP_PAUSE), TALK_END + 1)
+    assert s.tick(TALK_END + MAX_WRAPUP - 1) == []
+    cmds = s.tick(TALK_END + MAX_WRAPUP + 1)
+    assert of(cmds, QueuePause) == [QueuePause("alice", "e2e", "PJSIP/alice", False, "")]
+    assert s.agents["PJSIP/alice"].call_id == 1  # still listed as undisposed
+
+
+def test_disposition_ends_the_wrapup_ready() -> None:
+    s = session("progressive", "alice")
+    talked(s)
+    feed(s, member("QueueMemberPause", "alice", paused=True, reason=WRAPUP_PAUSE), TALK_END + 1)
+    with pytest.raises(Conflict, match="must dispose call 1 first"):
+        s.ready(who("alice"), TALK_END + 2)
+    cmds = s.disposed(1, TALK_END + 10)
+    assert of(cmds, QueuePause) == [QueuePause("alice", "e2e", "PJSIP/alice", False, "")]
+    assert s.agents["PJSIP/alice"].call_id is None
+    wraps_before = s.campaigns[1].stats.wrap.to_dict()
+    feed(s, member("QueueMemberPause", "alice"), TALK_END + 11)
+    assert s.campaigns[1].stats.wrap.to_dict() != wraps_before  # the wrap-up observed, ending ready
+
+
+def test_pause_asked_on_a_call_is_applied_after_the_disposition() -> None:
+    s = session("progressive", "alice")
+    place(s, lead(1))
+    connect(s, "dlr-1", "alice", T0 + 5)
+    assert s.pause(who("alice"), "LUNCH") == []  # talking: after the call
+    assert s.agents["PJSIP/alice"].pending_pause == "LUNCH"
+    s.event(None, T0 + 6)
+    cmds = s.disposed(1, T0 + 60)
+    assert of(cmds, QueuePause) == [QueuePause("alice", "e2e", "PJSIP/alice", True, "LUNCH")]
+    assert s.agents["PJSIP/alice"].pending_pause is None
+
+
+def test_pause_asked_while_reserved_is_applied_when_the_reservation_ends() -> None:
+    from tests.session.helpers import refused
+
+    s = session("progressive", "alice")
+    place(s, lead(1, "alice"))
+    assert s.pause(who("alice"), "LUNCH") == []
+    cmds = refused(s, "dlr-1", 3, T0 + 20)
+    assert of(cmds, QueuePause) == [QueuePause("alice", "e2e", "PJSIP/alice", True, "LUNCH")]
+
+
+def test_pause_and_ready_when_idle_go_straight_to_the_queue() -> None:
+    s = session("progressive", "alice")
+    assert s.pause(who("alice"), "BREAK") == [QueuePause("alice", "e2e", "PJSIP/alice", True, "BREAK")]
+    assert of(s.ready(who("alice"), T0 + 1), QueuePause) == [QueuePause("alice", "e2e", "PJSIP/alice", False, "")]
+
+
+def test_login_moves_the_agent_between_campaigns_and_refusals_are_typed() -> None:
+    s = session("progressive")
+    with pytest.raises(Conflict, match="not logged in"):
+        s.pause(who("alice"), "BREAK")
+    with pytest.raises(Conflict, match="not logged in"):
+        s.ready(who("alice"), T0)
+    with pytest.raises(Conflict, match="'other' is not running"):
+        s.login(who("alice"), "other")
+    assert s.login(who("alice"), "e2e") == [SetAgentCampaign(1, 1), QueueAdd("e2e", "PJSIP/alice", "alice")]
+    assert s.logout(who("alice")) == [QueueRemove("e2e", "PJSIP/alice")]
