@@ -177,6 +177,14 @@ class PacingGovernor:
             policy = make_policy("progressive")
         return cls(mode, policy, max_lines_per_agent, AbandonLedger() if ledger is None else ledger)
 
+    @classmethod
+    def for_policy(cls, policy: Policy, *, mode: str | None = None,
+                   max_lines_per_agent: float = MAX_LINES_PER_AGENT,
+                   ledger: AbandonLedger | None = None) -> PacingGovernor:
+        """Govern an existing policy; ``mode`` defaults to :func:`mode_for` its name."""
+        return cls(mode_for(policy.name) if mode is None else mode, policy, max_lines_per_agent,
+                   AbandonLedger() if ledger is None else ledger)
+
     def decide(self, snap: Snapshot) -> int:
         """Calls to place now: the policy's wish within the lines and the abandon limit."""
         want = min(self.policy.decide(snap), snap.free_lines)
@@ -186,14 +194,6 @@ class PacingGovernor:
         elif self.mode == "ratio" and abandon_limit_reached(snap):
             want = min(want, _PROGRESSIVE.decide(snap))
         return max(0, want)
-
-    @classmethod
-    def for_policy(cls, policy: Policy, *, mode: str | None = None,
-                   max_lines_per_agent: float = MAX_LINES_PER_AGENT,
-                   ledger: AbandonLedger | None = None) -> PacingGovernor:
-        """Govern an existing policy; ``mode`` defaults to :func:`mode_for` its name."""
-        return cls(mode_for(policy.name) if mode is None else mode, policy, max_lines_per_agent,
-                   AbandonLedger() if ledger is None else ledger)
 
     def record_answer(self, at: float, abandoned: bool) -> None:
         """A live answer ended its wait: connected to an agent, or abandoned."""
