@@ -105,6 +105,7 @@ async def _run_daemon(args, tmp: Path, port: int, Settings) -> dict:  # noqa: AN
     from dialer.demo import SimulatedAgents, write_leads
     from dialer.schema import metadata
     from dialer.server import Server
+    from dialer.services.campaigns import apply_definition
     from lists.importer import ImportOptions, import_file
 
     settings = Settings(data_dir=tmp / "data")
@@ -115,7 +116,7 @@ async def _run_daemon(args, tmp: Path, port: int, Settings) -> dict:  # noqa: AN
     setup_logging(settings.log)
     engine = open_engine(settings.database_url)
     definition = loads_definition(CAMPAIGN.format(ratio=min(20.0, args.lines / args.agents * 1.5), lines=args.lines), "load")
-    store.apply_definition(engine, definition)
+    apply_definition(engine, definition)
     leads = tmp / "leads.csv"
     write_leads(leads, args.leads, random.Random(3), datetime.now(UTC), 60 * 24)
     import_file(engine, leads, ImportOptions(list_name="load", campaign="load"))

@@ -74,7 +74,7 @@ import json, sys, time
 sys.path.insert(0, sys.argv[2])
 from dialer.db import open_engine
 from lists.importer import CONSTANT_ON_IMPORT, SQLITE_SORT_THREADS
-from lists.transform import RECORD_FIELDS
+from lists.record import RECORD_FIELDS
 
 tmp = sys.argv[1]
 open_engine(f"sqlite:///{tmp}/floor.db").dispose()  # the schema, by the migrations

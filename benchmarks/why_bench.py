@@ -8,7 +8,7 @@ Builds (in SQL: a recursive CTE) a campaign with 10 lists (one inactive) and ``-
 who is logged out), 10 % done, 1 % DNC status; 8 time-zone sets (one of them closed at the
 benchmark instant, one ambiguous); 1 % of the numbers on the global DNC list; one call per ten
 leads over the last 60 days (frequency cap 4 per 30 days, gaps after abandoned and machine
-calls).  Then it times :func:`campaigns.diagnostics.why` (one sync connection, everything the
+calls).  Then it times :func:`dialer.services.diagnostics.why` (one sync connection, everything the
 command computes, the next window openings included) ``--runs`` times and prints the median
 and the best in seconds, the load average, with the counts of the last run.
 """
@@ -27,8 +27,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-from campaigns.diagnostics import why  # noqa: E402
 from dialer.db import open_engine  # noqa: E402
+from dialer.services.diagnostics import why  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from claim_bench import NOW, build_sqlite, lead_count  # noqa: E402  (the same data as the claim benchmark)

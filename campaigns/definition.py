@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from campaigns.parsing import Invalid, Problems, check_keys, format_duration, join, parse_duration
-from campaigns.rules import (
+from campaigns.rulespec import (
     DEFAULT_BANDS,
     DISPOSITION_FLAGS,
     Rule,

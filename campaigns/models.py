@@ -1,10 +1,11 @@
-"""Storage models owned by campaigns."""
+"""Storage models owned by campaigns (the table is exported as ``campaigns`` for Core queries)."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import JSON, DateTime, Integer, String, func
+from sqlalchemy import JSON, DateTime, Integer, String, Table, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dialer.db import Base
@@ -23,3 +24,6 @@ class Campaign(Base):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
+
+
+campaigns = cast(Table, Campaign.__table__)

@@ -66,10 +66,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
-import dialer.schema  # noqa: F401  (every table registered)
+from campaigns.models import campaigns as campaigns_t
 from campaigns.parsing import Invalid, parse_duration
 from campaigns.windows import CallingWindow, is_open, region_code
-from dialer.db import Base
+from dialer.models import agents as agents_t
+from dialer.models import calls
+from lists.models import dnc_numbers as dnc
+from lists.models import lead_lists as lists_
+from lists.models import leads
 
 CALLABLE_STATUSES = ("new", "retry", "callback")
 #: SQLite page cache (KiB) and memory-mapped I/O size set on a connection that claims.
@@ -80,13 +84,6 @@ SQLITE_ONE_TRIP = True
 #: Above this many index walks in one group the claim falls back to one plain sorted query
 #: (SQLite allows 500 terms in a compound SELECT).
 MAX_WALKS = 400
-
-leads = Base.metadata.tables["leads"]
-lists_ = Base.metadata.tables["lead_lists"]
-dnc = Base.metadata.tables["dnc_numbers"]
-calls = Base.metadata.tables["calls"]
-campaigns_t = Base.metadata.tables["campaigns"]
-agents_t = Base.metadata.tables["agents"]
 
 
 @dataclass(frozen=True)

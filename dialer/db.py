@@ -9,6 +9,7 @@ needs.  Models live with the package that owns them (``lists.models``, ``campaig
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -98,8 +99,25 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001 - DBAPI connec
 
 
 def _prepare_sqlite_path(u: URL) -> None:
-    if u.database and u.database != ":memory:":
-        Path(u.database).parent.mkdir(parents=True, exist_ok=True)
+    """The database's directory, and the file itself created readable by its owner only
+    (0600: it holds lead data and token hashes; SQLite gives its -wal and -shm files the same
+    mode).  An existing file keeps the mode its owner gave it."""
+    if not u.database or u.database == ":memory:" or u.database.startswith("file:"):
+        return
+    path = Path(u.database)
+    if path.is_dir():
+        raise DialerError(f"cannot open database {path}: it is a directory")
+    if path.exists():
+        # Never open (and close) an existing database file here: closing any descriptor of a
+        # file drops every POSIX lock this process holds on it, SQLite's included.
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        pass  # created meanwhile by another process
+    except OSError as exc:
+        raise DialerError(f"cannot open database {path}: {exc.strerror}") from None
 
 
 def make_sync_engine(url: str, **kwargs) -> Engine:
@@ -144,10 +162,15 @@ def head_revision() -> str:
 
 
 def current_revision(engine: Engine) -> str | None:
-    with engine.connect() as conn:
-        if not inspect(conn).has_table("alembic_version"):
-            return None
-        return conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+    """The database's schema revision (None: no schema yet); a one-line error if unreadable."""
+    try:
+        with engine.connect() as conn:
+            if not inspect(conn).has_table("alembic_version"):
+                return None
+            return conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+    except OperationalError as exc:
+        where = mask_url(engine.url.render_as_string(hide_password=True))
+        raise DialerError(f"cannot open database {where}: {mask_url(str(exc.orig))}") from None
 
 
 def upgrade(url: str, revision: str = "head") -> None:
@@ -157,17 +180,12 @@ def upgrade(url: str, revision: str = "head") -> None:
     try:
         command.upgrade(alembic_config(url), revision)
     except OperationalError as exc:
-        raise DialerError(f"cannot open database {mask_url(url)}: {exc.orig}") from None
+        raise DialerError(f"cannot open database {mask_url(url)}: {mask_url(str(exc.orig))}") from None
 
 
 def open_engine(url: str, *, migrate: bool = True) -> Engine:
     """A sync engine on an up-to-date schema: migrations are applied on first use."""
     engine = make_sync_engine(url)
-    if migrate:
-        try:
-            current = current_revision(engine)
-        except OperationalError as exc:
-            raise DialerError(f"cannot open database {mask_url(url)}: {exc.orig}") from None
-        if current != head_revision():
-            upgrade(url)
+    if migrate and current_revision(engine) != head_revision():
+        upgrade(url)
     return engine

@@ -28,9 +28,10 @@ from dialer.api import token_hash
 from dialer.clock import ScaledClock
 from dialer.db import open_engine
 from dialer.engine import Engine
-from dialer.report import build_report
-from dialer.schema import metadata
+from dialer.models import agents as agents_t
 from dialer.server import Server
+from dialer.services.campaigns import apply_definition
+from dialer.services.report import build_report
 from dialer.settings import Settings
 from dialer.sim import Simulator, scenario_from_dict, start_server
 
@@ -220,16 +221,16 @@ async def start_demo(opts: DemoOptions, *, log_file: Path | None = None) -> Demo
     clock = ScaledClock(opts.speed, start=opts.start)
     engine = open_engine(settings.database_url)
     definition = load_definition(opts.campaign_file)
-    applied = campaign_store.apply_definition(engine, definition)
+    applied = apply_definition(engine, definition)
     leads_file = data_dir / "demo-leads.csv"
     write_leads(leads_file, opts.leads, rng, clock.now(), opts.minutes, definition.window)
     list_name = definition.lists[0].name if definition.lists else definition.name
-    result = import_file(engine, leads_file, ImportOptions(list_name=list_name, campaign=definition.name))
-    campaign_store.apply_definition(engine, definition)  # attach the list with its priority
+    result = import_file(engine, leads_file, ImportOptions(list_name=list_name, campaign_id=applied.campaign_id))
+    apply_definition(engine, definition)  # attach the list with its priority
     campaign_store.set_status(engine, definition.name, "active")
     names = [f"agent{i + 1:02d}" for i in range(opts.agents)]
     with engine.begin() as conn:
-        conn.execute(insert(metadata.tables["agents"]), [
+        conn.execute(insert(agents_t), [
             {"name": n, "interface": f"Local/{9001 + i}@sim-agents", "token_hash": token_hash(f"demo-{n}"),
              "state": "logged_out"} for i, n in enumerate(names)
         ])

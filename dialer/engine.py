@@ -36,8 +36,8 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from campaigns.definition import CampaignDefinition, definition_from_data, render_script
-from campaigns.diagnostics import top_reason
 from campaigns.dispositions import validate_disposition
+from campaigns.models import campaigns as campaigns_t
 from campaigns.rules import (
     AddToDnc,
     Callback,
@@ -65,17 +65,15 @@ from dialer.claim import (
     zone_keys,
 )
 from dialer.clock import Clock
-from dialer.errors import DialerError
-from dialer.schema import metadata
+from dialer.errors import Conflict, DialerError, Forbidden, Invalid, NotFound
+from dialer.models import agent_state_log as agent_log_t
+from dialer.models import agents as agents_t
+from dialer.models import pacing_state as pacing_t
+from dialer.services.diagnostics import top_reason
 from dialer.tracking.agents import AgentState, AgentTracker, AgentUpdate
 from dialer.tracking.calls import CallRecord, CallState, CallTracker, CallUpdate, Outcome
 
 log = logging.getLogger("dialer.engine")
-
-campaigns_t = metadata.tables["campaigns"]
-agents_t = metadata.tables["agents"]
-agent_log_t = metadata.tables["agent_state_log"]
-pacing_t = metadata.tables["pacing_state"]
 
 #: Pause code the engine uses while an agent wraps up a call (the queue must not ring them).
 WRAPUP_PAUSE = "wrapup"
@@ -873,7 +871,7 @@ class Engine:
         row = await self._agent_row(name)
         camp = next((c for c in self.campaigns.values() if c.name == campaign_name), None)
         if camp is None:
-            raise DialerError(f"campaign {campaign_name!r} is not running")
+            raise Conflict(f"campaign {campaign_name!r} is not running")
         agent = self.agents.get(row.interface)
         if agent is not None and agent.campaign is not None and agent.campaign is not camp:
             await self.agent_logout(name)
@@ -890,7 +888,7 @@ class Engine:
         row = await self._agent_row(name)
         agent = self.agents.get(row.interface)
         if agent is None or agent.campaign is None:
-            raise DialerError(f"agent {name!r} is not logged in")
+            raise Conflict(f"agent {name!r} is not logged in")
         await self.link.queue_remove(agent.campaign.queue, row.interface)
         log.info("agent logged out", extra={"agent": name})
 
@@ -898,7 +896,7 @@ class Engine:
         row = await self._agent_row(name)
         agent = self.agents.get(row.interface)
         if agent is None or agent.campaign is None:
-            raise DialerError(f"agent {name!r} is not logged in")
+            raise Conflict(f"agent {name!r} is not logged in")
         snap = self.agent_tracker.get(row.interface)
         if snap is not None and snap.state in (AgentState.WRAP_UP, AgentState.TALKING, AgentState.RESERVED):
             agent.pending_pause = code  # applied when the current call is disposed
@@ -909,13 +907,13 @@ class Engine:
         row = await self._agent_row(name)
         agent = self.agents.get(row.interface)
         if agent is None or agent.campaign is None:
-            raise DialerError(f"agent {name!r} is not logged in")
+            raise Conflict(f"agent {name!r} is not logged in")
         agent.pending_pause = None
         if agent.reserved is not None:
             return  # reserved for an owned callback: back in the queue when it ends
         snap = self.agent_tracker.get(row.interface)
         if snap is not None and snap.state is AgentState.WRAP_UP and agent.call_id is not None:
-            raise DialerError(f"agent {name!r} must dispose call {agent.call_id} first")
+            raise Conflict(f"agent {name!r} must dispose call {agent.call_id} first")
         self._on_agent_updates(self.agent_tracker.end_wrap_up(row.interface, self.now()))
         await self._pause_member(agent, False, "")
 
@@ -923,7 +921,7 @@ class Engine:
         async with self.db.connect() as conn:
             row = (await conn.execute(select(agents_t).where(agents_t.c.name == name))).first()
         if row is None:
-            raise DialerError(f"unknown agent {name!r}")
+            raise NotFound(f"unknown agent {name!r}")
         return row
 
     def agent_by_name(self, name: str) -> AgentRuntime | None:
@@ -954,19 +952,19 @@ class Engine:
         async with self.db.connect() as conn:
             row = (await conn.execute(select(calls).where(calls.c.id == call_id))).first()
         if row is None:
-            raise DispositionError(f"unknown call {call_id}")
+            raise NotFound(f"unknown call {call_id}")
         if agent_name is not None and row.agent != agent_name:
-            raise DispositionError(f"call {call_id} is not agent {agent_name!r}'s call")
+            raise Forbidden(f"call {call_id} is not agent {agent_name!r}'s call")
         if row.disposition is not None:
-            raise DispositionError(f"call {call_id} is already disposed ({row.disposition})")
+            raise Conflict(f"call {call_id} is already disposed ({row.disposition})")
         if row.outcome not in (None, "CONNECTED") or row.connected_at is None and row.status != "connected":
-            raise DispositionError(f"call {call_id} did not reach an agent (outcome {row.outcome})")
+            raise Conflict(f"call {call_id} did not reach an agent (outcome {row.outcome})")
         camp = self.campaigns.get(row.campaign_id) or await self._campaign_by_id(row.campaign_id)
         now = self.clock.now()
         errors = validate_disposition(camp.definition, code, reason=reason, callback_at=callback_at,
                                       fields=order_form or {}, now=now)
         if errors:
-            raise DispositionError("; ".join(errors))
+            raise Invalid("; ".join(errors))
         result = await dispose_call(
             self.db, self._db_lock, camp, row, code=code, reason=reason, callback_at=callback_at,
             order_form=order_form, note=note, now=now, rng=self.rng,

@@ -32,9 +32,10 @@ class _Formatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         extra: dict[str, Any] = {k: v for k, v in record.__dict__.items() if k not in _STD}
         message = self._clean(record.getMessage())
+        ts = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z"
         if self.as_json:
             data = {
-                "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
+                "ts": ts,
                 "level": record.levelname.lower(),
                 "logger": record.name,
                 "msg": message,
@@ -44,7 +45,7 @@ class _Formatter(logging.Formatter):
                 data["exc"] = self.formatException(record.exc_info)
             return json.dumps(data, default=str)
         fields = " ".join(f"{k}={self._clean(str(v))}" for k, v in extra.items())
-        line = f"{self.formatTime(record, '%H:%M:%S')} {record.levelname:<7} {record.name}: {message}"
+        line = f"{ts} {record.levelname:<7} {record.name}: {message}"  # date and UTC: logs outlive a day
         if fields:
             line += f" {fields}"
         if record.exc_info:

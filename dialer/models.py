@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
 from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, Integer, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.schema import Table
 
 from dialer.db import Base
 
@@ -96,3 +98,10 @@ class PacingState(Base):
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True)
     data: Mapped[dict] = mapped_column(JSON, default=dict)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+# The tables under their names, for Core queries (imported as objects, never looked up by name).
+calls = cast(Table, Call.__table__)
+agents = cast(Table, Agent.__table__)
+agent_state_log = cast(Table, AgentStateLog.__table__)
+pacing_state = cast(Table, PacingState.__table__)

@@ -1,5 +1,5 @@
 """The job scheduler: APScheduler's ``AsyncIOScheduler`` (3.x) around the jobs of
-:mod:`campaigns.jobs`, inside the daemon or alone (``dialer scheduler``).
+:mod:`dialer.services.jobs`, inside the daemon or alone (``dialer scheduler``).
 
 Guarantees, whatever the number of processes on one database:
 
@@ -45,9 +45,11 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from campaigns.jobs import JOBS, JobContext, JobResult, heartbeats, job_runs
 from dialer.clock import Clock, RealClock
 from dialer.errors import ConfigError, InputError
+from dialer.job_models import job_runs
+from dialer.job_models import node_heartbeats as heartbeats
+from dialer.services.jobs import JOBS, JobContext, JobResult
 from dialer.settings import Settings
 
 log = logging.getLogger("dialer.scheduler")

@@ -22,7 +22,7 @@ from dialer.clock import Clock, RealClock
 from dialer.db import make_async_engine, open_engine
 from dialer.engine import Engine
 from dialer.pbx import AmiLink, route_to
-from dialer.settings import Settings
+from dialer.settings import HttpSettings, Settings
 
 log = logging.getLogger("dialer.server")
 
@@ -43,14 +43,17 @@ def admin_token(data_dir: Path) -> str:
 class _QuietUvicorn:
     """uvicorn's Server without its own signal handling (the daemon owns the signals)."""
 
-    def __init__(self, app, host: str, port: int) -> None:  # noqa: ANN001
+    def __init__(self, app, http: HttpSettings) -> None:  # noqa: ANN001
         import uvicorn
+
+        from dialer.api.serving import uvicorn_limits
 
         class Server(uvicorn.Server):
             def capture_signals(self):  # noqa: ANN202
                 return contextlib.nullcontext()
 
-        self.server = Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off"))
+        self.server = Server(uvicorn.Config(app, host=http.host, port=http.port, log_level="warning",
+                                            lifespan="off", **uvicorn_limits(http)))
         self.task: asyncio.Task | None = None
 
     async def start(self) -> None:
@@ -126,7 +129,7 @@ class Server:
                 from dialer.api import create_app
 
                 token = admin_token(self.settings.data_dir)
-                api = _QuietUvicorn(create_app(engine, token), self.settings.http.host, self.settings.http.port)
+                api = _QuietUvicorn(create_app(engine, token, settings=self.settings), self.settings.http)
                 await api.start()
                 log.info("agents' API listening", extra={"http": f"{self.settings.http.host}:{self.settings.http.port}"})
             run = asyncio.create_task(engine.run())

@@ -51,6 +51,24 @@ class LogSettings:
 class HttpSettings:
     host: str = "127.0.0.1"
     port: int = 8080
+    # Limits of the agents' API (docs/daemon.md): larger or slower requests are refused.
+    max_body_bytes: int = 64 * 1024  # 413 above
+    max_json_depth: int = 32  # nested arrays/objects; 400 deeper
+    body_timeout: float = 10.0  # seconds to receive a request body; 408 after
+    header_timeout: float = 10.0  # seconds to receive a request's headers; the connection is closed after
+    keep_alive_timeout: float = 5.0  # an idle connection is closed after
+    max_header_bytes: int = 16 * 1024  # request line and headers; 431/400 above
+    max_connections: int = 200  # concurrent connections; 503 above
+
+    def limit_problems(self) -> list[str]:
+        """The API limits out of their ranges, one line each (for :func:`validate`)."""
+        bounds: dict[str, tuple[float, float]] = {
+            "max_body_bytes": (1024, 1 << 30), "max_json_depth": (2, 1000), "body_timeout": (0.1, 3600),
+            "header_timeout": (0.1, 3600), "keep_alive_timeout": (0.1, 3600),
+            "max_header_bytes": (1024, 1 << 20), "max_connections": (1, 100_000),
+        }
+        return [f"http.{name} {getattr(self, name)!r} is not between {low:g} and {high:g}"
+                for name, (low, high) in bounds.items() if not low <= getattr(self, name) <= high]
 
 
 @dataclass
@@ -169,4 +187,45 @@ def load_settings(config_file: Path | str | None = None, env: Mapping[str, str] 
                 continue  # not a settings variable (e.g. DIALER_SIM_SEED for the simulator)
         data: dict[str, Any] = {key: value} if section is None else {section: {key: value}}
         _apply(settings, data, "", f"environment variable {var}")
+    validate(settings)
     return settings
+
+
+_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def validate(settings: Settings) -> None:
+    """Check every value at start, so a wrong one is a one-line error naming the setting
+    instead of a traceback later (``DIALER_LOG_LEVEL=LOUD``, ``DIALER_HTTP_PORT=99999``)."""
+    problems: list[str] = []
+    log = settings.log
+    if log.level.upper() not in _LEVELS:
+        problems.append(f"log.level {log.level!r} is not one of {', '.join(_LEVELS)}")
+    else:
+        log.level = log.level.upper()
+    if log.format not in ("text", "json"):
+        problems.append(f"log.format {log.format!r} is not 'text' or 'json'")
+    for name, port in (("ami.port", settings.ami.port), ("http.port", settings.http.port)):
+        if not 1 <= port <= 65535:
+            problems.append(f"{name} {port} is not a TCP port (1-65535)")
+    for name, host in (("ami.host", settings.ami.host), ("http.host", settings.http.host)):
+        if not host.strip() or any(ch.isspace() for ch in host):
+            problems.append(f"{name} {host!r} is not a host name or address")
+    problems += settings.http.limit_problems()
+    ami = settings.ami
+    for name in ("connect_timeout", "action_timeout", "ping_interval", "reconnect_max_delay"):
+        value = getattr(ami, name)
+        if not 0 < value <= 3600:
+            problems.append(f"ami.{name} {value!r} must be more than 0 and at most 3600 seconds")
+    if not ami.username or any(ch in ami.username for ch in "\r\n"):
+        problems.append("ami.username must be a non-empty single line")
+    if any(ch in ami.secret.reveal() for ch in "\r\n"):
+        problems.append("ami.secret must be a single line")
+    try:
+        from zoneinfo import ZoneInfo
+
+        ZoneInfo(settings.scheduler.timezone)
+    except (ValueError, KeyError, OSError):
+        problems.append(f"scheduler.timezone {settings.scheduler.timezone!r} is not an IANA time zone")
+    if problems:
+        raise ConfigError("settings: " + "; ".join(problems))

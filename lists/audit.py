@@ -92,14 +92,12 @@ def _mismatches(stored: set[str], number: set[str], address: set[str]) -> list[s
     return [name for name, a, b in pairs if a and b and not a & b]
 
 
-def audit_list(conn: Connection, name: str) -> AuditReport:
-    """Audit the list ``name`` (:class:`dialer.errors.InputError` when unknown)."""
+def audit_list(conn: Connection, name: str, campaign: str | None = None) -> AuditReport:
+    """Audit the list ``name`` (:class:`dialer.errors.InputError` when unknown); ``campaign``: the
+    name of its campaign, for the report (:func:`dialer.services.listings.audit_list` gives it)."""
     lst = get_list(conn, name)
-    campaign = None
     others: dict[str, str] = {}
     if lst["campaign_id"] is not None:
-        camp = LeadList.metadata.tables["campaigns"]
-        campaign = conn.execute(select(camp.c.name).where(camp.c.id == lst["campaign_id"])).scalar()
         sibling = select(LISTS.c.id).where(LISTS.c.campaign_id == lst["campaign_id"], LISTS.c.id != lst["id"])
         mine = select(LEADS.c.phone).where(LEADS.c.list_id == lst["id"])
         others = dict(conn.execute(

@@ -18,8 +18,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from lists.phone_columns import PhoneColumn, filled, normalise_column, strip
+from lists.record import BLANK, NORMALISER, Spec, region_of, split_name
 from lists.timezones import lead_zones
-from lists.transform import _NORM, BLANK, Spec, _region_of, split_name
 
 _NEEDS_ESCAPE = '["\\\\\\x00-\\x1f]'  # what encode_basestring escapes
 
@@ -70,7 +70,7 @@ def _regions(spec: Spec, country: pa.Array | None, n: int) -> np.ndarray:
     if country is None:
         return filled(n, spec.region)
     enc = country.dictionary_encode()
-    uniq = np.array([_region_of(c, spec.region) for c in enc.dictionary.to_pylist()] + [None], object)
+    uniq = np.array([region_of(c, spec.region) for c in enc.dictionary.to_pylist()] + [None], object)
     return uniq[enc.indices.to_numpy(zero_copy_only=False)]
 
 
@@ -156,7 +156,7 @@ def transform_columns(spec: Spec, frame: pd.DataFrame, rownums: list[int], *, li
         return strip(col[c]) if stripped else col[c]
 
     regions = _regions(spec, col[f["country"]] if "country" in f else None, n)
-    phones = [normalise_column(col[c], regions, _NORM) for c in spec.cmap.phones]
+    phones = [normalise_column(col[c], regions, NORMALISER) for c in spec.cmap.phones]
     primary, num_region, zones, reason, alts = _combine(phones, n)
     has_phone = np.not_equal(primary, None)
     reason[has_phone] = None

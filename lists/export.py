@@ -8,6 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, select
 
+from dialer.errors import InputError
 from lists.csvsafe import safe_row
 from lists.models import Lead
 from lists.store import get_list
@@ -36,7 +37,11 @@ def export_list(conn: Connection, name: str, out: Path | str) -> int:
     extra = [k for k in keys if k not in COLUMNS]
     out = Path(out)
     n = 0
-    with out.open("w", newline="", encoding="utf-8-sig") as fh:
+    try:
+        fh = out.open("w", newline="", encoding="utf-8-sig")
+    except OSError as exc:
+        raise InputError(f"{out}: cannot write the file ({exc.strerror})") from None
+    with fh:
         w = csv.writer(fh)
         w.writerow(safe_row([*COLUMNS, *extra]))
         for row in conn.execution_options(stream_results=True, yield_per=10_000).execute(q):

@@ -42,7 +42,8 @@ from lists.models import ImportRun, Lead, LeadList
 from lists.numberset import NumberSet, number_keys
 from lists.phones import country_to_region
 from lists.reader import Chunk, estimate_rows, read_chunks, read_chunks_in_process, sniff
-from lists.transform import BLANK, RECORD_FIELDS, Spec, TransformPool
+from lists.record import BLANK, RECORD_FIELDS, Spec
+from lists.transform_pool import TransformPool
 
 DEDUPE_SCOPES = ("file", "list", "campaign", "all")
 THREADED_WRITER = os.environ.get("DIALER_IMPORT_WRITER", "thread") == "thread"
@@ -60,7 +61,8 @@ CONSTANT_ON_IMPORT = frozenset({"list_id", "status", "next_call_at"})  # SQLite:
 @dataclass
 class ImportOptions:
     list_name: str
-    campaign: str | None = None
+    #: The campaign the list belongs to (the caller resolves a name: ``campaigns.store.find_id``).
+    campaign_id: int | None = None
     region: str | None = None
     overrides: dict[str, list[str]] = field(default_factory=dict)
     dedupe: str = "campaign"
@@ -384,7 +386,7 @@ def import_file(
     region = options.region.upper() if options.region else None
     if region and country_to_region(region) != region:
         raise InputError(f"--region {options.region!r}: not a known ISO 3166 country code")
-    fmt = sniff(path, options.encoding, options.delimiter)
+    fmt = sniff(path, options.encoding, options.delimiter, options.region)
     if options.workers != 0 and _large(path):
         chunks = read_chunks_in_process(fmt, options.chunksize)
     else:
@@ -416,7 +418,7 @@ def import_file(
                     conn.connection.driver_connection.execute(f"PRAGMA threads={SQLITE_SORT_THREADS}")
                 trans = conn.begin()
                 try:
-                    campaign_id = store.find_campaign(conn, options.campaign) if options.campaign else None
+                    campaign_id = options.campaign_id
                     lst = store.find_list(conn, options.list_name)
                     if lst is not None:
                         if campaign_id is not None and lst["campaign_id"] not in (None, campaign_id):

@@ -1,8 +1,13 @@
-"""Storage models owned by lists: lead lists, leads, do-not-call numbers and import runs."""
+"""Storage models owned by lists: lead lists, leads, do-not-call numbers and import runs.
+
+Each table is also exported under its table name (``leads``, ``lead_lists``, ...) for Core
+queries: import the table object, never look it up in ``Base.metadata`` by name.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
 from sqlalchemy import (
     JSON,
@@ -13,6 +18,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     UniqueConstraint,
     false,
     func,
@@ -133,3 +139,9 @@ class ImportRun(Base):
     reasons: Mapped[dict] = mapped_column(JSON, default=dict)
     rejected_file: Mapped[str | None] = mapped_column(String, nullable=True)
     dry_run: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+lead_lists = cast(Table, LeadList.__table__)
+leads = cast(Table, Lead.__table__)
+dnc_numbers = cast(Table, DncNumber.__table__)
+import_runs = cast(Table, ImportRun.__table__)

@@ -193,7 +193,8 @@ class _Meta:
         self.general = _Desc(md.general_desc)
         self.same_fixed_mobile = bool(md.same_mobile_and_fixed_line_pattern)
         names = [*_TYPE_ORDER, "fixed_line"] + ([] if self.same_fixed_mobile else ["mobile"])
-        parts, self.kinds = [], {}
+        parts: list[str] = []
+        self.kinds: dict[str, str] = {}
         for name in names:
             desc = getattr(md, name)
             if desc is None or not desc.national_number_pattern:
@@ -205,11 +206,11 @@ class _Meta:
             parts.append(f"(?P<{group}>{guard}(?:{desc.national_number_pattern}))")
             self.kinds[group] = name
         gen = md.general_desc
-        head = _length_guard(gen.possible_length)
+        head = _length_guard(gen.possible_length) if gen is not None else None
         body = "|".join(parts)
         self.combined = (
             re.compile(f"{head}(?=(?:{gen.national_number_pattern})\\Z)(?:{body})")
-            if parts and gen.national_number_pattern and head is not None else None
+            if parts and gen is not None and gen.national_number_pattern and head is not None else None
         )
         self.mobile = _Desc(md.mobile) if md.mobile is not None else None
         self.leading = re.compile(md.leading_digits) if md.leading_digits else None
@@ -219,7 +220,7 @@ class _Meta:
     def number_type(self, nsn: str) -> int:
         """The same answer as ``phonenumberutil._number_type_helper``."""
         m = self.combined.fullmatch(nsn) if self.combined is not None else None
-        if m is None:
+        if m is None or m.lastgroup is None:
             return UNKNOWN
         name = self.kinds[m.lastgroup]
         if name == "fixed_line":
@@ -242,6 +243,8 @@ def _meta(region: str) -> _Meta | None:
 
 
 _CC_METAS: dict[int, list[tuple[str, _Meta]] | None] = {}
+#: ``_CC_METAS.get(cc, _UNSEEN) is _UNSEEN``: not looked up yet (one dict lookup on the hot path).
+_UNSEEN: list[tuple[str, _Meta]] = []
 _CC_STRINGS = {str(cc): cc for cc in COUNTRY_CODE_TO_REGION_CODE}
 _CC_ZONES: dict[int, tuple[str, ...]] = {}
 
@@ -261,8 +264,8 @@ def _metas_for(cc: int) -> list[tuple[str, _Meta]] | None:
 
 def _fast_valid(cc: int, nsn: str) -> Normalised | None:
     """A valid number's result computed from metadata, or ``None`` (let the library decide)."""
-    metas = _CC_METAS.get(cc, 0)
-    if metas == 0:
+    metas = _CC_METAS.get(cc, _UNSEEN)
+    if metas is _UNSEEN:
         metas = _metas_for(cc)
     if metas is None:
         return None
@@ -318,8 +321,8 @@ def fast_normalise(raw: str, region: str | None) -> Normalised | None:
         nsn = digits[len(cc_str):]
         if not nsn or nsn[0] == "0" or len(nsn) > 17:
             return None  # leading zeros (Italian style) or too long: let the library decide
-        metas = _CC_METAS.get(cc, 0)
-        if metas == 0:
+        metas = _CC_METAS.get(cc, _UNSEEN)
+        if metas is _UNSEEN:
             metas = _metas_for(cc)
         if metas is None:
             return None
@@ -354,7 +357,7 @@ def medium_normalise(raw: str, region: str | None) -> Normalised | None:
         num = phonenumbers.parse(text, region)
     except NumberParseException:
         return None
-    if num.italian_leading_zero:
+    if num.italian_leading_zero or num.country_code is None:
         return None
     return _fast_valid(num.country_code, str(num.national_number))
 

@@ -13,7 +13,9 @@ import multiprocessing
 import queue
 import re
 import sys
+import unicodedata
 import warnings
+from collections import Counter
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,7 +47,26 @@ class FileFormat:
     notes: list[str] = field(default_factory=list)
 
 
-def _detect_encoding(path: Path, sample: bytes) -> str:
+#: Legacy (8-bit) encodings of CRM exports by country, most likely first: a file that is not
+#: UTF-8 is decoded with the first of its region's that fits, then with the others.
+REGION_ENCODINGS: dict[str, tuple[str, ...]] = {
+    **dict.fromkeys(("HU", "PL", "CZ", "SK", "SI", "HR", "RO", "BA", "RS", "AL"), ("cp1250", "iso8859_2")),
+    **dict.fromkeys(("RU", "UA", "BG", "BY", "MK", "KZ"), ("cp1251", "koi8_r")),
+    **dict.fromkeys(("GR", "CY"), ("cp1253",)),
+    **dict.fromkeys(("TR", "AZ"), ("cp1254",)),
+    **dict.fromkeys(("EE", "LV", "LT"), ("cp1257",)),
+    "IL": ("cp1255",), "VN": ("cp1258",), "TH": ("cp874",),
+    "JP": ("cp932", "euc_jp"), "CN": ("gb18030",), "KR": ("cp949",), "TW": ("cp950",), "HK": ("cp950",),
+}
+#: Tried after the region's, in this order: Western European first (the most common legacy
+#: export), then Central European and Cyrillic.
+FALLBACK_ENCODINGS = ("cp1252", "cp1250", "cp1251")
+
+
+def _detect_encoding(path: Path, sample: bytes, region: str | None = None) -> str:
+    """The file's encoding: a BOM's, else UTF-8 if the sample is valid UTF-8, else the first
+    legacy encoding (the region's usual ones first) that decodes the sample into plausible
+    text; a short file is decided the same way (a statistical guess is wrong on few rows)."""
     for bom, name in _BOMS:
         if sample.startswith(bom):
             return name
@@ -55,12 +76,70 @@ def _detect_encoding(path: Path, sample: bytes) -> str:
             return "utf-8"
     except UnicodeDecodeError:
         pass
+    if b"\x00" not in sample:
+        candidates = REGION_ENCODINGS.get((region or "").upper(), ()) + FALLBACK_ENCODINGS
+        scored = [(score, -i, name) for i, name in enumerate(dict.fromkeys(candidates))
+                  if (score := _language_score(sample, name)) is not None]
+        if scored:
+            return max(scored)[2]
     from charset_normalizer import from_bytes
 
     best = from_bytes(sample[:200_000]).best()
     if best is None or (b"\x00" in sample and not best.encoding.startswith("utf_16")):
         raise InputError(f"{path}: not a text table (binary content, or an unknown encoding: try --encoding)")
     return best.encoding
+
+
+#: Lower-case letters beyond ASCII of languages lead files are written in: a right 8-bit guess
+#: gives a file's accented letters from one language; a wrong one mixes languages (French
+#: è read as cp1250 is Czech č), or gives symbols, or Cyrillic inside Latin words.
+ALPHABETS = (
+    "àâæçéèêëîïôœùûüÿ", "äöüß", "áéíñóúü", "áâãàçéêíóôõú", "àèéìíîòóùú", "éëïóöü", "åæøäöé",
+    "áðéíóúýþæö", "ąćęłńóśźż", "áčďéěíňóřšťúůýž", "áäčďéíĺľňóôŕšťúýž", "áéíóöőúüű", "ăâîșțşţ",
+    "čćđšž", "çğıöşü", "абвгдеёжзийклмнопрстуфхцчшщъыьэюяіїєґў", "αβγδεζηθικλμνξοπρστυφχψωάέήίόύώςϊϋ",
+)
+_WORD = re.compile(r"\w+")
+
+
+def _language_score(sample: bytes, encoding: str) -> tuple[float, float] | None:
+    """How well ``sample`` decoded as ``encoding`` reads as a lead file's text: None when it
+    cannot be (undecodable, control characters, many symbols, Cyrillic or Greek inside Latin
+    words); else the largest share of its accented letters (a symbol counting as a letter no
+    alphabet has) that two languages' alphabets hold (names come from several), then one's."""
+    try:
+        text = sample.decode(encoding, errors="strict")
+    except (UnicodeDecodeError, LookupError):
+        return None
+    if len(text) > len(sample):  # a multi-byte decoder stopped inside a character
+        return None
+    letters: list[str] = []
+    odd = 0
+    for ch in text:
+        if ch.isascii():
+            if ord(ch) < 32 and ch not in "\t\r\n":
+                return None
+            continue
+        cat = unicodedata.category(ch)
+        if cat[0] == "C":
+            return None
+        if cat[0] == "L":
+            letters.append(ch.lower())
+        elif cat[0] != "Z" and cat not in ("Pd", "Pi", "Pf", "Po", "Ps", "Pe"):
+            odd += 1
+    if odd > max(1, len(text) // 1000):
+        return None
+    for word in _WORD.findall(text):
+        if any(c.isascii() and c.isalpha() for c in word) and any(
+                "\u0370" <= c <= "\u04ff" for c in word):
+            return None
+    if not letters:
+        return (1.0, 1.0)
+    counts = Counter(letters)
+    total = len(letters) + odd
+    held = [sum(n for c, n in counts.items() if c in alphabet) for alphabet in ALPHABETS]
+    pairs = max(sum(n for c, n in counts.items() if c in a or c in b)
+                for i, a in enumerate(ALPHABETS) for b in ALPHABETS[i:])
+    return (pairs / total, max(held) / total)
 
 
 def _check_encoding(path: Path, name: str) -> str:
@@ -100,8 +179,10 @@ def _sniff_delimiter(text: str) -> str:
     return best
 
 
-def sniff(path: Path | str, encoding: str | None = None, delimiter: str | None = None) -> FileFormat:
-    """Open ``path`` and find its encoding, delimiter and header; :class:`InputError` if unusable."""
+def sniff(path: Path | str, encoding: str | None = None, delimiter: str | None = None,
+          region: str | None = None) -> FileFormat:
+    """Open ``path`` and find its encoding (``region``: the country whose legacy encodings to
+    try first), delimiter and header; :class:`InputError` if unusable."""
     path = Path(path)
     try:
         with path.open("rb") as fh:
@@ -112,7 +193,7 @@ def sniff(path: Path | str, encoding: str | None = None, delimiter: str | None =
         raise InputError(f"{path}: is a directory, not a file") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot read the file ({exc.strerror})") from None
-    enc = _check_encoding(path, encoding) if encoding else _detect_encoding(path, sample)
+    enc = _check_encoding(path, encoding) if encoding else _detect_encoding(path, sample, region)
     text = _decode_sample(path, sample, enc).lstrip("\ufeff")
     if not text.strip():
         raise InputError(f"{path}: the file is empty")
@@ -282,13 +363,17 @@ def _read_arrow(fmt: FileFormat, chunksize: int, columns: list[str]) -> Generato
                 batch, header_seen = batch.slice(1), True
             pending.append(batch)
             buffered += batch.num_rows
-            while buffered >= chunksize:
+            while buffered > chunksize:  # the last record is held back for _ends_in_open_quote
                 table = pa.Table.from_batches(pending)
                 yield _arrow_chunk(table.slice(0, chunksize), columns, given)
                 given += chunksize
                 rest = table.slice(chunksize)
                 pending, buffered = rest.to_batches(), rest.num_rows
         if irregular:
+            return False
+        if buffered and _ends_in_open_quote(fh, pending[-1], fmt.delimiter):
+            for _ in _read_pandas(fmt, chunksize):  # pandas' own error for the file, word for word
+                pass
             return False
         if buffered:
             yield _arrow_chunk(pa.Table.from_batches(pending), columns, given)
@@ -298,6 +383,29 @@ def _read_arrow(fmt: FileFormat, chunksize: int, columns: list[str]) -> Generato
         return False
     finally:
         fh.close()
+
+
+def _ends_in_open_quote(fh: io.BufferedReader, last: pa.RecordBatch, delimiter: str) -> bool:
+    """Whether the file ends inside a quoted field that was never closed.
+
+    pyarrow takes such a field to the end of the file without a word (``+1212...,"B`` swallows
+    every later row into B's name) where pandas stops with "EOF inside string"; only the last
+    column of the last record can be that field (elsewhere the record is short, which pyarrow
+    reports).  The file then ends with ``"`` and the value, its quotes doubled, right after a
+    delimiter or a line end: a closed field ends with one more quote, after a doubled one.
+    """
+    last = last.slice(last.num_rows - 1)
+    value = last.column(last.num_columns - 1)[0].as_py() or ""
+    raw = b'"' + value.encode("utf-8").replace(b'"', b'""')
+    size = fh.seek(0, io.SEEK_END)
+    if size < len(raw):
+        return False
+    fh.seek(max(0, size - len(raw) - 1))
+    tail = fh.read()
+    if not tail.endswith(raw):
+        return False
+    before = tail[: len(tail) - len(raw)]
+    return before in (b"", b"\n", b"\r", delimiter.encode("utf-8"))
 
 
 def _arrow_chunk(table: pa.Table, columns: list[str], given: int) -> Chunk:

@@ -5,18 +5,20 @@ It adds what a dialer needs and panoramisk 1.4 does not do (see ``docs/ami.md``)
 - connect + login with a timeout and clear errors (bad credentials, refused, timeout), never
   showing the secret;
 - reconnect with exponential backoff and jitter (panoramisk's own fixed-delay reconnect and its
-  unchecked Ping are switched off), re-login, then ``CoreShowChannels`` to reconcile;
+  unchecked Ping are switched off), re-login, then ``CoreShowChannels`` to reconcile — retried
+  with backoff while the link is up, each failure reported (``ReconcileFailed``);
 - a watchdog Ping whose missing or wrong Pong declares the link dead;
 - per-action timeouts, and actions in flight failed (not silently re-sent: panoramisk would
   re-send an Originate after a reconnect) when the link drops;
 - Originate always ``Async: true`` and answered by its immediate response, so that
   ``OriginateResponse`` arrives as an ordinary event (panoramisk's async-Originate future
   would swallow it);
-- frames parsed by :mod:`dialer.ami.codec` (panoramisk's parser decodes each TCP read on its
-  own and drops a UTF-8 character split across reads), and events a dialer does not need
-  dropped before any further work;
+- frames parsed by :mod:`dialer.ami.codec` through :mod:`dialer.ami.protocol` (malformed ones
+  dropped, not the connection), and events a dialer does not need dropped before any further
+  work;
 - typed events (:mod:`dialer.ami.events`) and link notifications (``LinkUp``, ``LinkLost``,
-  ``Reconciled``) delivered, in order, to one callback.
+  ``Reconciled``, ``ReconcileFailed``) delivered, in order, to one callback;
+- every wait (ping interval, timeouts, backoff) on an injected :class:`~dialer.clock.Clock`.
 """
 
 from __future__ import annotations
@@ -25,26 +27,26 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import Any, TypeVar
 
-from panoramisk import Manager
-from panoramisk.actions import Action
-from panoramisk.ami_protocol import AMIProtocol
-from panoramisk.message import Message
+from panoramisk.actions import Action  # type: ignore[import-untyped]
+from panoramisk.message import Message  # type: ignore[import-untyped]
 
-from dialer.ami.codec import Banner, FrameParser
+from dialer.ami.codec import encode_action
 from dialer.ami.events import (
-    DIALER_EVENTS,
     EVENT_MASK,
     AmiEvent,
     CoreShowChannel,
     LinkLost,
     LinkUp,
     Reconciled,
+    ReconcileFailed,
     parse_event,
 )
 from dialer.ami.ids import OriginateIds, originate_ids
+from dialer.ami.protocol import NEVER, FrameMessage, FrameProtocol, OneShotManager
+from dialer.clock import Clock, RealClock
 from dialer.errors import DialerError
 from dialer.secrets import MASK
 from dialer.settings import AmiSettings
@@ -61,7 +63,8 @@ __all__ = [
 
 log = logging.getLogger("dialer.ami")
 
-AmiItem = AmiEvent | LinkUp | LinkLost | Reconciled
+AmiItem = AmiEvent | LinkUp | LinkLost | Reconciled | ReconcileFailed
+T = TypeVar("T")
 
 
 class AmiError(DialerError):
@@ -106,80 +109,13 @@ class _Redact(logging.Filter):
         return True
 
 
-class _FrameProtocol(AMIProtocol):
-    """panoramisk's protocol with the byte → message step done by :class:`FrameParser`.
-
-    Events nobody asked for (``Newexten``, ``VarSet``...) are dropped here, before a
-    panoramisk ``Message`` is built; the rest goes through panoramisk's own matching of
-    responses to actions and its event dispatch, unchanged.
-    """
-
-    wanted: frozenset[str] = DIALER_EVENTS
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        super().connection_made(transport)
-        self._parser = FrameParser()
-
-    def data_received(self, data: bytes) -> None:
-        for item in self._parser.feed(data):
-            if isinstance(item, Banner):
-                self.version = item.partition("/")[2].strip()
-                continue
-            name = item.get("Event")
-            if name is not None and name not in self.wanted and "ActionID" not in item:
-                continue
-            pairs = item.items_all()
-            headers: dict[str, Any]
-            if len(pairs) == len(item):
-                headers = dict(item)
-            else:  # repeated keys become lists, as panoramisk does
-                headers = {}
-                for key, value in pairs:
-                    if key in headers:
-                        old = headers[key]
-                        headers[key] = [*old, value] if isinstance(old, list) else [old, value]
-                    else:
-                        headers[key] = value
-            message = Message(headers)
-            message.frame = item  # the codec's frame: faster lookups for parse_event
-            self.handle_message(message)
-
-
-class _Manager(Manager):
-    """panoramisk's Manager with its own reconnect loop and Ping switched off:
-    :class:`AmiClient` does both (with backoff, and checking the Pong)."""
-
-    client: AmiClient
-
-    def connection_made(self, f: asyncio.Future[Any]) -> None:
-        if f.cancelled() or f.exception() is not None:
-            return  # the client reports the error and decides when to retry
-        super().connection_made(f)
-
-    def login(self, future: asyncio.Future[Any]) -> bool:
-        if future.cancelled():
-            return False
-        ok = bool(super().login(future))
-        if not ok:
-            self.client._login_refused(future.result())
-        return ok
-
-    def ping(self) -> None:  # panoramisk's Ping never checks the Pong; the client's watchdog does
-        self.pinger = None
-
-    def connection_lost(self, exc: Any) -> None:
-        self._connected = False
-        if self.pinger:
-            self.pinger.cancel()
-            self.pinger = None
-        self.on_disconnect(self, exc)  # and no reconnect scheduled here
-
-
 class AmiClient:
     """One AMI link for the daemon.
 
     ``on_event`` receives every typed event a dialer needs and the link notifications
-    (``LinkUp``, ``LinkLost``, ``Reconciled``), in order, synchronously from the event loop.
+    (``LinkUp``, ``LinkLost``, ``Reconciled``, ``ReconcileFailed``), in order, synchronously
+    from the event loop.  ``clock`` (default: real time) times the ping interval, the timeouts
+    and the reconnect backoff.
     """
 
     def __init__(
@@ -190,20 +126,24 @@ class AmiClient:
         reconnect_min_delay: float = 0.5,
         events: str = EVENT_MASK,
         rng: Callable[[], float] = random.random,
+        clock: Clock | None = None,
     ) -> None:
         self.settings = settings
         self.on_event = on_event
         self.reconnect_min_delay = reconnect_min_delay
         self.events = events
+        self.clock: Clock = clock if clock is not None else RealClock()
         self._rng = rng
-        self._manager: _Manager | None = None
+        self._manager: OneShotManager | None = None
         self._logged_in = False
+        self._logging_in = False
         self._closing = False
-        self._login_waiter: asyncio.Future[None] | None = None
         self._pending: set[asyncio.Future[Any]] = set()
         self._early: list[AmiEvent] = []
         self._abort_reason: str | None = None
         self._down = asyncio.Event()
+        self._reconcile_asked = asyncio.Event()
+        self._reconcile_owed = False
         self._tasks: list[asyncio.Task[None]] = []
         self._redact = _Redact(settings.secret.reveal())
         self.reconnects = 0
@@ -222,6 +162,12 @@ class AmiClient:
         """Logged in and not known to be dead."""
         return self._logged_in
 
+    @property
+    def synced(self) -> bool:
+        """Logged in, and no reconciliation owed (none since the first login, or one succeeded
+        after the last re-login): the PBX's channels are known."""
+        return self._logged_in and not self._reconcile_owed
+
     # ------------------------------------------------------------------ lifecycle
 
     async def connect(self) -> None:
@@ -232,6 +178,7 @@ class AmiClient:
         self._tasks = [
             loop.create_task(self._supervise(), name="ami-reconnect"),
             loop.create_task(self._watchdog(), name="ami-watchdog"),
+            loop.create_task(self._reconciler(), name="ami-reconcile"),
         ]
 
     async def close(self) -> None:
@@ -260,60 +207,59 @@ class AmiClient:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
-    def _new_manager(self) -> _Manager:
-        s = self.settings
+    async def _within(self, aw: Awaitable[T], seconds: float) -> T:
+        """``aw``'s result, or :class:`TimeoutError` once ``seconds`` of the client's clock have
+        passed (``aw`` is left running: the caller cancels or forgets it)."""
+        fut = asyncio.ensure_future(aw)
+        timer = asyncio.ensure_future(self.clock.sleep(seconds))
+        try:
+            await asyncio.wait((fut, timer), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            timer.cancel()
+        if fut.done():
+            return fut.result()
+        raise TimeoutError
+
+    def _new_manager(self) -> OneShotManager:
+        """A panoramisk ``Manager`` for one connection; it does not log in (the client does,
+        to read the refusal's message) and never pings or reconnects on its own."""
         plog = logging.getLogger("dialer.ami.panoramisk")
         if self._redact not in plog.filters:
             plog.addFilter(self._redact)
-        manager = _Manager(
-            host=s.host,
-            port=s.port,
-            username=s.username,
-            secret=s.secret.reveal(),
-            events=self.events,
+        manager = OneShotManager(
+            host=self.settings.host,
+            port=self.settings.port,
             loop=asyncio.get_running_loop(),
-            protocol_factory=_FrameProtocol,
-            ping_delay=10**9,
+            protocol_factory=FrameProtocol,
+            ping_delay=NEVER,
             log=plog,
-            on_login=self._on_login,
             on_disconnect=self._on_disconnect,
         )
-        manager.client = self
         manager.register_event("*", self._dispatch)
         return manager
 
     async def _open(self, *, reconnected: bool) -> None:
         s = self.settings
-        loop = asyncio.get_running_loop()
-        if self._manager is None:
-            self._manager = self._new_manager()
-        manager = self._manager
-        self._login_waiter = loop.create_future()
+        deadline = self.clock.monotonic() + s.connect_timeout
+        self._manager = manager = self._new_manager()
         self._early.clear()
-        deadline = loop.time() + s.connect_timeout
-        task = manager.connect()
+        self._logging_in = True
         try:
-            await asyncio.wait_for(asyncio.shield(task), s.connect_timeout)
-        except TimeoutError:
-            task.cancel()
-            raise AmiTimeout(
-                f"AMI connection to {self.where} timed out after {s.connect_timeout:g} s"
-            ) from None
-        except OSError as exc:
-            reason = exc.strerror or type(exc).__name__
-            raise AmiConnectError(f"cannot connect to AMI at {self.where}: {reason}") from None
-        try:
-            await asyncio.wait_for(
-                asyncio.shield(self._login_waiter), max(0.0, deadline - loop.time())
-            )
-        except TimeoutError:
-            self._abort()
-            raise AmiTimeout(
-                f"no answer to the AMI login at {self.where} within {s.connect_timeout:g} s"
-            ) from None
-        except AmiError:
-            self._abort()
-            raise
+            task = manager.connect()
+            try:
+                await self._within(task, s.connect_timeout)
+            except TimeoutError:
+                raise AmiTimeout(
+                    f"AMI connection to {self.where} timed out after {s.connect_timeout:g} s"
+                ) from None
+            except OSError as exc:
+                reason = exc.strerror or type(exc).__name__
+                raise AmiConnectError(f"cannot connect to AMI at {self.where}: {reason}") from None
+            finally:
+                task.cancel()  # no-op once done; stops a connect still under way
+            await self._login(manager, max(0.0, deadline - self.clock.monotonic()))
+        finally:
+            self._logging_in = False
         self._logged_in = True
         self._down.clear()
         log.info("AMI logged in", extra={"ami": self.where, "user": s.username})
@@ -322,47 +268,71 @@ class AmiClient:
         for event in early:  # events that came with the login response (FullyBooted...)
             self._deliver(event)
 
-    # panoramisk callbacks ------------------------------------------------------------
-
-    def _on_login(self, manager: Manager) -> None:
-        if self._login_waiter is not None and not self._login_waiter.done():
-            self._login_waiter.set_result(None)
-
-    def _login_refused(self, response: Any) -> None:
-        message = str(getattr(response, "message", "") or "refused")
-        if self._login_waiter is not None and not self._login_waiter.done():
-            self._login_waiter.set_exception(
-                AmiAuthError(
-                    f"AMI login as {self.settings.username!r} refused by {self.where}: {message}"
-                    " (check the username and secret)"
-                )
+    async def _login(self, manager: OneShotManager, timeout: float) -> None:
+        s = self.settings
+        login = Action(
+            {
+                "Action": "Login",
+                "Username": s.username,
+                "Secret": s.secret.reveal(),
+                "Events": self.events,
+            },
+            as_list=False,
+        )
+        fut = manager.send_action(login, as_list=False)
+        self._pending.add(fut)
+        try:
+            resp = await self._within(fut, timeout)
+        except TimeoutError:
+            self._abort()
+            raise AmiTimeout(
+                f"no answer to the AMI login at {self.where} within {s.connect_timeout:g} s"
+            ) from None
+        except AmiLinkLost:
+            raise AmiConnectError(
+                f"AMI at {self.where} closed the connection during login"
+            ) from None
+        finally:
+            self._pending.discard(fut)
+        if not resp.success:
+            self._abort()
+            message = str(resp.get("Message") or "refused")
+            raise AmiAuthError(
+                f"AMI login as {s.username!r} refused by {self.where}: {message}"
+                " (check the username and secret)"
             )
 
-    def _on_disconnect(self, manager: Manager, exc: Any) -> None:
+    # panoramisk callbacks ------------------------------------------------------------
+
+    def _on_disconnect(self, manager: OneShotManager, exc: Any) -> None:
+        if manager is not self._manager:
+            return  # an earlier connection's late news
         reason = "PBX shut down" if isinstance(exc, Message) else "connection closed"
         if isinstance(exc, BaseException):
             reason = f"connection lost: {type(exc).__name__}"
         if self._abort_reason:
             reason, self._abort_reason = self._abort_reason, None
-        if self._login_waiter is not None and not self._login_waiter.done():
-            self._login_waiter.set_exception(
-                AmiConnectError(f"AMI at {self.where} closed the connection during login")
-            )
         self._link_down(reason)
+
+    def _dispatch(self, manager: OneShotManager, message: Message) -> None:
+        event = parse_event(message.frame if isinstance(message, FrameMessage) else message)
+        if event is None:
+            return
+        if self._logging_in:
+            self._early.append(event)  # delivered right after LinkUp
+        else:
+            self._deliver(event)
 
     # ------------------------------------------------------------------ link state
 
     def _abort(self, reason: str | None = None) -> None:
         self._abort_reason = reason
-        protocol = getattr(self._manager, "protocol", None)
+        protocol = self._manager.protocol if self._manager is not None else None
         transport = getattr(protocol, "transport", None)
         if transport is not None:
             transport.abort()  # asyncio then calls connection_lost → _on_disconnect
 
     def _link_down(self, reason: str) -> None:
-        manager = self._manager
-        if manager is not None:
-            manager.awaiting_actions.clear()  # never re-send an Originate after a reconnect
         self._fail_pending(
             AmiLinkLost(f"AMI link to {self.where} lost while the action was in flight")
         )
@@ -392,7 +362,7 @@ class AmiClient:
             await self._down.wait()
             attempt = 0
             while not self._closing:
-                await asyncio.sleep(self.backoff(attempt))
+                await self.clock.sleep(self.backoff(attempt))
                 try:
                     await self._open(reconnected=True)
                     break
@@ -401,22 +371,58 @@ class AmiClient:
                         "AMI reconnect failed", extra={"ami": self.where, "error": str(exc)}
                     )
                     attempt += 1
-            if self._closing:
+            else:
                 return
             self.reconnects += 1
-            try:
-                channels = await self.core_show_channels()
-            except AmiError as exc:
-                log.warning(
-                    "AMI reconciliation failed", extra={"ami": self.where, "error": str(exc)}
-                )
-                continue  # the link dropped again: the next round reconciles
-            self._deliver(Reconciled(tuple(channels)))
+            self.reconcile_soon()
+
+    # ------------------------------------------------------------------ reconciliation
+
+    def reconcile_soon(self) -> None:
+        """Owe a reconciliation: ``CoreShowChannels`` → :class:`Reconciled`, in the background.
+
+        Done after every re-login; the owner may ask too (e.g. after adopting calls a previous
+        run left in flight).  While the link is up it is retried with backoff, each failure
+        delivered as :class:`ReconcileFailed`, until it succeeds; a loss stops it and the next
+        re-login asks again.  Runs at once when none is under way, else at its next retry.
+        """
+        self._reconcile_owed = True
+        self._reconcile_asked.set()
+
+    async def reconcile(self) -> tuple[CoreShowChannel, ...]:
+        """Take ``CoreShowChannels`` now and deliver :class:`Reconciled` (also returned); raises
+        :class:`AmiError` (nothing delivered) when it fails."""
+        channels = tuple(await self.core_show_channels())
+        self._reconcile_owed = False
+        self._deliver(Reconciled(channels))
+        return channels
+
+    async def _reconciler(self) -> None:
+        while not self._closing:
+            await self._reconcile_asked.wait()
+            self._reconcile_asked.clear()
+            attempt = 0
+            while self._reconcile_owed and self._logged_in and not self._closing:
+                try:
+                    await self.reconcile()
+                except AmiLinkLost:
+                    break  # the next re-login asks again
+                except AmiError as exc:
+                    delay = self.backoff(attempt)
+                    attempt += 1
+                    log.warning(
+                        "AMI reconciliation failed",
+                        extra={"ami": self.where, "error": str(exc), "retry_in": round(delay, 3)},
+                    )
+                    self._deliver(ReconcileFailed(str(exc), attempt, delay))
+                    await self.clock.sleep(delay)
+
+    # ------------------------------------------------------------------ watchdog
 
     async def _watchdog(self) -> None:
         interval = self.settings.ping_interval
         while not self._closing:
-            await asyncio.sleep(interval)
+            await self.clock.sleep(interval)
             if not self._logged_in:
                 continue
             reason = await self._check_ping(timeout=min(self.settings.action_timeout, interval))
@@ -425,8 +431,7 @@ class AmiClient:
                 self._abort(f"watchdog: {reason}")
 
     async def _check_ping(self, timeout: float) -> str | None:
-        loop = asyncio.get_running_loop()
-        start = loop.time()
+        start = self.clock.monotonic()
         try:
             resp = await self._request({"Action": "Ping"}, timeout=timeout)
         except AmiTimeout:
@@ -435,18 +440,8 @@ class AmiClient:
             return str(exc)
         if resp.get("Response") != "Success" or resp.get("Ping") != "Pong":
             return "wrong answer to Ping"
-        self.last_pong_rtt = loop.time() - start
+        self.last_pong_rtt = self.clock.monotonic() - start
         return None
-
-    def _dispatch(self, manager: Manager, message: Message) -> None:
-        frame = message.__dict__.get("frame") or message
-        event = parse_event(frame)
-        if event is None:
-            return
-        if self._login_waiter is not None and not self._login_waiter.done():
-            self._early.append(event)  # delivered right after LinkUp
-        else:
-            self._deliver(event)
 
     def _deliver(self, item: AmiItem) -> None:
         try:
@@ -463,28 +458,27 @@ class AmiClient:
         timeout: float | None = None,
         as_list: bool | None = False,
     ) -> Any:
-        """Send one action; its response (or list of responses), within ``timeout``."""
-        if (
-            self._manager is None
-            or self._manager.protocol is None
-            or getattr(self._manager.protocol, "closed", True)
-        ):
+        """Send one action; its response (or list of responses), within ``timeout``.
+
+        ``as_list``: ``False`` for single-response actions (the future resolves on the first
+        response, so an Originate's ``OriginateResponse`` stays an event), ``None`` for
+        EventLists (panoramisk collects the items; an ``Error`` answer still resolves it).
+        """
+        manager = self._manager
+        protocol = manager.protocol if manager is not None else None
+        if manager is None or protocol is None or protocol.closed:
             raise AmiLinkLost(f"AMI link to {self.where} is down")
         if not self._logged_in and fields.get("Action") != "Logoff":
             raise AmiLinkLost(f"AMI link to {self.where} is down")
-        for key, value in fields.items():
-            for v in value if isinstance(value, list | tuple) else (value,):
-                if "\r" in str(v) or "\n" in str(v) or "\r" in key or "\n" in key:
-                    raise ValueError(f"AMI action field {key!r} contains a line break")
+        encode_action(fields)  # refuses a line break in any key or value before anything is sent
         action = Action(dict(fields), as_list=as_list)
-        protocol = self._manager.protocol
-        fut = self._manager.send_action(action, as_list=as_list)
+        fut = manager.send_action(action, as_list=as_list)
         self._pending.add(fut)
         timeout = self.settings.action_timeout if timeout is None else timeout
         try:
-            return await asyncio.wait_for(fut, timeout)
+            return await self._within(fut, timeout)
         except TimeoutError:
-            protocol.responses.pop(action.id, None)
+            protocol.forget(action.id)
             raise AmiTimeout(
                 f"AMI {fields.get('Action')} got no response within {timeout:g} s"
             ) from None
@@ -625,7 +619,7 @@ class AmiClient:
 
 
 def _frame(message: Message) -> Mapping[str, Any]:
-    return message.__dict__.get("frame") or message
+    return message.frame if isinstance(message, FrameMessage) else message
 
 
 def live_ids(channels: Iterable[CoreShowChannel]) -> set[str]:

@@ -6,13 +6,29 @@ sends bare ``\\n`` is accepted too: the banner's line ending decides).  Values m
 colons; keys may repeat (``Variable``, ``Output``).  Old Asterisk answers ``Command`` with
 ``Response: Follows`` and a raw body ended by ``--END COMMAND--``; that body is kept as
 ``Output`` lines.
+
+Input is bounded: a frame that grows past ``max_frame`` bytes without its empty line is skipped
+up to the next one, and a ``Response: Follows`` whose ``--END COMMAND--`` never comes ends where
+the next frame (``Event:``/``Response:`` after an empty line) begins, so it cannot hold up the
+frames behind it.  Both are reported to ``on_error`` (one short reason, no frame content).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
-__all__ = ["Banner", "Frame", "FrameParser", "ProtocolError", "encode_action", "encode_frame"]
+__all__ = [
+    "MAX_FRAME",
+    "Banner",
+    "Frame",
+    "FrameParser",
+    "ProtocolError",
+    "encode_action",
+    "encode_frame",
+]
+
+#: Largest frame accepted, in bytes (a ``CoreShowChannels`` item is a few hundred).
+MAX_FRAME = 1 << 20
 
 
 class ProtocolError(ValueError):
@@ -68,20 +84,33 @@ class Frame(dict[str, str]):
 _END_COMMAND = "--END COMMAND--"
 _FOLLOWS = b"Response: Follows"
 _FOLLOWS_HEADERS = frozenset({"Response", "Privilege", "ActionID", "Message"})
+_FRAME_STARTS = (b"Event:", b"Response:")
 
 
 class FrameParser:
     """Incremental parser.  ``feed(data)`` returns the frames completed by ``data``.
 
     ``expect_banner``: the first line is the PBX banner (client side); the simulator's server
-    side parses client actions and expects none.
+    side parses client actions and expects none.  ``on_error(reason)`` hears of input that was
+    skipped or cut (see the module docstring); ``errors`` counts them.
     """
 
-    def __init__(self, *, expect_banner: bool = True, encoding: str = "utf-8") -> None:
+    def __init__(
+        self,
+        *,
+        expect_banner: bool = True,
+        encoding: str = "utf-8",
+        max_frame: int = MAX_FRAME,
+        on_error: Callable[[str], None] | None = None,
+    ) -> None:
         self._buf = b""
         self._banner_pending = expect_banner
         self._sep = b"\r\n"
         self._encoding = encoding
+        self._skipping = False
+        self.max_frame = max_frame
+        self.on_error = on_error
+        self.errors = 0
 
     def feed(self, data: bytes) -> list[Frame | Banner]:
         self._buf += data
@@ -101,6 +130,11 @@ class FrameParser:
         self._frames(out)
         return out
 
+    def _error(self, reason: str) -> None:
+        self.errors += 1
+        if self.on_error is not None:
+            self.on_error(reason)
+
     def _frames(self, out: list[Frame | Banner]) -> None:
         sep = self._sep
         end = sep + sep
@@ -108,24 +142,45 @@ class FrameParser:
         pos = 0
         text_sep = sep.decode()
         while True:
+            if self._skipping:  # inside an oversized frame: drop up to its end
+                idx = buf.find(end, pos)
+                if idx < 0:
+                    pos = max(pos, len(buf) - len(end) + 1)
+                    break
+                pos, self._skipping = idx + len(end), False
+                continue
             while buf.startswith(sep, pos):  # stray empty lines between frames
                 pos += len(sep)
-            idx = buf.find(end, pos)
-            if idx < 0:
-                break
             follows = buf.startswith(_FOLLOWS, pos)
-            if follows:
-                # Old-style command output: a raw body (maybe with blank lines) up to the marker.
-                marker = buf.find(_END_COMMAND.encode(), pos)
-                if marker < 0:
-                    break
-                idx = buf.find(end, marker)
-                if idx < 0:
-                    break
+            idx = _follows_end(buf, pos, end) if follows else buf.find(end, pos)
+            if idx < 0 or idx - pos > self.max_frame:
+                if max(idx, len(buf)) - pos > self.max_frame:
+                    self._error(f"frame longer than {self.max_frame} bytes: skipped")
+                    self._skipping = True
+                    continue
+                break
             block = buf[pos:idx].decode(self._encoding, "replace")
             pos = idx + len(end)
+            if follows and _END_COMMAND not in block:
+                self._error("Response: Follows without --END COMMAND--: ended at the next frame")
             out.append(_parse_block(block.split(text_sep), follows))
         self._buf = buf[pos:]
+
+
+def _follows_end(buf: bytes, pos: int, end: bytes) -> int:
+    """Where the old-style command output starting at ``pos`` ends (its closing empty line), or
+    -1 while that is not known yet.
+
+    Its raw body may hold empty lines, so it ends at the first empty line after
+    ``--END COMMAND--`` — unless a new frame (``Event:``/``Response:`` after an empty line)
+    begins first: then the marker never came and the output ends there.
+    """
+    starts = [i for key in _FRAME_STARTS if (i := buf.find(end + key, pos)) >= 0]
+    boundary = min(starts, default=-1)
+    marker = buf.find(_END_COMMAND.encode(), pos, boundary if boundary >= 0 else len(buf))
+    if marker >= 0:
+        return buf.find(end, marker)
+    return boundary
 
 
 def _parse_block(lines: list[str], follows: bool) -> Frame:
@@ -157,10 +212,10 @@ def encode_action(action: str | Mapping[str, object], fields: Mapping[str, objec
 
     A list or tuple value becomes repeated keys, in order.  ``None`` values are left out.
     """
-    if isinstance(action, Mapping):
-        fields, action = action, None
     pairs: list[tuple[str, str]] = []
-    if action is not None:
+    if isinstance(action, Mapping):
+        fields = action
+    else:
         pairs.append(("Action", action))
     for key, value in (fields or {}).items():
         if value is None:

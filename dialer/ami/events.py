@@ -47,6 +47,7 @@ __all__ = [
     "QueueMemberRemoved",
     "QueueMemberStatus",
     "QueueStatusComplete",
+    "ReconcileFailed",
     "Reconciled",
     "Shutdown",
     "UserEvent",
@@ -534,3 +535,14 @@ class Reconciled:
     """``CoreShowChannels`` taken after re-login: the channels alive on the PBX."""
 
     channels: tuple[CoreShowChannel, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ReconcileFailed:
+    """A reconciliation owed since the last re-login did not succeed (e.g. ``CoreShowChannels``
+    answered too late).  The link is still up; the client tries again in ``retry_in`` seconds
+    (its clock's), with backoff, until a :class:`Reconciled` or a :class:`LinkLost` follows."""
+
+    reason: str
+    attempt: int
+    retry_in: float

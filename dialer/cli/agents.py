@@ -7,13 +7,11 @@ import secrets
 import click
 from sqlalchemy import insert, select, update
 
+from campaigns.models import campaigns as campaigns_t
 from dialer.api import token_hash
 from dialer.cli.common import daemon_request, emit, json_option
 from dialer.errors import InputError
-from dialer.schema import metadata
-
-agents_t = metadata.tables["agents"]
-campaigns_t = metadata.tables["campaigns"]
+from dialer.models import agents as agents_t
 
 
 @click.group()

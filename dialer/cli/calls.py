@@ -7,13 +7,11 @@ import asyncio
 import click
 from sqlalchemy import select
 
+from campaigns.models import campaigns as campaigns_t
 from dialer.cli.common import DaemonUnreachable, daemon_request, emit, json_option, parse_when
 from dialer.errors import InputError
 from dialer.logs import mask_number
-from dialer.schema import metadata
-
-calls_t = metadata.tables["calls"]
-campaigns_t = metadata.tables["campaigns"]
+from dialer.models import calls as calls_t
 
 
 @click.group()

@@ -10,6 +10,7 @@ import click
 from campaigns import store
 from campaigns.definition import definition_to_data, load_definition
 from dialer.cli.common import emit, json_option
+from dialer.services.campaigns import apply_definition, list_campaigns
 
 
 @click.group()
@@ -26,7 +27,7 @@ def cli() -> None:
 def apply_cmd(obj, file: Path, as_json: bool) -> None:  # noqa: ANN001
     """Create or update the campaign defined in FILE (validated; errors name the field)."""
     definition = load_definition(file)
-    applied = store.apply_definition(obj.engine, definition)
+    applied = apply_definition(obj.engine, definition)
     data = {"campaign": definition.name, "created": applied.created, "mode": definition.dial.mode,
             "lists_attached": applied.lists_attached, "lists_missing": applied.lists_missing}
     if as_json:
@@ -44,7 +45,7 @@ def apply_cmd(obj, file: Path, as_json: bool) -> None:  # noqa: ANN001
 @click.pass_obj
 def ls_cmd(obj, as_json: bool) -> None:  # noqa: ANN001
     """List campaigns with their status, dial mode and lead count."""
-    emit(store.list_campaigns(obj.engine), as_json, title="campaigns")
+    emit(list_campaigns(obj.engine), as_json, title="campaigns")
 
 
 @cli.command("show")
@@ -90,7 +91,7 @@ def status_cmd(obj, name: str, as_json: bool) -> None:  # noqa: ANN001
     """Leads by status, calls and abandon rate of the last 24 hours."""
     from datetime import UTC, datetime, timedelta
 
-    from dialer.report import build_report
+    from dialer.services.report import build_report
 
     with obj.engine.connect() as conn:
         row = store.find(conn, name)
@@ -117,8 +118,8 @@ if importlib.util.find_spec("dialer.cli.retarget") is not None:
 def why_cmd(obj, name: str, at: str | None, as_json: bool) -> None:  # noqa: ANN001
     """Why the campaign is (not) dialling: callable leads now (or --at WHEN) and, for the rest,
     how many each reason holds back (each lead counted once, in order of precedence)."""
-    from campaigns.diagnostics import print_why, why
     from dialer.cli.common import parse_when
+    from dialer.services.diagnostics import print_why, why
 
     with obj.engine.connect() as conn:
         report = why(conn, name, parse_when(at, "--at"))
@@ -136,7 +137,7 @@ def why_cmd(obj, name: str, at: str | None, as_json: bool) -> None:  # noqa: ANN
 def forecast_cmd(obj, name: str, hours: int, as_json: bool) -> None:  # noqa: ANN001
     """Hour by hour: leads becoming callable (windows opening, gaps elapsing, callbacks due) and,
     at the campaign's recent dial rate, when the list runs dry."""
-    from campaigns.diagnostics import forecast, print_forecast
+    from dialer.services.diagnostics import forecast, print_forecast
 
     with obj.engine.connect() as conn:
         result = forecast(conn, name, hours)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import urllib.error
 import urllib.request
 from datetime import UTC, datetime
@@ -11,10 +12,42 @@ from typing import Any
 import click
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from dialer.errors import DialerError, InputError
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+
+
+#: Width of tables written to a pipe or a file: whole cells, never cut at 80 columns
+#: (``dialer calls ls | grep CONNECTED`` must match).
+PIPE_WIDTH = 10_000
+
+
+def console(*, stderr: bool = False) -> Console:
+    """A rich console for tables: the terminal's width on a terminal, full width otherwise."""
+    stream = sys.stderr if stderr else sys.stdout
+    if stream.isatty():
+        return Console(stderr=stderr)
+    return Console(stderr=stderr, width=PIPE_WIDTH)
+
+
+def cell(value: Any) -> Text:
+    """A table cell as plain text: data (a note, a lead's name) is never read as rich markup
+    (``[/x]`` would crash the table, ``[link=...]`` would make a live terminal link)."""
+    if value is None:
+        return Text("")
+    if isinstance(value, dict):
+        return Text("\n".join(f"{k}: {_flat(v)}" for k, v in value.items()))
+    return Text(_flat(value))
+
+
+def _flat(value: Any) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={_flat(v)}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return ", ".join(_flat(v) for v in value)
+    return "" if value is None else str(value)
 
 
 def emit(data: Any, as_json: bool, columns: list[str] | None = None, title: str | None = None) -> None:
@@ -22,25 +55,25 @@ def emit(data: Any, as_json: bool, columns: list[str] | None = None, title: str 
     if as_json:
         click.echo(json.dumps(data, indent=2, default=str))
         return
-    console = Console()
+    out = console()
     if isinstance(data, list):
         if not data:
-            console.print(f"(no {title or 'rows'})")
+            out.print(Text(f"(no {title or 'rows'})"))
             return
         columns = columns or list(data[0])
-        table = Table(title=title)
+        table = Table(title=cell(title) if title else None)
         for c in columns:
-            table.add_column(c)
+            table.add_column(cell(c))
         for row in data:
-            table.add_row(*("" if row.get(c) is None else str(row.get(c)) for c in columns))
-        console.print(table)
+            table.add_row(*(cell(row.get(c)) for c in columns))
+        out.print(table)
     else:
-        table = Table(title=title, show_header=False)
+        table = Table(title=cell(title) if title else None, show_header=False)
         table.add_column(style="bold")
         table.add_column()
         for k, v in data.items():
-            table.add_row(str(k), json.dumps(v, default=str) if isinstance(v, dict | list) else str(v))
-        console.print(table)
+            table.add_row(cell(k), cell(v))
+        out.print(table)
 
 
 def parse_when(value: str | None, what: str = "time") -> datetime | None:

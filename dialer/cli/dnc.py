@@ -24,9 +24,9 @@ def _e164(number: str, region: str | None) -> str:
 
 
 def _campaign_id(conn, ref: str | None) -> int | None:  # noqa: ANN001
-    from lists.store import find_campaign
+    from campaigns.store import find_id
 
-    return find_campaign(conn, ref) if ref else None
+    return find_id(conn, ref) if ref else None
 
 
 @click.group()

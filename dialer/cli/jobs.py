@@ -32,8 +32,8 @@ def ls_cmd(obj, as_json: bool) -> None:  # noqa: ANN001
     """Jobs, their schedule, next run and last result."""
     from datetime import UTC, datetime
 
-    from campaigns.jobs import JOBS
     from dialer.scheduler import job_schedules, make_trigger
+    from dialer.services.jobs import JOBS
 
     schedules = job_schedules(obj.settings)
     tz = obj.settings.scheduler.timezone
@@ -54,16 +54,17 @@ def ls_cmd(obj, as_json: bool) -> None:  # noqa: ANN001
     if as_json:
         click.echo(json.dumps(rows))
         return
-    from rich.console import Console
     from rich.table import Table
+
+    from dialer.cli.common import cell, console
 
     table = Table(title=f"scheduled jobs ({tz})")
     for col in ("job", "schedule", "next run", "last run", "result", "node"):
         table.add_column(col)
     for r in rows:
         table.add_row(r["job"], r["schedule"], r["next_run"] or "-", r["last_started"] or "never",
-                      r["last_result"] or "-", r["last_node"] or "-")
-    Console().print(table)
+                      cell(r["last_result"] or "-"), cell(r["last_node"] or "-"))
+    console().print(table)
 
 
 @cli.command("run")
@@ -98,13 +99,14 @@ def history_cmd(obj, name: str | None, limit: int, as_json: bool) -> None:  # no
     if as_json:
         click.echo(json.dumps(runs))
         return
-    from rich.console import Console
     from rich.table import Table
+
+    from dialer.cli.common import cell, console
 
     table = Table(title="job runs")
     for col in ("id", "job", "node", "trigger", "started", "finished", "result", "message"):
         table.add_column(col)
     for r in runs:
-        table.add_row(str(r["id"]), r["job"], r["node"], r["trigger"], r["started_at"] or "-",
-                      r["finished_at"] or "-", r["result"], (r["message"] or "")[:60])
-    Console().print(table)
+        table.add_row(str(r["id"]), r["job"], cell(r["node"]), r["trigger"], r["started_at"] or "-",
+                      r["finished_at"] or "-", cell(r["result"]), cell(r["message"] or ""))
+    console().print(table)

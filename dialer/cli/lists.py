@@ -23,9 +23,9 @@ def _json(data: Any) -> None:
 
 
 def _console():  # noqa: ANN202 - rich Console
-    from rich.console import Console
+    from dialer.cli.common import console
 
-    return Console()
+    return console()
 
 
 @click.group()
@@ -61,12 +61,17 @@ def import_cmd(obj, file: Path, list_name: str, campaign: str | None, region: st
     from lists.importer import ImportOptions, import_file
 
     options = ImportOptions(
-        list_name=list_name, campaign=campaign, region=region, overrides=parse_overrides(mapping),
+        list_name=list_name, region=region, overrides=parse_overrides(mapping),
         dedupe=dedupe, delimiter=delimiter, encoding=encoding, dry_run=dry_run, rejects=rejects,
     )
     if not file.exists():
         raise InputError(f"{file}: file not found")
     engine = obj.engine
+    if campaign:
+        from campaigns.store import find_id
+
+        with engine.connect() as conn:
+            options.campaign_id = find_id(conn, campaign)
     show_progress = not as_json and sys.stderr.isatty()
     if show_progress:
         from rich.progress import (
@@ -94,8 +99,10 @@ def import_cmd(obj, file: Path, list_name: str, campaign: str | None, region: st
 def _print_result(result) -> None:  # noqa: ANN001 - ImportResult
     from rich.table import Table
 
+    from dialer.cli.common import cell
+
     title = f"{Path(result.file).name} → list {result.list_name}" + (" (dry run: nothing written)" if result.dry_run else "")
-    table = Table(title=title, show_header=True)
+    table = Table(title=cell(title), show_header=True)
     table.add_column("rows")
     table.add_column("count", justify="right")
     table.add_row("read", str(result.rows_read))
@@ -104,8 +111,10 @@ def _print_result(result) -> None:  # noqa: ANN001 - ImportResult
     table.add_row("duplicates", str(result.duplicates))
     table.add_row("do not call", str(result.dnc))
     for reason, n in sorted(result.not_imported.items()):
-        table.add_row(f"  {reason}", str(n))
+        table.add_row(cell(f"  {reason}"), str(n))
     _console().print(table)
+    delimiter = {"\t": "tab", ",": "comma", ";": "semicolon", "|": "pipe"}.get(result.delimiter, result.delimiter)
+    click.echo(f"read as {result.encoding or '?'}, {delimiter}-separated (--encoding, --delimiter to change)")
     if result.rejected_file:
         click.echo(f"rows not imported: {result.rejected_file}")
 
@@ -115,7 +124,7 @@ def _print_result(result) -> None:  # noqa: ANN001 - ImportResult
 @click.pass_obj
 def ls_cmd(obj, as_json: bool) -> None:  # noqa: ANN001
     """List the lead lists with their lead counts."""
-    from lists.store import list_summaries
+    from dialer.services.listings import list_summaries
 
     with obj.engine.connect() as conn:
         rows = list_summaries(conn)
@@ -124,12 +133,14 @@ def ls_cmd(obj, as_json: bool) -> None:  # noqa: ANN001
         return
     from rich.table import Table
 
+    from dialer.cli.common import cell
+
     table = Table(show_header=True)
     for col in ("name", "campaign", "active", "priority", "leads", "new", "created"):
         table.add_column(col, justify="right" if col in ("leads", "new", "priority") else "left")
     for r in rows:
-        table.add_row(r["name"], r["campaign"] or "-", "yes" if r["active"] else "no", str(r["priority"]),
-                      str(r["leads"]), str(r["new"]), str(r["created_at"])[:19])
+        table.add_row(cell(r["name"]), cell(r["campaign"] or "-"), "yes" if r["active"] else "no",
+                      str(r["priority"]), str(r["leads"]), str(r["new"]), str(r["created_at"])[:19])
     _console().print(table if rows else "no lists yet: `dialer lists import FILE --list NAME`")
 
 
@@ -139,30 +150,33 @@ def ls_cmd(obj, as_json: bool) -> None:  # noqa: ANN001
 @click.pass_obj
 def show_cmd(obj, name: str, as_json: bool) -> None:  # noqa: ANN001
     """Show a list: lead counts by status and its import runs."""
-    from lists.store import list_details
+    from dialer.services.listings import list_details
 
     with obj.engine.connect() as conn:
         info = list_details(conn, name)
     if as_json:
         _json(info)
         return
+    from rich.markup import escape
     from rich.table import Table
 
+    from dialer.cli.common import cell
+
     console = _console()
-    console.print(f"[bold]{info['name']}[/bold]  campaign: {info['campaign'] or '-'}  "
+    console.print(f"[bold]{escape(info['name'])}[/bold]  campaign: {escape(info['campaign'] or '-')}  "
                   f"active: {'yes' if info['active'] else 'no'}  priority: {info['priority']}  leads: {info['leads']}")
     st = Table(title="leads by status")
     st.add_column("status")
     st.add_column("leads", justify="right")
     for s, n in info["statuses"].items():
-        st.add_row(s, str(n))
+        st.add_row(cell(s), str(n))
     console.print(st)
     runs = Table(title="imports")
     for col in ("finished", "file", "read", "imported", "rejected", "duplicates", "dnc", "rejected file"):
         runs.add_column(col)
     for r in info["imports"]:
-        runs.add_row(str(r["finished_at"])[:19], r["file"], str(r["rows_read"]), str(r["imported"]),
-                     str(r["rejected"]), str(r["duplicates"]), str(r["dnc"]), r["rejected_file"] or "-")
+        runs.add_row(str(r["finished_at"])[:19], cell(r["file"]), str(r["rows_read"]), str(r["imported"]),
+                     str(r["rejected"]), str(r["duplicates"]), str(r["dnc"]), cell(r["rejected_file"] or "-"))
     console.print(runs)
 
 
@@ -190,11 +204,10 @@ def export_cmd(obj, name: str, out: Path, as_json: bool) -> None:  # noqa: ANN00
 @click.pass_obj
 def delete_cmd(obj, name: str, yes: bool, as_json: bool) -> None:  # noqa: ANN001
     """Delete a list and all its leads."""
-    from lists.store import delete_list, get_list, list_details
+    from lists.store import delete_list, get_list, lead_counts
 
     with obj.engine.connect() as conn:
-        get_list(conn, name)
-        leads = list_details(conn, name)["leads"]
+        leads = lead_counts(conn, get_list(conn, name)["id"])["leads"]
     if not yes and not click.confirm(f"delete list {name!r} and its {leads} leads?", default=False):
         raise InputError("not deleted")
     with obj.engine.begin() as conn:
@@ -214,7 +227,8 @@ def delete_cmd(obj, name: str, yes: bool, as_json: bool) -> None:  # noqa: ANN00
 def audit_cmd(obj, name: str, export: Path | None, as_json: bool) -> None:  # noqa: ANN001
     """Audit a list: ambiguous or disagreeing time zones, mobile versus fixed-line numbers, and
     numbers also on another list of the campaign — each with a count and an example."""
-    from lists.audit import audit_list, export_affected, print_audit
+    from dialer.services.listings import audit_list
+    from lists.audit import export_affected, print_audit
 
     with obj.engine.connect() as conn:
         report = audit_list(conn, name)

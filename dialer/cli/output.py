@@ -5,7 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console, Group
+from rich.markup import escape
 from rich.table import Table
+
+from dialer.cli.common import cell
+from dialer.cli.common import console as make_console
 
 
 def _pct(x: float) -> str:
@@ -34,7 +38,7 @@ def dashboard_view(run: Any, end: float | None) -> Group:
                       str(c["abandoned_24h"]), _pct(c["abandon_rate_24h"]), f"{_talk_per_hour(engine):.1f}")
         parts += [agents, calls]
         if c["idle_reason"]:
-            parts.append(f"[yellow]{c['idle_reason']}[/]")
+            parts.append(f"[yellow]{escape(c['idle_reason'])}[/]")
     return Group(*parts)
 
 
@@ -48,8 +52,8 @@ def _talk_per_hour(engine: Any) -> float:
 
 def print_report(report: dict[str, Any], console: Console | None = None) -> None:
     """The campaign report as tables."""
-    console = console or Console()
-    summary = Table(title=f"campaign {report['campaign']}", show_header=False)
+    console = console or make_console()
+    summary = Table(title=cell(f"campaign {report['campaign']}"), show_header=False)
     summary.add_column(style="bold")
     summary.add_column(justify="right")
     rows = [
@@ -77,7 +81,7 @@ def print_report(report: dict[str, Any], console: Console | None = None) -> None
             t.add_column(title[:-1])
             t.add_column("count", justify="right")
             for k, v in sorted(data.items(), key=lambda kv: -kv[1]):
-                t.add_row(str(k), str(v))
+                t.add_row(cell(k), str(v))
             console.print(t)
     if report.get("per_hour"):
         t = Table(title="per hour (UTC)")
@@ -88,4 +92,4 @@ def print_report(report: dict[str, Any], console: Console | None = None) -> None
         console.print(t)
     truth = report.get("simulator_truth")
     if truth:
-        console.print(f"simulator ground truth: {truth}")
+        console.print(cell("simulator ground truth: " + ", ".join(f"{k} {v}" for k, v in truth.items())))

@@ -10,7 +10,7 @@ import click
 from campaigns import store
 from dialer.cli.common import parse_when
 from dialer.cli.output import print_report
-from dialer.report import build_report
+from dialer.services.report import build_report
 
 
 @click.command()

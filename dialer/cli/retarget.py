@@ -20,7 +20,7 @@ def cli(obj, source: str, reason: str, target: str, dry_run: bool, as_json: bool
     They are called in TO once it is active, not before the gaps of TO's limits allow (after a
     refusal, an abandoned call, a machine) and under its frequency cap.
     """
-    from campaigns.retarget import retarget
+    from dialer.services.retarget import retarget
 
     result = retarget(obj.engine, source, reason.upper(), target, dry_run=dry_run)
     data = result.to_dict()

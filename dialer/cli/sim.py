@@ -8,6 +8,8 @@ import signal
 
 import click
 
+from dialer.errors import DialerError
+
 
 @click.command()
 @click.option(
@@ -68,7 +70,10 @@ def cli(
     )
 
     async def run() -> None:
-        server = await start_server(sim, host, port)
+        try:
+            server = await start_server(sim, host, port)
+        except OSError as exc:  # the port taken, an address not on this machine
+            raise DialerError(f"the simulator cannot listen on {host}:{port}: {exc.strerror or exc}") from None
         sc = sim.scenario
         click.echo(
             f"dialer sim: AMI on {host}:{server.port} (scenario {sc.name}, speed {sc.speed:g}, "

@@ -10,7 +10,7 @@ Public API::
     await server.close()
 """
 
-from dialer.sim.clock import Clock, LoopClock, ManualClock
+from dialer.clock import Clock, ManualClock
 from dialer.sim.pbx import PBX, CallTruth, Stats
 from dialer.sim.scenario import Scenario, capture_scenario, load_scenario, scenario_from_dict
 from dialer.sim.server import BANNER, AmiServer, Simulator, start_server
@@ -21,7 +21,6 @@ __all__ = [
     "AmiServer",
     "CallTruth",
     "Clock",
-    "LoopClock",
     "ManualClock",
     "Scenario",
     "Simulator",

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from dialer.sim.clock import Clock, Handle
+from dialer.clock import Clock, Timer
 from dialer.sim.events import CAUSE_TXT, CLASS_BITS, STATE_DESC, event, lines
 from dialer.sim.scenario import QueueConfig, Scenario
 
@@ -150,7 +150,7 @@ class Member:
     wrapuptime: int = 0
     busy_until: float = 0.0  # wrap-up
     on_break: bool = False
-    timer: Handle | None = None
+    timer: Timer | None = None
 
     def pairs(self, *, ringinuse: bool = True) -> list[tuple[str, object]]:
         out: list[tuple[str, object]] = [
@@ -303,10 +303,10 @@ class PBX:
 
     # ------------------------------------------------------------------ plumbing
     def now(self) -> float:
-        return self.clock.now()
+        return self.clock.monotonic()
 
     def epoch(self) -> float:
-        return self.epoch0 + self.clock.now()
+        return self.epoch0 + self.clock.monotonic()
 
     def emit(self, bit: int, text: str) -> None:
         if self._held is not None:
@@ -324,7 +324,7 @@ class PBX:
         for bit, text in held:
             self.emit(bit, text)
 
-    def _later(self, delay: float, fn: Callable[..., Any], *args: Any) -> Handle:
+    def _later(self, delay: float, fn: Callable[..., Any], *args: Any) -> Timer:
         return self.clock.call_later(delay, fn, *args)
 
     def _new_uid(self) -> str:

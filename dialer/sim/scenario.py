@@ -2,73 +2,30 @@
 
 See ``docs/simulator.md`` for the format; ``scenarios/default.toml`` is a commented example.
 Every duration is in simulated seconds; a distribution is either a number (fixed) or a table
-``{dist = "uniform" | "exponential" | "normal" | "lognormal" | "fixed", ...}``.
+``{dist = "fixed" | "uniform" | "exponential" | "normal" | "lognormal" | "gamma", ...}`` read
+by :func:`dialer.distributions.parse_distribution` (the pacing simulator's parser too).
 """
 
 from __future__ import annotations
 
 import math
-import random
 import tomllib
 from dataclasses import dataclass, fields, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-OUTCOMES = ("human", "machine", "busy", "congestion", "invalid", "no_answer", "unavailable")
+from dialer.distributions import (
+    Distribution,
+    Fixed,
+    LogNormal,
+    PartyOutcome,
+    Uniform,
+    parse_distribution,
+)
 
-
-@dataclass(frozen=True)
-class Dist:
-    """A duration distribution; ``sample(rng)`` never returns less than ``min`` (default 0)."""
-
-    kind: str = "fixed"
-    value: float = 0.0
-    mean: float = 0.0
-    sd: float = 0.0
-    low: float = 0.0
-    high: float = 0.0
-    min: float = 0.0
-    max: float = math.inf
-
-    @classmethod
-    def parse(cls, spec: Any, what: str = "distribution") -> Dist:
-        if isinstance(spec, Dist):
-            return spec
-        if isinstance(spec, int | float) and not isinstance(spec, bool):
-            return cls("fixed", value=float(spec))
-        if not isinstance(spec, dict):
-            raise ValueError(f"{what}: expected a number or a table, got {spec!r}")
-        spec = dict(spec)
-        kind = str(spec.pop("dist", "fixed"))
-        if kind not in ("fixed", "uniform", "exponential", "normal", "lognormal"):
-            raise ValueError(f"{what}: unknown dist {kind!r}")
-        allowed = {"value", "mean", "sd", "low", "high", "min", "max"}
-        unknown = set(spec) - allowed
-        if unknown:
-            raise ValueError(f"{what}: unknown keys {sorted(unknown)}")
-        d = cls(kind, **{k: float(v) for k, v in spec.items()})
-        if kind in ("exponential", "normal", "lognormal") and d.mean <= 0:
-            raise ValueError(f"{what}: {kind} needs mean > 0")
-        if kind == "uniform" and d.high < d.low:
-            raise ValueError(f"{what}: uniform needs high >= low")
-        return d
-
-    def sample(self, rng: random.Random) -> float:
-        k = self.kind
-        if k == "fixed":
-            x = self.value
-        elif k == "uniform":
-            x = rng.uniform(self.low, self.high)
-        elif k == "exponential":
-            x = rng.expovariate(1.0 / self.mean)
-        elif k == "normal":
-            x = rng.gauss(self.mean, self.sd)
-        else:  # lognormal parametrised by its own mean and sd
-            sd = self.sd or self.mean / 2
-            sigma2 = math.log(1 + (sd / self.mean) ** 2)
-            x = rng.lognormvariate(math.log(self.mean) - sigma2 / 2, math.sqrt(sigma2))
-        return min(max(x, self.min), self.max)
+#: The outcomes of a dial attempt the model draws from, in the order their weights are read.
+OUTCOMES: tuple[PartyOutcome, ...] = tuple(PartyOutcome)
 
 
 @dataclass(frozen=True)
@@ -82,11 +39,11 @@ class CalledParties:
     invalid: float = 0.03
     no_answer: float = 0.42
     unavailable: float = 0.0
-    ring_time: Dist = Dist("lognormal", mean=9, sd=5, min=1.5, max=60)
-    early_fail_time: Dist = Dist("uniform", low=0.3, high=3.0)
-    patience: Dist = Dist("fixed", value=math.inf)
-    talk_time: Dist = Dist("lognormal", mean=70, sd=50, min=5, max=1800)
-    machine_time: Dist = Dist("uniform", low=8, high=25)
+    ring_time: Distribution = LogNormal(9, sd=5, min=1.5, max=60)
+    early_fail_time: Distribution = Uniform(0.3, 3.0)
+    patience: Distribution = Fixed(math.inf)
+    talk_time: Distribution = LogNormal(70, sd=50, min=5, max=1800)
+    machine_time: Distribution = Uniform(8, 25)
 
     def weights(self) -> list[tuple[str, float]]:
         pairs = [(name, float(getattr(self, name))) for name in OUTCOMES]
@@ -102,7 +59,7 @@ class CalledParties:
 class Amd:
     """What an ``AMD()`` step reports when the Originate asks for it (``DIALER_AMD=1``)."""
 
-    time: Dist = Dist("uniform", low=1.5, high=4.0)
+    time: Distribution = Uniform(1.5, 4.0)
     false_machine: float = 0.02  # a human classified as a machine
     false_human: float = 0.10  # a machine classified as a human
 
@@ -111,10 +68,10 @@ class Amd:
 class Agents:
     """Queue members: the simulator answers queue calls for every member."""
 
-    answer_delay: Dist = Dist("uniform", low=0.5, high=2.0)
-    talk_time: Dist = Dist("lognormal", mean=80, sd=45, min=10, max=1800)
+    answer_delay: Distribution = Uniform(0.5, 2.0)
+    talk_time: Distribution = LogNormal(80, sd=45, min=10, max=1800)
     break_probability: float = 0.0  # after each call, chance the agent goes on a break
-    break_time: Dist = Dist("uniform", low=60, high=300)
+    break_time: Distribution = Uniform(60, 300)
     break_reason: str = "SIM-BREAK"
 
 
@@ -167,8 +124,8 @@ def _dists(cls: type, data: dict[str, Any], where: str) -> Any:
         if key not in known:
             raise ValueError(f"[{where}]: unknown key {key!r}")
         default = known[key].default
-        if isinstance(default, Dist):
-            kwargs[key] = Dist.parse(value, f"{where}.{key}")
+        if isinstance(default, Distribution):
+            kwargs[key] = parse_distribution(value, f"{where}.{key}")
         elif isinstance(default, float | int) and not isinstance(default, bool):
             kwargs[key] = float(value)
         else:
@@ -258,7 +215,6 @@ __all__ = [
     "Agents",
     "Amd",
     "CalledParties",
-    "Dist",
     "QueueConfig",
     "Scenario",
     "capture_scenario",

@@ -15,7 +15,7 @@ from dataclasses import replace
 from typing import Any
 
 from dialer.ami.codec import Banner, Frame, FrameParser
-from dialer.sim.clock import Clock, LoopClock
+from dialer.clock import Clock, ScaledClock
 from dialer.sim.events import (
     ALL_CLASSES,
     CLASS_BITS,
@@ -62,7 +62,7 @@ class Simulator:
         if secret is not None:
             changes["secret"] = secret
         self.scenario = replace(scenario, **changes) if changes else scenario
-        self.clock: Clock = clock if clock is not None else LoopClock(self.scenario.speed)
+        self.clock: Clock = clock if clock is not None else ScaledClock(self.scenario.speed)
         self.pbx = PBX(self.scenario, self.clock, epoch=epoch)
 
     @property

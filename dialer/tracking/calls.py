@@ -495,14 +495,14 @@ class CallTracker:
             call.resolved_at = now
             out = self._signal(call, Signal.ANSWERED, now) if event.reason == 4 else []
             return out + self._maybe_end(call, now)
-        uid = getattr(event, "uniqueid", None)
+        uid: str | None = getattr(event, "uniqueid", None)
         call = self._by_uid.get(uid) if uid else None
         if call is None:
             dest = getattr(event, "dest_uniqueid", None)
             if dest and getattr(event, "uniqueid", None) is None:  # Originate's own dial
                 call = self._by_uid.get(dest)
                 uid = dest
-        if call is None:
+        if call is None or uid is None:
             return []  # another channel (an agent leg, or not ours): nothing decides on it
         own = uid in (call.channel_id, call.other_channel_id)
         primary = uid == call.channel_id

@@ -65,7 +65,13 @@ class _Conn(asyncio.Protocol):
         for frame in self.parser.feed(data):
             assert isinstance(frame, Frame)
             self.server.actions.append(frame)
-            if not self.server.frozen:
+            self.server.arrived.set()
+            name = frame.get("Action", "").lower()
+            if self.server.unanswered.get(name, 0) > 0:
+                self.server.unanswered[name] -= 1
+            elif name in self.server.replies:
+                self.write(self.server.replies[name](frame.get("ActionID", "")))
+            elif not self.server.frozen:
                 self.handle(frame)
 
     def handle(self, f: Frame) -> None:
@@ -124,7 +130,9 @@ class _Conn(asyncio.Protocol):
 
 
 class FakeAmi:
-    """``async with FakeAmi() as ami: ami.port``; faults: ``drop_connections()``, ``frozen``."""
+    """``async with FakeAmi() as ami: ami.port``; faults: ``drop_connections()``, ``frozen``,
+    ``unanswered`` (leave the next N actions of a kind unanswered), ``replies`` (answer a kind
+    with raw bytes, malformed ones included)."""
 
     def __init__(self, *, username: str = "dialer", secret: str = "s3cr3t-Valu3") -> None:
         self.username = username
@@ -137,6 +145,9 @@ class FakeAmi:
         self.actions: list[Frame] = []
         self.live: list[tuple[str, str]] = []  # (uniqueid, linkedid) listed by CoreShowChannels
         self.script: Script | None = None
+        self.unanswered: dict[str, int] = {}  # action name (lower case) -> how many to ignore
+        self.replies: dict[str, Callable[[str], bytes]] = {}  # action name -> raw bytes by ActionID
+        self.arrived = asyncio.Event()  # set whenever an action arrives
         self._server: asyncio.Server | None = None
 
     @property
@@ -166,6 +177,17 @@ class FakeAmi:
 
     def actions_named(self, name: str) -> list[Frame]:
         return [a for a in self.actions if a.get("Action", "").lower() == name.lower()]
+
+    async def received(self, name: str, count: int = 1, timeout: float = 3.0) -> list[Frame]:
+        """Wait until ``count`` actions called ``name`` have arrived."""
+
+        async def until() -> list[Frame]:
+            while len(found := self.actions_named(name)) < count:
+                self.arrived.clear()
+                await self.arrived.wait()
+            return found
+
+        return await asyncio.wait_for(until(), timeout)
 
 
 def replay_call(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+from collections.abc import Callable
 
 import pytest
 
@@ -20,17 +21,20 @@ from dialer.ami.codec import encode_frame
 from dialer.ami.events import (
     EVENT_MASK,
     CoreShowChannel,
+    FullyBooted,
     LinkLost,
     LinkUp,
     OriginateResponse,
     QueueMemberStatus,
     Reconciled,
+    ReconcileFailed,
     Shutdown,
 )
 from dialer.secrets import Secret
 from dialer.settings import AmiSettings
 from dialer.tracking.calls import CallState, CallTracker, Outcome
 from tests.ami.fake_ami import FakeAmi, replay_call
+from tests.ami.stepclock import StepClock
 
 SECRET = "s3cr3t-Valu3"
 
@@ -56,16 +60,22 @@ class Sink(list):  # type: ignore[type-arg]
         self.append(item)
         self.changed.set()
 
-    async def wait_for(self, kind: type, count: int = 1, timeout: float = 3.0) -> list[object]:
-        async def until() -> list[object]:
-            while True:
-                found = [x for x in self if isinstance(x, kind)]
-                if len(found) >= count:
-                    return found
+    async def until(self, condition: Callable[[], bool], timeout: float = 3.0) -> None:
+        """Wait (at most ``timeout`` s) until ``condition()`` holds, checked at each delivery."""
+
+        async def loop() -> None:
+            while not condition():
                 self.changed.clear()
                 await self.changed.wait()
 
-        return await asyncio.wait_for(until(), timeout)
+        await asyncio.wait_for(loop(), timeout)
+
+    async def wait_for(self, kind: type, count: int = 1, timeout: float = 3.0) -> list[object]:
+        await self.until(lambda: len(self.of(kind)) >= count, timeout)
+        return self.of(kind)
+
+    def of(self, kind: type) -> list[object]:
+        return [x for x in self if isinstance(x, kind)]
 
 
 def free_port() -> int:
@@ -185,10 +195,7 @@ async def test_originate_fields_and_origination_response_as_event() -> None:
             [resp] = await sink.wait_for(OriginateResponse)
             assert resp.reason == 4 and resp.uniqueid == "att-1" and resp.action_id == "o-att-1"  # type: ignore[attr-defined]
             await sink.wait_for(QueueMemberStatus, 2)
-            for _ in range(100):
-                if tracker.get("att-1").ended:  # type: ignore[union-attr]
-                    break
-                await asyncio.sleep(0.01)
+            await sink.until(lambda: tracker.get("att-1").ended)  # type: ignore[union-attr]
             record = tracker.get("att-1")
             assert (
                 record is not None
@@ -269,8 +276,7 @@ async def test_dropped_link_reconnects_and_reconciles(all_logs: pytest.LogCaptur
                     f"att-{n}", "Local/5550001@sim-customers", context="dialer-connect"
                 )
             await sink.wait_for(OriginateResponse, 2)
-            await asyncio.sleep(0.05)
-            assert tracker.count(CallState.CONNECTED) == 2
+            await sink.until(lambda: tracker.count(CallState.CONNECTED) == 2)
             ami.live = [("att-1", "att-1"), ("att-1-peer", "att-1")]  # att-2 ends while we are away
             ami.drop_connections()
             [lost] = await sink.wait_for(LinkLost)
@@ -296,8 +302,9 @@ async def test_dropped_link_reconnects_and_reconciles(all_logs: pytest.LogCaptur
 
 async def test_action_in_flight_when_link_drops_fails_and_is_not_resent() -> None:
     async with FakeAmi() as ami:
+        sink = Sink()
         client = AmiClient(
-            settings(ami.port, ping_interval=60, action_timeout=2), Sink(), reconnect_min_delay=0.02
+            settings(ami.port, ping_interval=60, action_timeout=2), sink, reconnect_min_delay=0.02
         )
         await client.connect()
         try:
@@ -305,16 +312,13 @@ async def test_action_in_flight_when_link_drops_fails_and_is_not_resent() -> Non
             task = asyncio.create_task(
                 client.originate("att-5", "Local/1@x", context="dialer-connect")
             )
-            await asyncio.sleep(0.05)
+            await ami.received("Originate")
             ami.frozen = False
             ami.drop_connections()
             with pytest.raises(AmiLinkLost):
                 await task
-            for _ in range(100):
-                if client.connected:
-                    break
-                await asyncio.sleep(0.01)
-            await asyncio.sleep(0.05)  # FullyBooted after re-login: panoramisk would re-send here
+            await sink.wait_for(FullyBooted, 2)  # after re-login: panoramisk would re-send here
+            await client.ping()  # anything re-sent would have reached the PBX before this Ping
             assert client.connected and len(ami.actions_named("Originate")) == 1
         finally:
             await client.close()
@@ -330,10 +334,8 @@ async def test_watchdog_detects_frozen_pbx_then_recovers() -> None:
         )
         await client.connect()
         try:
-            await asyncio.sleep(0.25)
-            assert len(ami.actions_named("Ping")) >= 1 and not [
-                x for x in sink if isinstance(x, LinkLost)
-            ]
+            await ami.received("Ping", 2)
+            assert not sink.of(LinkLost)
             ami.frozen = True
             [lost] = await sink.wait_for(LinkLost)
             assert "no Pong" in lost.reason  # type: ignore[attr-defined]
@@ -387,3 +389,182 @@ async def test_backoff_is_exponential_capped_and_jittered() -> None:
     hi = AmiClient(s, Sink(), reconnect_min_delay=0.5, rng=lambda: 1.0)
     assert [lo.backoff(n) for n in range(6)] == [0.25, 0.5, 1.0, 2.0, 2.0, 2.0]
     assert [hi.backoff(n) for n in range(6)] == [0.5, 1.0, 2.0, 4.0, 4.0, 4.0]
+
+
+# ------------------------------------------------------------------ on an injected clock
+
+
+async def test_watchdog_timeouts_and_backoff_follow_the_injected_clock() -> None:
+    """Ping interval, Pong timeout and reconnect backoff are clock seconds: no real waits."""
+    async with FakeAmi() as ami:
+        sink, clock = Sink(), StepClock()
+        client = AmiClient(
+            settings(ami.port, ping_interval=10, action_timeout=5, connect_timeout=5),
+            sink,
+            reconnect_min_delay=1.0,
+            rng=lambda: 0.0,
+            clock=clock,
+        )
+        await client.connect()
+        try:
+            await clock.sleeping_until(10)  # the watchdog's first interval
+            assert not ami.actions_named("Ping")
+            clock.advance(10)
+            await clock.sleeping_until(20)  # Pong checked, next interval
+            assert client.last_pong_rtt == 0.0 and len(ami.actions_named("Ping")) == 1
+            ami.frozen = True
+            clock.advance(10)
+            await clock.sleeping_until(25)  # the Ping sent at 20, timing out at 25
+            assert not sink.of(LinkLost)
+            clock.advance(5)
+            [lost] = await sink.wait_for(LinkLost)
+            assert lost.reason == "watchdog: no Pong within 5 s"  # type: ignore[attr-defined]
+            ami.frozen = False
+            await clock.sleeping_until(25.5)  # backoff(0) = 0.5 with no jitter
+            assert len(ami.actions_named("Login")) == 1
+            clock.advance(0.5)
+            await sink.wait_for(Reconciled)
+            assert client.connected and client.synced and client.reconnects == 1
+        finally:
+            await client.close()
+
+
+# ------------------------------------------------------------------ reconciliation after a reconnect
+
+
+async def test_slow_reconciliation_is_reported_and_retried_while_the_link_stays_up() -> None:
+    """Issue 13 item 2: one CoreShowChannels answered too late after a reconnect must neither
+    leave the client waiting for a disconnect that never comes nor look like a link loss."""
+    async with FakeAmi() as ami:
+        sink, clock = Sink(), StepClock()
+        client = AmiClient(
+            settings(ami.port, ping_interval=600, action_timeout=5, reconnect_max_delay=8),
+            sink,
+            reconnect_min_delay=1.0,
+            rng=lambda: 1.0,
+            clock=clock,
+        )
+        await client.connect()
+        try:
+            ami.unanswered["coreshowchannels"] = 2
+            ami.drop_connections()
+            await sink.wait_for(LinkLost)
+            await clock.sleeping_until(1.0)
+            clock.advance(1.0)
+            await sink.wait_for(LinkUp, 2)
+            assert client.connected and not client.synced
+            await ami.received("CoreShowChannels")
+            await clock.sleeping_until(6.0)
+            clock.advance(5.0)
+            [failed] = await sink.wait_for(ReconcileFailed)
+            assert failed == ReconcileFailed(
+                "AMI CoreShowChannels got no response within 5 s", 1, 1.0
+            )
+            assert client.connected and not client.synced
+            await clock.sleeping_until(7.0)  # retry after backoff(0)
+            clock.advance(1.0)
+            await ami.received("CoreShowChannels", 2)
+            await clock.sleeping_until(12.0)
+            clock.advance(5.0)
+            await sink.wait_for(ReconcileFailed, 2)
+            assert sink.of(ReconcileFailed)[1].retry_in == 2.0  # type: ignore[attr-defined]
+            await clock.sleeping_until(14.0)
+            clock.advance(2.0)
+            [rec] = await sink.wait_for(Reconciled)
+            assert client.synced and client.connected and client.reconnects == 1
+            assert len(ami.actions_named("Login")) == 2 and not sink.of(LinkLost)[1:]
+            kinds = [type(x).__name__ for x in sink if not isinstance(x, FullyBooted)]
+            assert kinds == [
+                "LinkUp", "LinkLost", "LinkUp", "ReconcileFailed", "ReconcileFailed", "Reconciled"
+            ]  # fmt: skip
+        finally:
+            await client.close()
+
+
+async def test_owner_can_ask_for_a_reconciliation() -> None:
+    async with FakeAmi() as ami, AmiClient(settings(ami.port, ping_interval=60), Sink()) as client:
+        sink = client.on_event
+        assert isinstance(sink, Sink) and client.synced
+        ami.live = [("c1", "c1")]
+        client.reconcile_soon()
+        assert not client.synced
+        [rec] = await sink.wait_for(Reconciled)
+        assert [c.uniqueid for c in rec.channels] == ["c1"]  # type: ignore[attr-defined]
+        assert client.synced
+        ami.unanswered["coreshowchannels"] = 1
+        with pytest.raises(AmiTimeout):
+            await asyncio.wait_for(client.reconcile(), 2)
+        ami.live = []
+        assert await client.reconcile() == ()  # answered: nothing live any more
+
+
+# ------------------------------------------------------------------ malformed input
+
+
+def _frame(*pairs: tuple[str, str]) -> bytes:
+    return b"".join(f"{k}: {v}\r\n".encode() for k, v in pairs) + b"\r\n"
+
+
+QMS = [("Event", "QueueMemberStatus"), ("Queue", "camp1"), ("Interface", "PJSIP/a1"),
+       ("MemberName", "alice"), ("Status", "1"), ("Paused", "0")]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("bad", "why"),
+    [
+        (_frame(("Response", "Success"), ("ActionID", "x1"), ("ActionID", "x2")), "ActionID"),
+        (_frame(("Event", "Hangup"), ("Event", "Newchannel"), ("Uniqueid", "u1")), "Event"),
+        (_frame(("Response", "Success"), ("Message", "a"), ("Message", "b")), "Message"),
+        (_frame(("Frobnicate", "1")), "neither Event nor Response"),
+        (b"\xff\xfe garbage without colon\r\n\r\n", "neither Event nor Response"),
+    ],
+)
+async def test_malformed_frame_is_dropped_and_logged_the_link_and_other_frames_kept(
+    all_logs: pytest.LogCaptureFixture, bad: bytes, why: str
+) -> None:
+    async with FakeAmi() as ami:
+        sink = Sink()
+        async with AmiClient(settings(ami.port, ping_interval=60), sink) as client:
+            before = _frame(*QMS[:-1], ("Paused", "1"))
+            ami.broadcast(before + bad + _frame(*QMS))  # one write: the frames around the bad one
+            await sink.wait_for(QueueMemberStatus, 2)
+            assert await client.ping() >= 0
+            assert client.connected and not sink.of(LinkLost)
+            [line] = [r for r in all_logs.records if r.getMessage() == "AMI frame dropped"]
+            assert why in line.reason  # type: ignore[attr-defined]
+            assert len(ami.actions_named("Login")) == 1
+    assert_no_secret(all_logs)
+
+
+async def test_unterminated_follows_does_not_hold_up_the_frames_behind_it() -> None:
+    async with FakeAmi() as ami:
+        ami.replies["command"] = lambda aid: (
+            f"Response: Follows\r\nPrivilege: Command\r\nActionID: {aid}\r\n"
+            "Asterisk 13.38.3 built by root\r\n\r\n"  # no --END COMMAND--
+        ).encode() + _frame(*QMS)
+        sink = Sink()
+        async with AmiClient(settings(ami.port, ping_interval=60), sink) as client:
+            resp = await client.send({"Action": "Command", "Command": "core show version"})
+            assert resp["Response"] == "Follows"
+            await sink.wait_for(QueueMemberStatus)
+            assert await client.ping() >= 0 and not sink.of(LinkLost)
+
+
+async def test_late_list_items_of_a_timed_out_action_are_not_events() -> None:
+    async with FakeAmi() as ami:
+        sink = Sink()
+        async with AmiClient(settings(ami.port, ping_interval=60), sink) as client:
+            ami.live = [("c1", "c1")]
+            ami.unanswered["coreshowchannels"] = 1
+            with pytest.raises(AmiTimeout):
+                await client.core_show_channels()
+            [late] = ami.actions_named("CoreShowChannels")
+            aid = late["ActionID"]
+            ami.broadcast(
+                _frame(("Response", "Success"), ("ActionID", aid), ("EventList", "start"))
+                + _frame(("Event", "CoreShowChannel"), ("ActionID", aid), ("Uniqueid", "c1"))
+                + _frame(("Event", "CoreShowChannelsComplete"), ("ActionID", aid))
+                + _frame(*QMS)
+            )
+            await sink.wait_for(QueueMemberStatus)
+            assert not sink.of(CoreShowChannel)

@@ -201,3 +201,49 @@ def test_capture_wire_bytes_match_raw() -> None:
 def test_stray_blank_lines_between_frames() -> None:
     out = parse_all([b"Asterisk Call Manager/13.0.0\r\n\r\nEvent: A\r\n\r\n\r\nEvent: B\r\n\r\n"])
     assert [f["Event"] for f in out[1:]] == ["A", "B"]  # type: ignore[index]
+
+
+def _feed_all(parser: FrameParser, raw: bytes, bytewise: bool) -> list[Frame | Banner]:
+    out: list[Frame | Banner] = []
+    for chunk in [raw[i : i + 1] for i in range(len(raw))] if bytewise else [raw]:
+        out += parser.feed(chunk)
+    return out
+
+
+@pytest.mark.parametrize("bytewise", [False, True])
+def test_unterminated_follows_ends_at_the_next_frame(bytewise: bool) -> None:
+    errors: list[str] = []
+    raw = (
+        b"Asterisk Call Manager/1.1\r\nResponse: Follows\r\nActionID: c1\r\nsome output\r\n\r\n"
+        b"Event: Hangup\r\nUniqueid: u1\r\n\r\n"
+        b"Response: Follows\r\nActionID: c2\r\nmore\r\n\r\nstill more\r\n--END COMMAND--\r\n\r\n"
+        b"Response: Success\r\nActionID: p\r\nPing: Pong\r\n\r\n"
+    )
+    out = _feed_all(FrameParser(on_error=errors.append), raw, bytewise)
+    first, hangup, second, pong = out[1:]
+    assert first["ActionID"] == "c1" and first.getlist("Output") == ["some output"]  # type: ignore[union-attr]
+    assert hangup["Uniqueid"] == "u1" and pong["Ping"] == "Pong"
+    assert second.getlist("Output") == ["more", "still more"]  # type: ignore[union-attr]
+    assert errors == ["Response: Follows without --END COMMAND--: ended at the next frame"]
+
+
+@pytest.mark.parametrize("bytewise", [False, True])
+def test_oversized_frame_is_skipped_and_the_stream_resyncs(bytewise: bool) -> None:
+    errors: list[str] = []
+    parser = FrameParser(expect_banner=False, max_frame=64, on_error=errors.append)
+    raw = (
+        b"Event: A\r\n\r\n"
+        + b"Event: Huge\r\n" + b"X: " + b"y" * 200 + b"\r\n\r\n"
+        + b"Event: B\r\n\r\n"
+    )  # fmt: skip
+    out = _feed_all(parser, raw, bytewise)
+    assert [f["Event"] for f in out] == ["A", "B"]  # type: ignore[index]
+    assert errors == ["frame longer than 64 bytes: skipped"] and parser.errors == 1
+
+
+def test_unbounded_garbage_keeps_the_buffer_bounded() -> None:
+    parser = FrameParser(expect_banner=False, max_frame=1000)
+    for _ in range(100):
+        parser.feed(b"z" * 999)
+    assert len(parser._buf) < 1000 and parser.errors == 1
+    assert [f["Event"] for f in parser.feed(b"\r\n\r\nEvent: Back\r\n\r\n")] == ["Back"]  # type: ignore[index]

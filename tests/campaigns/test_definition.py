@@ -20,7 +20,7 @@ from campaigns.definition import (
     parse_definition,
     render_script,
 )
-from campaigns.rules import DEFAULT_BANDS
+from campaigns.rulespec import DEFAULT_BANDS
 from dialer.errors import InputError
 from tests.campaigns.conftest import EXAMPLES, MINIMAL, make_definition
 

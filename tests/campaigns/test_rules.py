@@ -20,8 +20,8 @@ from campaigns.rules import (
     Retry,
     earliest_allowed,
     evaluate,
-    parse_int_range,
 )
+from campaigns.rulespec import parse_int_range
 from campaigns.windows import is_open, next_open
 from tests.campaigns.conftest import EXAMPLES, make_definition
 

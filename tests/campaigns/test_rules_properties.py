@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 
 from campaigns.definition import CampaignDefinition
 from campaigns.rules import (
-    OUTCOMES,
     Callback,
     CallResult,
     Finish,
@@ -20,6 +19,7 @@ from campaigns.rules import (
     Retry,
     evaluate,
 )
+from campaigns.rulespec import OUTCOMES
 from campaigns.windows import is_open
 from tests.campaigns.conftest import make_definition
 

@@ -13,12 +13,12 @@ from click.testing import CliRunner
 from sqlalchemy import select, update
 
 from campaigns.definition import definition_from_data
-from campaigns.jobs import JobContext, recycle
-from campaigns.retarget import retarget
 from campaigns.rules import CallResult
 from dialer.claim import claim_leads
 from dialer.db import make_async_engine, open_engine
 from dialer.engine import apply_rules
+from dialer.services.jobs import JobContext, recycle
+from dialer.services.retarget import retarget
 from tests.scheduling.helpers import (
     agents_t,
     aware,

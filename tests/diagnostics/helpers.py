@@ -8,8 +8,13 @@ from typing import Any
 
 from sqlalchemy import Engine, insert
 
-from dialer.claim import calls, campaigns_t, dnc, leads, lists_
+from campaigns.models import campaigns as campaigns_t
 from dialer.db import open_engine
+from dialer.models import agents as agents_t
+from dialer.models import calls
+from lists.models import dnc_numbers as dnc
+from lists.models import lead_lists as lists_
+from lists.models import leads
 
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)  # a Monday: 10:00 New York, 16:00 Budapest, 00:00 Tokyo
 NY, TOKYO = "America/New_York", "Asia/Tokyo"
@@ -55,7 +60,7 @@ def seed(
         if dnc_rows:
             conn.execute(insert(dnc), list(dnc_rows))
         if agents:
-            conn.execute(insert(campaigns_t.metadata.tables["agents"]),
+            conn.execute(insert(agents_t),
                          [{"interface": "PJSIP/x", "token_hash": "x", **a} for a in agents])
         if call_rows:
             conn.execute(insert(calls), [

@@ -11,11 +11,12 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from campaigns.diagnostics import forecast, why
 from dialer.api import create_app
 from dialer.cli import main
 from dialer.db import make_async_engine, open_engine
-from lists.audit import audit_list, export_affected
+from dialer.services.diagnostics import forecast, why
+from dialer.services.listings import audit_list
+from lists.audit import export_affected
 from tests.diagnostics.helpers import NOW, NY, TOKYO, ago, later, lead, seed
 
 

@@ -7,10 +7,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from campaigns.diagnostics import REASONS, top_reason, why
 from campaigns.windows import CallingWindow
 from dialer.claim import claim_leads, open_zone_sets, zone_keys
 from dialer.db import make_async_engine
+from dialer.services.diagnostics import REASONS, top_reason, why
 from tests.diagnostics.helpers import NOW, NY, TOKYO, ago, later, lead, phone, seed
 
 ZERO = {"callable": 0, **{code: 0 for code, _ in REASONS}}
@@ -214,7 +214,7 @@ async def test_callable_count_agrees_with_the_claim(db_url: str, hours: int) -> 
     try:
         async with engine.begin() as conn:
             conn: AsyncConnection
-            from campaigns.diagnostics import _window
+            from dialer.services.diagnostics import _window
 
             window: CallingWindow = _window(data["definition"])
             open_sets = open_zone_sets(window, await zone_keys(conn, 1), at)

@@ -18,6 +18,7 @@ from dialer.clock import ScaledClock
 from dialer.db import make_async_engine, open_engine
 from dialer.engine import Engine
 from dialer.schema import metadata
+from dialer.services.campaigns import apply_definition
 from tests.e2e.conftest import write_campaign
 
 
@@ -42,7 +43,7 @@ class FakeLink:
 async def api(tmp_path: Path, db_url: str):  # noqa: ANN201
     sync = open_engine(db_url)
     definition = load_definition(write_campaign(tmp_path, "progressive"))
-    cid = store.apply_definition(sync, definition).campaign_id
+    cid = apply_definition(sync, definition).campaign_id
     store.set_status(sync, "e2e", "active")
     now = datetime.now(UTC)
     with sync.begin() as conn:

@@ -12,9 +12,9 @@ from sqlalchemy import select
 
 from dialer.claim import calls, leads
 from dialer.db import open_engine
-from dialer.engine import DispositionError
-from dialer.report import build_report
-from dialer.schema import metadata
+from dialer.errors import Conflict, NotFound
+from dialer.models import agent_state_log
+from dialer.services.report import build_report
 from dialer.tracking.agents import AgentState
 from tests.e2e.conftest import run_until_done, start_demo
 
@@ -41,7 +41,7 @@ async def test_campaign_runs_to_the_end_and_reconciles(e2e_options, mode: str) -
     with engine.connect() as conn:
         call_rows = conn.execute(select(calls)).all()
         lead_rows = conn.execute(select(leads)).all()
-        log_rows = conn.execute(select(metadata.tables["agent_state_log"])).all()
+        log_rows = conn.execute(select(agent_state_log)).all()
     engine.dispose()
 
     # Every imported lead was dialled exactly once (max_attempts = 1) and has a final status.
@@ -61,10 +61,19 @@ async def test_campaign_runs_to_the_end_and_reconciles(e2e_options, mode: str) -
     assert outcomes["CONNECTED"] == truth.connected
     if mode == "ratio":  # 3 lines per ready agent: some answered calls find no agent ...
         assert outcomes["ABANDONED"] > 0
-        # ... and then the engine's abandon governor falls back to progressive: the abandons
-        # stop growing with the calls (they come in the first bursts only).
-        second_half = sorted(call_rows, key=lambda r: r.placed_at)[len(call_rows) // 2:]
-        assert sum(r.outcome == "ABANDONED" for r in second_half) <= 1
+        # ... and while one more abandon would break the 3 % (the 24 h rate as the engine knew
+        # it when the call was placed), the governor dials progressively: calls placed then are
+        # answered by a free agent; at most one is late (2 s is 33 ms of real time at 60x).
+        live = sorted((r.ended_at, r.outcome == "ABANDONED") for r in call_rows
+                      if r.outcome in ("ABANDONED", "CONNECTED"))
+
+        def limited(at) -> bool:  # noqa: ANN001
+            known = [abandoned for ended, abandoned in live if ended < at]
+            a = sum(known)
+            return a > 0 and (a + 1) / (len(known) + 1) > 0.03
+
+        in_fallback = [r for r in call_rows if r.outcome == "ABANDONED" and limited(r.placed_at)]
+        assert len(in_fallback) <= 1, [(r.id, r.placed_at) for r in in_fallback]
     # ... and the report's abandon rate is the simulator's, abandoned / (abandoned + connected).
     engine = open_engine(run.settings.database_url)
     with engine.connect() as conn:
@@ -96,12 +105,12 @@ async def test_dispositions_are_validated(e2e_options) -> None:
             not_connected = conn.execute(select(calls.c.id).where(calls.c.outcome != "CONNECTED")).first()
         engine.dispose()
         assert connected is not None
-        with pytest.raises(DispositionError, match="already disposed"):
+        with pytest.raises(Conflict, match="already disposed"):
             await run.engine.dispose(connected.id, code="SALE")
         if not_connected is not None:
-            with pytest.raises(DispositionError, match="did not reach an agent"):
+            with pytest.raises(Conflict, match="did not reach an agent"):
                 await run.engine.dispose(not_connected.id, code="SALE")
-        with pytest.raises(DispositionError, match="unknown call"):
+        with pytest.raises(NotFound, match="unknown call"):
             await run.engine.dispose(10**9, code="SALE")
     finally:
         await run.stop()

@@ -17,7 +17,6 @@ from sqlalchemy import insert, select, update
 
 from campaigns import store
 from campaigns.definition import load_definition
-from campaigns.diagnostics import why
 from dialer import pacing
 from dialer.api import token_hash
 from dialer.claim import calls, leads, lists_
@@ -27,6 +26,8 @@ from dialer.demo import demo_scenario
 from dialer.engine import Engine
 from dialer.schema import metadata
 from dialer.server import Server
+from dialer.services.campaigns import apply_definition
+from dialer.services.diagnostics import why
 from dialer.settings import Settings
 from dialer.sim import Simulator, start_server
 from dialer.tracking.agents import AgentState
@@ -100,7 +101,7 @@ async def start(tmp_path: Path, callbacks: list[dict], *, login: list[str] = NAM
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     sync = open_engine(settings.database_url)
     definition = load_definition(write_campaign(tmp_path, "progressive"))
-    cid = store.apply_definition(sync, definition).campaign_id
+    cid = apply_definition(sync, definition).campaign_id
     now = clock.now()
     with sync.begin() as conn:
         conn.execute(insert(lists_).values(id=1, name="e2e", campaign_id=cid, active=True, priority=0))
@@ -121,7 +122,7 @@ async def start(tmp_path: Path, callbacks: list[dict], *, login: list[str] = NAM
                 connected_at=now - timedelta(days=1), ended_at=now - timedelta(days=1), agent=cb["owner"],
                 disposition="CALLBACK", callback_at=due, note=f"call {cb['owner']} back after work",
                 disposed_at=now - timedelta(days=1), channel_id=f"old-{i}"))
-    store.apply_definition(sync, definition)
+    apply_definition(sync, definition)
     store.set_status(sync, "e2e", "active")
     sync.dispose()
     overrides = {

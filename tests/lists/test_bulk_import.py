@@ -83,7 +83,7 @@ def test_reader_process_gives_the_same_chunks(tmp_path: Path) -> None:
 def test_reader_process_raises_the_readers_error(sqlite_engine: Engine, tmp_path: Path,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "late.csv"
-    good = "".join(f"+1212555{i:04d},Ann\n" for i in range(30000))
+    good = "".join(f"+1212555{i:04d},Ann\n" for i in range(70000))  # past the sniffed sample (1 MiB)
     path.write_bytes(b"phone,name\n" + good.encode() + b"+12125550000,\xff\xfe\xfa\n")
     monkeypatch.setattr(importer, "PROCESSES_MIN_ROWS", 0)
     with pytest.raises(InputError, match="cannot decode"):
@@ -129,5 +129,5 @@ def test_bulk_import_rebuilds_the_indexes_exactly(sqlite_engine: Engine, tmp_pat
     good = "".join(f"+1312555{i:04d},Ann\n" for i in range(30000))
     bad.write_bytes(b"phone,name\n" + good.encode() + b"+13125550000,\xff\xfe\xfa\n")
     with pytest.raises(InputError):
-        import_file(sqlite_engine, bad, ImportOptions("late", region="US", chunksize=5000))
+        import_file(sqlite_engine, bad, ImportOptions("late", region="US", chunksize=5000, encoding="utf-8"))
     assert _indexes(sqlite_engine) == before

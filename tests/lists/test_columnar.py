@@ -13,7 +13,8 @@ from lists.columnar import transform_columns
 from lists.columns import map_columns
 from lists.phone_columns import _vec, normalise_column
 from lists.phones import Normaliser, slow_normalise
-from lists.transform import Spec, transform
+from lists.record import Spec
+from lists.transform import transform
 
 REGIONS = ["US", "CA", "GB", "HU", "RU", "DE", "FR", "IT", "MX", "BR", "IN", "JP", "AU", "PR", "JM", "KZ", "EG",
            "SA", "AR", "NL", "CH", "AT", "SE", "PL"]

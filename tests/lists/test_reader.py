@@ -85,7 +85,7 @@ def test_unusable_files(sqlite_engine: Engine, tmp_path: Path, content: bytes | 
 def test_undecodable_later_rolls_back(sqlite_engine: Engine, tmp_path: Path) -> None:
     """A bad byte after the sniffed sample: one error, nothing imported, no half-written rejects."""
     path = tmp_path / "late.csv"
-    good = "".join(f"+1212555{i:04d},Ann\n" for i in range(30000))
+    good = "".join(f"+1212555{i:04d},Ann\n" for i in range(70000))  # past the sniffed sample (1 MiB)
     path.write_bytes(b"phone,name\n" + good.encode() + b"+12125550000,\xff\xfe\xfa\n")
     with pytest.raises(InputError, match="cannot decode"):
         import_file(sqlite_engine, path, ImportOptions("late", region="US", chunksize=5000))

@@ -78,6 +78,8 @@ def _format(path: Path, delimiter: str) -> FileFormat | None:
 @example((b'a,b\n1,2\n"x\ny",3\n4,5\n6,7,8\n9,10\n11\n', ","), 2)
 @example((b"a,b\n1,2\n\n3,4\n", ","), 1)
 @example((b'a\n"open\n', ","), 3)
+@example((b'col0\n"\n\n"\r"', ","), 1)  # a quote left open at the end: pandas' error, not a value
+@example((b'col0\n\r"\n\n"\r"', ","), 1)
 def test_same_as_pandas(tmp_path: Path, file: tuple[bytes, str], chunksize: int) -> None:
     data, delimiter = file
     path = tmp_path / "f.csv"

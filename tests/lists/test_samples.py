@@ -120,14 +120,15 @@ def test_campaign_scope(engine: Engine, samples: Path) -> None:
     from campaigns.models import Campaign
 
     with engine.begin() as conn:
-        conn.execute(Campaign.__table__.insert().values(name="spring", status="draft", definition={}))
-    a = import_file(engine, samples / "crm-export.csv", ImportOptions("a", campaign="spring", region="US"))
-    b = import_file(engine, samples / "crm-export.csv", ImportOptions("b", campaign="spring", region="US"))
+        spring = conn.execute(Campaign.__table__.insert().values(name="spring", status="draft", definition={})
+                              .returning(Campaign.__table__.c.id)).scalar_one()
+    a = import_file(engine, samples / "crm-export.csv", ImportOptions("a", campaign_id=spring, region="US"))
+    b = import_file(engine, samples / "crm-export.csv", ImportOptions("b", campaign_id=spring, region="US"))
     c = import_file(engine, samples / "crm-export.csv", ImportOptions("c", region="US"))  # no campaign
     assert a.imported == 10 and b.imported == 0 and c.imported == 10
     assert b.not_imported["duplicate_in_campaign"] == 12
     with engine.begin() as conn:
-        dnc.add_numbers(conn, ["+18085550123"], campaign_id=1)
-        assert dnc.is_dnc(conn, "+18085550123", 1) and not dnc.is_dnc(conn, "+18085550123", None)
-    d = import_file(engine, samples / "crm-export.csv", ImportOptions("d", campaign="spring", region="US", dedupe="list"))
+        dnc.add_numbers(conn, ["+18085550123"], campaign_id=spring)
+        assert dnc.is_dnc(conn, "+18085550123", spring) and not dnc.is_dnc(conn, "+18085550123", None)
+    d = import_file(engine, samples / "crm-export.csv", ImportOptions("d", campaign_id=spring, region="US", dedupe="list"))
     assert d.dnc == 1 and d.imported == 9

@@ -9,14 +9,15 @@ from sqlalchemy import insert, select
 from sqlalchemy.engine import Engine
 
 from campaigns.definition import definition_to_data, parse_definition
-from dialer.schema import metadata
+from campaigns.models import campaigns as campaigns_t
+from dialer.models import agents as agents_t
+from dialer.models import calls as calls_t
+from lists.models import dnc_numbers as dnc_t
+from lists.models import lead_lists as lists_t
+from lists.models import leads as leads_t
 
-campaigns_t = metadata.tables["campaigns"]
-lists_t = metadata.tables["lead_lists"]
-leads_t = metadata.tables["leads"]
-calls_t = metadata.tables["calls"]
-dnc_t = metadata.tables["dnc_numbers"]
-agents_t = metadata.tables["agents"]
+# The tables, for the tests that import them from here.
+__all__ = ["agents_t", "calls_t", "campaigns_t", "dnc_t", "leads_t", "lists_t"]
 
 
 class FakeClock:

@@ -11,7 +11,8 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import insert, select
 
-from campaigns.jobs import (
+from dialer.db import open_engine
+from dialer.services.jobs import (
     JobContext,
     compliance_report,
     dnc_refresh,
@@ -19,7 +20,6 @@ from campaigns.jobs import (
     purge_stale_claims,
     tz_refresh,
 )
-from dialer.db import open_engine
 from lists.csvsafe import safe_cell
 from tests.scheduling.helpers import (
     aware,

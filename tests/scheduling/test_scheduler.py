@@ -1,9 +1,10 @@
-"""The scheduler in virtual time: runs recorded, missed runs caught up once, one run per
+"""The scheduler on a manual clock: runs recorded, missed runs caught up once, one run per
 scheduled moment across processes (PostgreSQL advisory lock), APScheduler really firing."""
 
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,19 +12,22 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from campaigns import jobs as jobs_mod
-from campaigns.jobs import JOBS, JobResult, JobSpec, job_runs
+from dialer.clock import ManualClock
 from dialer.db import open_engine
+from dialer.job_models import job_runs
 from dialer.scheduler import (
     JobRunner,
     JobScheduler,
+    RunOutcome,
     job_lock,
     job_schedules,
     make_trigger,
     previous_fire_time,
 )
+from dialer.services import jobs as jobs_mod
+from dialer.services.jobs import JOBS, JobContext, JobResult, JobSpec
 from dialer.settings import Settings
-from tests.scheduling.helpers import FakeClock, aware, campaign, lead, lead_list, lead_row
+from tests.scheduling.helpers import aware, campaign, lead, lead_list, lead_row
 
 NIGHT = datetime(2026, 11, 23, 2, 30, 5, tzinfo=UTC)  # just after the 02:30 recycle
 
@@ -71,7 +75,7 @@ async def test_nightly_recycle_runs_and_is_recorded(sqlite_url: str, tmp_path: P
 
     with engine.begin() as conn:
         add_numbers(conn, ["+12125550104"], None, source="test")
-    clock = FakeClock(NIGHT)
+    clock = ManualClock(NIGHT)
     sched = JobScheduler(_settings(sqlite_url, tmp_path), node="n1", clock=clock, engine=engine, catch_up=False)
     await sched.start()
     try:
@@ -96,13 +100,13 @@ async def test_nightly_recycle_runs_and_is_recorded(sqlite_url: str, tmp_path: P
 
 async def test_missed_run_is_caught_up_once_at_start(sqlite_url: str, tmp_path: Path) -> None:
     engine = open_engine(sqlite_url)
-    clock = FakeClock(NIGHT)
+    clock = ManualClock(NIGHT)
     settings = _settings(sqlite_url, tmp_path)
     runner = JobRunner(engine, data_dir=tmp_path, node="n1", clock=clock)
     assert runner.run("tz_refresh", trigger="cron", scheduled_for=datetime(2026, 11, 23, 3, 15, tzinfo=UTC)).ran
     assert runner.run("recycle", trigger="cron", scheduled_for=datetime(2026, 11, 23, 2, 30, tzinfo=UTC)).ran
     # Nothing runs for two and a half days: two 02:30 recycles and two 03:15 zone checks missed.
-    clock.t = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+    clock.set(datetime(2026, 11, 25, 12, 0, tzinfo=UTC))
     sched = JobScheduler(settings, node="n2", clock=clock, engine=engine, catch_up=False)
     await sched.start()
     try:
@@ -124,9 +128,9 @@ async def test_missed_run_is_caught_up_once_at_start(sqlite_url: str, tmp_path: 
 
 async def test_catch_up_runs_in_the_background_at_start(sqlite_url: str, tmp_path: Path) -> None:
     engine = open_engine(sqlite_url)
-    clock = FakeClock(NIGHT - timedelta(days=1))
+    clock = ManualClock(NIGHT - timedelta(days=1))
     JobRunner(engine, data_dir=tmp_path, node="n1", clock=clock).run("recycle", trigger="cron")
-    clock.t = NIGHT
+    clock.set(NIGHT)
     sched = JobScheduler(_settings(sqlite_url, tmp_path), node="n1", clock=clock, engine=engine)
     await sched.start()
     await sched.stop()  # waits for the catch-up in progress
@@ -136,19 +140,25 @@ async def test_catch_up_runs_in_the_background_at_start(sqlite_url: str, tmp_pat
 
 async def test_apscheduler_fires_the_job(sqlite_url: str, tmp_path: Path) -> None:
     engine = open_engine(sqlite_url)
-    sched = JobScheduler(_settings(sqlite_url, tmp_path), node="n1", clock=FakeClock(NIGHT), engine=engine,
+    sched = JobScheduler(_settings(sqlite_url, tmp_path), node="n1", clock=ManualClock(NIGHT), engine=engine,
                          catch_up=False)
+    fired: asyncio.Queue[RunOutcome] = asyncio.Queue()
+    fire = sched.fire
+
+    async def fire_and_tell(name: str) -> RunOutcome:
+        outcome = await fire(name)
+        fired.put_nowait(outcome)
+        return outcome
+
+    sched.fire = fire_and_tell  # type: ignore[method-assign]  # what start() hands APScheduler
     await sched.start()
     try:
         assert set(sched.next_runs()) == set(JOBS)
         sched.aps.modify_job("tz_refresh", next_run_time=datetime.now(UTC))
-        deadline = time.monotonic() + 5
-        while not _runs(engine, "tz_refresh") and time.monotonic() < deadline:
-            await asyncio.sleep(0.02)
-        while _runs(engine, "tz_refresh")[0].result == "running" and time.monotonic() < deadline:
-            await asyncio.sleep(0.02)
+        outcome = await asyncio.wait_for(fired.get(), 10)
     finally:
         await sched.stop()
+    assert outcome.job == "tz_refresh" and outcome.result == "ok"
     (run,) = _runs(engine, "tz_refresh")
     assert run.trigger == "cron" and run.result == "ok"
     engine.dispose()
@@ -160,20 +170,27 @@ def test_failed_job_is_recorded(sqlite_url: str, tmp_path: Path, monkeypatch: py
 
     monkeypatch.setitem(jobs_mod.JOBS, "recycle", JobSpec("recycle", boom, "30 2 * * *", "x"))
     engine = open_engine(sqlite_url)
-    outcome = JobRunner(engine, data_dir=tmp_path, node="n1", clock=FakeClock(NIGHT)).run("recycle")
+    outcome = JobRunner(engine, data_dir=tmp_path, node="n1", clock=ManualClock(NIGHT)).run("recycle")
     assert outcome.result == "error" and "disk full" in outcome.message
     (run,) = _runs(engine)
     assert run.result == "error" and "disk full" in run.message and run.finished_at is not None
     engine.dispose()
 
 
-def _slow_job(calls: list[str]):  # noqa: ANN202
-    def job(ctx) -> JobResult:  # noqa: ANN001
-        calls.append(ctx.node)
-        time.sleep(0.3)
-        return JobResult({"n": 1}, "slow")
+class HeldJob:
+    """A job that runs until the test lets it finish (it runs in the scheduler's worker thread)."""
 
-    return job
+    def __init__(self) -> None:
+        self.nodes: list[str] = []
+        self.started = threading.Event()
+        self.release = threading.Event()
+
+    def __call__(self, ctx: JobContext) -> JobResult:
+        self.nodes.append(ctx.node)
+        self.started.set()
+        if not self.release.wait(30):
+            raise RuntimeError("the test never released the job")
+        return JobResult({"n": 1}, "held")
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
@@ -181,26 +198,32 @@ async def test_two_schedulers_run_a_job_once(
     backend: str, request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     url = request.getfixturevalue(f"{backend}_url")
-    ran: list[str] = []
-    monkeypatch.setitem(jobs_mod.JOBS, "recycle", JobSpec("recycle", _slow_job(ran), "30 2 * * *", "x"))
+    job = HeldJob()
+    monkeypatch.setitem(jobs_mod.JOBS, "recycle", JobSpec("recycle", job, "30 2 * * *", "x"))
     e1, e2 = open_engine(url), open_engine(url)  # two processes: two engines, two pools
-    clock = FakeClock(NIGHT)
+    clock = ManualClock(NIGHT)
     a = JobScheduler(_settings(url, tmp_path), node="a", clock=clock, engine=e1, catch_up=False)
     b = JobScheduler(_settings(url, tmp_path), node="b", clock=clock, engine=e2, catch_up=False)
     await a.start()
     await b.start()
     try:
-        # Both fire the 02:30 run at once: one runs, the other finds it locked.
-        first = await asyncio.gather(a.fire("recycle"), b.fire("recycle"))
-        # One fires late, after the other finished: already run for 02:30, skipped.
-        clock.advance(seconds=20)
+        # Both fire the 02:30 run: b fires while a's run is in progress and finds it locked.
+        first = asyncio.create_task(a.fire("recycle"))
+        assert await asyncio.to_thread(job.started.wait, 10)
+        locked = await b.fire("recycle")
+        job.release.set()
+        done = await first
+        # b fires again late, after a finished: already run for 02:30, skipped.
+        clock.advance(20)
         late = await b.fire("recycle")
     finally:
+        job.release.set()
         await a.stop()
         await b.stop()
-    assert sorted(o.result for o in first) == ["ok", "skipped"]
+    assert done.result == "ok"
+    assert locked.result == "skipped" and "another process" in locked.message
     assert late.result == "skipped" and "already run" in late.message
-    assert len(ran) == 1
+    assert job.nodes == ["a"]
     assert len(_runs(e1, "recycle")) == 1
     # A manual run is never skipped as "already run".
     runner = JobRunner(e2, data_dir=tmp_path, node="b", clock=clock)

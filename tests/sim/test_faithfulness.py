@@ -174,7 +174,7 @@ async def replay(sim: Simulator, clock: ManualClock, port: int, capture: Capture
     """Send the capture's actions at their recorded (simulated) times; return what came back."""
     client = await RawClient.connect(port)
     assert (await client.login())["Response"] == "Success"
-    start = clock.now()
+    start = clock.monotonic()
     last = 0.0
     for item in capture.items:
         if item.direction != "sent":

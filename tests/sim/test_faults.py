@@ -83,7 +83,7 @@ async def test_restart_calls_vanish(
 
 async def test_restart_with_downtime_refuses_connections(server, client: RawClient) -> None:
     task = asyncio.create_task(server.restart(downtime=0.3))
-    await asyncio.sleep(0.1)
+    assert await client.closed()  # the listening socket is closed before connections drop
     with pytest.raises(OSError):
         await RawClient.connect(server.port)
     await task

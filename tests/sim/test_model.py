@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import time
 
+from dialer.distributions import Uniform
 from dialer.sim import ManualClock, Simulator, capture_scenario, load_scenario
-from dialer.sim.scenario import Dist, scenario_from_dict
+from dialer.sim.scenario import scenario_from_dict
 
 ORIG = {
     "context": "dialer-connect",
@@ -138,7 +139,7 @@ def test_scenario_file_parsing(tmp_path) -> None:
         '[[queues]]\nname = "q1"\nwrapuptime = 5\nmembers = [{ interface = "PJSIP/agent1", name = "Ann" }]\n'
     )
     sc = load_scenario(path)
-    assert sc.seed == 3 and sc.called.ring_time == Dist("uniform", low=1, high=2)
+    assert sc.seed == 3 and sc.called.ring_time == Uniform(1, 2)
     assert sc.queues[0].members == (("PJSIP/agent1", "Ann"),) and sc.queues[0].wrapuptime == 5
     try:
         scenario_from_dict({"called": {"humans": 1}})

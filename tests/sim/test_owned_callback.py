@@ -32,8 +32,8 @@ class Feed:
             for frame in parser.feed(text.encode()):
                 self.frames.append(dict(frame))
                 event = parse_event(frame)
-                self.calls.handle(event, clock.now())
-                self.agents.handle(event, clock.now())
+                self.calls.handle(event, clock.monotonic())
+                self.agents.handle(event, clock.monotonic())
 
         sim.pbx.listeners.append(listener)
 
@@ -52,9 +52,9 @@ def setup(scenario=None) -> tuple[Simulator, ManualClock, Feed]:  # noqa: ANN001
 
 def place_owned(sim: Simulator, feed: Feed, number: str, aid: str) -> None:
     """What the engine does: register the routed attempt, reserve the owner, pause it, originate."""
-    feed.calls.place(aid, feed.clock.now(), channel_id=aid, action_id=aid, use_default_ids=False,
+    feed.calls.place(aid, feed.clock.monotonic(), channel_id=aid, action_id=aid, use_default_ids=False,
                      agent="owner", agent_interface=OWNER)
-    feed.agents.reserve(OWNER, aid, feed.clock.now())
+    feed.agents.reserve(OWNER, aid, feed.clock.monotonic())
     sim.pbx.queue_pause("camp1", OWNER, True, "callback")
     originate(sim, number, aid, "LEAD_ID=1", f"DIALER_AGENT={OWNER}", "DIALER_QUEUE=camp1")
 
@@ -82,8 +82,8 @@ def test_answered_call_is_dialled_to_the_owner_only() -> None:
     assert order.index("DialBegin") < order.index("QueueMemberStatus") < order.index("DialEnd")
     record = feed.calls.get("cb-1")
     assert (record.outcome, record.agent, record.agent_interface) == (Outcome.CONNECTED, "owner", OWNER)
-    assert feed.agents.times(OWNER, clock.now()).calls == 1
-    assert feed.agents.times(OTHER, clock.now()).calls == 0
+    assert feed.agents.times(OWNER, clock.monotonic()).calls == 1
+    assert feed.agents.times(OTHER, clock.monotonic()).calls == 0
 
 
 def test_owner_not_answering_within_the_wait_is_dropped() -> None:
@@ -131,7 +131,7 @@ def test_owner_busy_goes_to_the_queue() -> None:
     assert join["Queue"] == "camp1"
     record = feed.calls.get("cb-3")
     assert (record.outcome, record.agent_interface) == (Outcome.CONNECTED, OTHER)
-    assert feed.agents.times(OTHER, clock.now()).calls == 1
+    assert feed.agents.times(OTHER, clock.monotonic()).calls == 1
 
 
 def test_owner_busy_and_no_one_free_is_the_queue_timeout() -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from dialer.sim import ManualClock, Simulator, capture_scenario, start_server
 from tests.sim.amiclient import RawClient
 
@@ -235,7 +233,6 @@ async def test_sync_originate_answers_after_the_outcome(
         Priority=1,
     )
     client.send("Ping", ActionID="after")
-    await asyncio.sleep(0.05)
     await client.until_event(lambda f: f["Event"] == "DialState")
     assert not any(f.get("ActionID") in ("s1", "after") for f in client.frames)
     clock.advance(2.5)
@@ -243,3 +240,6 @@ async def test_sync_originate_answers_after_the_outcome(
     assert resp["Message"] == "Originate successfully queued"
     await client.response("after")
     assert not client.events("OriginateResponse")
+    # in order: the call's progress, then the Originate's answer, and only then the Ping's
+    order = [f.get("ActionID") or f["Event"] for f in client.frames]
+    assert order.index("DialState") < order.index("s1") < order.index("after")

@@ -51,69 +51,34 @@ A scenario file (see ``benchmarks/scenarios/*.toml``)::
     machine_delay = {dist = "uniform", low = 2.0, high = 4.0}
 
 Every section and key is optional except ``name`` and ``agents.count``; the defaults are the
-values shown above.
+values shown above.  Unknown keys are errors.  Distributions are read by
+:func:`dialer.distributions.parse_distribution`, the same parser as the PBX simulator's
+(``sd`` is accepted for ``cv``).  ``[outcomes]`` also takes ``congestion`` (counted as
+``busy``) and ``unavailable`` (counted as ``invalid``), the two outcomes of the PBX simulator
+this model does not tell apart (:data:`dialer.distributions.PACING_FOLD`).
 """
 
 from __future__ import annotations
 
-import math
 import random
 import tomllib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-OUTCOMES = ("human", "machine", "busy", "no_answer", "invalid")
+from dialer.distributions import (
+    PACING_FOLD,
+    PACING_OUTCOMES,
+    Distribution,
+    PartyOutcome,
+    Uniform,
+    parse_distribution,
+)
 
-
-@dataclass(frozen=True)
-class Dist:
-    """A duration distribution: fixed, uniform, exponential, lognormal or gamma."""
-
-    kind: str = "fixed"
-    mean: float = 0.0
-    cv: float = 0.0
-    low: float = 0.0
-    high: float = 0.0
-    min: float = 0.0
-    max: float = math.inf
-
-    @classmethod
-    def parse(cls, spec: Any) -> Dist:
-        if isinstance(spec, int | float):
-            return cls("fixed", mean=float(spec))
-        if not isinstance(spec, dict):
-            raise ValueError(f"a distribution must be a number or a table, got {spec!r}")
-        kind = spec.get("dist", "fixed")
-        if kind not in ("fixed", "uniform", "exponential", "lognormal", "gamma"):
-            raise ValueError(f"unknown distribution {kind!r}")
-        low, high = float(spec.get("low", 0.0)), float(spec.get("high", 0.0))
-        mean = float(spec.get("mean", spec.get("value", (low + high) / 2)))
-        return cls(
-            kind,
-            mean=mean,
-            cv=float(spec.get("cv", 1.0 if kind == "exponential" else 0.0)),
-            low=low,
-            high=high,
-            min=float(spec.get("min", 0.0)),
-            max=float(spec.get("max", math.inf)),
-        )
-
-    def sample(self, rng: random.Random) -> float:
-        k = self.kind
-        if k == "fixed":
-            x = self.mean
-        elif k == "uniform":
-            x = rng.uniform(self.low, self.high)
-        elif k == "exponential":
-            x = rng.expovariate(1.0 / self.mean)
-        elif k == "lognormal":
-            s2 = math.log1p(self.cv * self.cv)
-            x = rng.lognormvariate(math.log(self.mean) - s2 / 2, math.sqrt(s2))
-        else:  # gamma
-            shape = 1.0 / (self.cv * self.cv)
-            x = rng.gammavariate(shape, self.mean / shape)
-        return min(max(x, self.min), self.max)
+#: What a dial attempt does, in the order the engine indexes them (see :data:`PACING_FOLD`
+#: for how the other outcomes of :class:`~dialer.distributions.PartyOutcome` are counted).
+OUTCOMES = PACING_OUTCOMES
 
 
 @dataclass(frozen=True)
@@ -140,14 +105,14 @@ class Scenario:
     breaks: tuple[Break, ...] = ()
     outcomes: dict[str, float] = field(default_factory=dict)
     drift: tuple[dict[str, float], ...] = ()
-    ring: dict[str, Dist] = field(default_factory=dict)
-    talk: dict[str, Dist] = field(default_factory=dict)
-    wrapup: dict[str, Dist] = field(default_factory=dict)
+    ring: dict[str, Distribution] = field(default_factory=dict)
+    talk: dict[str, Distribution] = field(default_factory=dict)
+    wrapup: dict[str, Distribution] = field(default_factory=dict)
     amd: bool = False
     amd_human_accuracy: float = 0.92
     amd_machine_accuracy: float = 0.85
-    amd_human_delay: Dist = Dist("uniform", low=0.8, high=1.6)
-    amd_machine_delay: Dist = Dist("uniform", low=2.0, high=4.0)
+    amd_human_delay: Distribution = Uniform(0.8, 1.6)
+    amd_machine_delay: Distribution = Uniform(2.0, 4.0)
     path: str = ""
 
     @property
@@ -200,23 +165,50 @@ _DEFAULT_WRAP = {
 }
 
 
-def _dists(section: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Dist]:
-    merged = {**defaults, **section}
-    return {k: Dist.parse(v) for k, v in merged.items()}
+_TOP_KEYS = ("name", "description", "hours", "days", "dialer", "agents", "outcomes", "ring", "talk", "wrapup", "amd")
+_DIALER_KEYS = ("ring_timeout", "max_lines", "drop_timeout", "connect_delay", "message_seconds")
+_AGENT_KEYS = ("count", "login_spread", "logout_spread", "break_jitter", "breaks")
+_AMD_KEYS = ("enabled", "human_accuracy", "machine_accuracy", "human_delay", "machine_delay")
+_DRIFT_KEYS = ("hour", "human", "machine", "busy", "invalid")
+
+
+def _strict(section: Any, allowed: Iterable[str], where: str) -> dict[str, Any]:
+    """``section`` as a dict; an error names the first key not in ``allowed``."""
+    if not isinstance(section, Mapping):
+        raise ValueError(f"{where}: expected a table, got {section!r}")
+    allowed = tuple(allowed)
+    for key in section:
+        if key not in allowed:
+            raise ValueError(f"{where + '.' if where else ''}{key}: unknown key (expected one of {', '.join(allowed)})")
+    return dict(section)
+
+
+def _dists(section: Any, defaults: dict[str, Any], where: str) -> dict[str, Distribution]:
+    merged = {**defaults, **_strict(section, defaults, where)}
+    return {k: parse_distribution(v, f"{where}.{k}") for k, v in merged.items()}
+
+
+def _outcomes(section: dict[str, Any]) -> tuple[dict[str, float], tuple[dict[str, float], ...]]:
+    """Outcome weights (defaults for those not given; unmodelled outcomes folded in) and drift."""
+    section = _strict(section, [*PartyOutcome, "drift"], "outcomes")
+    drift = tuple(_strict(d, _DRIFT_KEYS, "outcomes.drift") for d in section.pop("drift", ()))
+    if not section:
+        return dict(_DEFAULT_OUTCOMES), drift
+    outcomes = {**_DEFAULT_OUTCOMES, **{k: v for k, v in section.items() if k not in PACING_FOLD}}
+    for unmodelled, counted_as in PACING_FOLD.items():
+        if unmodelled in section:
+            outcomes[counted_as] = outcomes[counted_as] + section[unmodelled]
+    return outcomes, drift
 
 
 def scenario_from_dict(data: dict[str, Any], *, path: str = "") -> Scenario:
     """Build a :class:`Scenario` from parsed TOML; raises ``ValueError`` naming the field."""
     try:
-        dialer = data.get("dialer", {})
-        agents = data["agents"]
-        amd = data.get("amd", {})
-        outcomes_sec = dict(data.get("outcomes", {}))
-        drift = tuple(outcomes_sec.pop("drift", ()))
-        outcomes = {**_DEFAULT_OUTCOMES, **outcomes_sec} if outcomes_sec else dict(_DEFAULT_OUTCOMES)
-        unknown = set(outcomes) - set(OUTCOMES)
-        if unknown:
-            raise ValueError(f"outcomes: unknown keys {sorted(unknown)}")
+        data = _strict(data, _TOP_KEYS, "")
+        dialer = _strict(data.get("dialer", {}), _DIALER_KEYS, "dialer")
+        agents = _strict(data["agents"], _AGENT_KEYS, "agents")
+        amd = _strict(data.get("amd", {}), _AMD_KEYS, "amd")
+        outcomes, drift = _outcomes(data.get("outcomes", {}))
         ring_timeout = float(dialer.get("ring_timeout", 25.0))
         if ring_timeout < 15:
             raise ValueError("dialer.ring_timeout: at least 15 s")
@@ -237,14 +229,14 @@ def scenario_from_dict(data: dict[str, Any], *, path: str = "") -> Scenario:
             breaks=tuple(Break(float(b["at"]), float(b["minutes"])) for b in agents.get("breaks", ())),
             outcomes=outcomes,
             drift=drift,
-            ring=_dists(data.get("ring", {}), _DEFAULT_RING),
-            talk=_dists(data.get("talk", {}), _DEFAULT_TALK),
-            wrapup=_dists(data.get("wrapup", {}), _DEFAULT_WRAP),
+            ring=_dists(data.get("ring", {}), _DEFAULT_RING, "ring"),
+            talk=_dists(data.get("talk", {}), _DEFAULT_TALK, "talk"),
+            wrapup=_dists(data.get("wrapup", {}), _DEFAULT_WRAP, "wrapup"),
             amd=bool(amd.get("enabled", False)),
             amd_human_accuracy=float(amd.get("human_accuracy", 0.92)),
             amd_machine_accuracy=float(amd.get("machine_accuracy", 0.85)),
-            amd_human_delay=Dist.parse(amd.get("human_delay", {"dist": "uniform", "low": 0.8, "high": 1.6})),
-            amd_machine_delay=Dist.parse(amd.get("machine_delay", {"dist": "uniform", "low": 2.0, "high": 4.0})),
+            amd_human_delay=parse_distribution(amd.get("human_delay", Uniform(0.8, 1.6)), "amd.human_delay"),
+            amd_machine_delay=parse_distribution(amd.get("machine_delay", Uniform(2.0, 4.0)), "amd.machine_delay"),
             path=path,
         )
     except KeyError as exc:

@@ -24,16 +24,13 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.engine import Connection, Engine
 
-import dialer.schema  # noqa: F401  (every table registered)
 from campaigns.definition import MAX_ABANDON_TARGET, MIN_RING_TIMEOUT, definition_from_data
+from campaigns.models import campaigns as campaigns_t
 from campaigns.windows import is_open, region_code
-from dialer.db import Base
+from dialer.models import calls
 from lists.csvsafe import safe_row
-
-calls = Base.metadata.tables["calls"]
-leads = Base.metadata.tables["leads"]
-dnc = Base.metadata.tables["dnc_numbers"]
-campaigns_t = Base.metadata.tables["campaigns"]
+from lists.models import dnc_numbers as dnc
+from lists.models import leads
 
 
 @dataclass

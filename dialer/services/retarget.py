@@ -21,17 +21,14 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
-import dialer.schema  # noqa: F401  (every table registered)
 from campaigns.definition import CampaignDefinition, definition_from_data
+from campaigns.models import campaigns as campaigns_t
 from campaigns.rules import LeadHistory, PastCall, earliest_allowed
-from dialer.db import Base
 from dialer.errors import InputError
-
-calls = Base.metadata.tables["calls"]
-leads = Base.metadata.tables["leads"]
-lists_t = Base.metadata.tables["lead_lists"]
-dnc = Base.metadata.tables["dnc_numbers"]
-campaigns_t = Base.metadata.tables["campaigns"]
+from dialer.models import calls
+from lists.models import dnc_numbers as dnc
+from lists.models import lead_lists as lists_t
+from lists.models import leads
 
 #: Outcomes the rules do not know, judged like their nearest neighbour (as the engine does).
 _RULE_OUTCOME = {"ANSWERED": "NO_ANSWER", "UNKNOWN": "FAILED"}

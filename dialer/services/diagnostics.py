@@ -32,22 +32,22 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, case, func, literal, or_, select, union, union_all
 
+from campaigns.models import campaigns as campaigns_t
 from campaigns.parsing import Problems
 from campaigns.windows import DEFAULT_WINDOW, CallingWindow, next_open, parse_window, region_code
 from dialer.claim import (
     CALLABLE_STATUSES,
     ClaimLimits,
     _owner_free,
-    calls,
-    campaigns_t,
-    dnc,
     gap_conditions,
-    leads,
-    lists_,
     number_filter,
     open_zone_sets,
 )
 from dialer.errors import InputError
+from dialer.models import calls
+from lists.models import dnc_numbers as dnc
+from lists.models import lead_lists as lists_
+from lists.models import leads
 
 #: Reasons a lead is not callable, in order of precedence: a lead is counted under the first
 #: that applies.  (``in_progress`` and ``other`` concern statuses no other reason applies to,

@@ -3,7 +3,8 @@
 Each job is a plain synchronous function ``job(ctx) -> JobResult`` on a sync engine (batch work;
 the scheduler runs it in a worker thread).  :data:`JOBS` names them with their default cron
 schedule; ``[scheduler.jobs]`` in the settings overrides the schedule (an empty string disables
-a job).  :mod:`dialer.scheduler` runs them — on one node at a time, recorded in ``job_runs``.
+a job).  :mod:`dialer.scheduler` runs them — on one node at a time, recorded in ``job_runs``
+(:mod:`dialer.job_models`).
 
 - ``recycle`` — release due callbacks whose owner's exclusive time is over; give recycled leads
   with no due time one (now); move leads moved into another campaign past that campaign's gaps;
@@ -31,67 +32,22 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import (
-    JSON,
-    BigInteger,
-    DateTime,
-    Index,
-    Integer,
-    String,
-    Text,
-    func,
-    or_,
-    select,
-    update,
-)
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.orm import Mapped, mapped_column
 
-import dialer.schema  # noqa: F401  (every table registered)
 from campaigns.definition import definition_from_data
+from campaigns.models import campaigns as campaigns_t
 from campaigns.rules import earliest_allowed
-from dialer.db import Base
+from campaigns.windows import get_zone
+from dialer.errors import DialerError
+from dialer.job_models import node_heartbeats as heartbeats
+from dialer.models import calls
+from dialer.services.retarget import number_history
+from lists.models import dnc_numbers as dnc
+from lists.models import lead_lists as lists_t
+from lists.models import leads
 
 log = logging.getLogger("dialer.jobs")
-
-
-class JobRun(Base):
-    """One run of a scheduled job (``result``: running | ok | error)."""
-
-    __tablename__ = "job_runs"
-    __table_args__ = (Index("ix_job_runs_job_started", "job", "started_at"),)
-
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    job: Mapped[str] = mapped_column(String(64))
-    node: Mapped[str] = mapped_column(String(64))
-    trigger: Mapped[str] = mapped_column(String(16))  # cron | catch-up | manual
-    scheduled_for: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    result: Mapped[str] = mapped_column(String(16))
-    counts: Mapped[dict] = mapped_column(JSON, default=dict)
-    message: Mapped[str | None] = mapped_column(Text)
-
-
-class NodeHeartbeat(Base):
-    """A running process (daemon or jobs-only scheduler) says it is alive every few seconds."""
-
-    __tablename__ = "node_heartbeats"
-
-    node: Mapped[str] = mapped_column(String(64), primary_key=True)
-    role: Mapped[str] = mapped_column(String(16))  # daemon | scheduler
-    pid: Mapped[int | None] = mapped_column(Integer)
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-
-
-job_runs = JobRun.__table__
-heartbeats = NodeHeartbeat.__table__
-leads = Base.metadata.tables["leads"]
-lists_t = Base.metadata.tables["lead_lists"]
-calls = Base.metadata.tables["calls"]
-dnc = Base.metadata.tables["dnc_numbers"]
-campaigns_t = Base.metadata.tables["campaigns"]
 
 CALLABLE = ("new", "retry", "callback")
 
@@ -156,8 +112,6 @@ def _aware(value: datetime | None) -> datetime | None:
 
 def recycle(ctx: JobContext) -> JobResult:
     """Release expired callback ownership, fix due times, apply target gaps to moved leads."""
-    from campaigns.retarget import number_history
-
     now = ctx.now
     counts: dict[str, Any] = {}
     with ctx.engine.begin() as conn:
@@ -210,8 +164,7 @@ def recycle(ctx: JobContext) -> JobResult:
 
 def dnc_refresh(ctx: JobContext) -> JobResult:
     """Import the DNC files dropped in ``<data_dir>/dnc-inbox/`` (global list)."""
-    from dialer.errors import DialerError
-    from lists.dnc import import_file
+    from lists.dnc import import_file  # pandas: loaded when the job runs, not by every command
 
     inbox = ctx.data_dir / "dnc-inbox"
     processed, failed = inbox / "processed", inbox / "failed"
@@ -245,8 +198,6 @@ def dnc_refresh(ctx: JobContext) -> JobResult:
 
 def tz_refresh(ctx: JobContext) -> JobResult:
     """Re-validate the leads' stored zones; list the zones whose offset changes within 7 days."""
-    from campaigns.windows import get_zone
-
     with ctx.engine.connect() as conn:
         rows = conn.execute(
             select(leads.c.timezones, func.count()).where(leads.c.status.in_(CALLABLE)).group_by(leads.c.timezones)
@@ -280,7 +231,7 @@ def tz_refresh(ctx: JobContext) -> JobResult:
 
 def compliance_report(ctx: JobContext, day: date | None = None) -> JobResult:
     """Yesterday's compliance report (local day in the scheduler's zone) per campaign."""
-    from campaigns.compliance import write_reports
+    from dialer.services.compliance import write_reports  # pyarrow (CSV safety): when the job runs
 
     tz = ZoneInfo(ctx.timezone)
     day = day or (ctx.now.astimezone(tz).date() - timedelta(days=1))

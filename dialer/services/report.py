@@ -9,9 +9,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.engine import Connection
 
-from dialer.schema import metadata
-
-_TABLES = metadata.tables
+from dialer.models import agent_state_log, calls
+from lists.models import lead_lists, leads
 
 ABANDON_OUTCOMES = ("ABANDONED",)
 CONNECTED_OUTCOME = "CONNECTED"
@@ -53,7 +52,6 @@ class CampaignReport:
 
 
 def _abandon_counts(conn: Connection, campaign_id: int, since: datetime) -> tuple[int, int]:
-    calls = _TABLES["calls"]
     row = conn.execute(
         select(
             func.coalesce(func.sum(case((calls.c.outcome == "ABANDONED", 1), else_=0)), 0),
@@ -73,7 +71,7 @@ def build_report(
     contact_codes: frozenset[str] = frozenset(),
     success_codes: frozenset[str] = frozenset(),
 ) -> CampaignReport:
-    calls, log = _TABLES["calls"], _TABLES["agent_state_log"]
+    log = agent_state_log
     report = CampaignReport(campaign_name, since.isoformat() if since else None, now.isoformat())
     where = [calls.c.campaign_id == campaign_id]
     if since is not None:
@@ -137,7 +135,7 @@ def build_report(
     if ready_spans:
         report.average_wait_between_calls_s = round(sum(ready_spans) / len(ready_spans), 1)
 
-    leads, lists_ = _TABLES["leads"], _TABLES["lead_lists"]
+    lists_ = lead_lists
     for status, n in conn.execute(
         select(leads.c.status, func.count())
         .select_from(leads.join(lists_, leads.c.list_id == lists_.c.id))

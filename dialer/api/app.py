@@ -1,0 +1,108 @@
+"""The Starlette application: routes, dependencies on ``app.state``, one status code per error class."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from dialer.api import handlers
+from dialer.api.auth import token_hash
+from dialer.api.responses import error
+from dialer.clock import Clock
+from dialer.errors import Conflict, DialerError, Forbidden, Invalid, NotFound
+from dialer.settings import Settings
+
+log = logging.getLogger("dialer.api")
+
+#: The status code of each typed error; any other :class:`DialerError` is 422 with its message.
+STATUS: dict[type[DialerError], int] = {
+    NotFound: 404,
+    Forbidden: 403,
+    Conflict: 409,
+    Invalid: 422,
+    DialerError: 422,
+}
+
+ROUTES = [
+    Route("/api/agents/{name}/login", handlers.login, methods=["POST"]),
+    Route("/api/agents/{name}/logout", handlers.logout, methods=["POST"]),
+    Route("/api/agents/{name}/pause", handlers.pause, methods=["POST"]),
+    Route("/api/agents/{name}/ready", handlers.ready, methods=["POST"]),
+    Route("/api/agents/{name}/call", handlers.current_call, methods=["GET"]),
+    Route("/api/calls/{call_id}/disposition", handlers.disposition, methods=["POST"]),
+    Route("/api/status", handlers.status, methods=["GET"]),
+    Route("/api/campaigns/{name}/why", handlers.campaign_why, methods=["GET"]),
+    Route("/api/campaigns/{name}/forecast", handlers.campaign_forecast, methods=["GET"]),
+    Route("/api/lists/{name}/audit", handlers.list_audit, methods=["GET"]),
+]
+
+
+def create_app(
+    engine: Any,  # noqa: ANN401  (dialer.engine.Engine, or any object with its ``db`` for the diagnostics)
+    admin_token: str,
+    *,
+    settings: Settings | None = None,
+    clock: Clock | None = None,
+) -> Starlette:
+    """The agents' API over ``engine``; ``clock`` defaults to the engine's (the daemon's time)."""
+    app = Starlette(
+        routes=ROUTES,
+        middleware=[Middleware(UnexpectedErrors)],
+        exception_handlers={
+            HTTPException: _http_error,
+            **{cls: _typed_error(status) for cls, status in STATUS.items()},
+        },
+    )
+    app.state.engine = engine
+    app.state.db = engine.db
+    app.state.settings = settings or Settings()
+    app.state.clock = clock or getattr(engine, "clock", None)
+    app.state.admin_hash = token_hash(admin_token)
+    return app
+
+
+def _typed_error(status: int):  # noqa: ANN202
+    async def answer(request: Request, exc: Exception) -> Response:
+        return error(status, str(exc))
+
+    return answer
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code in (204, 304):
+        return Response(status_code=exc.status_code, headers=exc.headers)
+    return error(exc.status_code, exc.detail, exc.headers)
+
+
+class UnexpectedErrors:
+    """Any exception no handler maps: 500 with a generic message, the traceback in the log only."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception:
+            log.exception("API request failed", extra={"method": scope.get("method"), "path": scope.get("path")})
+            if not started:
+                await error(500, "internal error (see the daemon's log)")(scope, receive, send)
