@@ -1,8 +1,11 @@
 """Render the pacing benchmark: a markdown table and a plot of talk time against abandon rate.
 
-    .venv/bin/dialer bench pacing --seeds 20 --jobs 2 --json > benchmarks/pacing-results.json
-    .venv/bin/python benchmarks/pacing.py benchmarks/pacing-results.json \
+    .venv/bin/dialer bench pacing --seeds 20 --jobs 2 --json > /tmp/pacing.json
+    .venv/bin/python benchmarks/pacing.py /tmp/pacing.json --compact benchmarks/pacing-results.json \
         --table docs/img/pacing-table.md --plot docs/img/pacing-talk-vs-abandon.png
+
+``--compact`` writes the committed form of the results: numbers to 5 significant digits, one
+summary or run per line.
 """
 
 from __future__ import annotations
@@ -40,6 +43,22 @@ def markdown_table(summaries: list[dict[str, Any]]) -> str:
             f"| {s['wait_mean']:.1f} | {s['wait_p95']:.1f} | {s['dials_per_connect']:.2f} | {s['peak_lines']} |"
         )
     return head + "\n".join(rows) + "\n"
+
+
+def compact(data: dict[str, Any]) -> str:
+    """The results with numbers to 5 significant digits, one object per line."""
+
+    def line(obj: dict[str, Any]) -> str:
+        return json.dumps({k: float(f"{v:.5g}") if isinstance(v, float) else v for k, v in obj.items()},
+                          ensure_ascii=False)
+
+    return (
+        f'{{"seeds": {data["seeds"]},\n"summaries": [\n'
+        + ",\n".join(line(s) for s in data["summaries"])
+        + '],\n"runs": [\n'
+        + ",\n".join(line(r) for r in data["runs"])
+        + "]}\n"
+    )
 
 
 def plot(data: dict[str, Any], out: Path) -> None:
@@ -91,8 +110,11 @@ def main() -> None:
     ap.add_argument("results", type=Path, help="JSON from `dialer bench pacing --json`")
     ap.add_argument("--table", type=Path, help="write the markdown table here (default: stdout)")
     ap.add_argument("--plot", type=Path, help="write the PNG plot here")
+    ap.add_argument("--compact", type=Path, help="write the results in their committed form here")
     args = ap.parse_args()
     data = json.loads(args.results.read_text())
+    if args.compact:
+        args.compact.write_text(compact(data))
     table = markdown_table(data["summaries"])
     if args.table:
         args.table.write_text(table)

@@ -60,10 +60,14 @@ class OracleSimulation(Simulation):
     Talk and wrap-up lengths are drawn when a call is assigned (not at connect), breaks,
     logins and logouts are remembered per agent, and dial outcomes come from a stream of
     leads drawn in advance, so :meth:`next_free` and :meth:`peek` can answer exactly.
+
+    The oracles are bounds on pacing itself, so by default the governor holds them to the
+    free lines only (``mode="progressive"``), not to a campaign's per-agent line cap.
     """
 
-    def __init__(self, scenario: Scenario, seed: int, *, hours: float | None = None) -> None:
-        super().__init__(scenario, lambda: Progressive0(), seed, hours=hours)
+    def __init__(self, scenario: Scenario, seed: int, *, hours: float | None = None,
+                 mode: str = "progressive") -> None:
+        super().__init__(scenario, lambda: Progressive0(), seed, hours=hours, mode=mode)
         self.leads: deque[Lead] = deque()
         self.breaks: dict[int, list[tuple[float, float]]] = {}
         self.login_at: dict[int, float] = {}

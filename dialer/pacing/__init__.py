@@ -1,28 +1,32 @@
 """Pacing: how many calls to place now. A pure, synchronous, deterministic core.
 
-The daemon keeps, per campaign, one policy and one :class:`PacingStats`, and in its pacing
-loop (every ``policy.tick`` seconds or so) does::
+The daemon keeps, per campaign, one :class:`~dialer.pacing.governor.PacingGovernor` (the
+campaign's policy, its line caps and abandon limit, and the abandon ledger) and one
+:class:`PacingStats`, and in its pacing loop (every ``policy.tick`` seconds or so) does::
 
-    from dialer.pacing import (AbandonCounts, AgentState, AgentView, CallState, CallView,
-                               Snapshot, make_policy)
+    from dialer.pacing import AgentState, AgentView, CallState, CallView, Snapshot
+    from dialer.pacing.governor import PacingGovernor
 
-    policy = make_policy(campaign.dial_mode, **campaign.pacing_params)
-    n = policy.decide(Snapshot(
+    governor = PacingGovernor.for_mode(campaign.dial_mode, ratio=campaign.ratio,
+                                       max_lines_per_agent=campaign.max_lines_per_agent)
+    counts = governor.ledger.counts(clock.now())
+    n = governor.decide(Snapshot(
         now=clock.now(),
         agents=[AgentView(AgentState.TALKING, since=t_connected), ...],
         calls=[CallView(CallState.RINGING, placed_at=t_placed), ...],
         ring_timeout=campaign.ring_timeout,
         max_lines=campaign.max_lines,
         abandon_target=campaign.abandon_target,
-        day=AbandonCounts(abandoned=a24, connected=c24),
-        hour=AbandonCounts(abandoned=a1, connected=c1),
+        day=counts.day,
+        hour=counts.hour,
         stats=stats,
     ))
 
 and feeds ``stats`` the call and agent events (``observe_attempt``, ``observe_talk``,
-``observe_wrapup``), persisting ``stats.to_dict()``. Nothing here reads a clock, sleeps or
-does I/O; the discrete-event simulator in :mod:`dialer.pacing.sim` drives the very same
-objects in virtual time. See ``docs/pacing.md``.
+``observe_wrapup``) and ``governor.record_answer`` every live answer, persisting
+``stats.to_dict()``. Nothing here reads a clock, sleeps or does I/O; the discrete-event
+simulator in :mod:`dialer.pacing.sim` drives the very same objects in virtual time. See
+``docs/pacing.md``.
 """
 
 from dialer.pacing.policies import POLICIES, Policy, Progressive, Ratio, make_policy

@@ -13,6 +13,12 @@ the daemon and the pacing simulator ask, so what is benchmarked is what ships:
 - the **abandon ledger**: live answers (abandoned or connected) over the rolling last hour,
   24 hours and 30 days, which the snapshot carries to the policy.
 
+Which mode's limits apply to a policy is :data:`GOVERNOR_MODES` (by the policy's name): a
+campaign's dial mode for its own policy, and for ``vicidial`` (the benchmark's model of
+another product, not a dial mode a campaign can choose) the limit every mode has, the free
+lines, because it carries its own drop limit ("hard limit" to dial level 1.0) and the
+benchmark must measure that dialer, not a hybrid of it with ours.
+
 Pure: times are float seconds of the caller's clock; nothing here reads a clock or does I/O.
 """
 
@@ -28,6 +34,27 @@ from dialer.pacing.snapshot import AbandonCounts, AgentState, Snapshot
 HOUR = 3600.0
 DAY = 86400.0
 MONTH = 30 * DAY
+
+#: A campaign's default for the predictive per-agent line cap (``dial.max_lines_per_agent``).
+MAX_LINES_PER_AGENT = 3.0
+
+#: The governor mode whose limits apply to each policy, by policy name (see the module doc).
+GOVERNOR_MODES: dict[str, str] = {
+    "progressive": "progressive",
+    "ratio": "ratio",
+    "predictive": "predictive",
+    "vicidial": "progressive",
+}
+
+
+def mode_for(policy_name: str) -> str:
+    """The governor mode for a policy name (:data:`GOVERNOR_MODES`); ValueError if unknown."""
+    try:
+        return GOVERNOR_MODES[policy_name]
+    except KeyError:
+        raise ValueError(
+            f"no governor mode for policy {policy_name!r}; expected one of {', '.join(GOVERNOR_MODES)}"
+        ) from None
 
 #: Agents whose lines count towards the predictive per-agent line cap.
 WORKING = (AgentState.READY, AgentState.RESERVED, AgentState.TALKING, AgentState.WRAPUP)
@@ -64,6 +91,15 @@ class _Window:
 
     def counts(self) -> AbandonCounts:
         return AbandonCounts(abandoned=self.abandoned, connected=self.connected)
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerCounts:
+    """The ledger's three rolling windows at one instant."""
+
+    hour: AbandonCounts
+    day: AbandonCounts
+    month: AbandonCounts
 
 
 @dataclass
@@ -104,6 +140,11 @@ class AbandonLedger:
         self._month.advance(now)
         return self._month.counts()
 
+    def counts(self, now: float) -> LedgerCounts:
+        """All three windows at ``now`` in one call (what a snapshot needs)."""
+        self.advance(now)
+        return LedgerCounts(self._hour.counts(), self._day.counts(), self._month.counts())
+
 
 def abandon_limit_reached(snap: Snapshot) -> bool:
     """True when one more abandoned call would put the rolling 24 h abandon rate over target."""
@@ -121,11 +162,12 @@ class PacingGovernor:
 
     mode: str
     policy: Policy
-    max_lines_per_agent: float = 3.0
+    max_lines_per_agent: float = MAX_LINES_PER_AGENT
     ledger: AbandonLedger = field(default_factory=AbandonLedger)
 
     @classmethod
-    def for_mode(cls, mode: str, *, ratio: float = 1.0, max_lines_per_agent: float = 3.0,
+    def for_mode(cls, mode: str, *, ratio: float = 1.0,
+                 max_lines_per_agent: float = MAX_LINES_PER_AGENT,
                  ledger: AbandonLedger | None = None) -> PacingGovernor:
         if mode == "ratio":
             policy = make_policy("ratio", ratio=ratio)
@@ -133,7 +175,15 @@ class PacingGovernor:
             policy = make_policy("predictive")
         else:
             policy = make_policy("progressive")
-        return cls(mode, policy, max_lines_per_agent, ledger or AbandonLedger())
+        return cls(mode, policy, max_lines_per_agent, AbandonLedger() if ledger is None else ledger)
+
+    @classmethod
+    def for_policy(cls, policy: Policy, *, mode: str | None = None,
+                   max_lines_per_agent: float = MAX_LINES_PER_AGENT,
+                   ledger: AbandonLedger | None = None) -> PacingGovernor:
+        """Govern an existing policy; ``mode`` defaults to :func:`mode_for` its name."""
+        return cls(mode_for(policy.name) if mode is None else mode, policy, max_lines_per_agent,
+                   AbandonLedger() if ledger is None else ledger)
 
     def decide(self, snap: Snapshot) -> int:
         """Calls to place now: the policy's wish within the lines and the abandon limit."""

@@ -1,58 +1,19 @@
-"""Pacing policies: ``decide(snapshot) -> int`` calls to place now.
+"""The policy registry: build a campaign's pacing policy by its dial mode.
 
-Every policy is a small object with a ``name``, a recommended decision interval ``tick``
-(seconds; the daemon's pacing loop may run more often, never much less) and
-``decide(snapshot)``. ``decide`` never returns more than the snapshot's free lines, and never
-a negative number. Policies may keep private state between calls (``vicidial`` does), so
-use one policy object per campaign. Build them with :func:`make_policy`.
+The policies live in their own modules (:mod:`~dialer.pacing.simple`: progressive and
+ratio; :mod:`~dialer.pacing.predictive`; :mod:`~dialer.pacing.vicidial`, the benchmark
+baseline); this module only imports them, and none of them imports it back.
 """
 
 from __future__ import annotations
 
-import math
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
-from dialer.pacing.snapshot import Snapshot
+from dialer.pacing.predictive import Predictive
+from dialer.pacing.simple import Policy, Progressive, Ratio, uncovered_ready
+from dialer.pacing.vicidial import Vicidial
 
-
-@runtime_checkable
-class Policy(Protocol):
-    name: str
-    tick: float
-
-    def decide(self, snapshot: Snapshot) -> int: ...
-
-
-def uncovered_ready(s: Snapshot) -> int:
-    """Ready agents not already covered by a call in flight (the progressive count)."""
-    return max(0, s.ready - len(s.calls))
-
-
-class Progressive:
-    """One call per ready agent not already covered by a call in flight."""
-
-    name = "progressive"
-    tick = 1.0
-
-    def decide(self, snapshot: Snapshot) -> int:
-        return min(uncovered_ready(snapshot), snapshot.free_lines)
-
-
-class Ratio:
-    """A fixed number of lines per ready agent: ``round(ratio * ready) - calls in flight``."""
-
-    name = "ratio"
-    tick = 1.0
-
-    def __init__(self, ratio: float = 2.0) -> None:
-        if ratio <= 0:
-            raise ValueError("ratio must be positive")
-        self.ratio = ratio
-
-    def decide(self, snapshot: Snapshot) -> int:
-        want = math.floor(self.ratio * snapshot.ready + 0.5) - len(snapshot.calls)
-        return max(0, min(want, snapshot.free_lines))
-
+__all__ = ["POLICIES", "Policy", "Progressive", "Ratio", "make_policy", "uncovered_ready"]
 
 POLICIES = ("progressive", "ratio", "predictive", "vicidial")
 
@@ -72,11 +33,7 @@ def make_policy(mode: str, **params: Any) -> Policy:
     if mode == "ratio":
         return Ratio(**params)
     if mode == "predictive":
-        from dialer.pacing.predictive import Predictive
-
         return Predictive(**params)
     if mode == "vicidial":
-        from dialer.pacing.vicidial import Vicidial
-
         return Vicidial(**params)
     raise ValueError(f"unknown dial mode {mode!r}; expected one of {', '.join(POLICIES)}")

@@ -21,7 +21,7 @@ that risk stays within a budget ``alpha``:
    target, and rises while there is unused budget. When one more abandon would put the last
    24 h over the target, only progressive calls are placed.
 
-It never places fewer calls than :class:`~dialer.pacing.policies.Progressive` would, and
+It never places fewer calls than :class:`~dialer.pacing.simple.Progressive` would, and
 with no statistics it *is* progressive. ``decide`` is a function of the snapshot (and of the
 stats it carries); the policy keeps no state of its own.
 """
@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from dialer.pacing.forecast import prob_nonnegative, ready_by
-from dialer.pacing.policies import uncovered_ready
+from dialer.pacing.simple import uncovered_ready
 from dialer.pacing.snapshot import AgentState, CallState, Snapshot
 
 

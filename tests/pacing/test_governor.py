@@ -9,12 +9,16 @@ from hypothesis import strategies as st
 from dialer.pacing import AbandonCounts, AgentState, AgentView, CallState, CallView, Snapshot
 from dialer.pacing.governor import (
     DAY,
+    GOVERNOR_MODES,
     HOUR,
     MONTH,
     AbandonLedger,
+    LedgerCounts,
     PacingGovernor,
     abandon_limit_reached,
+    mode_for,
 )
+from dialer.pacing.policies import POLICIES, make_policy
 
 
 @pytest.mark.parametrize(
@@ -33,8 +37,11 @@ def test_ratio_dialling_never_starts_from_a_rate_that_one_abandon_would_break(a:
         assert (a + 1) / (a + c + 1) <= 0.03
 
 
+_NO_ANSWERS = AbandonCounts()
+
+
 def _snap(ready: int, talking: int = 0, ringing: int = 0, *, max_lines: int = 1000,
-          day: AbandonCounts = AbandonCounts(0, 0)) -> Snapshot:  # noqa: B008 - frozen
+          day: AbandonCounts = _NO_ANSWERS) -> Snapshot:
     agents = [AgentView(AgentState.READY, 0.0)] * ready + [AgentView(AgentState.TALKING, 0.0)] * talking
     calls = [CallView(CallState.RINGING, 0.0)] * ringing
     return Snapshot(now=10.0, agents=agents, calls=calls, max_lines=max_lines, day=day)
@@ -93,3 +100,32 @@ def test_ledger_counts_equal_a_plain_filter(answers: list[tuple[float, bool]], e
     for span, counts in ((HOUR, ledger.hour(now)), (DAY, ledger.day(now)), (MONTH, ledger.month(now))):
         inside = [a for t, a in answers if t >= now - span]
         assert counts == AbandonCounts(sum(inside), len(inside) - sum(inside))
+
+
+@given(st.lists(st.tuples(st.floats(0, 3 * DAY), st.booleans()), max_size=60), st.floats(0, 4 * DAY))
+def test_ledger_counts_in_one_call_equal_the_three_windows(answers: list[tuple[float, bool]],
+                                                           extra: float) -> None:
+    answers.sort()
+    one, three = AbandonLedger(), AbandonLedger()
+    one.extend(answers)
+    three.extend(answers)
+    now = (answers[-1][0] if answers else 0.0) + extra
+    assert one.counts(now) == LedgerCounts(three.hour(now), three.day(now), three.month(now))
+
+
+def test_every_policy_has_a_governor_mode() -> None:
+    assert set(GOVERNOR_MODES) == set(POLICIES)
+    for mode in ("progressive", "ratio", "predictive"):
+        assert mode_for(mode) == mode  # a campaign's dial mode governs its own policy
+    assert mode_for("vicidial") == "progressive"  # the baseline keeps its own drop limit
+    with pytest.raises(ValueError, match="turbo"):
+        mode_for("turbo")
+
+
+def test_for_policy_takes_the_mode_from_the_name_and_shares_the_ledger() -> None:
+    ledger = AbandonLedger()
+    gov = PacingGovernor.for_policy(make_policy("ratio", ratio=3.0), ledger=ledger)
+    assert gov.mode == "ratio" and gov.ledger is ledger
+    gov.record_answer(0.0, True)
+    assert ledger.day(1.0) == AbandonCounts(1, 0)
+    assert PacingGovernor.for_policy(make_policy("vicidial"), mode="ratio").mode == "ratio"

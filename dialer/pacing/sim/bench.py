@@ -14,7 +14,8 @@ from dialer.pacing.sim.engine import simulate
 from dialer.pacing.sim.metrics import RunMetrics, Summary, run_metrics, summarise
 from dialer.pacing.sim.scenario import Scenario, ceiling, load_scenario
 
-#: Benchmark label -> (dial mode, parameters). Order is the table's order.
+#: Benchmark label -> (dial mode, parameters). Order is the table's order. Each run dials
+#: through a PacingGovernor in the mode ``governor.GOVERNOR_MODES`` gives for the policy.
 POLICY_SPECS: dict[str, tuple[str, dict[str, Any]]] = {
     "progressive": ("progressive", {}),
     "ratio-2.0": ("ratio", {"ratio": 2.0}),

@@ -1,11 +1,19 @@
 """The discrete-event simulation of a dialling day, in virtual time.
 
-It drives a shipped policy and a shipped :class:`~dialer.pacing.stats.PacingStats` exactly
-as the daemon does: every ``policy.tick`` seconds it builds a :class:`Snapshot` and asks
-``policy.decide``; it reports every attempt, talk and wrap-up to the stats. Around them it
-models called parties (outcome, ring time, AMD) and agents (staggered logins, breaks, talk,
-wrap-up). An answered call (after AMD, if on) that gets no agent within the drop timeout is
-abandoned and holds its line for the safe-harbour message.
+It drives a shipped policy, the shipped :class:`~dialer.pacing.governor.PacingGovernor` and a
+shipped :class:`~dialer.pacing.stats.PacingStats` exactly as the daemon does: every
+``policy.tick`` seconds it builds a :class:`Snapshot` (abandon counts from the governor's
+:class:`~dialer.pacing.governor.AbandonLedger`) and asks ``governor.decide`` (the policy's wish
+within the line caps and the abandon limit); it records every live answer in the ledger and
+reports every attempt, talk and wrap-up to the stats. Around them it models called parties
+(outcome, ring time, AMD) and agents (staggered logins, breaks, talk, wrap-up). An answered
+call (after AMD, if on) that gets no agent within the drop timeout is abandoned and holds its
+line for the safe-harbour message.
+
+The governor's mode comes from the policy's name (:func:`~dialer.pacing.governor.mode_for`)
+unless the caller names one. The ledger lives as long as the simulation (a multi-day run
+carries the last 24 hours over, as the daemon reads them back from storage); the policy and
+its governor are built afresh each day.
 
 Ground truth (what the benchmark reports) counts only *people*: abandoned people /
 (abandoned + connected people). The snapshot's abandon counts are what a daemon measures:
@@ -19,11 +27,12 @@ import random
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
-from dialer.pacing.policies import Policy
+from dialer.pacing.governor import MAX_LINES_PER_AGENT, AbandonLedger, PacingGovernor
 from dialer.pacing.sim.scenario import Scenario
+from dialer.pacing.simple import Policy
 from dialer.pacing.snapshot import (
-    AbandonCounts,
     AgentState,
     AgentView,
     CallState,
@@ -122,7 +131,11 @@ class RunRecord:
 
 
 class Simulation:
-    """One run: a scenario, a policy factory (called once per day) and a seed."""
+    """One run: a scenario, a policy factory (called once per day) and a seed.
+
+    ``mode`` is the governor's mode (default: the one for the policy's name);
+    ``max_lines_per_agent`` its predictive line cap (default: a campaign's default).
+    """
 
     def __init__(
         self,
@@ -132,10 +145,14 @@ class Simulation:
         *,
         hours: float | None = None,
         stats: PacingStats | None = None,
+        mode: str | None = None,
+        max_lines_per_agent: float = MAX_LINES_PER_AGENT,
     ) -> None:
         self.sc = scenario
         self.make = make
         self.seed = seed
+        self.mode = mode
+        self.max_lines_per_agent = max_lines_per_agent
         self.hours = scenario.hours if hours is None else hours
         self.rng_agents = random.Random(f"{seed}:agents:{scenario.name}")
         self.rng_calls = random.Random(f"{seed}:calls:{scenario.name}")
@@ -151,14 +168,12 @@ class Simulation:
         self.queue: deque[_Call] = deque()
         self.lines = 0
         self.next_call = 0
-        self.day_log: deque[tuple[float, bool]] = deque()
-        self.hour_log: deque[tuple[float, bool]] = deque()
-        self.day_ab = self.day_n = self.hour_ab = self.hour_n = 0
+        self.ledger = AbandonLedger()
         self.dialling = False
         self.day_start = 0.0
         self.day_end = 0.0
         self.rec = RunRecord(scenario.name, "", seed, scenario.days)
-        self.policy: Policy | None = None
+        self.governor: PacingGovernor | None = None
 
     # -- event queue ---------------------------------------------------------------------
     def at(self, t: float, kind: int, obj: object = None) -> None:
@@ -178,8 +193,11 @@ class Simulation:
         self.day_start = start = day * DAY
         self.day_end = end = start + self.hours * HOUR
         self.rec.day_spans.append((start, end))
-        self.policy = self.make()
-        self.rec.policy = self.policy.name
+        policy = self.make()
+        self.governor = PacingGovernor.for_policy(
+            policy, mode=self.mode, max_lines_per_agent=self.max_lines_per_agent, ledger=self.ledger
+        )
+        self.rec.policy = policy.name
         self.events.clear()
         self.queue.clear()
         self.call_views.clear()
@@ -204,7 +222,7 @@ class Simulation:
         self.dialling = True
         self.at(start, TICK)
         self.at(end, DAY_END)
-        handlers = {
+        handlers: dict[int, Callable[[Any], None]] = {
             TICK: self._tick, RESOLVE: self._resolve, AMD_DONE: self._amd_done, DROP: self._drop,
             CONNECT: self._connect, TALK_END: self._talk_end, WRAP_END: self._wrap_end,
             RELEASE: self._release, LOGIN: self._login, BREAK: self._break,
@@ -224,20 +242,8 @@ class Simulation:
                 a.state = None
 
     # -- pacing --------------------------------------------------------------------------
-    def _trim_logs(self) -> None:
-        now = self.now
-        dl, hl = self.day_log, self.hour_log
-        while dl and dl[0][0] <= now - DAY:
-            _, ab = dl.popleft()
-            self.day_n -= 1
-            self.day_ab -= ab
-        while hl and hl[0][0] <= now - HOUR:
-            _, ab = hl.popleft()
-            self.hour_n -= 1
-            self.hour_ab -= ab
-
     def snapshot(self) -> Snapshot:
-        self._trim_logs()
+        counts = self.ledger.counts(self.now)
         sc = self.sc
         return Snapshot(
             now=self.now,
@@ -245,8 +251,8 @@ class Simulation:
             calls=tuple(self.call_views.values()),
             ring_timeout=sc.ring_timeout,
             max_lines=sc.lines,
-            day=AbandonCounts(self.day_ab, self.day_n - self.day_ab),
-            hour=AbandonCounts(self.hour_ab, self.hour_n - self.hour_ab),
+            day=counts.day,
+            hour=counts.hour,
             stats=self.stats,
             lines_in_use=self.lines,
             drop_timeout=sc.drop_timeout,
@@ -255,15 +261,16 @@ class Simulation:
     def _tick(self, _: object) -> None:
         if not self.dialling:
             return
-        assert self.policy is not None
-        n = self.policy.decide(self.snapshot())
+        gov = self.governor
+        assert gov is not None
+        n = gov.decide(self.snapshot())
         if n < 0 or self.lines + n > self.sc.lines:
-            raise AssertionError(f"{self.policy.name} asked for {n} calls with {self.lines} lines busy")
+            raise AssertionError(f"{gov.policy.name} asked for {n} calls with {self.lines} lines busy")
         for _ in range(n):
             self._place()
         if self.lines > self.rec.peak_lines:
             self.rec.peak_lines = self.lines
-        self.at(self.now + self.policy.tick, TICK)
+        self.at(self.now + gov.policy.tick, TICK)
 
     def _place(self) -> None:
         sc, rng, now = self.sc, self.rng_calls, self.now
@@ -343,13 +350,11 @@ class Simulation:
         self.at(deadline, DROP, call)
 
     def _log_answer(self, call: _Call, abandoned: bool) -> None:
+        """A live answer ended its wait: into the governor's ledger (what a daemon counts) and,
+        if a person answered, into the ground truth the benchmark reports."""
         now = self.now
-        self.day_log.append((now, abandoned))
-        self.hour_log.append((now, abandoned))
-        self.day_n += 1
-        self.hour_n += 1
-        self.day_ab += abandoned
-        self.hour_ab += abandoned
+        assert self.governor is not None
+        self.governor.record_answer(now, abandoned)
         if call.human:
             self.rec.answer_times.append(now)
             self.rec.answer_abandoned.append(abandoned)
