@@ -24,29 +24,13 @@ from dialer.schema import metadata
 from dialer.services.campaigns import apply_definition
 from dialer.settings import Settings
 from tests.e2e.conftest import write_campaign
+from tests.fakelink import FakeLink
 
 #: The engine's clock starts here (not the wall clock: the answers are checked against it).
 START = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 ADMIN = {"Authorization": "Bearer admin-token"}
 ALICE = {"Authorization": "Bearer tok-alice"}
 BOB = {"Authorization": "Bearer tok-bob"}
-
-
-class FakeLink:
-    def __init__(self) -> None:
-        self.actions: list[tuple] = []
-
-    async def queue_add(self, *a, **k) -> None:  # noqa: ANN002, ANN003
-        self.actions.append(("add", a))
-
-    async def queue_remove(self, *a, **k) -> None:  # noqa: ANN002, ANN003
-        self.actions.append(("remove", a))
-
-    async def queue_pause(self, *a, **k) -> None:  # noqa: ANN002, ANN003
-        self.actions.append(("pause", a))
-
-    async def core_show_channels(self) -> list:
-        return []
 
 
 @dataclass

@@ -20,23 +20,7 @@ from dialer.engine import Engine
 from dialer.schema import metadata
 from dialer.services.campaigns import apply_definition
 from tests.e2e.conftest import write_campaign
-
-
-class FakeLink:
-    def __init__(self) -> None:
-        self.actions: list[tuple] = []
-
-    async def queue_add(self, *a, **k) -> None:  # noqa: ANN002, ANN003
-        self.actions.append(("add", a))
-
-    async def queue_remove(self, *a, **k) -> None:  # noqa: ANN002, ANN003
-        self.actions.append(("remove", a))
-
-    async def queue_pause(self, *a, **k) -> None:  # noqa: ANN002, ANN003
-        self.actions.append(("pause", a))
-
-    async def core_show_channels(self) -> list:
-        return []
+from tests.fakelink import FakeLink
 
 
 @pytest.fixture

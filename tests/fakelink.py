@@ -1,0 +1,20 @@
+"""A stand-in for the AMI link (the engine's ``PbxLink``) that records the actions asked of it."""
+
+from __future__ import annotations
+
+
+class FakeLink:
+    def __init__(self) -> None:
+        self.actions: list[tuple] = []
+
+    async def queue_add(self, *a, **k) -> None:  # noqa: ANN002, ANN003
+        self.actions.append(("add", a))
+
+    async def queue_remove(self, *a, **k) -> None:  # noqa: ANN002, ANN003
+        self.actions.append(("remove", a))
+
+    async def queue_pause(self, *a, **k) -> None:  # noqa: ANN002, ANN003
+        self.actions.append(("pause", a))
+
+    async def core_show_channels(self) -> list:
+        return []
