@@ -208,14 +208,18 @@ async def events(request: Request) -> Response:
 
 
 async def _with_screens(frames: Any, engine: Any) -> Any:  # noqa: ANN401 - async iterators
-    """After each ``call`` event in state ``connected``, a ``screen`` message: the screen pop."""
+    """An agent's stream: ``agent`` events with the pause code, and after each ``call`` event in
+    state ``connected`` a ``screen`` message, the screen pop."""
     async for chunk in frames:
-        yield chunk
-        if chunk.startswith(b"event: call\n"):
+        if chunk.startswith((b"event: call\n", b"event: agent\n")):
+            kind = chunk[7:chunk.index(b"\n")].decode()
             data = json.loads(chunk.split(b"data: ", 1)[1])
-            if data.get("state") == "connected":
+            if kind == "agent":
+                view = next((a for a in agent_views(engine) if a.name == data.get("agent")), None)
+                chunk = frame(kind, {**data, "pause_code": view.pause_code if view else None})
+            yield chunk
+            if kind == "call" and data.get("state") == "connected":
                 details = await engine.current_call(data["agent"]) or {}
                 yield frame("screen", {**details, "sent_at": data.get("sent_at")})
-
-
-
+        else:
+            yield chunk

@@ -57,9 +57,9 @@ def agent_views(engine: Any) -> list[AgentView]:  # noqa: ANN401 - a dialer.engi
     out = []
     for runtime in engine.agents.values():
         snap = engine.agent_tracker.get(runtime.interface)
+        if snap is None or snap.state.value == "logged_out":
+            continue
         out.append(AgentView(
             name=runtime.name, campaign=runtime.campaign.name if runtime.campaign is not None else None,
-            state=snap.state.value if snap is not None else "logged_out",
-            since=snap.since if snap is not None else engine.now(),
-            pause_code=snap.pause_code if snap is not None else None, call_id=runtime.call_id))
+            state=snap.state.value, since=snap.since, pause_code=snap.pause_code, call_id=runtime.call_id))
     return out

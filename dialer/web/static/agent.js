@@ -26,8 +26,10 @@ setInterval(() => { $("since").textContent = duration((Date.now() - stateSince) 
 
 function pauseCodes(codes) {
   const sel = $("pause-code");
+  const kept = sel.value;
   clear(sel);
   for (const c of codes) sel.appendChild(el("option", c, { value: c }));
+  if (codes.includes(kept)) sel.value = kept;
 }
 
 async function load() {
