@@ -45,7 +45,6 @@ ROUTES = [
     Route("/api/campaigns/{name}/why", handlers.campaign_why, methods=["GET"]),
     Route("/api/campaigns/{name}/forecast", handlers.campaign_forecast, methods=["GET"]),
     Route("/api/lists/{name}/audit", handlers.list_audit, methods=["GET"]),
-    *WEB_ROUTES,  # the agent desktop and the supervisor wallboard (dialer/web)
 ]
 
 
@@ -58,7 +57,7 @@ def create_app(
 ) -> Starlette:
     """The agents' API over ``engine``; ``clock`` defaults to the engine's (the daemon's time)."""
     app = Starlette(
-        routes=ROUTES,
+        routes=[*ROUTES, *WEB_ROUTES],  # the API, then the desktop and the wallboard (dialer/web)
         middleware=[Middleware(SecurityHeaders), Middleware(UnexpectedErrors)],
         exception_handlers={
             HTTPException: _http_error,

@@ -54,3 +54,17 @@ def test_board_counts_agents_by_state_with_time_in_state() -> None:
     assert camp["agents"][1]["pause_code"] == "BREAK"
     assert camp["calls"]["abandoned_24h"] == 1 and camp["abandon_rate_24h"] == 0.2
     assert [a["name"] for a in out["unassigned"]] == ["zed"]
+
+
+def test_every_web_route_is_documented() -> None:
+    from pathlib import Path
+
+    from starlette.routing import Route
+
+    from dialer.web import ROUTES
+
+    docs = (Path(__file__).parents[2] / "docs" / "desktop.md").read_text()
+    for route in ROUTES:
+        if isinstance(route, Route) and route.path != "/":
+            for method in (route.methods or set()) - {"HEAD"}:
+                assert f"`{method} {route.path}`" in docs, f"{method} {route.path} missing from docs/desktop.md"
