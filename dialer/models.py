@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, func
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.schema import Table
 
@@ -73,6 +83,34 @@ class Agent(Base):
     pause_code: Mapped[str | None] = mapped_column(String(32))
     state_since: Mapped[datetime | None] = mapped_column(UtcDateTime())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())
+    # The desktop's sign-in secret (dialer.web.passwords: scrypt), set by ``dialer agents password``.
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    # agent | supervisor | admin: supervisors and admins open the wallboard (docs/desktop.md).
+    role: Mapped[str] = mapped_column(String(16), default="agent", server_default="agent")
+
+
+class AgentCampaign(Base):
+    """An agent may log in to a campaign (``dialer agents assign``); the desktop offers only these."""
+
+    __tablename__ = "agent_campaigns"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"))
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+
+    __table_args__ = (UniqueConstraint("agent_id", "campaign_id", name="uq_agent_campaigns"),)
+
+
+class WebSession(Base):
+    """A signed-in browser (the desktop or the wallboard): the cookie's token is stored hashed."""
+
+    __tablename__ = "web_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"))
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class AgentStateLog(Base):
@@ -104,5 +142,7 @@ class PacingState(Base):
 # The tables under their names, for Core queries (imported as objects, never looked up by name).
 calls = cast(Table, Call.__table__)
 agents = cast(Table, Agent.__table__)
+agent_campaigns = cast(Table, AgentCampaign.__table__)
+web_sessions = cast(Table, WebSession.__table__)
 agent_state_log = cast(Table, AgentStateLog.__table__)
 pacing_state = cast(Table, PacingState.__table__)

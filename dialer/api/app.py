@@ -19,6 +19,9 @@ from dialer.api.responses import error
 from dialer.clock import Clock
 from dialer.errors import Conflict, DialerError, Forbidden, Invalid, NotFound
 from dialer.settings import Settings
+from dialer.web import ROUTES as WEB_ROUTES
+from dialer.web import SecurityHeaders
+from dialer.web import install as install_web
 
 log = logging.getLogger("dialer.api")
 
@@ -54,8 +57,8 @@ def create_app(
 ) -> Starlette:
     """The agents' API over ``engine``; ``clock`` defaults to the engine's (the daemon's time)."""
     app = Starlette(
-        routes=ROUTES,
-        middleware=[Middleware(UnexpectedErrors)],
+        routes=[*ROUTES, *WEB_ROUTES],  # the API, then the desktop and the wallboard (dialer/web)
+        middleware=[Middleware(SecurityHeaders), Middleware(UnexpectedErrors)],
         exception_handlers={
             HTTPException: _http_error,
             **{cls: _typed_error(status) for cls, status in STATUS.items()},
@@ -66,6 +69,7 @@ def create_app(
     app.state.settings = settings or Settings()
     app.state.clock = clock or getattr(engine, "clock", None)
     app.state.admin_hash = token_hash(admin_token)
+    install_web(app.state, engine)
     return app
 
 

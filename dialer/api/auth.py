@@ -16,6 +16,7 @@ from starlette.requests import Request
 from dialer.api.inputs import MAX_NAME
 from dialer.errors import Forbidden, NotFound
 from dialer.models import agents as agents_t
+from dialer.web.sessions import SESSION_COOKIE, cookie_caller
 
 _CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
@@ -25,7 +26,10 @@ def token_hash(token: str) -> str:
 
 
 async def caller(request: Request) -> str | None:
-    """The agent name the token belongs to, or ``None`` for the admin token; 401 otherwise."""
+    """The agent name the token belongs to, or ``None`` for the admin token; 401 otherwise.
+    Without a token, the desktop's session cookie (with its CSRF header) is asked."""
+    if "authorization" not in request.headers and SESSION_COOKIE in request.cookies:
+        return await cookie_caller(request)
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise HTTPException(401, "missing bearer token", headers=_CHALLENGE)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 
 import click
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 
 from campaigns.models import campaigns as campaigns_t
 from dialer.api import token_hash
@@ -135,3 +135,61 @@ def call_cmd(obj, name: str, as_json: bool) -> None:  # noqa: ANN001
                              + (f": {call['callback_note']}" if call.get("callback_note") else ""))
     shown["script"] = call["script"]
     emit(shown, False, title=f"agent {name}: call {call['call_id']}" + (" — CALLBACK" if call.get("callback") else ""))
+
+
+def _agent_id(conn, name: str) -> int:  # noqa: ANN001
+    row = conn.execute(select(agents_t.c.id).where(agents_t.c.name == name)).first()
+    if row is None:
+        raise InputError(f"unknown agent {name!r} (create it with: dialer agents add {name} --interface ...)")
+    return int(row.id)
+
+
+@cli.command("assign")
+@click.argument("name")
+@click.argument("campaign")
+@click.option("--remove", is_flag=True, help="Take the assignment away instead.")
+@click.pass_obj
+def assign_cmd(obj, name: str, campaign: str, remove: bool) -> None:  # noqa: ANN001
+    """Allow agent NAME to log in to CAMPAIGN from the desktop (or, with --remove, no longer)."""
+    from dialer.models import agent_campaigns
+
+    with obj.engine.begin() as conn:
+        agent_id = _agent_id(conn, name)
+        camp = conn.execute(select(campaigns_t.c.id).where(campaigns_t.c.name == campaign)).first()
+        if camp is None:
+            raise InputError(f"unknown campaign {campaign!r} (see: dialer campaigns ls)")
+        where = (agent_campaigns.c.agent_id == agent_id, agent_campaigns.c.campaign_id == camp.id)
+        exists = conn.execute(select(agent_campaigns.c.id).where(*where)).first() is not None
+        if remove:
+            conn.execute(delete(agent_campaigns).where(*where))
+        elif not exists:
+            conn.execute(insert(agent_campaigns).values(agent_id=agent_id, campaign_id=camp.id))
+    click.echo(f"agent {name!r} {'no longer assigned to' if remove else 'assigned to'} {campaign!r}")
+
+
+@cli.command("password")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input (scripts).")
+@click.option("--role", type=click.Choice(["agent", "supervisor", "admin"]),
+              help="Also set the role (supervisors and admins open the wallboard).")
+@click.pass_obj
+def password_cmd(obj, name: str, password_stdin: bool, role: str | None) -> None:  # noqa: ANN001
+    """Set agent NAME's sign-in password for the desktop (asked for twice, or read from stdin)."""
+    from dialer.web.passwords import hash_password
+
+    if password_stdin:
+        secret = click.get_text_stream("stdin").readline().rstrip("\r\n")
+    else:
+        secret = click.prompt("password", hide_input=True, confirmation_prompt=True)
+    try:
+        hashed = hash_password(secret)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    values = {"password_hash": hashed, **({"role": role} if role else {})}
+    with obj.engine.begin() as conn:
+        conn.execute(update(agents_t).where(agents_t.c.id == _agent_id(conn, name)).values(**values))
+        # A new password ends the agent's signed-in sessions.
+        from dialer.models import web_sessions
+
+        conn.execute(delete(web_sessions).where(web_sessions.c.agent_id == _agent_id(conn, name)))
+    click.echo(f"password set for agent {name!r}" + (f" (role {role})" if role else ""))

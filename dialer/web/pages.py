@@ -1,0 +1,225 @@
+"""The desktop's and the wallboard's routes: pages, sign-in and sign-out, the event stream.
+
+Everything else the pages do goes through the JSON API (``/api/...``), which accepts the
+session cookie (with the CSRF header) as well as a bearer token: see
+:func:`dialer.web.sessions.cookie_caller`.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import secrets
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+
+from starlette.requests import Request
+from starlette.responses import (
+    HTMLResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
+
+from dialer.errors import Forbidden, Invalid
+from dialer.web import sessions
+from dialer.web.events import EventHub, frame, stream
+from dialer.web.sessions import SESSION_COOKIE, SIGNIN_COOKIE, WebUser, check_csrf, session_user
+from dialer.web.throttle import SignInThrottle
+from dialer.web.wallboard import agent_views, board
+
+STATIC = Path(__file__).parent / "static"
+MAX_FORM = 4096
+MAX_FIELD = 256
+#: Pause codes offered when the campaign lists none (``pause_codes`` in its definition).
+DEFAULT_PAUSE_CODES = ("BREAK", "LUNCH", "TRAINING", "MEETING")
+PAGES = {"agent": "/agent", "supervisor": "/supervisor"}
+
+
+def _page(file: str, status: int = 200, **values: str) -> HTMLResponse:
+    """A static page with ``{{key}}`` placeholders filled in, HTML-escaped."""
+    text = (STATIC / file).read_text("utf-8")
+    for key, value in values.items():
+        text = text.replace("{{" + key + "}}", html.escape(value, quote=True))
+    return HTMLResponse(text, status_code=status, headers={"Cache-Control": "no-store"})
+
+
+def _signin(request: Request, target: str, message: str = "", status: int = 200) -> HTMLResponse:
+    token = request.cookies.get(SIGNIN_COOKIE)
+    if not token or len(token) > 100:
+        token = secrets.token_urlsafe(24)
+    response = _page("signin.html", status, csrf=token, target=target, message=message,
+                     title="Supervisor" if target == "supervisor" else "Agent")
+    sessions.set_cookie(response, SIGNIN_COOKIE, token, secure=sessions.secure(request), max_age=3600)
+    return response
+
+
+async def agent_page(request: Request) -> Response:
+    user = await session_user(request)
+    if user is None:
+        return _signin(request, "agent")
+    return _page("agent.html", name=user.name, csrf=user.csrf, role=user.role)
+
+
+async def supervisor_page(request: Request) -> Response:
+    user = await session_user(request)
+    if user is None:
+        return _signin(request, "supervisor")
+    if not user.staff:
+        raise Forbidden("the wallboard is for supervisors and admins")
+    return _page("supervisor.html", name=user.name, csrf=user.csrf, role=user.role)
+
+
+async def _form(request: Request) -> dict[str, str]:
+    """A small urlencoded form (413 above :data:`MAX_FORM` bytes), one value per field."""
+    from starlette.exceptions import HTTPException
+
+    raw = b""
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > MAX_FORM:
+            raise HTTPException(413, f"form larger than {MAX_FORM} bytes")
+    fields = parse_qs(raw.decode("utf-8", "replace"), keep_blank_values=True, max_num_fields=20)
+    return {k: v[0][:MAX_FIELD] for k, v in fields.items()}
+
+
+async def sign_in(request: Request) -> Response:
+    form = await _form(request)
+    target = form.get("target", "agent")
+    target = target if target in PAGES else "agent"
+    if not sessions.same(form.get("csrf"), request.cookies.get(SIGNIN_COOKIE)):
+        return _signin(request, target, "The form expired: please sign in again.", 403)
+    name, secret = form.get("name", "").strip(), form.get("secret", "")
+    throttle: SignInThrottle = request.app.state.web_throttle
+    client = request.client.host if request.client else "?"
+    keys, now = (f"name:{name}", f"ip:{client}"), time.monotonic()
+    wait = throttle.retry_after(keys, now)
+    if wait > 0:
+        response = _signin(request, target, f"Too many failed sign-ins: try again in {int(wait) + 1} s.", 429)
+        response.headers["Retry-After"] = str(int(wait) + 1)
+        return response
+    agent_id = await sessions.check_secret(request.app.state.db, name, secret) if name and secret else None
+    if agent_id is None:
+        throttle.failed(keys, now)
+        return _signin(request, target, "Unknown name or wrong secret.", 401)
+    throttle.succeeded(keys[0])
+    token = await sessions.open_session(request.app.state.db, agent_id)
+    redirect = RedirectResponse(PAGES[target], status_code=303)
+    sessions.set_cookie(redirect, SESSION_COOKIE, token, secure=sessions.secure(request),
+                        max_age=int(sessions.LIFETIME.total_seconds()))
+    redirect.delete_cookie(SIGNIN_COOKIE, path="/")
+    return redirect
+
+
+async def sign_out(request: Request) -> Response:
+    """End the session and log the agent out of the queue (the form carries the CSRF token)."""
+    user = await _user(request, (await _form(request)).get("csrf"))
+    engine = request.app.state.engine
+    if engine.agent_by_name(user.name) is not None:
+        await engine.agent_logout(user.name)
+    await sessions.close_session(request.app.state.db, request.cookies[SESSION_COOKIE])
+    response = RedirectResponse("/agent", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+async def _user(request: Request, form_csrf: str | None = None) -> WebUser:
+    from starlette.exceptions import HTTPException
+
+    user = await session_user(request)
+    if user is None:
+        raise HTTPException(401, "not signed in (or the session has ended)")
+    check_csrf(request, user, form_csrf)
+    return user
+
+
+def _pause_codes(engine: Any, campaign: str | None) -> list[str]:  # noqa: ANN401
+    camp = next((c for c in engine.campaigns.values() if c.name == campaign), None)
+    codes = getattr(camp.definition, "pause_codes", None) if camp is not None else None
+    return list(codes or DEFAULT_PAUSE_CODES)
+
+
+async def me(request: Request) -> Response:
+    """Who is signed in, their campaigns, current state and call (the desktop's first read)."""
+    user = await _user(request)
+    engine = request.app.state.engine
+    views = {a.name: a for a in agent_views(engine)}
+    view = views.get(user.name)
+    campaign = view.campaign if view else None
+    return JSONResponse({
+        "name": user.name, "role": user.role,
+        "campaigns": await sessions.assigned_campaigns(request.app.state.db, user.agent_id),
+        "campaign": campaign, "state": view.state if view else "logged_out",
+        "pause_code": view.pause_code if view else None,
+        "seconds_in_state": max(0, round(engine.now() - view.since)) if view else 0,
+        "call_id": view.call_id if view else None,
+        "pause_codes": _pause_codes(engine, campaign),
+    })
+
+
+async def campaign_login(request: Request) -> Response:
+    """Log the signed-in agent in to one of their assigned campaigns (403 for any other)."""
+    user = await _user(request)
+    form = await _form(request)
+    campaign = form.get("campaign", "")
+    if campaign not in await sessions.assigned_campaigns(request.app.state.db, user.agent_id):
+        raise Forbidden(f"agent {user.name!r} is not assigned to campaign {campaign[:64]!r}")
+    engine = request.app.state.engine
+    if not any(c.name == campaign for c in engine.campaigns.values()):
+        raise Invalid(f"campaign {campaign[:64]!r} is not running")
+    await engine.agent_login(user.name, campaign)
+    return JSONResponse({"agent": user.name, "campaign": campaign, "pause_codes": _pause_codes(engine, campaign)})
+
+
+async def wallboard(request: Request) -> Response:
+    user = await _user(request)
+    if not user.staff:
+        raise Forbidden("the wallboard is for supervisors and admins")
+    return JSONResponse(_board(request))
+
+
+def _board(request: Request) -> dict:
+    engine = request.app.state.engine
+    return board(engine.status(), agent_views(engine), engine.now())
+
+
+async def events(request: Request) -> Response:
+    """The signed-in user's event stream: an agent's own events (a ``screen`` message with the
+    call's details when a call connects to them); for staff every event and a wallboard ``tick``."""
+    user = await _user(request)
+    hub: EventHub = request.app.state.web_hub
+    engine = request.app.state.engine
+    if user.staff:
+        sub = hub.subscribe(lambda kind, data: True)
+
+        async def tick() -> dict:
+            return _board(request)
+
+        body = stream(hub, sub, [("tick", _board(request))], tick)
+    else:
+        name = user.name
+        sub = hub.subscribe(lambda kind, data: data.get("agent") == name)
+        body = _with_screens(stream(hub, sub, [("hello", {"agent": name})]), engine)
+    return StreamingResponse(body, media_type="text/event-stream",
+                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+
+async def _with_screens(frames: Any, engine: Any) -> Any:  # noqa: ANN401 - async iterators
+    """An agent's stream: ``agent`` events with the pause code, and after each ``call`` event in
+    state ``connected`` a ``screen`` message, the screen pop."""
+    async for chunk in frames:
+        if chunk.startswith((b"event: call\n", b"event: agent\n")):
+            kind = chunk[7:chunk.index(b"\n")].decode()
+            data = json.loads(chunk.split(b"data: ", 1)[1])
+            if kind == "agent":
+                view = next((a for a in agent_views(engine) if a.name == data.get("agent")), None)
+                chunk = frame(kind, {**data, "pause_code": view.pause_code if view else None})
+            yield chunk
+            if kind == "call" and data.get("state") == "connected":
+                details = await engine.current_call(data["agent"]) or {}
+                yield frame("screen", {**details, "sent_at": data.get("sent_at")})
+        else:
+            yield chunk

@@ -1,0 +1,238 @@
+"use strict";
+// The agent desktop: state bar, screen pop (pushed by Server-Sent Events), disposition form.
+const NAME = document.querySelector('meta[name="agent"]').content;
+const $ = (id) => document.getElementById(id);
+const LABELS = { logged_out: "logged out", ready: "ready", reserved: "reserved for a callback",
+  talking: "in call", wrap_up: "wrap-up", paused: "paused", unavailable: "unavailable" };
+let stateSince = Date.now();
+let call = null;      // the screen pop shown (the API's call details)
+let chosen = null;    // the disposition chosen
+
+function notice(text) { $("notice").textContent = text || ""; }
+
+function showState(state, code, secondsIn) {
+  const node = $("state");
+  node.dataset.state = state;
+  node.textContent = (LABELS[state] || state) + (state === "paused" && code ? " (" + code + ")" : "");
+  stateSince = Date.now() - (secondsIn || 0) * 1000;
+  const loggedIn = state !== "logged_out";
+  $("ready").disabled = !loggedIn || state === "ready";
+  $("pause").disabled = !loggedIn;
+  $("pause-code").disabled = !loggedIn;
+  if (!call) $("waiting").hidden = !loggedIn;
+}
+
+setInterval(() => { $("since").textContent = duration((Date.now() - stateSince) / 1000); }, 250);
+
+function pauseCodes(codes) {
+  const sel = $("pause-code");
+  const kept = sel.value;
+  clear(sel);
+  for (const c of codes) sel.appendChild(el("option", c, { value: c }));
+  if (codes.includes(kept)) sel.value = kept;
+}
+
+async function load() {
+  const me = await api("GET", "/web/me");
+  if (!me.ok) { notice(me.data && me.data.error); return; }
+  pauseCodes(me.data.pause_codes);
+  $("campaign").textContent = me.data.campaign || "";
+  showState(me.data.state, me.data.pause_code, me.data.seconds_in_state);
+  if (!me.data.campaign) {
+    const box = $("campaigns");
+    clear(box);
+    if (!me.data.campaigns.length) box.appendChild(el("p", "You are not assigned to any campaign."));
+    for (const name of me.data.campaigns) {
+      const b = el("button", name, { type: "button", "data-campaign": name });
+      b.addEventListener("click", () => chooseCampaign(name));
+      box.appendChild(b);
+    }
+    $("choose").hidden = false;
+  }
+  if (me.data.call_id) {
+    const res = await api("GET", "/api/agents/" + encodeURIComponent(NAME) + "/call");
+    if (res.status === 200) showCall(res.data.call, null);
+  }
+}
+
+async function chooseCampaign(name) {
+  const res = await form("/web/login", { campaign: name });
+  if (!res.ok) { notice(res.data && res.data.error); return; }
+  notice("");
+  $("choose").hidden = true;
+  $("campaign").textContent = name;
+  pauseCodes(res.data.pause_codes);
+  await load();
+}
+
+$("ready").addEventListener("click", async () => {
+  const res = await api("POST", "/api/agents/" + encodeURIComponent(NAME) + "/ready", {});
+  notice(res.ok ? "" : res.data && res.data.error);
+});
+$("pause").addEventListener("click", async () => {
+  const res = await api("POST", "/api/agents/" + encodeURIComponent(NAME) + "/pause", { code: $("pause-code").value });
+  notice(res.ok ? "" : res.data && res.data.error);
+});
+
+function localTime(zones) {
+  const zone = zones && zones[0];
+  if (!zone) return "";
+  try {
+    return new Date().toLocaleTimeString("en-GB", { timeZone: zone, hour: "2-digit", minute: "2-digit" }) + " " + zone;
+  } catch (e) { return zone; }
+}
+
+const STANDARD = ["id", "first_name", "last_name", "phone", "timezones"];
+
+function showCall(details, sentAt) {
+  call = details;
+  const lead = details.lead || {};
+  $("lead-name").textContent = [lead.first_name, lead.last_name].filter(Boolean).join(" ") || "(no name)";
+  $("lead-phone").textContent = lead.phone || "";
+  $("lead-time").textContent = localTime(lead.timezones);
+  $("call-status").textContent = details.status === "connected" ? "connected" : "ended — awaiting disposition";
+  const fields = $("lead-fields");
+  clear(fields);
+  for (const [k, v] of Object.entries(lead)) {
+    if (STANDARD.includes(k) || v === null || v === undefined || v === "") continue;
+    fields.appendChild(el("dt", k));
+    fields.appendChild(el("dd", typeof v === "object" ? JSON.stringify(v) : v));
+  }
+  $("script").textContent = details.script || "";
+  const banner = $("callback-banner");
+  banner.hidden = !details.callback;
+  banner.textContent = details.callback
+    ? "Callback asked for " + details.callback_at + (details.callback_note ? ": " + details.callback_note : "") : "";
+  buildForm(details);
+  $("waiting").hidden = true;
+  $("call").hidden = false;
+  const section = $("call");
+  section.dataset.callId = String(details.call_id);
+  if (sentAt) {
+    section.dataset.sentAt = String(sentAt);
+    section.dataset.poppedAt = String(Date.now());
+  }
+}
+
+function buildForm(details) {
+  chosen = null;
+  const codes = $("codes");
+  clear(codes);
+  details.dispositions.forEach((d, i) => {
+    const key = i < 9 ? String(i + 1) : "";
+    const b = el("button", (key ? key + " · " : "") + d.label, { type: "button", "data-code": d.code, "aria-keyshortcuts": key });
+    b.addEventListener("click", () => choose(d));
+    codes.appendChild(b);
+  });
+  const reason = $("reason");
+  clear(reason);
+  reason.appendChild(el("option", "— choose a reason —", { value: "" }));
+  for (const r of details.refusal_reasons) reason.appendChild(el("option", r.label, { value: r.code }));
+  const order = $("order");
+  clear(order);
+  order.appendChild(el("legend", "Order"));
+  for (const f of details.order_form) {
+    const label = el("label", f.label + (f.required ? " *" : ""));
+    let input;
+    if (f.type === "choice") {
+      input = el("select");
+      input.appendChild(el("option", "", { value: "" }));
+      for (const c of f.choices) input.appendChild(el("option", c, { value: c }));
+    } else {
+      const type = { int: "number", number: "number", date: "date", bool: "checkbox" }[f.type] || "text";
+      input = el("input", null, { type });
+      if (f.type === "int") input.setAttribute("step", "1");
+    }
+    input.dataset.field = f.name;
+    input.dataset.type = f.type;
+    if (f.required) input.required = true;
+    label.appendChild(input);
+    order.appendChild(label);
+  }
+  $("note").value = "";
+  $("callback-at").value = "";
+  for (const p of document.querySelectorAll(".field-error")) p.textContent = "";
+  choose(null);
+}
+
+function choose(d) {
+  chosen = d;
+  for (const b of $("codes").children) b.setAttribute("aria-pressed", String(!!d && b.dataset.code === d.code));
+  const flags = d ? d.flags : [];
+  $("reason-row").hidden = !flags.includes("refusal");
+  $("order").hidden = !flags.includes("success");
+  $("callback-row").hidden = !flags.includes("callback");
+}
+
+document.addEventListener("keydown", (ev) => {
+  if (!call || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+  const t = ev.target.tagName;
+  if (t === "INPUT" || t === "TEXTAREA" || t === "SELECT") return;
+  const i = Number(ev.key) - 1;
+  if (Number.isInteger(i) && i >= 0 && i < Math.min(9, call.dispositions.length)) {
+    choose(call.dispositions[i]);
+    ev.preventDefault();
+  }
+});
+
+function fieldError(field, text) {
+  const p = document.querySelector('.field-error[data-for="' + field + '"]') || document.querySelector('.field-error[data-for="code"]');
+  p.textContent = text;
+}
+
+$("dispose").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  for (const p of document.querySelectorAll(".field-error")) p.textContent = "";
+  if (!call) return;
+  if (!chosen) { fieldError("code", "Choose a disposition."); return; }
+  const body = { code: chosen.code, note: $("note").value || null };
+  if (chosen.flags.includes("refusal")) {
+    if (!$("reason").value) { fieldError("reason", "A refusal needs a reason."); return; }
+    body.reason = $("reason").value;
+  }
+  if (chosen.flags.includes("callback")) {
+    const v = $("callback-at").value;
+    if (!v) { fieldError("callback_at", "Pick the time the customer asked for."); return; }
+    body.callback_at = new Date(v).toISOString();
+  }
+  if (chosen.flags.includes("success")) {
+    const order = {};
+    for (const input of $("order").querySelectorAll("[data-field]")) {
+      const t = input.dataset.type;
+      if (t === "bool") order[input.dataset.field] = input.checked;
+      else if (input.value !== "") order[input.dataset.field] = (t === "int" || t === "number") ? Number(input.value) : input.value;
+    }
+    body.order = order;
+  }
+  const res = await api("POST", "/api/calls/" + call.call_id + "/disposition", body);
+  if (!res.ok) {
+    const msg = (res.data && res.data.error) || ("error " + res.status);
+    const field = (msg.match(/^(reason|callback_at|order|note|code)\b/) || [null, "code"])[1];
+    fieldError(field, msg);
+    return;
+  }
+  call = null;
+  $("call").hidden = true;
+  $("waiting").hidden = false;
+  notice("Saved: " + body.code);
+});
+
+function listen() {
+  const source = new EventSource("/web/events");
+  source.addEventListener("agent", (ev) => {
+    const d = JSON.parse(ev.data);
+    showState(d.state, d.pause_code, 0);
+  });
+  source.addEventListener("screen", (ev) => {
+    const d = JSON.parse(ev.data);
+    if (d.call_id) showCall(d, d.sent_at);
+  });
+  source.addEventListener("disposition_due", (ev) => {
+    const d = JSON.parse(ev.data);
+    if (call && call.call_id === d.call_id) $("call-status").textContent = "ended — awaiting disposition";
+  });
+  source.addEventListener("open", () => { document.body.dataset.live = "true"; });
+  source.addEventListener("error", () => { document.body.dataset.live = "false"; });
+}
+
+load().then(listen);

@@ -1,0 +1,65 @@
+"""The supervisor wallboard's data: a pure function of the engine's status and its agents."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+#: The states the wallboard counts agents by, in the order it shows them.
+STATES = ("ready", "reserved", "talking", "wrap_up", "paused", "unavailable")
+
+
+@dataclass(frozen=True)
+class AgentView:
+    """One agent as the wallboard shows it (built from the session's runtime and tracker)."""
+
+    name: str
+    campaign: str | None
+    state: str  # a dialer.tracking.agents.AgentState value
+    since: float  # when the state began, the engine's clock (seconds)
+    pause_code: str | None
+    call_id: int | None
+
+
+def board(status: dict[str, Any], agents: Iterable[AgentView], now: float) -> dict[str, Any]:
+    """Per campaign: agents by state, each agent with time in state, calls and the abandon rate."""
+    rows = sorted(agents, key=lambda a: a.name)
+    campaigns = []
+    for camp in status.get("campaigns", []):
+        mine = [a for a in rows if a.campaign == camp["name"]]
+        campaigns.append({
+            "name": camp["name"],
+            "mode": camp.get("mode"),
+            "by_state": {s: sum(1 for a in mine if a.state == s) for s in STATES},
+            "agents": [_agent(a, now) for a in mine],
+            "calls": {"ringing": camp.get("ringing", 0), "waiting": camp.get("waiting", 0),
+                      "lines": camp.get("lines", 0), "placed": camp.get("placed", 0),
+                      "connected_24h": camp.get("connected_24h", 0), "abandoned_24h": camp.get("abandoned_24h", 0)},
+            "abandon_rate_24h": camp.get("abandon_rate_24h", 0.0),
+            "idle_reason": camp.get("idle_reason"),
+        })
+    return {
+        "link_up": status.get("link_up", True),
+        "counters": status.get("counters", {}),
+        "campaigns": campaigns,
+        "unassigned": [_agent(a, now) for a in rows if a.campaign is None],
+    }
+
+
+def _agent(a: AgentView, now: float) -> dict[str, Any]:
+    return {"name": a.name, "state": a.state, "pause_code": a.pause_code or None,
+            "seconds_in_state": max(0, round(now - a.since)), "call_id": a.call_id}
+
+
+def agent_views(engine: Any) -> list[AgentView]:  # noqa: ANN401 - a dialer.engine.Engine
+    """The engine's logged-in agents with their tracked state."""
+    out = []
+    for runtime in engine.agents.values():
+        snap = engine.agent_tracker.get(runtime.interface)
+        if snap is None or snap.state.value == "logged_out":
+            continue
+        out.append(AgentView(
+            name=runtime.name, campaign=runtime.campaign.name if runtime.campaign is not None else None,
+            state=snap.state.value, since=snap.since, pause_code=snap.pause_code, call_id=runtime.call_id))
+    return out
