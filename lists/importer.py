@@ -420,6 +420,9 @@ def import_file(
                 try:
                     campaign_id = options.campaign_id
                     lst = store.find_list(conn, options.list_name)
+                    if lst is not None and lst["archived_at"] is not None:
+                        raise InputError(f"list {options.list_name!r} is archived (kept for its call "
+                                         "history): import into a new list")
                     if lst is not None:
                         if campaign_id is not None and lst["campaign_id"] not in (None, campaign_id):
                             raise InputError(f"list {options.list_name!r} belongs to another campaign")
