@@ -37,7 +37,8 @@ def cli() -> None:
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--list", "list_name", required=True, help="List to import into (created when missing).")
 @click.option("--campaign", help="Campaign (name or id) the list belongs to.")
-@click.option("--region", help="Country (ISO 3166 alpha-2, e.g. US) for numbers without a country code.")
+@click.option("--region", help="Country (ISO 3166 alpha-2, e.g. US) for numbers without a country code "
+                                "(default: the default_region setting of [lists]).")
 @click.option("--map", "mapping", multiple=True, metavar="FIELD=COLUMN",
               help="Use COLUMN for FIELD (phone, first_name, last_name, name, state, postal_code, "
                    "country, timezone, external_id); repeat --map phone=... for alternate numbers.")
@@ -61,7 +62,7 @@ def import_cmd(obj, file: Path, list_name: str, campaign: str | None, region: st
     from lists.importer import ImportOptions, import_file
 
     options = ImportOptions(
-        list_name=list_name, region=region, overrides=parse_overrides(mapping),
+        list_name=list_name, region=region or obj.settings.lists.default_region or None, overrides=parse_overrides(mapping),
         dedupe=dedupe, delimiter=delimiter, encoding=encoding, dry_run=dry_run, rejects=rejects,
     )
     if not file.exists():
