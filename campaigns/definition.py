@@ -351,8 +351,8 @@ def _parse_dial(data: Mapping[str, Any], name: str, problems: Problems) -> DialS
                 )
             if extra := names - {"number"}:
                 r.bad("trunk", f"only {{number}} may be used (found {', '.join(sorted(extra))})")
-        if problem := pbxnames.trunk_problem(trunk):
-            r.bad("trunk", problem)
+            elif "number" in names and (problem := pbxnames.trunk_problem(trunk)):
+                r.bad("trunk", problem)
     ring = d.ring_timeout
     if "ring_timeout" in data:
         value = data["ring_timeout"]
