@@ -20,6 +20,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
+from campaigns import pbxnames
 from campaigns.parsing import Invalid, Problems, check_keys, format_duration, join, parse_duration
 from campaigns.rulespec import (
     DEFAULT_BANDS,
@@ -350,6 +351,8 @@ def _parse_dial(data: Mapping[str, Any], name: str, problems: Problems) -> DialS
                 )
             if extra := names - {"number"}:
                 r.bad("trunk", f"only {{number}} may be used (found {', '.join(sorted(extra))})")
+            elif "number" in names and (problem := pbxnames.trunk_problem(trunk)):
+                r.bad("trunk", problem)
     ring = d.ring_timeout
     if "ring_timeout" in data:
         value = data["ring_timeout"]
@@ -368,13 +371,18 @@ def _parse_dial(data: Mapping[str, Any], name: str, problems: Problems) -> DialS
             else:
                 ring = int(seconds)
     queue = r.text("queue", name) or name
+    if problem := pbxnames.queue_problem(queue):
+        r.bad("queue", problem + ("" if "queue" in data else " (the campaign's name: set queue)"))
+    caller_id = r.text("caller_id")
+    if caller_id is not None and (problem := pbxnames.caller_id_problem(caller_id)):
+        r.bad("caller_id", problem)
     return DialSettings(
         mode=mode,
         ratio=r.number("ratio", d.ratio, 1.0, 20.0),
         max_lines_per_agent=r.number("max_lines_per_agent", d.max_lines_per_agent, 1.0, 10.0),
         abandon_target=abandon,
         trunk=trunk,
-        caller_id=r.text("caller_id"),
+        caller_id=caller_id,
         max_lines=r.integer("max_lines", d.max_lines, 1, 10000),
         ring_timeout=ring,
         queue=queue,

@@ -210,7 +210,7 @@ class JobRunner:
         log.info("job started", extra={"job": name, "trigger": trigger, "run": run_id})
         try:
             res: JobResult = JOBS[name].func(ctx)
-            outcome = RunOutcome(name, True, "ok", run_id, res.counts, res.message)
+            outcome = RunOutcome(name, True, res.result, run_id, res.counts, res.message)
         except Exception as exc:  # a failed job is recorded, never kills the scheduler
             log.exception("job failed", extra={"job": name, "run": run_id})
             outcome = RunOutcome(name, True, "error", run_id, {}, f"{type(exc).__name__}: {exc}"[:2000])
@@ -319,7 +319,9 @@ class JobScheduler:
 
             self._engine = await asyncio.to_thread(open_engine, self.settings.database_url)
         self.runner = JobRunner(self._engine, data_dir=self.settings.data_dir, node=self.node, clock=self.clock,
-                                timezone=self.timezone, live_calls=self._live_calls, context=self._context)
+                                timezone=self.timezone, live_calls=self._live_calls,
+                                context={"default_region": self.settings.lists.default_region or None,
+                                         **(self._context or {})})
         self.aps = AsyncIOScheduler(timezone=self.timezone)
         for name, trigger in self.triggers.items():
             self.aps.add_job(self.fire, trigger, args=[name], id=name, name=name, coalesce=True,

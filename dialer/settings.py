@@ -79,6 +79,13 @@ class SchedulerSettings:
 
 
 @dataclass
+class ListsSettings:
+    # Country (ISO 3166 alpha-2, e.g. "US") of national numbers (no +country code) in lead and
+    # DNC files, when `--region` is not given; empty: such numbers are an error.
+    default_region: str = ""
+
+
+@dataclass
 class Settings:
     data_dir: Path = Path("var")
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
@@ -86,6 +93,7 @@ class Settings:
     log: LogSettings = field(default_factory=LogSettings)
     http: HttpSettings = field(default_factory=HttpSettings)
     scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
+    lists: ListsSettings = field(default_factory=ListsSettings)
 
     @property
     def database_url(self) -> str:
@@ -227,5 +235,13 @@ def validate(settings: Settings) -> None:
         ZoneInfo(settings.scheduler.timezone)
     except (ValueError, KeyError, OSError):
         problems.append(f"scheduler.timezone {settings.scheduler.timezone!r} is not an IANA time zone")
+    region = settings.lists.default_region.strip().upper()
+    if region:
+        import phonenumbers  # only when set: its metadata takes a moment to load
+
+        if region not in phonenumbers.SUPPORTED_REGIONS:
+            problems.append(f"lists.default_region {settings.lists.default_region!r} is not an ISO 3166 "
+                            "alpha-2 country code (e.g. US, GB, HU)")
+    settings.lists.default_region = region
     if problems:
         raise ConfigError("settings: " + "; ".join(problems))

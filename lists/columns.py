@@ -31,7 +31,8 @@ ALIASES: dict[str, set[str]] = {
     "first_name": {"firstname", "first", "givenname", "forename", "fname", "keresztnev", "utonev",
                    "vorname", "prenom", "nombre", "nome", "voornaam", "imie"},
     "last_name": {"lastname", "last", "surname", "familyname", "lname", "vezeteknev", "csaladnev",
-                  "nachname", "nomdefamille", "apellido", "apellidos", "cognome", "achternaam", "nazwisko"},
+                  "nachname", "familienname", "nomdefamille", "nomdenaissance", "apellido", "apellidos",
+                  "primerapellido", "cognome", "achternaam", "nazwisko"},
     "name": {"name", "fullname", "customername", "contactname", "nev", "teljesnev", "nom", "naam"},
     "state": {"state", "province", "region", "stateprovince", "st", "county", "megye", "bundesland"},
     "postal_code": {"zip", "zipcode", "postalcode", "postcode", "postal", "plz", "iranyitoszam",
@@ -43,6 +44,9 @@ ALIASES: dict[str, set[str]] = {
                     "azonosito", "kundennummer", "ref", "reference"},
 }
 _LOOKUP = {alias: f for f, aliases in ALIASES.items() for alias in aliases}
+#: Headers that mean the surname beside a first-name column and the full name alone: French
+#: ``Prénom;Nom``, German ``Vorname;Name``, Dutch ``Voornaam;Naam``.
+SURNAME_BESIDE_FIRST = frozenset({"nom", "name", "naam"})
 
 
 def fold(name: str) -> str:
@@ -111,4 +115,8 @@ def map_columns(columns: list[str], overrides: dict[str, list[str]] | None = Non
             cmap.custom.append(col)
         else:
             cmap.fields[f] = col
+    name = cmap.fields.get("name")
+    if (name is not None and "name" not in overrides and "first_name" in cmap.fields
+            and "last_name" not in cmap.fields and fold(name) in SURNAME_BESIDE_FIRST):
+        cmap.fields["last_name"] = cmap.fields.pop("name")
     return cmap

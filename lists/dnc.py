@@ -110,11 +110,25 @@ def _text_numbers(path: Path) -> list[str] | None:
     return lines
 
 
+def reasons_text(reasons: Counter) -> str:
+    """``Counter({"too_short": 2, "no_region": 1})`` → ``"2 too short, 1 no region"``."""
+    return ", ".join(f"{n} {reason.replace('_', ' ')}" for reason, n in reasons.most_common())
+
+
+def no_region_error(path: Path | str, n: int) -> str:
+    return (f"{path}: {n} numbers have no country code and no region is set; nothing added: "
+            "give --region (e.g. --region US) or set default_region in the [lists] settings")
+
+
 def import_file(
     conn: Connection, path: Path | str, campaign_id: int | None = None,
-    region: str | None = None, source: str | None = None,
+    region: str | None = None, source: str | None = None, *, strict_region: bool = False,
 ) -> DncImport:
-    """Load a DNC file (text, one number a line; or a CSV with a phone column)."""
+    """Load a DNC file (text, one number a line; or a CSV with a phone column).
+
+    ``strict_region``: national numbers read without a region are an :class:`InputError`
+    (raised before anything is added) instead of rejected numbers.
+    """
     path = Path(path)
     norm = Normaliser()
     result = DncImport()
@@ -137,6 +151,8 @@ def import_file(
             result.reasons[n.reason] += 1
         else:
             numbers.append(n.e164)
+    if strict_region and result.reasons.get("no_region"):
+        raise InputError(no_region_error(path, result.reasons["no_region"]))
     result.added = add_numbers(conn, numbers, campaign_id, source or path.name)
     result.already = len(numbers) - result.added
     return result

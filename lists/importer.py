@@ -241,8 +241,8 @@ class _Accounting:
     def apply(self, chunk: Chunk, t: Transformed) -> tuple[int, list[tuple]]:
         res, blocked, primary = self.result, self.blocked, t.primary
         width = chunk.frame.shape[1]
-        for line, message in chunk.malformed:
-            self._not_imported(line, [""] * width, "malformed_row", rejected=True, note=message)
+        for line, message, raw in chunk.malformed:  # the record's text whole, in the first cell
+            self._not_imported(line, [raw] + [""] * (width - 1), "wrong_field_count", rejected=True, note=message)
         # Kept: the first row of each number neither seen before (in the scope or the file) nor
         # on a DNC list, found a chunk at a time; the other rows are then looked at one by one.
         keys = number_keys(primary, e164=True)
@@ -371,8 +371,20 @@ def _drop_indexes_for_bulk(conn: Connection, path: Path) -> list[str]:
     return dropped
 
 
+def no_region_error(path: Path | str, n: int) -> str:
+    """The one-line error for national numbers read without a country to place them in."""
+    return (f"{path}: {n} numbers have no country code and no region is set; nothing imported: "
+            "give --region (e.g. --region US) or set default_region in the [lists] settings")
+
+
 def _default_rejects(path: Path) -> Path:
-    return path.with_name(f"{path.stem}.rejected.csv")
+    """``FILE.rejected.csv``, or the first of ``FILE.rejected-2.csv``, ``-3``, ... not there yet:
+    an earlier import's rejects file (which ``lists show`` points at) is never overwritten."""
+    candidate, n = path.with_name(f"{path.stem}.rejected.csv"), 1
+    while candidate.exists() or candidate.with_name(candidate.name + ".part").exists():
+        n += 1
+        candidate = path.with_name(f"{path.stem}.rejected-{n}.csv")
+    return candidate
 
 
 def import_file(
@@ -420,6 +432,9 @@ def import_file(
                 try:
                     campaign_id = options.campaign_id
                     lst = store.find_list(conn, options.list_name)
+                    if lst is not None and lst["archived_at"] is not None:
+                        raise InputError(f"list {options.list_name!r} is archived (kept for its call "
+                                         "history): import into a new list")
                     if lst is not None:
                         if campaign_id is not None and lst["campaign_id"] not in (None, campaign_id):
                             raise InputError(f"list {options.list_name!r} belongs to another campaign")
@@ -462,6 +477,11 @@ def import_file(
                             writer.close()
                     for sql in rebuild:
                         conn.exec_driver_sql(sql)
+                    if result.rows_read == 0:
+                        raise InputError(f"{path}: no data rows (only a header): nothing imported, "
+                                         "no list created")
+                    if result.reasons.get("no_region"):
+                        raise InputError(no_region_error(path, result.reasons["no_region"]))
                     if rejects.count:
                         result.rejected_file = str(rejects_path)
                     if run_id is not None:

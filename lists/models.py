@@ -48,6 +48,9 @@ class LeadList(Base):
     priority: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     source_file: Mapped[str | None] = mapped_column(String, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # Set when the list was deleted with call history: the list is inactive for good, its
+    # leads stay for the calls' history (reports, abandon ledger) and are never claimed again.
+    archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class Lead(Base):

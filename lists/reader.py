@@ -218,7 +218,37 @@ def sniff(path: Path | str, encoding: str | None = None, delimiter: str | None =
 class Chunk:
     frame: pd.DataFrame  # all columns as str, no NA
     rows: list[int]  # spreadsheet row number of each record
-    malformed: list[tuple[int, str]]  # (line number, message) of lines pandas could not split
+    #: (row number, message, raw text) of records with more or fewer fields than the header
+    malformed: list[tuple[int, str, str]]
+
+
+# Huge cells are data too (a notes column): csv's default limit (128 KiB) would stop the scan.
+csv.field_size_limit(2**31 - 1)
+
+
+def ragged_records(fmt: FileFormat, width: int) -> dict[int, tuple[int, str]]:
+    """Records whose field count is not ``width`` (blank lines aside): row number → (fields,
+    the record's text, re-joined whole). pandas fills a short record silently and drops a long
+    one with a line number only; this scan (Python's csv, on irregular files only) finds both
+    and keeps their cells. It stops quietly where the file cannot be decoded (pandas says why).
+    """
+    found: dict[int, tuple[int, str]] = {}
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=fmt.delimiter, lineterminator="")
+    try:
+        with fmt.path.open(encoding=fmt.encoding, newline="") as fh:
+            for n, record in enumerate(csv.reader(fh, delimiter=fmt.delimiter, quotechar='"'), start=1):
+                if n <= fmt.leading_blank + 1 or len(record) in (0, width):
+                    continue
+                if len(record) == 1 and not record[0]:
+                    continue
+                out.seek(0)
+                out.truncate()
+                writer.writerow(record)
+                found[n] = (len(record), out.getvalue())
+    except (UnicodeDecodeError, csv.Error, OSError):
+        pass
+    return found
 
 
 def read_chunks(fmt: FileFormat, chunksize: int = 100_000) -> Iterator[Chunk]:
@@ -252,11 +282,14 @@ def read_chunks(fmt: FileFormat, chunksize: int = 100_000) -> Iterator[Chunk]:
 def _read_pandas(fmt: FileFormat, chunksize: int, skip: int = 0, columns: list[str] | None = None) -> Iterator[Chunk]:
     """pandas' reader, from data record ``skip`` on (the ones before were given already;
     ``columns``: :func:`pandas_columns`, when the caller has them)."""
-    if skip:  # the header and the records given: skipped as records (quoted newlines respected)
-        names = columns if columns is not None else pandas_columns(fmt)
-        start = dict(header=None, names=names, skiprows=fmt.leading_blank + 1 + skip)
-    else:
-        start = dict(header=0, skiprows=fmt.leading_blank)
+    # Always the header's names: given the header itself, pandas widens the table to a longer
+    # first record (its extra cells dropped without a word). The header and the records given
+    # already are skipped as records (quoted newlines respected).
+    names = columns if columns is not None else pandas_columns(fmt)
+    if not names:
+        names = fmt.header
+    start = dict(header=None, names=names, skiprows=fmt.leading_blank + 1 + skip)
+    ragged = ragged_records(fmt, len(names))
     shift = fmt.leading_blank + 2 + skip
     try:
         reader = pd.read_csv(
@@ -285,18 +318,47 @@ def _read_pandas(fmt: FileFormat, chunksize: int, skip: int = 0, columns: list[s
                 malformed = []
                 for w in caught:
                     for m in _SKIPPED.finditer(str(w.message)):
-                        malformed.append((int(m.group(1)) + fmt.leading_blank, m.group(2).strip()))
-                rows = (frame.index + shift).tolist()
-                shift += len(malformed)
-                yield Chunk(frame, rows, malformed)
+                        row = int(m.group(1)) + fmt.leading_blank
+                        fields, raw = ragged.get(row, (0, ""))
+                        message = f"expected {len(names)} fields, saw {fields}" if fields else m.group(2).strip()
+                        malformed.append((row, message, raw))
+                rows = _row_numbers(len(frame), shift, sorted(m[0] for m in malformed))
+                shift = max(rows[-1:] + [m[0] for m in malformed], default=shift - 1) + 1
+                yield _drop_ragged(Chunk(frame, rows, malformed), ragged, len(names))
     except UnicodeDecodeError as exc:
         raise InputError(
             f"{fmt.path}: cannot decode the file as {fmt.encoding} ({exc.reason}); try --encoding"
         ) from None
-    except pd.errors.EmptyDataError:
-        raise InputError(f"{fmt.path}: the file is empty") from None
+    except pd.errors.EmptyDataError:  # nothing after the header (an empty file stops at sniff)
+        return
     except pd.errors.ParserError as exc:
         raise InputError(f"{fmt.path}: not a readable table ({str(exc).strip()})") from None
+
+
+def _row_numbers(n: int, first: int, skipped: list[int]) -> list[int]:
+    """Row numbers of ``n`` records read from row ``first`` on, around the ``skipped`` rows."""
+    rows, j = [], 0
+    for i in range(n):
+        row = first + i + j
+        while j < len(skipped) and skipped[j] <= row:
+            j += 1
+            row = first + i + j
+        rows.append(row)
+    return rows
+
+
+def _drop_ragged(chunk: Chunk, ragged: dict[int, tuple[int, str]], width: int) -> Chunk:
+    """Move the records pandas kept with a field count not the header's to ``malformed``: short
+    ones it filled up, a long first one it cut (``index_col=False``)."""
+    odd = [i for i, row in enumerate(chunk.rows) if row in ragged]
+    if not odd:
+        return chunk
+    malformed = chunk.malformed + [
+        (chunk.rows[i], f"expected {width} fields, saw {ragged[chunk.rows[i]][0]}", ragged[chunk.rows[i]][1])
+        for i in odd]
+    keep = sorted(set(range(len(chunk.rows))) - set(odd))
+    frame = chunk.frame.iloc[keep].reset_index(drop=True)
+    return Chunk(frame, [chunk.rows[i] for i in keep], sorted(malformed))
 
 
 def pandas_columns(fmt: FileFormat) -> list[str]:

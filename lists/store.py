@@ -1,13 +1,14 @@
-"""Lead lists in the database: find, create, count, delete (the lists' own tables only).
+"""Lead lists in the database: find, create, count, delete, archive (the lists' own tables only).
 
 Views that name the list's campaign are in :mod:`dialer.services.listings`.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, select
+from sqlalchemy import Connection, Select, delete, func, select, update
 
 from dialer.errors import InputError
 from lists.models import ImportRun, Lead, LeadList
@@ -48,12 +49,28 @@ def lead_counts(conn: Connection, list_id: int) -> dict[str, Any]:
     return {"statuses": statuses, "leads": sum(statuses.values()), "imports": [dict(r) for r in runs]}
 
 
-def delete_list(conn: Connection, name: str) -> int:
-    """Delete a list and its leads; returns how many leads went with it."""
-    info = get_list(conn, name)
-    n = conn.execute(select(func.count()).select_from(LEADS).where(LEADS.c.list_id == info["id"])).scalar_one()
+def delete_list(conn: Connection, list_id: int) -> int:
+    """Delete a list, its leads and its import runs; returns how many leads went with it.
+
+    The caller checks first that no lead has call history (:mod:`dialer.services.listings`).
+    """
+    n = conn.execute(select(func.count()).select_from(LEADS).where(LEADS.c.list_id == list_id)).scalar_one()
     # Explicit deletes: do not rely on ON DELETE CASCADE being enforced by every connection.
-    conn.execute(delete(LEADS).where(LEADS.c.list_id == info["id"]))
-    conn.execute(delete(RUNS).where(RUNS.c.list_id == info["id"]))
-    conn.execute(delete(LL).where(LL.c.id == info["id"]))
+    conn.execute(delete(LEADS).where(LEADS.c.list_id == list_id))
+    conn.execute(delete(RUNS).where(RUNS.c.list_id == list_id))
+    conn.execute(delete(LL).where(LL.c.id == list_id))
     return n
+
+
+def delete_leads_not_in(conn: Connection, list_id: int, keep: Select) -> int:
+    """Delete the list's leads whose id is not in ``keep`` (a one-column select of lead ids)
+    and that were never attempted; returns how many."""
+    res = conn.execute(delete(LEADS).where(
+        LEADS.c.list_id == list_id, LEADS.c.attempts == 0, LEADS.c.id.not_in(keep)
+    ))
+    return res.rowcount
+
+
+def archive_list(conn: Connection, list_id: int, now: datetime) -> None:
+    """Deactivate the list for good: its leads stay (history) and are never claimed again."""
+    conn.execute(update(LL).where(LL.c.id == list_id).values(active=False, archived_at=now))

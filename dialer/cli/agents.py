@@ -7,6 +7,7 @@ import secrets
 import click
 from sqlalchemy import delete, insert, select, update
 
+from campaigns import pbxnames
 from campaigns.models import campaigns as campaigns_t
 from dialer.api import token_hash
 from dialer.cli.common import daemon_request, emit, json_option
@@ -21,6 +22,12 @@ def cli() -> None:
     pause and ready go through the running daemon (`dialer run`)."""
 
 
+def _check(field: str, problem: str | None) -> None:
+    """A value that would reach AMI: a one-line error naming the field when Asterisk would not take it."""
+    if problem:
+        raise InputError(f"{field}: {problem}")
+
+
 @cli.command("add")
 @click.argument("name")
 @click.option("--interface", required=True, help="The agent's device as a queue member, e.g. PJSIP/agent1.")
@@ -28,6 +35,8 @@ def cli() -> None:
 @click.pass_obj
 def add_cmd(obj, name: str, interface: str, rotate_token: bool) -> None:  # noqa: ANN001
     """Create agent NAME (or update its interface) and print its API token once."""
+    _check("name", pbxnames.member_name_problem(name))
+    _check("--interface", pbxnames.interface_problem(interface))
     token = secrets.token_urlsafe(24)
     with obj.engine.begin() as conn:
         row = conn.execute(select(agents_t.c.id).where(agents_t.c.name == name)).first()
@@ -94,6 +103,7 @@ def logout_cmd(obj, name: str) -> None:  # noqa: ANN001
 @click.pass_obj
 def pause_cmd(obj, name: str, code: str) -> None:  # noqa: ANN001
     """Pause agent NAME with a pause code (after the current call, if on one)."""
+    _check("--code", pbxnames.pause_code_problem(code))
     _known(obj, name)
     daemon_request(obj.settings, "POST", f"/api/agents/{name}/pause", {"code": code})
     click.echo(f"agent {name!r} paused ({code})")

@@ -10,7 +10,8 @@ import click
 from dialer.errors import InputError
 
 _campaign = click.option("--campaign", help="Campaign (name or id); default: the global list.")
-_region = click.option("--region", help="Country (ISO alpha-2) for national numbers, e.g. US.")
+_region = click.option("--region", help="Country (ISO alpha-2) for national numbers, e.g. US "
+                                        "(default: the default_region setting of [lists]).")
 _json_opt = click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 
 
@@ -41,16 +42,21 @@ def cli() -> None:
 @_json_opt
 @click.pass_obj
 def import_cmd(obj, file: Path, campaign: str | None, region: str | None, as_json: bool) -> None:  # noqa: ANN001
-    """Load numbers from FILE: one a line (# comments, blank lines) or a CSV with a phone column."""
-    from lists.dnc import import_file
+    """Load numbers from FILE: one a line (# comments, blank lines) or a CSV with a phone column.
 
-    with obj.engine.begin() as conn:
-        result = import_file(conn, file, _campaign_id(conn, campaign), region.upper() if region else None)
+    National numbers (no +country code) need --region or the default_region setting of [lists];
+    without either they are an error and nothing is added.
+    """
+    from lists.dnc import import_file, reasons_text
+
+    region = (region or obj.settings.lists.default_region or "").upper() or None
+    with obj.engine.begin() as conn:  # an error rolls the whole file back
+        result = import_file(conn, file, _campaign_id(conn, campaign), region, strict_region=True)
     if as_json:
         click.echo(json.dumps({"file": str(file), **result.as_dict()}))
         return
     click.echo(f"{file}: {result.read} numbers read, {result.added} added, {result.already} already listed, "
-               f"{result.rejected} not usable" + (f" {dict(result.reasons)}" if result.reasons else ""))
+               f"{result.rejected} not usable" + (f" ({reasons_text(result.reasons)})" if result.reasons else ""))
 
 
 @cli.command("add")
@@ -64,7 +70,7 @@ def add_cmd(obj, number: str, campaign: str | None, region: str | None, reason: 
     """Add NUMBER to the do-not-call list."""
     from lists.dnc import add_numbers
 
-    e164 = _e164(number, region)
+    e164 = _e164(number, region or obj.settings.lists.default_region or None)
     with obj.engine.begin() as conn:
         added = add_numbers(conn, [e164], _campaign_id(conn, campaign), source="cli", reason=reason)
     if as_json:
@@ -83,7 +89,7 @@ def remove_cmd(obj, number: str, campaign: str | None, region: str | None, as_js
     """Remove NUMBER from the do-not-call list (of the campaign, or the global one)."""
     from lists.dnc import remove_number
 
-    e164 = _e164(number, region)
+    e164 = _e164(number, region or obj.settings.lists.default_region or None)
     with obj.engine.begin() as conn:
         removed = remove_number(conn, e164, _campaign_id(conn, campaign))
     if as_json:
@@ -104,7 +110,7 @@ def check_cmd(obj, number: str, campaign: str | None, region: str | None, as_jso
     """Say whether NUMBER may be called (exit code 1 when it is on a do-not-call list)."""
     from lists.dnc import dnc_entries
 
-    e164 = _e164(number, region)
+    e164 = _e164(number, region or obj.settings.lists.default_region or None)
     with obj.engine.connect() as conn:
         entries = dnc_entries(conn, e164, _campaign_id(conn, campaign))
     if as_json:

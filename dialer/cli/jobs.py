@@ -14,7 +14,8 @@ def _runner(obj):  # noqa: ANN001, ANN202
     from dialer.scheduler import JobRunner
 
     s = obj.settings
-    return JobRunner(obj.engine, data_dir=s.data_dir, node=socket.gethostname(), timezone=s.scheduler.timezone)
+    return JobRunner(obj.engine, data_dir=s.data_dir, node=socket.gethostname(), timezone=s.scheduler.timezone,
+                     context={"default_region": s.lists.default_region or None})
 
 
 @click.group()

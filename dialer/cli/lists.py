@@ -37,7 +37,8 @@ def cli() -> None:
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--list", "list_name", required=True, help="List to import into (created when missing).")
 @click.option("--campaign", help="Campaign (name or id) the list belongs to.")
-@click.option("--region", help="Country (ISO 3166 alpha-2, e.g. US) for numbers without a country code.")
+@click.option("--region", help="Country (ISO 3166 alpha-2, e.g. US) for numbers without a country code "
+                                "(default: the default_region setting of [lists]).")
 @click.option("--map", "mapping", multiple=True, metavar="FIELD=COLUMN",
               help="Use COLUMN for FIELD (phone, first_name, last_name, name, state, postal_code, "
                    "country, timezone, external_id); repeat --map phone=... for alternate numbers.")
@@ -61,7 +62,7 @@ def import_cmd(obj, file: Path, list_name: str, campaign: str | None, region: st
     from lists.importer import ImportOptions, import_file
 
     options = ImportOptions(
-        list_name=list_name, region=region, overrides=parse_overrides(mapping),
+        list_name=list_name, region=region or obj.settings.lists.default_region or None, overrides=parse_overrides(mapping),
         dedupe=dedupe, delimiter=delimiter, encoding=encoding, dry_run=dry_run, rejects=rejects,
     )
     if not file.exists():
@@ -120,14 +121,15 @@ def _print_result(result) -> None:  # noqa: ANN001 - ImportResult
 
 
 @cli.command("ls")
+@click.option("--all", "show_all", is_flag=True, help="Include archived lists.")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @click.pass_obj
-def ls_cmd(obj, as_json: bool) -> None:  # noqa: ANN001
-    """List the lead lists with their lead counts."""
+def ls_cmd(obj, show_all: bool, as_json: bool) -> None:  # noqa: ANN001
+    """List the lead lists with their lead counts (archived lists only with --all)."""
     from dialer.services.listings import list_summaries
 
     with obj.engine.connect() as conn:
-        rows = list_summaries(conn)
+        rows = list_summaries(conn, archived=show_all)
     if as_json:
         _json(rows)
         return
@@ -139,7 +141,8 @@ def ls_cmd(obj, as_json: bool) -> None:  # noqa: ANN001
     for col in ("name", "campaign", "active", "priority", "leads", "new", "created"):
         table.add_column(col, justify="right" if col in ("leads", "new", "priority") else "left")
     for r in rows:
-        table.add_row(cell(r["name"]), cell(r["campaign"] or "-"), "yes" if r["active"] else "no",
+        active = "archived" if r["archived_at"] is not None else "yes" if r["active"] else "no"
+        table.add_row(cell(r["name"]), cell(r["campaign"] or "-"), active,
                       str(r["priority"]), str(r["leads"]), str(r["new"]), str(r["created_at"])[:19])
     _console().print(table if rows else "no lists yet: `dialer lists import FILE --list NAME`")
 
@@ -199,23 +202,37 @@ def export_cmd(obj, name: str, out: Path, as_json: bool) -> None:  # noqa: ANN00
 
 @cli.command("delete")
 @click.argument("name")
+@click.option("--archive", is_flag=True,
+              help="A list with call history: deactivate it and mark it archived, keeping every lead for history.")
+@click.option("--force", is_flag=True,
+              help="A list with call history: delete only the leads never called, archive the list with the others.")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary.")
 @click.pass_obj
-def delete_cmd(obj, name: str, yes: bool, as_json: bool) -> None:  # noqa: ANN001
-    """Delete a list and all its leads."""
-    from lists.store import delete_list, get_list, lead_counts
+def delete_cmd(obj, name: str, archive: bool, force: bool, yes: bool, as_json: bool) -> None:  # noqa: ANN001
+    """Delete a list and its leads; never call history.
+
+    A list whose leads were called is refused unless --archive or --force; any list is refused
+    while an active campaign dials it. Archived lists are hidden from `lists ls` (see --all).
+    """
+    from datetime import UTC
+
+    from dialer.services.listings import remove_list
+    from lists.store import get_list, lead_counts
 
     with obj.engine.connect() as conn:
         leads = lead_counts(conn, get_list(conn, name)["id"])["leads"]
     if not yes and not click.confirm(f"delete list {name!r} and its {leads} leads?", default=False):
         raise InputError("not deleted")
     with obj.engine.begin() as conn:
-        n = delete_list(conn, name)
+        done = remove_list(conn, name, datetime.now(UTC), archive=archive, force=force)
     if as_json:
-        _json({"list": name, "deleted_leads": n})
+        _json(done.as_dict())
+    elif done.archived:
+        click.echo(f"archived list {name}: kept {done.kept_leads} leads with their call history, "
+                   f"deleted {done.deleted_leads} never called")
     else:
-        click.echo(f"deleted list {name} ({n} leads)")
+        click.echo(f"deleted list {name} ({done.deleted_leads} leads)")
 
 
 @cli.command("audit")

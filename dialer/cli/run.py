@@ -7,6 +7,26 @@ import socket
 
 import click
 
+from dialer.errors import ConfigError
+
+
+def check_http_port(host: str, port: int) -> None:
+    """Bind the agents' API address for a moment, as uvicorn will (``SO_REUSEADDR``), before
+    anything else starts: a port taken is one line and rc 2, not an AMI login, an engine
+    start, tracebacks and rc 3."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise ConfigError(f"the agents' API cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    family, kind, proto, _name, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise ConfigError(f"the agents' API cannot listen on {host}:{port}: {exc.strerror or exc} "
+                              "(set [http] port, or --no-http)") from None
+
 
 @click.command()
 @click.option("--node", default=lambda: socket.gethostname(), show_default="host name",
@@ -29,6 +49,8 @@ def cli(obj, node: str, no_http: bool, drain_timeout: float, speed: float) -> No
     from dialer.server import Server
 
     settings = obj.settings
+    if not no_http:
+        check_http_port(settings.http.host, settings.http.port)
     clock = RealClock() if speed == 1 else ScaledClock(speed)
     server = Server(settings, clock=clock, node=node, http=not no_http, drain_timeout=drain_timeout)
     asyncio.run(server.serve())

@@ -69,12 +69,16 @@ class JobContext:
     stale_margin: timedelta = timedelta(minutes=2)
     #: Answered/connected calls older than this are stale (of a gone node).
     max_call_age: timedelta = timedelta(hours=4)
+    #: Country of national numbers in DNC files (the ``[lists] default_region`` setting).
+    default_region: str | None = None
 
 
 @dataclass
 class JobResult:
     counts: dict[str, Any] = field(default_factory=dict)
     message: str = ""
+    #: "ok", or "warning" when the job ran but left something for a person to fix.
+    result: str = "ok"
 
 
 @dataclass(frozen=True)
@@ -163,7 +167,11 @@ def recycle(ctx: JobContext) -> JobResult:
 
 
 def dnc_refresh(ctx: JobContext) -> JobResult:
-    """Import the DNC files dropped in ``<data_dir>/dnc-inbox/`` (global list)."""
+    """Import the DNC files dropped in ``<data_dir>/dnc-inbox/`` (global list).
+
+    A file that cannot be used (national numbers and no ``default_region``, unreadable) moves
+    to ``failed/`` whole and the run's result is "warning", naming it and how to fix it.
+    """
     from lists.dnc import import_file  # pandas: loaded when the job runs, not by every command
 
     inbox = ctx.data_dir / "dnc-inbox"
@@ -176,7 +184,8 @@ def dnc_refresh(ctx: JobContext) -> JobResult:
     for path in files:
         try:
             with ctx.engine.begin() as conn:
-                res = import_file(conn, path, None, None, source=f"dnc-inbox/{path.name}")
+                res = import_file(conn, path, None, ctx.default_region, source=f"dnc-inbox/{path.name}",
+                                  strict_region=True)
         except (DialerError, OSError, ValueError) as exc:
             counts["failed_files"] += 1
             problems.append(f"{path.name}: {exc}")
@@ -190,10 +199,10 @@ def dnc_refresh(ctx: JobContext) -> JobResult:
         shutil.move(str(path), processed / f"{stamp}-{path.name}")
     with ctx.engine.begin() as conn:
         counts["dnc_swept"] = sweep_dnc(conn)
-    message = f"{counts['files']} files, {counts['added']} numbers added"
+    message = f"{counts['files']} files imported, {counts['added']} numbers added"
     if problems:
-        message += "; failed: " + "; ".join(problems)
-    return JobResult(counts, message)
+        message += f"; {len(problems)} files failed (moved to dnc-inbox/failed/): " + "; ".join(problems)
+    return JobResult(counts, message, "warning" if problems else "ok")
 
 
 def tz_refresh(ctx: JobContext) -> JobResult:

@@ -43,3 +43,20 @@ def test_export_into_a_missing_directory(tmp_path: Path) -> None:
 def test_database_path_that_is_a_directory(tmp_path: Path) -> None:
     (tmp_path / "data" / "dialer.db").mkdir(parents=True)
     _one_line_error(_run(tmp_path, "db", "current"), "cannot open database")
+
+
+def test_run_with_the_http_port_taken(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    # Before: AMI login, engine start, 72 log lines, 2 tracebacks, rc 3. Now nothing starts:
+    # the daemon's Server is never built.
+    import dialer.server
+
+    monkeypatch.setattr(dialer.server, "Server", lambda *a, **k: (_ for _ in ()).throw(AssertionError("started")))
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        env = {"DIALER_DATA_DIR": str(tmp_path / "data"), "DIALER_LOG_LEVEL": "WARNING",
+               "DIALER_HTTP_PORT": str(port), "DIALER_AMI_PORT": "1"}
+        result = CliRunner().invoke(main, ["run"], env=env)
+    assert result.exit_code == 2
+    _one_line_error(result, f"127.0.0.1:{port}", "in use", "--no-http")

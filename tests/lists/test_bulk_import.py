@@ -100,7 +100,9 @@ def test_import_with_a_reader_process(sqlite_engine: Engine, tmp_path: Path, mon
                                                             dedupe="list"))
     monkeypatch.setattr(importer, "PROCESSES_MIN_ROWS", 0)
     forked = import_file(sqlite_engine, path, ImportOptions("forked", region="US", chunksize=64, dedupe="list"))
-    assert forked.as_dict() | {"list": "inline"} == inline.as_dict()
+    assert forked.rejected_file == str(tmp_path / "leads.rejected-2.csv")  # the first one is kept
+    assert forked.as_dict() | {"list": "inline", "rejected_file": inline.rejected_file} == inline.as_dict()
+    assert Path(forked.rejected_file).read_bytes() == Path(inline.rejected_file).read_bytes()
 
 
 def _indexes(engine: Engine) -> list[tuple[str, str]]:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
+from dialer.errors import InputError
 from lists import dnc
 from lists.columns import parse_overrides
 from lists.export import export_list
@@ -66,8 +68,10 @@ def test_map_overrides_and_country_column(engine: Engine, tmp_path: Path) -> Non
 def test_no_region_rejects_national_numbers(engine: Engine, tmp_path: Path) -> None:
     path = tmp_path / "noregion.csv"
     path.write_text("phone\n2125550143\n+12125550144\n")
-    result = import_file(engine, path, ImportOptions("nr"))
-    assert result.imported == 1 and result.reasons == {"no_region": 1}
+    with pytest.raises(InputError, match="1 numbers have no country code and no region is set"):
+        import_file(engine, path, ImportOptions("nr"))
+    result = import_file(engine, path, ImportOptions("nr", region="US"))
+    assert result.imported == 2
 
 
 def test_worker_processes_give_the_same_result(sqlite_engine: Engine, tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from sqlalchemy.engine import Engine
 
 from dialer.db import open_engine
+from dialer.errors import InputError
 from lists.importer import ImportOptions, import_file
 from lists.phones import normalise
 
@@ -83,8 +84,13 @@ def test_counts_reconcile(engine: Engine, spec: dict) -> None:
         path = Path(tmp) / "messy.csv"
         data_rows = _write(path, spec)
         name = f"prop-{next(_names)}"
-        result = import_file(engine, path, ImportOptions(
-            name, region="US", dedupe="list", encoding=spec["encoding"] if spec["force_encoding"] else None))
+        options = ImportOptions(name, region="US", dedupe="list",
+                                encoding=spec["encoding"] if spec["force_encoding"] else None)
+        if not data_rows:  # a header alone (or blank lines): an error, no list created
+            with pytest.raises(InputError, match="no data rows"):
+                import_file(engine, path, options)
+            return
+        result = import_file(engine, path, options)
         assert result.rows_read == result.imported + result.rejected + result.duplicates + result.dnc
         assert result.rows_read == data_rows
         assert sum(result.reasons.values()) == result.rejected

@@ -99,8 +99,8 @@ def test_ragged_rows_are_rejected_not_lost(sqlite_engine: Engine, tmp_path: Path
     path = tmp_path / "ragged.csv"
     path.write_text("phone,name\n+12125550143,Ann\n+12125550144,Bob,extra,cells\n+12125550145\n")
     result = import_file(sqlite_engine, path, ImportOptions("r", region="US"))
-    assert (result.rows_read, result.imported, result.rejected) == (3, 2, 1)
-    assert result.reasons == {"malformed_row": 1}
+    assert (result.rows_read, result.imported, result.rejected) == (3, 1, 2)
+    assert result.reasons == {"wrong_field_count": 2}
 
 
 def test_header_recognition() -> None:
