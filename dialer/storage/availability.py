@@ -29,12 +29,14 @@ SQLITE_AWAY = ("database is locked", "database is busy", "database table is lock
 
 
 def _chain(exc: BaseException) -> list[BaseException]:
-    """``exc`` and the exceptions it was raised from (``__cause__``/``__context__``), at most 8."""
+    """``exc`` and the exceptions it was raised from (SQLAlchemy's ``orig``, ``__cause__``,
+    ``__context__``), at most 8."""
     out: list[BaseException] = []
     cur: BaseException | None = exc
     while cur is not None and len(out) < 8 and cur not in out:
         out.append(cur)
-        cur = cur.__cause__ or cur.__context__
+        orig = getattr(cur, "orig", None)
+        cur = orig if isinstance(orig, BaseException) else cur.__cause__ or cur.__context__
     return out
 
 

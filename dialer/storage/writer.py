@@ -98,6 +98,7 @@ class Writer:
         self.done = 0  # writes taken off the queue: made, or rejected by the database
         self.rejected = 0
         self.failures = 0  # tries in a row that found the database away
+        self.outages = 0  # times the database was found away
         self.journal: Journal | None = None
         self.task: asyncio.Task | None = None
         self._wake = asyncio.Event()
@@ -208,6 +209,7 @@ class Writer:
 
     async def _away(self, exc: BaseException) -> None:
         if self.failures == 0:
+            self.outages += 1
             log.warning("database unavailable: writes kept and retried, no new calls until it is back",
                         extra={"pending": len(self.pending), "error": str(exc)[:200]})
         self.failures += 1
