@@ -99,6 +99,7 @@ class Writer:
         self.rejected = 0
         self.failures = 0  # tries in a row that found the database away
         self.outages = 0  # times the database was found away
+        self.most_pending = 0  # the longest the queue has been
         self.journal: Journal | None = None
         self.task: asyncio.Task | None = None
         self._wake = asyncio.Event()
@@ -124,6 +125,7 @@ class Writer:
     def put(self, cmd: Any) -> None:  # noqa: ANN401
         self.pending.append(cmd)
         self.queued += 1
+        self.most_pending = max(self.most_pending, len(self.pending))
         if len(self.pending) == self.limit:
             log.warning("database writes queued up to the limit: no new calls until they are written",
                         extra={"pending": len(self.pending)})

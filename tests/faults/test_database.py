@@ -42,7 +42,7 @@ from dialer.api import create_app
 from dialer.claim import calls, leads
 from dialer.clock import ScaledClock
 from dialer.db import make_async_engine, open_engine
-from dialer.demo import SimulatedAgents
+from dialer.demo import DemoOptions, SimulatedAgents
 from dialer.engine import Engine
 from dialer.errors import Conflict, Unavailable
 from dialer.session.commands import CampaignRef, EndCall, RulesDue, WriteCallStatus
@@ -53,7 +53,7 @@ from dialer.storage.journal import Journal, JournalError
 from dialer.storage.writer import MAX_DELAY, Writer, backoff
 from dialer.vocabulary import CallStatus, Outcome
 from tests.api.conftest import START, FakeLink, seed
-from tests.e2e.conftest import run_until_done, start_demo, until
+from tests.e2e.conftest import E2E_START, run_until_done, start_demo, until, write_campaign
 
 # ---------------------------------------------------------------------- pure: what "away" means
 
@@ -108,8 +108,6 @@ def test_backoff_doubles_up_to_its_cap() -> None:
 
 
 def _definition(tmp_path: Path) -> Any:  # noqa: ANN401
-    from tests.e2e.conftest import write_campaign
-
     return load_definition(write_campaign(tmp_path, "progressive"))
 
 
@@ -418,7 +416,7 @@ async def _dispose_retrying(self: SimulatedAgents, agent: str, call_id: int) -> 
 
 
 @pytest.fixture
-def db_campaign(e2e_options: Callable[..., Any], monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
+def db_campaign(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
     """Start the e2e campaign (the daemon against the simulator at ``SPEED``) on ``url`` (None:
     SQLite in the data directory), SQLite's busy timeout scaled like every other time."""
     monkeypatch.setattr(SimulatedAgents, "_dispose", _dispose_retrying)
@@ -432,7 +430,10 @@ def db_campaign(e2e_options: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
         if url is not None:
             monkeypatch.setattr(dialer.demo, "Settings",
                                 lambda data_dir: Settings(data_dir=data_dir, database=DatabaseSettings(url=url)))
-        return await start_demo(e2e_options(mode="predictive", leads=150, agents=6, speed=SPEED))
+        return await start_demo(DemoOptions(
+            minutes=60, speed=SPEED, agents=6, leads=150, seed=11, data_dir=tmp_path / "data", start=E2E_START,
+            campaign_file=write_campaign(tmp_path, "predictive"),
+            scenario_overrides={"agents": {"talk_time": {"dist": "lognormal", "mean": 25, "sd": 10, "min": 5}}}))
 
     return start
 
@@ -448,14 +449,19 @@ async def db_outage(run: Any, fault: Callable[[], Any], recover: Callable[[], An
         await until(lambda: not engine.writer.healthy, 30, "the writer to find the database away")
         placed_away = engine.counters["placed"]
         await engine.clock.sleep(clock_seconds)  # the outage lasts this long (the daemon's time)
-        assert engine.counters["placed"] <= placed_away + 3  # at most a claim already under way
+        placed_during = engine.counters["placed"] - placed_away
+        assert placed_during <= 3  # at most a claim already under way
     finally:
         recover()
     await until(lambda: engine.writer.healthy, 60, "the writer to catch up")
     await until(lambda: engine.counters["placed"] >= placed_away + 10, 60, "dialling to resume")
     await run_until_done(run, timeout=120)
     await until(lambda: not run.agents._tasks, 60, "the agents' dispositions")
-    return {"outages": engine.writer.outages, "rejected": engine.writer.rejected}
+    seen = {"outages": engine.writer.outages, "rejected": engine.writer.rejected, "placed": engine.counters["placed"],
+            "placed_before": placed_away, "placed_while_away": placed_during, "most_pending": engine.writer.most_pending,
+            "writes": engine.writer.done}
+    print("database outage:", seen)  # the figures docs/reliability-database.md quotes (pytest -s)
+    return seen
 
 
 def db_check_nothing_lost(run: Any) -> None:  # noqa: ANN401
