@@ -77,7 +77,7 @@ class Engine:
         self.rng = random.Random(seed)
         self.session = Session(node=node, context=context)
         self._db_lock = asyncio.Lock()
-        self.writer = Writer(db, self._db_lock, self.rng)
+        self.writer = Writer(db, self._db_lock, self.rng, clock)
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
         self._place_tasks: set[asyncio.Task] = set()
@@ -306,7 +306,7 @@ class Engine:
     async def pace_once(self) -> None:
         """One pacing pass over every active campaign."""
         now = self.now()
-        for camp_id in list(self.campaigns):
+        for camp_id in list(self.campaigns) if self.writer.healthy else ():  # none while the database is away
             plan = self.session.plan_claim(camp_id, now)
             if plan is not None:
                 self._run(self.session.leads_claimed(plan, await self._claim(plan, now), now))
@@ -394,6 +394,5 @@ class Engine:
 
     async def _save_stats(self) -> None:
         stats = {camp.id: camp.stats.to_dict() for camp in self.campaigns.values()}
-        async with self._db_lock, self.db.begin() as conn:
-            await campaigns_db.save_pacing(conn, stats, self.clock.now())
+        await self.writer.try_now(lambda conn: campaigns_db.save_pacing(conn, stats, self.clock.now()), "pacing statistics")
 

@@ -40,3 +40,8 @@ class Invalid(DialerError):
     """The request is well formed but its values are not acceptable (HTTP 422)."""
 
     exit_code = 2
+
+
+class Unavailable(DialerError):
+    """The database cannot be reached now (down, restarting, locked by another writer); the
+    request may be repeated later (HTTP 503)."""

@@ -23,6 +23,7 @@ from dialer.db import make_async_engine, open_engine
 from dialer.engine import Engine
 from dialer.pbx import AmiLink, route_to
 from dialer.settings import HttpSettings, Settings
+from dialer.storage.journal import FILENAME as JOURNAL
 
 log = logging.getLogger("dialer.server")
 
@@ -120,6 +121,7 @@ class Server:
                             drain_timeout=self.drain_timeout, pacing_interval=self.pacing_interval)
             self.engine = engine
             ref[0] = engine
+            await engine.writer.open_journal(self.settings.data_dir / JOURNAL)  # writes kept at the last stop
             await engine.start()
             from dialer.scheduler import JobScheduler  # overnight jobs (docs/scheduler.md)
 

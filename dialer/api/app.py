@@ -17,8 +17,9 @@ from dialer.api import handlers
 from dialer.api.auth import token_hash
 from dialer.api.responses import error
 from dialer.clock import Clock
-from dialer.errors import Conflict, DialerError, Forbidden, Invalid, NotFound
+from dialer.errors import Conflict, DialerError, Forbidden, Invalid, NotFound, Unavailable
 from dialer.settings import Settings
+from dialer.storage.availability import UNAVAILABLE, unreachable
 from dialer.web import ROUTES as WEB_ROUTES
 from dialer.web import SecurityHeaders
 from dialer.web import install as install_web
@@ -31,8 +32,10 @@ STATUS: dict[type[DialerError], int] = {
     Forbidden: 403,
     Conflict: 409,
     Invalid: 422,
+    Unavailable: 503,
     DialerError: 422,
 }
+RETRY_AFTER = {"Retry-After": "5"}
 
 ROUTES = [
     Route("/api/agents/{name}/login", handlers.login, methods=["POST"]),
@@ -75,7 +78,7 @@ def create_app(
 
 def _typed_error(status: int):  # noqa: ANN202
     async def answer(request: Request, exc: Exception) -> Response:
-        return error(status, str(exc))
+        return error(status, str(exc), RETRY_AFTER if status == 503 else None)
 
     return answer
 
@@ -88,7 +91,8 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 class UnexpectedErrors:
-    """Any exception no handler maps: 500 with a generic message, the traceback in the log only."""
+    """Any exception no handler maps: 500 with a generic message, the traceback in the log only;
+    a database that cannot be reached (down, restarting, locked): 503."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -106,7 +110,13 @@ class UnexpectedErrors:
 
         try:
             await self.app(scope, receive, watch)
-        except Exception:
-            log.exception("API request failed", extra={"method": scope.get("method"), "path": scope.get("path")})
+        except Exception as exc:
+            where = {"method": scope.get("method"), "path": scope.get("path")}
+            if unreachable(exc):
+                log.warning("API request: database unavailable", extra={**where, "error": str(exc)[:200]})
+                answer = error(503, UNAVAILABLE, RETRY_AFTER)
+            else:
+                log.exception("API request failed", extra=where)
+                answer = error(500, "internal error (see the daemon's log)")
             if not started:
-                await error(500, "internal error (see the daemon's log)")(scope, receive, send)
+                await answer(scope, receive, send)

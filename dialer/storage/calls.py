@@ -10,8 +10,7 @@ from typing import Any
 from sqlalchemy import Delete, Select, Update, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from campaigns.rules import Callback, CallResult, Retry
-from dialer.storage.leads import CampaignRef, apply_rules
+from dialer.storage.leads import apply_rules
 from dialer.storage.tables import calls, leads
 from dialer.vocabulary import LIVE_ANSWER, CallStatus, LeadStatus, Outcome
 
@@ -111,21 +110,3 @@ async def end_call(conn: AsyncConnection, call_id: int, values: Mapping[str, Any
         await apply_rules(conn, rules.campaign, rules.lead_id, rules.result, call_id, rules.at, rng,
                           last_outcome=rules.last_outcome)
 
-
-async def record_disposition(
-    conn: AsyncConnection, camp: CampaignRef, row: Any, *, code: str, reason: str | None,  # noqa: ANN401
-    callback_at: datetime | None, order_form: dict | None, note: str | None, now: datetime, rng: random.Random,
-) -> dict:
-    """Write a validated disposition of the connected call ``row`` and apply the campaign's
-    rules to its lead; returns what was decided (the API's and the CLI's answer)."""
-    result = CallResult(Outcome.CONNECTED, attempt=row.attempt, placed_at=row.placed_at, disposition=code,
-                        reason=reason, callback_at=callback_at, agent=row.agent)
-    await conn.execute(disposition_stmt(row.id, code=code, reason=reason, callback_at=callback_at,
-                                        order_form=order_form, note=note, at=now))
-    action = await apply_rules(conn, camp, row.lead_id, result, row.id, now, rng, last_outcome=Outcome.CONNECTED)
-    out: dict[str, Any] = {"call_id": row.id, "disposition": code, "next": type(action).__name__}
-    if isinstance(action, Retry | Callback):
-        out["next_call_at"] = action.at.isoformat()
-        if action.notes:
-            out["notes"] = list(action.notes)
-    return out

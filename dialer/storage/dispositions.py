@@ -1,7 +1,10 @@
-"""Recording an agent's disposition of a connected call: checked, written, the rules applied.
+"""Recording an agent's disposition of a connected call: checked, taken once, the rules applied.
 
 The daemon (:meth:`dialer.engine.Engine.dispose`) and the CLI without a daemon
-(``dialer calls dispose``) both come here.
+(``dialer calls dispose``) both come here.  A disposition is taken once: the row is updated
+only while it has none (``... WHERE id = ? AND disposition IS NULL``), in the same transaction
+as the rules applied to the lead, so of two requests that both passed the checks (a double
+click, the CLI beside the daemon) exactly one wins and the other is told ``Conflict``.
 """
 
 from __future__ import annotations
@@ -11,12 +14,50 @@ import contextlib
 import random
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import Update, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from campaigns.rules import Callback, CallResult, Retry
+from dialer.errors import Conflict, Unavailable
 from dialer.session.commands import CampaignRef
 from dialer.session.dispositions import check_call, check_disposition
 from dialer.storage import calls, campaigns
+from dialer.storage.availability import UNAVAILABLE, unreachable
+from dialer.storage.leads import apply_rules
+from dialer.storage.tables import calls as calls_t
+from dialer.vocabulary import Outcome
+
+
+def take_stmt(call_id: int, *, code: str, reason: str | None, callback_at: datetime | None,
+              order_form: dict | None, note: str | None, at: datetime) -> Update:
+    """The disposition written only if the call has none yet (one row updated: taken)."""
+    return calls.disposition_stmt(call_id, code=code, reason=reason, callback_at=callback_at,
+                                  order_form=order_form, note=note, at=at).where(calls_t.c.disposition.is_(None))
+
+
+async def record(
+    conn: AsyncConnection, camp: CampaignRef, row: Any, *, code: str, reason: str | None,  # noqa: ANN401 - a Row
+    callback_at: datetime | None, order_form: dict | None, note: str | None, now: datetime, rng: random.Random,
+) -> dict:
+    """Take the disposition of the connected call ``row`` (Conflict when another was taken
+    first) and apply the campaign's rules to its lead; returns what was decided (the API's and
+    the CLI's answer).  Run it in one transaction."""
+    taken = await conn.execute(take_stmt(row.id, code=code, reason=reason, callback_at=callback_at,
+                                         order_form=order_form, note=note, at=now))
+    if taken.rowcount != 1:
+        winner = (await conn.execute(select(calls_t.c.disposition).where(calls_t.c.id == row.id))).scalar()
+        raise Conflict(f"call {row.id} is already disposed ({winner})")
+    result = CallResult(Outcome.CONNECTED, attempt=row.attempt, placed_at=row.placed_at, disposition=code,
+                        reason=reason, callback_at=callback_at, agent=row.agent)
+    action = await apply_rules(conn, camp, row.lead_id, result, row.id, now, rng, last_outcome=Outcome.CONNECTED)
+    out: dict[str, Any] = {"call_id": row.id, "disposition": code, "next": type(action).__name__}
+    if isinstance(action, Retry | Callback):
+        out["next_call_at"] = action.at.isoformat()
+        if action.notes:
+            out["notes"] = list(action.notes)
+    return out
 
 
 async def dispose(
@@ -28,16 +69,23 @@ async def dispose(
     """Check and record a disposition at ``now``; returns what was decided for the lead.
 
     Raises NotFound (no such call), Forbidden (not ``agent_name``'s call), Conflict (already
-    disposed, did not reach an agent) or DispositionError (the campaign does not accept it).
-    ``campaign``: the campaign by id when the caller has it (the daemon), else it is read.
+    disposed — also when another request took it meanwhile —, did not reach an agent),
+    DispositionError (the campaign does not accept it) or Unavailable (the database cannot be
+    reached now).  ``campaign``: the campaign by id when the caller has it (the daemon), else
+    it is read.
     """
-    async with db.connect() as conn:
-        row = await calls.row(conn, call_id)
-        check_call(row, call_id, agent_name)
-        camp = campaign(row.campaign_id) or await campaigns.ref(conn, row.campaign_id)
-    assert camp is not None  # the calls row's foreign key
-    check_disposition(camp.definition, code, reason=reason, callback_at=callback_at, order_form=order_form,
-                      now=now)
-    async with lock or contextlib.nullcontext(), db.begin() as conn:
-        return await calls.record_disposition(conn, camp, row, code=code, reason=reason, callback_at=callback_at,
-                                              order_form=order_form, note=note, now=now, rng=rng)
+    try:
+        async with db.connect() as conn:
+            row = await calls.row(conn, call_id)
+            check_call(row, call_id, agent_name)
+            camp = campaign(row.campaign_id) or await campaigns.ref(conn, row.campaign_id)
+        assert camp is not None  # the calls row's foreign key
+        check_disposition(camp.definition, code, reason=reason, callback_at=callback_at, order_form=order_form,
+                          now=now)
+        async with lock or contextlib.nullcontext(), db.begin() as conn:
+            return await record(conn, camp, row, code=code, reason=reason, callback_at=callback_at,
+                                order_form=order_form, note=note, now=now, rng=rng)
+    except Exception as exc:
+        if unreachable(exc):
+            raise Unavailable(UNAVAILABLE) from exc
+        raise
