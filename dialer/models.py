@@ -75,6 +75,10 @@ class Agent(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)
     interface: Mapped[str] = mapped_column(String(128))
+    # The device whose state the queue follows for this member (QueueAdd ``StateInterface``):
+    # needed when ``interface`` is a Local channel that dials onward, e.g. ``PJSIP/agent1`` for
+    # ``Local/9001@agents/n``.  None: the interface itself.
+    state_interface: Mapped[str | None] = mapped_column(String(128))
     # sha256 of the agent's API token (the token itself is shown once, at creation).
     token_hash: Mapped[str] = mapped_column(String(64))
     campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="SET NULL"))

@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("dialer.cli.report", "Campaign results: outcomes, dispositions, abandon rate."),
     "jobs": ("dialer.cli.jobs", "Scheduled jobs: list, run now, history."),
     "scheduler": ("dialer.cli.scheduler", "Run the scheduled jobs alone (a jobs-only node)."),
+    "pbx": ("dialer.cli.pbx", "Check the Asterisk server: AMI user, dialplan, queue, safe-harbour sound."),
     "sim": ("dialer.cli.sim", "Run the built-in PBX simulator (speaks AMI like Asterisk)."),
     "bench": ("dialer.cli.bench", "Benchmarks: pacing policies in a discrete-event simulation."),
     "db": ("dialer.cli.db", "Database schema: upgrade, current revision."),

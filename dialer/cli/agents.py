@@ -31,9 +31,11 @@ def _check(field: str, problem: str | None) -> None:
 @cli.command("add")
 @click.argument("name")
 @click.option("--interface", required=True, help="The agent's device as a queue member, e.g. PJSIP/agent1.")
+@click.option("--state-interface", help="The device whose state stands for a Local interface's, "
+              "e.g. PJSIP/agent1 for Local/9001@agents/n (QueueAdd StateInterface).")
 @click.option("--rotate-token", is_flag=True, help="Issue a new API token for an existing agent.")
 @click.pass_obj
-def add_cmd(obj, name: str, interface: str, rotate_token: bool) -> None:  # noqa: ANN001
+def add_cmd(obj, name: str, interface: str, state_interface: str | None, rotate_token: bool) -> None:  # noqa: ANN001
     """Create agent NAME (or update its interface) and print its API token once."""
     _check("name", pbxnames.member_name_problem(name))
     _check("--interface", pbxnames.interface_problem(interface))
@@ -42,10 +44,12 @@ def add_cmd(obj, name: str, interface: str, rotate_token: bool) -> None:  # noqa
         row = conn.execute(select(agents_t.c.id).where(agents_t.c.name == name)).first()
         if row is None:
             conn.execute(insert(agents_t).values(name=name, interface=interface, token_hash=token_hash(token),
-                                                 state="logged_out"))
+                                                 state="logged_out", state_interface=state_interface))
             click.echo(f"agent {name!r} created ({interface})")
         else:
             values = {"interface": interface}
+            if state_interface is not None:
+                values["state_interface"] = state_interface or None
             if rotate_token:
                 values["token_hash"] = token_hash(token)
             conn.execute(update(agents_t).where(agents_t.c.id == row.id).values(**values))

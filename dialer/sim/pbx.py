@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dialer.clock import Clock, Timer
+from dialer.sim.dialplan import resolve
 from dialer.sim.events import CAUSE_TXT, CLASS_BITS, STATE_DESC, event, lines
 from dialer.sim.scenario import QueueConfig, Scenario
 
@@ -547,6 +548,8 @@ class PBX:
         context, exten = params.get("context", ""), params.get("exten", "")
         if not application and exten and not (context and prio):
             return OriginateResult("Originate with 'Exten' requires 'Context' and 'Priority'")
+        if not application and context == self.scenario.connect_context and not self._exten_exists(exten):
+            return OriginateResult("Extension does not exist.")  # refused at once, as Asterisk does
         async_ = truthy(params.get("async"))
         vars_: dict[str, str] = {}
         for line in variables:
@@ -657,6 +660,38 @@ class PBX:
         result = OriginateResult(call=call, pending=not async_)
         return result
 
+    def connect_extensions(self) -> list[str]:
+        """The connect context's extensions, as ``ShowDialPlan`` lists them."""
+        extra = ["failed"] if self.scenario.failed_exten == "handled" else []
+        return extra + list(self.scenario.connect_extensions)
+
+    def _exten_exists(self, exten: str) -> bool:
+        return resolve(self.connect_extensions(), exten or "s") is not None
+
+    def _spool_failed(self, call: Call) -> None:
+        """Asterisk runs the `failed` extension of a failed Originate's context on a fake
+        channel "OutgoingSpoolFailed" (its own Uniqueid, all the Originate's variables)."""
+        mode = self.scenario.failed_exten
+        if call.application or call.dest_context != self.scenario.connect_context or mode == "absent":
+            return
+        if mode == "caught" and resolve(self.scenario.connect_extensions, "failed") is None:
+            return
+        uid = self._new_uid()
+        ch = Channel("OutgoingSpoolFailed", uid, uid, 0, call.dest_context, "failed", self.now(), call)
+        if call.cid_num != UNKNOWN or call.cid_name != UNKNOWN:
+            ch.set(cid_num=call.cid_num, cid_name=call.cid_name)
+        self._ev("Newchannel", ch)
+        if mode == "caught":  # the connect dialplan runs on it: what recording 01 shows
+            for prio, pairs in ((5, [("UserEvent", "DialerAnswered"), ("LeadID", call.lead_id)]),
+                                (8, [("UserEvent", "DialerDrop"), ("LeadID", call.lead_id),
+                                     ("QueueStatus", "UNKNOWN")])):
+                ch.set(priority=prio)
+                self.emit(_USER, event("UserEvent", "user", ch.block() + lines(pairs)))
+            ch.set(priority=10)
+        else:
+            ch.set(priority=2)  # NoOp(), Hangup()
+        self._ev("Hangup", ch, f"Cause: 16\r\nCause-txt: {CAUSE_TXT.get(16, 'Normal Clearing')}\r\n")
+
     def _choose_outcome(self, call: Call) -> None:
         forced = call.vars.get("SIM_OUTCOME", "").strip().lower()
         called = self.scenario.called
@@ -743,6 +778,7 @@ class PBX:
             self._end_call(call, [(call.c1, 0), (call.c2, cause)])
         else:
             self._end_call(call, [(call.c1, cause)])
+        self._spool_failed(call)
 
     def _no_answer(self, call: Call) -> None:
         call.t_dial = None
@@ -753,6 +789,7 @@ class PBX:
             self._end_call(call, [(call.c1, 19)], notify=False)
         self._originate_response(call, False, 3, channel=call.dial)
         self._finish(call)
+        self._spool_failed(call)
 
     def _answer(self, call: Call) -> None:
         call.t_dial = None
@@ -946,10 +983,11 @@ class PBX:
         if delay <= 0:
             self._agent_answer(call)
             return
-        m.status = 6
         self._newstate(call.a1, 5)
         self._dial_ev("DialState", call, call.a1, "DialStatus: RINGING\r\n", caller=call.c1)
-        self._member_ev("QueueMemberStatus", m)
+        if not _is_local(iface):  # a Local member's device state never says "ringing"
+            m.status = 6
+            self._member_ev("QueueMemberStatus", m)
         if delay >= q.config.timeout:
             call.t_agent = self._later(q.config.timeout, self._agent_no_answer, call)
         else:
@@ -1136,7 +1174,11 @@ class PBX:
         if call.a2:
             self._newstate(call.a2, 6)
             call.a2.set(priority=2, app="Wait", appdata="4")
-        self._member_ev("QueueMemberStatus", m)  # published before the queue marks it in call
+        # The device's "in use" and the queue's AgentConnect come from different threads: in
+        # either order on a real PBX.  Deterministic mode keeps the recordings' usual order.
+        status_first = self.scenario.deterministic or call.seq % 2 == 0
+        if status_first:
+            self._member_ev("QueueMemberStatus", m)  # published before the queue marks it in call
         m.in_call = True
         self._newstate(call.a1, 6)
         self._dial_ev("DialEnd", call, call.a1, "DialStatus: ANSWER\r\n", caller=call.c1)
@@ -1158,6 +1200,8 @@ class PBX:
                 + f"Queue: {q.name}\r\nInterface: {m.interface}\r\nMemberName: {m.name}\r\nHoldTime: {hold}\r\nRingTime: {int(call.connect_at - call.ring_at)}\r\n",
             ),
         )
+        if not status_first:
+            self._member_ev("QueueMemberStatus", m)
         self._bridged(call, m.interface)
 
     def _bridged(self, call: Call, iface: str) -> None:
@@ -1388,6 +1432,10 @@ class PBX:
 
 
 DETERMINISTIC_OUTCOMES = frozenset(o for o, _, _ in DETERMINISTIC.values())
+
+
+def _is_local(interface: str) -> bool:
+    return interface.lower().startswith("local/")
 
 
 def _parse_callerid(value: str) -> tuple[str, str]:

@@ -24,6 +24,7 @@ from dialer.distributions import (
     parse_distribution,
 )
 
+FAILED_EXTEN = frozenset({"handled", "caught", "absent"})
 #: The outcomes of a dial attempt the model draws from, in the order their weights are read.
 OUTCOMES: tuple[PartyOutcome, ...] = tuple(PartyOutcome)
 
@@ -96,6 +97,15 @@ class Scenario:
     # dialplan
     customer_contexts: tuple[str, ...] = ("sim-customers",)
     connect_context: str = "dialer-connect"
+    # The connect context's extensions (ShowDialPlan lists them; an Originate to an extension
+    # none of them matches is refused at once: "Extension does not exist.").
+    connect_extensions: tuple[str, ...] = ("s", "_[a-zA-Z0-9].")  # s: the queue from DIALER_QUEUE
+    # What a failed Originate into the connect context runs (Asterisk's `failed` extension on
+    # an "OutgoingSpoolFailed" channel): "handled" (the shipped dialplan: `failed` hangs up),
+    # "caught" (an older dialplan whose pattern catches `failed`: DialerAnswered, DialerDrop
+    # with QueueStatus UNKNOWN, Playback), "absent" (no extension matches: nothing runs).
+    failed_exten: str = "handled"
+    sounds: tuple[str, ...] = ("dialer-safe-harbour",)  # what `core show sound` finds
     default_queue: str = "camp1"
     queue_wait: float = 2.0  # Queue(<q>,,,,<wait>): the safe-harbour timeout
     drop_wait: float = 1.0  # Wait(1) after DialerDrop before hanging up
@@ -157,6 +167,13 @@ def scenario_from_dict(data: dict[str, Any], name: str = "scenario") -> Scenario
     for key in ("connect_context", "default_queue"):
         if key in pbx:
             kwargs[key] = str(pbx.pop(key))
+    for key in ("connect_extensions", "sounds"):
+        if key in pbx:
+            kwargs[key] = tuple(str(c) for c in pbx.pop(key))
+    if "failed_exten" in pbx:
+        kwargs["failed_exten"] = str(pbx.pop("failed_exten"))
+        if kwargs["failed_exten"] not in FAILED_EXTEN:
+            raise ValueError(f"[pbx]: failed_exten must be one of {sorted(FAILED_EXTEN)}")
     for key in ("queue_wait", "drop_wait"):
         if key in pbx:
             kwargs[key] = float(pbx.pop(key))
@@ -207,6 +224,7 @@ def capture_scenario() -> Scenario:
         deterministic=True,
         queues=(QueueConfig("camp1", strategy="rrmemory", timeout=15, wrapuptime=2),),
         auth_fail_delay=0.0,
+        failed_exten="absent",  # tests/fixtures/ami/pbx-extensions.conf has no `failed`
     )
 
 

@@ -16,9 +16,11 @@ from typing import Any
 
 from dialer.ami.codec import Banner, Frame, FrameParser
 from dialer.clock import Clock, ScaledClock
+from dialer.sim.cli import ACTIONS, cli_command, dialplan
 from dialer.sim.events import (
     ALL_CLASSES,
     CLASS_BITS,
+    lines,
     list_complete,
     list_event,
     parse_mask,
@@ -587,6 +589,48 @@ class AmiConnection(asyncio.Protocol):
         self.write(list_complete("CoreShowChannelsComplete", aid, len(chans)))
 
 
+    def a_listcommands(self, h: dict[str, str], _v: list[str], aid: str | None) -> None:
+        pairs = [(name, f"{synopsis} (Priv: {priv})") for name, (synopsis, priv) in ACTIONS.items()]
+        self.write(response(aid, "Success", pairs))
+
+    def a_command(self, h: dict[str, str], _v: list[str], aid: str | None) -> None:
+        command = h.get("command", "").strip()
+        if not command:
+            self.error(aid, "No command provided")
+            return
+        known, output = cli_command(self.scenario, command)
+        status = "Success" if known else "Error"
+        self.write(response(aid, status, [("Message", "Command output follows"),
+                                          *(("Output", line) for line in output)]))
+
+    def a_showdialplan(self, h: dict[str, str], _v: list[str], aid: str | None) -> None:
+        only_ctx, only_ext = h.get("context", ""), h.get("extension", "")
+        contexts = dialplan(self.scenario, self.pbx.connect_extensions())
+        if only_ctx and only_ctx not in contexts:
+            self.error(aid, f"Did not find context {only_ctx}")
+            return
+        self.write(response(aid, "Success", [("EventList", "start"),
+                                             ("Message", "DialPlan list will follow")]))
+        items, extens = 0, set()
+        for ctx, rows in contexts.items():
+            if only_ctx and ctx != only_ctx:
+                continue
+            for exten, prio, app, data in rows:
+                if only_ext and exten != only_ext:
+                    continue
+                extens.add((ctx, exten))
+                items += 1
+                self.write(list_event("ListDialplan", aid, [
+                    ("Context", ctx), ("Extension", exten), ("Priority", prio),
+                    ("Application", app), ("AppData", data), ("Registrar", "pbx_config")],
+                    id_last=False))
+        n_ctx = 1 if only_ctx else len(contexts)
+        aid_line = "" if aid is None else f"ActionID: {aid}\r\n"
+        counts = [("ListItems", items), ("ListExtensions", len(extens)), ("ListPriorities", items),
+                  ("ListContexts", n_ctx)]
+        self.write(f"Event: ShowDialPlanComplete\r\n{aid_line}EventList: Complete\r\n{lines(counts)}\r\n")
+
+
 _HANDLERS: dict[str, Callable[[AmiConnection, dict[str, str], list[str], str | None], None]] = {
     "login": AmiConnection.a_login,
     "logoff": AmiConnection.a_logoff,
@@ -600,6 +644,9 @@ _HANDLERS: dict[str, Callable[[AmiConnection, dict[str, str], list[str], str | N
     "queuestatus": AmiConnection.a_queuestatus,
     "queuesummary": AmiConnection.a_queuesummary,
     "coreshowchannels": AmiConnection.a_coreshowchannels,
+    "listcommands": AmiConnection.a_listcommands,
+    "command": AmiConnection.a_command,
+    "showdialplan": AmiConnection.a_showdialplan,
 }
 
 

@@ -8,12 +8,32 @@ An agent is a queue member, keyed by its ``Interface`` (``Local/9001@sim-agents`
 - ``RESERVED``: a queue call is ringing it (``AgentCalled``, or device status 6);
 - ``TALKING``: on a call (``AgentConnect``, or device status 2/3/7/8);
 - ``WRAP_UP``: after a queue call, for the dialer-side wrap-up time (``tick(now)`` ends it);
-- ``PAUSED``: paused in every queue it is a member of (``pause_code`` from ``PausedReason``);
+- ``PAUSED``: paused in the queue asked about (``pause_code`` from ``PausedReason``);
 - ``UNAVAILABLE``: logged in but its device is unreachable (status 4/5).
 
 Precedence when several apply: a call in progress (reserved/talking) over wrap-up over
 paused over ready.  The end of a queue call is taken from ``AgentComplete`` *or* the device
 going idle, whichever comes first (they arrive in either order).
+
+**State is per queue.**  The device (a call in progress, wrap-up, unreachable) belongs to the
+agent, but pausing is per queue, and Asterisk reports members of queues the dialer does not
+manage as well (``QueueMemberStatus`` for every queue an interface belongs to).  Ask for the
+state in the campaign's queue: ``get(interface, queue)``, ``agents(queue)``, ``count(...,
+queue=...)``.  The updates :meth:`AgentTracker.handle` returns and the time accounting follow
+the agent's *home* queue, set with :meth:`AgentTracker.set_queue` (the campaign's queue);
+an agent without one is paused only when paused in every queue it is a member of.
+
+**Stale device statuses.**  ``QueueMemberPause`` repeats the member's last Status, which may
+be stale: only ``QueueMemberStatus`` (and ``QueueMember`` of ``QueueStatus``) move the device.
+Asterisk 22 also sends, about once in 40 calls, a stale ``QueueMemberStatus Status: 2`` just
+after ``AgentComplete``: until the device reports idle (or a new call starts: ``AgentCalled``,
+ringing, an owned callback), an "in use" status after a completed queue call is not a new call
+(it used to flip the agent back to talking: a second wrap-up pause and a 0 s talk).
+
+**Local agent interfaces.**  A ``Local/...`` member that dials onward to a phone must end in
+``/n``: otherwise Asterisk optimises the Local channel away half a second into the call and
+reports the member idle while it talks (``docs/ami.md``); a real device is named by the
+member's ``StateInterface``.
 
 An owned callback is dialled straight to its owner, not through a queue: the daemon calls
 :meth:`AgentTracker.reserve` when it places one (the agent is ``RESERVED`` for it), the
@@ -42,6 +62,7 @@ from dialer.ami.events import (
     DialEnd,
     Hangup,
     QueueMemberEvent,
+    QueueMemberPause,
     QueueMemberRemoved,
 )
 
@@ -60,6 +81,7 @@ class AgentState(enum.Enum):
 
 _TALKING_STATUS = frozenset({2, 3, 7, 8})  # in use, busy, ring+in use, on hold
 _UNAVAILABLE_STATUS = frozenset({4, 5})  # invalid, unavailable
+_IDLE_STATUS = frozenset({0, 1})  # unknown, not in use
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,10 +127,21 @@ class AgentTimes:
 
 
 @dataclass(slots=True)
+class _Membership:
+    paused: bool = False
+    reason: str = ""
+    changed: float = 0.0  # when ``paused``/``reason`` last changed
+
+
+_BUSY = frozenset({AgentState.RESERVED, AgentState.TALKING, AgentState.WRAP_UP})
+
+
+@dataclass(slots=True)
 class _Agent:
     interface: str
     member_name: str = ""
-    queues: dict[str, tuple[bool, str]] = field(default_factory=dict)  # queue -> (paused, reason)
+    queues: dict[str, _Membership] = field(default_factory=dict)
+    home: str | None = None  # the queue whose state the updates report (the campaign's)
     device_status: int | None = None
     on_call: AgentState | None = None  # RESERVED or TALKING, when a call is in progress
     queue_call: bool = False  # the call in progress came from a queue (wrap-up follows)
@@ -123,32 +156,69 @@ class _Agent:
     talk_time_reported: int = 0
     totals: dict[str, float] = field(default_factory=dict)
     key: str = "logged_out"  # accounting bucket of the current state ("paused:<code>" when paused)
+    settling: bool = False  # a queue call completed; the device has not reported idle since
+
+    def memberships(self, queue: str | None) -> list[_Membership]:
+        """The memberships that decide paused/ready: ``queue``'s (none when not a member), or
+        with no queue, the home queue's, or every queue's."""
+        queue = queue if queue is not None else self.home
+        if queue is None:
+            return list(self.queues.values())
+        member = self.queues.get(queue)
+        return [member] if member is not None else []
+
+    def pause_code_in(self, queue: str | None) -> str:
+        reasons = [m.reason for m in self.memberships(queue) if m.paused]
+        return reasons[0] if reasons else ""
 
     @property
     def pause_code(self) -> str:
-        reasons = [reason for paused, reason in self.queues.values() if paused]
-        return reasons[0] if reasons else ""
+        return self.pause_code_in(None)
 
     def compute(self, now: float) -> AgentState:
-        if not self.queues:
+        memberships = self.memberships(None)
+        if not memberships:
             return AgentState.LOGGED_OUT
         if self.on_call is not None:
             return self.on_call
         if self.wrap_up_until is not None and now < self.wrap_up_until:
             return AgentState.WRAP_UP
-        if all(paused for paused, _ in self.queues.values()):
+        return self._idle_state(memberships)
+
+    def _idle_state(self, memberships: list[_Membership]) -> AgentState:
+        if all(m.paused for m in memberships):
             return AgentState.PAUSED
         if self.device_status in _UNAVAILABLE_STATUS:
             return AgentState.UNAVAILABLE
         return AgentState.READY
 
-    def snapshot(self) -> AgentSnapshot:
+    def in_queue(self, queue: str) -> tuple[AgentState, float, str]:
+        """State, since when and pause code as seen in ``queue``.  The device's state (a call,
+        wrap-up) is shared by all queues; paused/ready is the queue's own."""
+        member = self.queues.get(queue)
+        if member is None:
+            return AgentState.LOGGED_OUT, self.since, ""
+        if self.on_call is not None:
+            state = self.on_call
+        elif self.wrap_up_until is not None:  # cleared by ``tick`` when due
+            state = AgentState.WRAP_UP
+        else:
+            state = self._idle_state([member])
+        code = self.pause_code_in(queue)
+        if state is self.state and code == self.pause_code:
+            return state, self.since, code
+        return state, max(self.since, member.changed), code
+
+    def snapshot(self, queue: str | None = None) -> AgentSnapshot:
+        state, since, code = (
+            (self.state, self.since, self.pause_code) if queue is None else self.in_queue(queue)
+        )
         return AgentSnapshot(
             self.interface,
             self.member_name,
-            self.state,
-            self.since,
-            self.pause_code,
+            state,
+            since,
+            code,
             tuple(self.queues),
             self.call_uniqueid,
             self.wrap_up_until,
@@ -184,14 +254,16 @@ class AgentTracker:
                 # First seen through a queue call (tracking began after it logged in).
                 if not agent.queues:
                     agent.logged_in_at = now
-                agent.queues[event.queue] = (False, "")
+                agent.queues[event.queue] = _Membership(changed=now)
             if isinstance(event, AgentCalled):
                 agent.on_call, agent.queue_call = AgentState.RESERVED, True
                 agent.call_uniqueid = event.uniqueid
+                agent.settling = False
             elif isinstance(event, AgentConnect):
                 agent.on_call, agent.queue_call = AgentState.TALKING, True
                 agent.call_uniqueid = event.uniqueid
                 agent.calls += 1
+                agent.settling = False
             elif isinstance(event, AgentRingNoAnswer):
                 if agent.on_call is AgentState.RESERVED:
                     agent.on_call, agent.queue_call, agent.call_uniqueid = None, False, None
@@ -200,6 +272,8 @@ class AgentTracker:
                     agent.talk_time_reported += event.talk_time
                 if agent.on_call is not None and agent.call_uniqueid in (None, event.uniqueid):
                     self._call_over(agent, now)
+                if agent.on_call is None and agent.device_status not in _IDLE_STATUS:
+                    agent.settling = True  # an "in use" until the device reports idle is stale
             return self._refresh(agent, now)
         if isinstance(event, DialBegin | DialEnd | Hangup) and event.uniqueid in self._direct:
             return self._direct_event(event, now)
@@ -214,6 +288,7 @@ class AgentTracker:
             self._direct.pop(agent.call_uniqueid, None)
         agent.on_call, agent.queue_call, agent.call_uniqueid, agent.direct = (
             AgentState.RESERVED, True, uniqueid, True)
+        agent.settling = False
         self._direct[uniqueid] = interface
         return self._refresh(agent, now)
 
@@ -236,6 +311,13 @@ class AgentTracker:
                 out += self._refresh(agent, until)  # account the change when it was due
         return out
 
+    def set_queue(self, interface: str, queue: str | None, now: float) -> list[AgentUpdate]:
+        """The queue whose state this agent's updates and times report (its campaign's queue;
+        ``None``: paused only when paused in every queue)."""
+        agent = self._agent(interface)
+        agent.home = queue
+        return self._refresh(agent, now)
+
     def set_wrap_up(self, interface: str, seconds: float | None) -> None:
         """Wrap-up time for one agent (``None``: the tracker's default)."""
         self._agent(interface).wrap_up = seconds
@@ -250,19 +332,18 @@ class AgentTracker:
 
     # ------------------------------------------------------------------ queries
 
-    def get(self, interface: str) -> AgentSnapshot | None:
+    def get(self, interface: str, queue: str | None = None) -> AgentSnapshot | None:
+        """The agent as seen in ``queue`` (``LOGGED_OUT`` there when not a member), or in its
+        home queue (:meth:`set_queue`) when no queue is given."""
         agent = self._agents.get(interface)
-        return agent.snapshot() if agent else None
+        return agent.snapshot(queue) if agent else None
 
     def agents(self, queue: str | None = None) -> list[AgentSnapshot]:
-        return [a.snapshot() for a in self._agents.values() if queue is None or queue in a.queues]
+        """Every agent, or the members of ``queue`` with their state in that queue."""
+        return [a.snapshot(queue) for a in self._agents.values() if queue is None or queue in a.queues]
 
     def count(self, *states: AgentState, queue: str | None = None) -> int:
-        return sum(
-            1
-            for a in self._agents.values()
-            if a.state in states and (queue is None or queue in a.queues)
-        )
+        return sum(1 for a in self.agents(queue) if a.state in states)
 
     def times(self, interface: str, now: float) -> AgentTimes:
         """Seconds per state for one agent since tracking began, up to ``now``."""
@@ -318,12 +399,16 @@ class AgentTracker:
             agent.member_name = event.member_name
         if not agent.queues:
             agent.logged_in_at = now
-        agent.queues[event.queue] = (event.paused, event.paused_reason if event.paused else "")
-        status = event.status
-        if status is not None:
+        self._membership(agent, event, now)
+        # A pause says nothing new about the device: its Status may be stale (Asterisk 22).
+        status = None if isinstance(event, QueueMemberPause) else event.status
+        if status is not None and not (agent.settling and status in _TALKING_STATUS):
             agent.device_status = status
+            if status in _IDLE_STATUS:
+                agent.settling = False
             if status == 6:
                 agent.on_call = agent.on_call or AgentState.RESERVED
+                agent.settling = False
             elif status in _TALKING_STATUS:
                 agent.on_call = AgentState.TALKING
             elif agent.on_call is not None and not (agent.direct and agent.on_call is AgentState.RESERVED):
@@ -331,6 +416,15 @@ class AgentTracker:
                 # routed call is still on its way to the agent).
                 self._call_over(agent, now)
         return self._refresh(agent, now)
+
+    @staticmethod
+    def _membership(agent: _Agent, event: QueueMemberEvent, now: float) -> None:
+        reason = event.paused_reason if event.paused else ""
+        member = agent.queues.get(event.queue)
+        if member is None:
+            agent.queues[event.queue] = _Membership(event.paused, reason, now)
+        elif (member.paused, member.reason) != (event.paused, reason):
+            member.paused, member.reason, member.changed = event.paused, reason, now
 
     def _direct_event(self, event: DialBegin | DialEnd | Hangup, now: float) -> list[AgentUpdate]:
         agent = self._agents.get(self._direct[event.uniqueid])  # type: ignore[index]

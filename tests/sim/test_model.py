@@ -190,6 +190,7 @@ def test_trunk_channel_is_one_channel_and_sim_outcome_forces() -> None:
         for line in e.split("\r\n")
         if line.startswith("Channel: ")
     }
-    assert names == {"PJSIP/carrier-00000001"}
+    # ... and the `failed` extension's fake channel (handled: it only hangs up)
+    assert names == {"PJSIP/carrier-00000001", "OutgoingSpoolFailed"}
     assert sim.truth["t1"].outcome == "busy" and sim.truth["t1"].number == "36301234567"
     assert any("Cause: 17\r\n" in e for e in events if e.startswith("Event: Hangup"))

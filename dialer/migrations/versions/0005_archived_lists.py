@@ -1,7 +1,7 @@
 """archived lead lists: ``lead_lists.archived_at`` (a list deleted with call history is kept, archived)
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-11-24
 """
 

@@ -1,0 +1,155 @@
+"""The agent tracker on the Asterisk 22 recordings of the product's own dialplan
+(``tests/fixtures/ami/asterisk22-product-dialplan``, see its README)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from dialer.ami.capture import Recorded, read_capture
+from dialer.ami.codec import Frame
+from dialer.ami.events import AgentComplete, AgentConnect, QueueMemberStatus
+from dialer.tracking.agents import AgentState, AgentTracker
+from tests.ami.captures import FIXTURES
+from tests.tracking.replay import Replay, feed, replay_capture
+
+S = AgentState
+A22 = FIXTURES / "asterisk22-product-dialplan"
+AGENT1 = "Local/9001@sim-agents"
+AGENT2 = "Local/9002@sim-agents"
+
+
+def items(scenario: str, *, until: float = float("inf"), since: float = 0.0) -> list[Recorded]:
+    [path] = A22.glob(f"{scenario}-*.ami")
+    return [r for r in read_capture(path).items if since <= r.at < until]
+
+
+def replay(scenario: str, recorded: list[Recorded], *, wrap_up: float = 0.0) -> Replay:
+    return replay_capture(A22 / scenario, recorded, wrap_up=wrap_up)
+
+
+# ------------------------------------------------------------------ item 1: state per queue
+
+
+def test_02_paused_in_one_queue_is_ready_only_in_the_other() -> None:
+    """agent1 is a member of accpred and accprog, paused (LUNCH) in accpred only: the campaign
+    of accpred must not count it ready (it did: 3 calls in 5 abandoned on the real PBX)."""
+    r = replay("02", items("02", until=5.4))  # before the QueueRemoves
+    pred, prog = r.agents.get(AGENT1, "accpred"), r.agents.get(AGENT1, "accprog")
+    assert pred is not None and prog is not None
+    assert (pred.state, pred.pause_code) == (S.PAUSED, "LUNCH")
+    assert (prog.state, prog.pause_code) == (S.READY, "")
+    assert pred.queues == prog.queues == ("accpred", "accprog")
+    assert r.agents.count(S.READY, queue="accpred") == 0
+    assert r.agents.count(S.PAUSED, queue="accpred") == 1
+    assert r.agents.count(S.READY, queue="accprog") == 1
+    assert [(a.state, a.pause_code) for a in r.agents.agents("accpred")] == [(S.PAUSED, "LUNCH")]
+    assert r.agents.get(AGENT1, "elsewhere").state is S.LOGGED_OUT  # type: ignore[union-attr]
+    # Without a home queue the agent's own state: paused only when paused in every queue.
+    assert r.agents.get(AGENT1).state is S.READY  # type: ignore[union-attr]
+
+
+def test_02_home_queue_drives_updates_and_times() -> None:
+    recorded = items("02")
+    r = replay("02", [])
+    r.agents.set_queue(AGENT1, "accpred", 0.0)
+    for item in recorded:
+        feed(r, item)
+    seq = [(u.state, u.agent.pause_code, round(u.at, 3)) for u in r.agent_updates]
+    assert seq == [
+        (S.READY, "", 1.005),
+        (S.PAUSED, "LUNCH", 2.407),
+        (S.LOGGED_OUT, "", 5.411),  # removed from its campaign's queue, still in accprog
+    ]
+    times = r.agents.times(AGENT1, 10.0)
+    assert times.paused == {"LUNCH": pytest.approx(5.411 - 2.407)}
+
+
+def test_03_restarted_dialer_reads_members_from_queue_status() -> None:
+    """A new login's QueueStatus lists the members (``Name``/``Location``): agent1 ready,
+    agent2 paused with BREAK; QueueParams and the all-queues listing change nothing."""
+    r = replay("03", items("03", since=3.0, until=6.5))  # the second login, before the removes
+    one, two = r.agents.get(AGENT1, "accprog"), r.agents.get(AGENT2, "accprog")
+    assert one is not None and two is not None
+    assert (one.state, one.member_name) == (S.READY, "agent1")
+    assert (two.state, two.pause_code, two.member_name) == (S.PAUSED, "BREAK", "agent2")
+    assert r.agents.get(AGENT1, "accpred").state is S.LOGGED_OUT  # type: ignore[union-attr]
+    assert [(u.agent.interface, u.state) for u in r.agent_updates] == [
+        (AGENT1, S.READY), (AGENT2, S.PAUSED)]
+
+
+# ------------------------------------------------------------------ item 3: Local agents
+
+
+@pytest.mark.parametrize("scenario", ["05", "05s", "04s"])
+def test_local_agent_talks_until_agent_complete(scenario: str) -> None:
+    """With ``/n`` (05, 05s), or with no media flowing (04s): talking from AgentConnect (+4.0 s)
+    to AgentComplete (+8.5 s), then one wrap-up."""
+    r = replay(scenario, items(scenario), wrap_up=5.0)
+    [iface] = {u.agent.interface for u in r.agent_updates}
+    seq = [u.state for u in r.agent_updates]
+    assert seq[:4] == [S.READY, S.RESERVED, S.TALKING, S.WRAP_UP]
+    assert seq.count(S.TALKING) == 1 and seq.count(S.WRAP_UP) == 1
+    times = r.agents.times(iface, r.end)
+    assert times.talking == pytest.approx(4.5, abs=0.02)
+    assert times.calls == 1 and times.talk_time_reported == 4
+
+
+def test_04_local_agent_without_n_looks_idle_mid_call() -> None:
+    """Without ``/n`` the Local channel optimises away 0.6 s into the call and Asterisk reports
+    the member not in use while it talks (its own QueueStatus says so too): the reason
+    Local agent interfaces need ``/n`` (docs/ami.md)."""
+    r = replay("04", items("04"), wrap_up=5.0)
+    times = r.agents.times("Local/9101@sim-agents-fwd", r.end)
+    assert times.talking < 1.0
+    assert times.talk_time_reported == 4  # the PBX's own count says 4 s
+
+
+# ------------------------------------------------------------------ item 7: stale statuses
+
+
+def _with(recorded: list[Recorded], after: str, extra: dict[str, str], *, dt: float = 0.0005) -> list[Recorded]:
+    """``recorded`` with a copy of the first ``after`` event (``Event`` name), changed by
+    ``extra``, inserted just after it."""
+    i = next(k for k, r in enumerate(recorded) if r.frame.get("Event") == after)
+    base = recorded[i]
+    member = next(r for r in recorded[i:] if r.frame.get("Event") == "QueueMemberStatus").frame
+    frame = Frame([(k, v) for k, v in member.items_all()])
+    for k, v in extra.items():
+        frame[k] = v
+    return [*recorded[: i + 1], replace(base, at=base.at + dt, frame=frame), *recorded[i + 1:]]
+
+
+def test_stale_in_use_after_agent_complete_is_not_a_call() -> None:
+    """About 1 call in 40 Asterisk 22 sends ``Status: 2`` just after ``AgentComplete`` (then
+    ``Status: 1``): the agent stays in wrap-up, no second wrap-up, no 0 s talk."""
+    recorded = _with(items("05"), "AgentComplete", {"Status": "2", "InCall": "1"})
+    r = replay("05", recorded, wrap_up=5.0)
+    seq = [u.state for u in r.agent_updates]
+    assert seq.count(S.TALKING) == 1 and seq.count(S.WRAP_UP) == 1
+    times = r.agents.times("Local/9101@sim-agents-fwd/n", r.end)
+    assert times.talking == pytest.approx(4.5, abs=0.02)
+
+
+def test_stale_status_in_queue_member_pause_is_ignored() -> None:
+    """The dialer pauses the agent for wrap-up right after AgentComplete; the QueueMemberPause
+    repeats a stale ``Status: 2``: not a new call."""
+    recorded = _with(items("05"), "AgentComplete", {
+        "Event": "QueueMemberPause", "Status": "2", "Paused": "1", "PausedReason": "wrapup"})
+    r = replay("05", recorded, wrap_up=5.0)
+    seq = [u.state for u in r.agent_updates]
+    assert seq.count(S.TALKING) == 1 and seq.count(S.WRAP_UP) == 1
+
+
+def test_in_use_after_idle_is_a_call_again() -> None:
+    """The stale guard lasts until the device reports idle (or a new call starts)."""
+    t = AgentTracker()
+    t.handle(QueueMemberStatus("QueueMemberStatus", "q", "PJSIP/a", "a", 1), 0.0)
+    t.handle(AgentConnect("AgentConnect", "c1", "c1", queue="q", interface="PJSIP/a"), 1.0)
+    t.handle(QueueMemberStatus("QueueMemberStatus", "q", "PJSIP/a", "a", 2), 1.0)
+    t.handle(AgentComplete("AgentComplete", "c1", "c1", queue="q", interface="PJSIP/a"), 9.0)
+    assert t.handle(QueueMemberStatus("QueueMemberStatus", "q", "PJSIP/a", "a", 2), 9.0) == []
+    assert t.handle(QueueMemberStatus("QueueMemberStatus", "q", "PJSIP/a", "a", 1), 9.0) == []
+    [u] = t.handle(QueueMemberStatus("QueueMemberStatus", "q", "PJSIP/a", "a", 2), 20.0)
+    assert u.state is S.TALKING  # the agent picked up the phone: a call of its own
