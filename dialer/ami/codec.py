@@ -152,7 +152,7 @@ class FrameParser:
             while buf.startswith(sep, pos):  # stray empty lines between frames
                 pos += len(sep)
             follows = buf.startswith(_FOLLOWS, pos)
-            idx = _follows_end(buf, pos, end) if follows else buf.find(end, pos)
+            idx, skip = _follows_end(buf, pos, sep) if follows else (buf.find(end, pos), len(end))
             if idx < 0 or idx - pos > self.max_frame:
                 if max(idx, len(buf)) - pos > self.max_frame:
                     self._error(f"frame longer than {self.max_frame} bytes: skipped")
@@ -160,27 +160,49 @@ class FrameParser:
                     continue
                 break
             block = buf[pos:idx].decode(self._encoding, "replace")
-            pos = idx + len(end)
-            if follows and _END_COMMAND not in block:
-                self._error("Response: Follows without --END COMMAND--: ended at the next frame")
-            out.append(_parse_block(block.split(text_sep), follows))
+            pos = idx + skip
+            if follows:
+                if _END_COMMAND not in block:
+                    self._error("Response: Follows without --END COMMAND--: ended at the next frame")
+                out.append(_parse_block(block.split(text_sep), follows))
+            elif text_sep == "\r\n" and block.count("\n") != block.count("\r\n"):
+                # bare-LF lines from a peer that mixes line ends: an empty one ends a frame
+                self._error("bare LF line ends inside a CRLF stream")
+                lines = block.replace("\r\n", "\n").split("\n")
+                out.extend(_parse_block(part, False) for part in _split_frames(lines))
+            else:
+                out.append(_parse_block(block.split(text_sep), follows))
         self._buf = buf[pos:]
 
 
-def _follows_end(buf: bytes, pos: int, end: bytes) -> int:
-    """Where the old-style command output starting at ``pos`` ends (its closing empty line), or
-    -1 while that is not known yet.
+def _follows_end(buf: bytes, pos: int, sep: bytes) -> tuple[int, int]:
+    """Where the old-style command output starting at ``pos`` ends, and how long the line
+    ends after it are; ``(-1, 0)`` while that is not known yet.
 
     Its raw body may hold empty lines, so it ends at the first empty line after
-    ``--END COMMAND--`` — unless a new frame (``Event:``/``Response:`` after an empty line)
-    begins first: then the marker never came and the output ends there.
+    ``--END COMMAND--`` — unless a new frame (``Event:``/``Response:`` at a line start) begins
+    first: then the marker never came and the output ends there.
     """
-    starts = [i for key in _FRAME_STARTS if (i := buf.find(end + key, pos)) >= 0]
-    boundary = min(starts, default=-1)
+    end = sep + sep
+    starts = [(i, len(end)) for key in _FRAME_STARTS if (i := buf.find(end + key, pos)) >= 0]
+    starts += [(i, len(sep)) for key in _FRAME_STARTS if (i := buf.find(sep + key, pos)) >= 0]
+    boundary, skip = min(starts, default=(-1, 0))
     marker = buf.find(_END_COMMAND.encode(), pos, boundary if boundary >= 0 else len(buf))
     if marker >= 0:
-        return buf.find(end, marker)
-    return boundary
+        idx = buf.find(end, marker)
+        return idx, len(end) if idx >= 0 else 0
+    return boundary, skip
+
+
+def _split_frames(lines: list[str]) -> list[list[str]]:
+    """Lines cut into frames at empty lines (empty frames left out)."""
+    frames: list[list[str]] = [[]]
+    for line in lines:
+        if line:
+            frames[-1].append(line)
+        elif frames[-1]:
+            frames.append([])
+    return [f for f in frames if f]
 
 
 def _parse_block(lines: list[str], follows: bool) -> Frame:

@@ -28,15 +28,7 @@ from tests.api.test_routes import login
 CORPUS = Path(__file__).parent / "corpus"
 CSVS = sorted((CORPUS / "csv").iterdir())
 #: Cases the corpus found that are not fixed yet (strict: a fix turns them into failures to remove).
-KNOWN = {
-    # The codec keeps the banner's CRLF as the separator: bare-LF lines inside a CRLF stream run
-    # into the next frame's first header (Event "Hangup\nUniqueid: u2\n\nEvent: QueueMemberStatus"),
-    # without an error: the frame behind is lost. dialer/ami/codec.py (reported, not this branch's).
-    "bare-lf.ami": "bare LF lines inside a CRLF stream swallow the next frame",
-    # A Response: Follows with neither --END COMMAND-- nor a blank line: the next frame's lines
-    # are taken as command output, without an error (the blank-line case is dropped and logged).
-    "unterminated-follows-no-blank-line.ami": "an unterminated Follows with no blank line swallows the next frame",
-}
+KNOWN: dict[str, str] = {}  # inputs that still lose a frame (none: each was fixed in dialer/ami/codec.py)
 FRAMES = [pytest.param(p, id=p.name, marks=pytest.mark.xfail(reason=KNOWN[p.name], strict=True))
           if p.name in KNOWN else pytest.param(p, id=p.name) for p in sorted((CORPUS / "ami").iterdir())]
 
