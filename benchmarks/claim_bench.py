@@ -144,17 +144,17 @@ def build_postgres(url: str, rows: int) -> None:
 class _Percent:
     """psycopg reads ``%`` as a placeholder: double it in raw SQL without parameters."""
 
-    def __init__(self, conn) -> None:  # noqa: ANN001
+    def __init__(self, conn) -> None:
         self.conn = conn
 
-    def exec_driver_sql(self, sql: str):  # noqa: ANN201
+    def exec_driver_sql(self, sql: str):
         return self.conn.exec_driver_sql(sql.replace("%", "%%"))
 
-    def execute(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+    def execute(self, *args, **kwargs):
         return self.conn.execute(*args, **kwargs)
 
 
-def _common(conn) -> None:  # noqa: ANN001
+def _common(conn) -> None:
     conn.execute(text("INSERT INTO campaigns (id, name, status, definition, created_at, updated_at) "
                       "VALUES (1, 'bench', 'active', :d, :t, :t)"), {"d": json.dumps(DEFINITION), "t": NOW})
     for i in range(1, LISTS + 1):

@@ -94,7 +94,7 @@ async def _measure(args: argparse.Namespace) -> dict:
         sim.wait(10)
 
 
-async def _run_daemon(args, tmp: Path, port: int, Settings) -> dict:  # noqa: ANN001, N803
+async def _run_daemon(args, tmp: Path, port: int, Settings) -> dict:
     from sqlalchemy import insert
 
     from campaigns import store
@@ -140,7 +140,7 @@ async def _run_daemon(args, tmp: Path, port: int, Settings) -> dict:  # noqa: AN
     events = 0
     original = eng.handle_event
 
-    def counting(event):  # noqa: ANN001, ANN202
+    def counting(event):
         nonlocal events
         events += 1
         return original(event)

@@ -270,7 +270,7 @@ def _window(open_sets: Iterable[str] | None) -> list[ColumnElement[bool]]:
     return [leads.c.timezones.in_(sorted(set(open_sets)) or [""]), leads.c.timezones != ""]
 
 
-def callable_filter(  # noqa: ANN201
+def callable_filter(
     campaign_id: int, now: Moment, open_sets: Iterable[str] | None, limits: ClaimLimits | None = None
 ):
     """The WHERE clause of a callable lead (``open_sets`` None: ignore calling windows;

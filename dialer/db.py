@@ -89,7 +89,7 @@ def is_sqlite(url: str | URL) -> bool:
     return (make_url(url) if isinstance(url, str) else url).get_backend_name() == "sqlite"
 
 
-def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001 - DBAPI connection
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")

@@ -5,7 +5,7 @@ imports it from the models module that owns it (``from lists.models import leads
 """
 
 import campaigns.models  # noqa: F401
-import dialer.job_models  # noqa: F401
+import dialer.job_models
 import dialer.models  # noqa: F401
 import lists.models  # noqa: F401
 from dialer.db import Base

@@ -29,7 +29,7 @@ def scope_of(campaign_id: int | None) -> int:
     return GLOBAL_SCOPE if campaign_id is None else campaign_id
 
 
-def _insert(conn: Connection):  # noqa: ANN202 - dialect-specific Insert
+def _insert(conn: Connection):
     if conn.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:

@@ -157,7 +157,7 @@ _FORMATTING = str.maketrans("", "", " ()-./'\t\u00a0")  # ' : a spreadsheet-safe
 class _Desc:
     __slots__ = ("lengths", "rx")
 
-    def __init__(self, desc) -> None:  # noqa: ANN001 - phonenumbers PhoneNumberDesc
+    def __init__(self, desc) -> None:
         self.lengths = frozenset(desc.possible_length or ())
         self.rx = re.compile(desc.national_number_pattern) if desc.national_number_pattern else None
 

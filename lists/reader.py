@@ -500,7 +500,7 @@ def _reader_child(fmt: FileFormat, chunksize: int, out: multiprocessing.Queue) -
             table = pa.Table.from_pandas(ch.frame, preserve_index=False)
             out.put((table, list(ch.frame.columns), ch.rows, ch.malformed))
         out.put(None)
-    except BaseException as exc:  # noqa: BLE001 - re-raised in the importing process
+    except BaseException as exc:
         out.put(exc)
 
 

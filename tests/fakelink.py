@@ -7,13 +7,13 @@ class FakeLink:
     def __init__(self) -> None:
         self.actions: list[tuple] = []
 
-    async def queue_add(self, *a, **k) -> None:  # noqa: ANN002, ANN003
+    async def queue_add(self, *a, **k) -> None:
         self.actions.append(("add", a))
 
-    async def queue_remove(self, *a, **k) -> None:  # noqa: ANN002, ANN003
+    async def queue_remove(self, *a, **k) -> None:
         self.actions.append(("remove", a))
 
-    async def queue_pause(self, *a, **k) -> None:  # noqa: ANN002, ANN003
+    async def queue_pause(self, *a, **k) -> None:
         self.actions.append(("pause", a))
 
     async def core_show_channels(self) -> list:

@@ -52,7 +52,7 @@ ROUTES = [
 
 
 def create_app(
-    engine: Any,  # noqa: ANN401  (dialer.engine.Engine, or any object with its ``db`` for the diagnostics)
+    engine: Any,
     admin_token: str,
     *,
     settings: Settings | None = None,
@@ -76,7 +76,7 @@ def create_app(
     return app
 
 
-def _typed_error(status: int):  # noqa: ANN202
+def _typed_error(status: int):
     async def answer(request: Request, exc: Exception) -> Response:
         return error(status, str(exc), RETRY_AFTER if status == 503 else None)
 

@@ -17,7 +17,7 @@ _TIME_KEYS = frozenset({"at", "start", "earliest", "since", "until"})
 _AS_IMPORTED = frozenset({"lead", "order", "order_form_values"})
 
 
-def aware_times(value: Any, key: str = "") -> Any:  # noqa: ANN401
+def aware_times(value: Any, key: str = "") -> Any:
     """``value`` with datetimes as ISO 8601 strings with an offset (naive ones taken as UTC),
     also where they were already written out without one."""
     if isinstance(value, datetime):
@@ -35,7 +35,7 @@ def aware_times(value: Any, key: str = "") -> Any:  # noqa: ANN401
 class Answer(JSONResponse):
     """A JSON answer with aware timestamps."""
 
-    def render(self, content: Any) -> bytes:  # noqa: ANN401
+    def render(self, content: Any) -> bytes:
         return json.dumps(aware_times(content), ensure_ascii=False, allow_nan=False,
                           separators=(",", ":")).encode()
 

@@ -59,7 +59,7 @@ class LazyGroup(click.Group):
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
 
-    def invoke(self, ctx: click.Context):  # noqa: ANN201
+    def invoke(self, ctx: click.Context):
         from dialer.errors import DialerError
 
         try:
@@ -99,7 +99,7 @@ class CliContext:
         self._engine = None
 
     @property
-    def settings(self):  # noqa: ANN201
+    def settings(self):
         if self._settings is None:
             from dialer.settings import load_settings
 
@@ -110,7 +110,7 @@ class CliContext:
         return self._settings
 
     @property
-    def engine(self):  # noqa: ANN201
+    def engine(self):
         """A sync engine on the configured database, migrated to the latest schema."""
         if self._engine is None:
             from dialer.db import open_engine

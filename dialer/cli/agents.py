@@ -35,7 +35,7 @@ def _check(field: str, problem: str | None) -> None:
               "e.g. PJSIP/agent1 for Local/9001@agents/n (QueueAdd StateInterface).")
 @click.option("--rotate-token", is_flag=True, help="Issue a new API token for an existing agent.")
 @click.pass_obj
-def add_cmd(obj, name: str, interface: str, state_interface: str | None, rotate_token: bool) -> None:  # noqa: ANN001
+def add_cmd(obj, name: str, interface: str, state_interface: str | None, rotate_token: bool) -> None:
     """Create agent NAME (or update its interface) and print its API token once."""
     _check("name", pbxnames.member_name_problem(name))
     _check("--interface", pbxnames.interface_problem(interface))
@@ -62,7 +62,7 @@ def add_cmd(obj, name: str, interface: str, state_interface: str | None, rotate_
 @cli.command("ls")
 @json_option
 @click.pass_obj
-def ls_cmd(obj, as_json: bool) -> None:  # noqa: ANN001
+def ls_cmd(obj, as_json: bool) -> None:
     """List agents with their state as last recorded by the daemon."""
     with obj.engine.connect() as conn:
         rows = conn.execute(
@@ -74,7 +74,7 @@ def ls_cmd(obj, as_json: bool) -> None:  # noqa: ANN001
     emit([dict(r) for r in rows], as_json, title="agents")
 
 
-def _known(obj, name: str) -> None:  # noqa: ANN001
+def _known(obj, name: str) -> None:
     with obj.engine.connect() as conn:
         if conn.execute(select(agents_t.c.id).where(agents_t.c.name == name)).first() is None:
             raise InputError(f"unknown agent {name!r} (create it with: dialer agents add {name} --interface ...)")
@@ -84,7 +84,7 @@ def _known(obj, name: str) -> None:  # noqa: ANN001
 @click.argument("name")
 @click.option("--campaign", required=True, help="The campaign whose calls the agent takes.")
 @click.pass_obj
-def login_cmd(obj, name: str, campaign: str) -> None:  # noqa: ANN001
+def login_cmd(obj, name: str, campaign: str) -> None:
     """Log agent NAME in to CAMPAIGN (adds its device to the campaign's queue)."""
     _known(obj, name)
     daemon_request(obj.settings, "POST", f"/api/agents/{name}/login", {"campaign": campaign})
@@ -94,7 +94,7 @@ def login_cmd(obj, name: str, campaign: str) -> None:  # noqa: ANN001
 @cli.command("logout")
 @click.argument("name")
 @click.pass_obj
-def logout_cmd(obj, name: str) -> None:  # noqa: ANN001
+def logout_cmd(obj, name: str) -> None:
     """Log agent NAME out (removes its device from the queue)."""
     _known(obj, name)
     daemon_request(obj.settings, "POST", f"/api/agents/{name}/logout")
@@ -105,7 +105,7 @@ def logout_cmd(obj, name: str) -> None:  # noqa: ANN001
 @click.argument("name")
 @click.option("--code", required=True, help="Pause code, e.g. BREAK, LUNCH, TRAINING.")
 @click.pass_obj
-def pause_cmd(obj, name: str, code: str) -> None:  # noqa: ANN001
+def pause_cmd(obj, name: str, code: str) -> None:
     """Pause agent NAME with a pause code (after the current call, if on one)."""
     _check("--code", pbxnames.pause_code_problem(code))
     _known(obj, name)
@@ -116,7 +116,7 @@ def pause_cmd(obj, name: str, code: str) -> None:  # noqa: ANN001
 @cli.command("ready")
 @click.argument("name")
 @click.pass_obj
-def ready_cmd(obj, name: str) -> None:  # noqa: ANN001
+def ready_cmd(obj, name: str) -> None:
     """Make agent NAME ready for calls again."""
     _known(obj, name)
     daemon_request(obj.settings, "POST", f"/api/agents/{name}/ready")
@@ -127,7 +127,7 @@ def ready_cmd(obj, name: str) -> None:  # noqa: ANN001
 @click.argument("name")
 @json_option
 @click.pass_obj
-def call_cmd(obj, name: str, as_json: bool) -> None:  # noqa: ANN001
+def call_cmd(obj, name: str, as_json: bool) -> None:
     """Agent NAME's current call (or last undisposed one), as their screen shows it."""
     _known(obj, name)
     call = daemon_request(obj.settings, "GET", f"/api/agents/{name}/call").get("call")
@@ -151,7 +151,7 @@ def call_cmd(obj, name: str, as_json: bool) -> None:  # noqa: ANN001
     emit(shown, False, title=f"agent {name}: call {call['call_id']}" + (" — CALLBACK" if call.get("callback") else ""))
 
 
-def _agent_id(conn, name: str) -> int:  # noqa: ANN001
+def _agent_id(conn, name: str) -> int:
     row = conn.execute(select(agents_t.c.id).where(agents_t.c.name == name)).first()
     if row is None:
         raise InputError(f"unknown agent {name!r} (create it with: dialer agents add {name} --interface ...)")
@@ -163,7 +163,7 @@ def _agent_id(conn, name: str) -> int:  # noqa: ANN001
 @click.argument("campaign")
 @click.option("--remove", is_flag=True, help="Take the assignment away instead.")
 @click.pass_obj
-def assign_cmd(obj, name: str, campaign: str, remove: bool) -> None:  # noqa: ANN001
+def assign_cmd(obj, name: str, campaign: str, remove: bool) -> None:
     """Allow agent NAME to log in to CAMPAIGN from the desktop (or, with --remove, no longer)."""
     from dialer.models import agent_campaigns
 
@@ -187,7 +187,7 @@ def assign_cmd(obj, name: str, campaign: str, remove: bool) -> None:  # noqa: AN
 @click.option("--role", type=click.Choice(["agent", "supervisor", "admin"]),
               help="Also set the role (supervisors and admins open the wallboard).")
 @click.pass_obj
-def password_cmd(obj, name: str, password_stdin: bool, role: str | None) -> None:  # noqa: ANN001
+def password_cmd(obj, name: str, password_stdin: bool, role: str | None) -> None:
     """Set agent NAME's sign-in password for the desktop (asked for twice, or read from stdin)."""
     from dialer.web.passwords import hash_password
 

@@ -99,7 +99,7 @@ def pacing(
     out.print(summary_table(summaries, seeds))
 
 
-def summary_table(summaries, seeds: int):  # noqa: ANN001, ANN201
+def summary_table(summaries, seeds: int):
     """A rich table of :class:`~dialer.pacing.sim.metrics.Summary` rows."""
     from rich.table import Table
 

@@ -27,7 +27,7 @@ def cli() -> None:
 @click.option("--show-numbers", is_flag=True, help="Show full phone numbers (masked by default).")
 @json_option
 @click.pass_obj
-def ls_cmd(obj, campaign: str | None, limit: int, undisposed: bool, show_numbers: bool, as_json: bool) -> None:  # noqa: ANN001
+def ls_cmd(obj, campaign: str | None, limit: int, undisposed: bool, show_numbers: bool, as_json: bool) -> None:
     """The most recent calls, newest first."""
     q = (select(calls_t.c.id, campaigns_t.c.name.label("campaign"), calls_t.c.phone, calls_t.c.attempt,
                 calls_t.c.status, calls_t.c.outcome, calls_t.c.agent, calls_t.c.disposition,
@@ -50,7 +50,7 @@ def ls_cmd(obj, campaign: str | None, limit: int, undisposed: bool, show_numbers
 @click.argument("call_id", type=int)
 @json_option
 @click.pass_obj
-def show_cmd(obj, call_id: int, as_json: bool) -> None:  # noqa: ANN001
+def show_cmd(obj, call_id: int, as_json: bool) -> None:
     """One call with everything recorded about it."""
     with obj.engine.connect() as conn:
         row = conn.execute(select(calls_t).where(calls_t.c.id == call_id)).mappings().first()
@@ -67,7 +67,7 @@ def show_cmd(obj, call_id: int, as_json: bool) -> None:  # noqa: ANN001
 @click.option("--field", "fields", multiple=True, metavar="NAME=VALUE", help="An order-form field (repeatable).")
 @click.option("--note", help="A free-text note.")
 @click.pass_obj
-def dispose_cmd(obj, call_id: int, code: str, reason: str | None, callback: str | None,  # noqa: ANN001
+def dispose_cmd(obj, call_id: int, code: str, reason: str | None, callback: str | None,
                 fields: tuple[str, ...], note: str | None) -> None:
     """Record the disposition of a connected call (validated against its campaign).
 
@@ -91,7 +91,7 @@ def dispose_cmd(obj, call_id: int, code: str, reason: str | None, callback: str 
                + (f" at {result['next_call_at']}" if result.get("next_call_at") else ""))
 
 
-async def _dispose_offline(url, call_id, code, reason, callback_at, order, note) -> dict:  # noqa: ANN001
+async def _dispose_offline(url, call_id, code, reason, callback_at, order, note) -> dict:
     """No daemon: the disposition checked and written, the campaign's rules applied, directly."""
     import random
     from datetime import UTC, datetime

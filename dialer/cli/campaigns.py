@@ -24,7 +24,7 @@ def cli() -> None:
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @json_option
 @click.pass_obj
-def apply_cmd(obj, file: Path, as_json: bool) -> None:  # noqa: ANN001
+def apply_cmd(obj, file: Path, as_json: bool) -> None:
     """Create or update the campaign defined in FILE (validated; errors name the field)."""
     definition = load_definition(file)
     applied = apply_definition(obj.engine, definition)
@@ -43,7 +43,7 @@ def apply_cmd(obj, file: Path, as_json: bool) -> None:  # noqa: ANN001
 @cli.command("ls")
 @json_option
 @click.pass_obj
-def ls_cmd(obj, as_json: bool) -> None:  # noqa: ANN001
+def ls_cmd(obj, as_json: bool) -> None:
     """List campaigns with their status, dial mode and lead count."""
     emit(list_campaigns(obj.engine), as_json, title="campaigns")
 
@@ -52,7 +52,7 @@ def ls_cmd(obj, as_json: bool) -> None:  # noqa: ANN001
 @click.argument("name")
 @json_option
 @click.pass_obj
-def show_cmd(obj, name: str, as_json: bool) -> None:  # noqa: ANN001
+def show_cmd(obj, name: str, as_json: bool) -> None:
     """Show a campaign's definition."""
     with obj.engine.connect() as conn:
         _id, status, definition = store.load(conn, name)
@@ -73,7 +73,7 @@ def _status_command(verb: str, status: str, help_text: str) -> None:
     @cli.command(verb, help=help_text)
     @click.argument("name")
     @click.pass_obj
-    def cmd(obj, name: str) -> None:  # noqa: ANN001
+    def cmd(obj, name: str) -> None:
         previous = store.set_status(obj.engine, name, status)
         click.echo(f"campaign {name!r}: {previous} -> {status}")
 
@@ -87,7 +87,7 @@ _status_command("stop", "stopped", "Stop the campaign: no new calls until it is 
 @click.argument("name")
 @json_option
 @click.pass_obj
-def status_cmd(obj, name: str, as_json: bool) -> None:  # noqa: ANN001
+def status_cmd(obj, name: str, as_json: bool) -> None:
     """Leads by status, calls and abandon rate of the last 24 hours."""
     from datetime import UTC, datetime, timedelta
 
@@ -115,7 +115,7 @@ if importlib.util.find_spec("dialer.cli.retarget") is not None:
 @click.option("--at", "at", metavar="WHEN", help="A moment to diagnose instead of now (ISO 8601; naive = UTC).")
 @json_option
 @click.pass_obj
-def why_cmd(obj, name: str, at: str | None, as_json: bool) -> None:  # noqa: ANN001
+def why_cmd(obj, name: str, at: str | None, as_json: bool) -> None:
     """Why the campaign is (not) dialling: callable leads now (or --at WHEN) and, for the rest,
     how many each reason holds back (each lead counted once, in order of precedence)."""
     from dialer.cli.common import parse_when
@@ -134,7 +134,7 @@ def why_cmd(obj, name: str, at: str | None, as_json: bool) -> None:  # noqa: ANN
 @click.option("--hours", default=24, show_default=True, type=click.IntRange(1, 24 * 14), help="Hours ahead.")
 @json_option
 @click.pass_obj
-def forecast_cmd(obj, name: str, hours: int, as_json: bool) -> None:  # noqa: ANN001
+def forecast_cmd(obj, name: str, hours: int, as_json: bool) -> None:
     """Hour by hour: leads becoming callable (windows opening, gaps elapsing, callbacks due) and,
     at the campaign's recent dial rate, when the list runs dry."""
     from dialer.services.diagnostics import forecast, print_forecast

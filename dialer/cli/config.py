@@ -9,7 +9,7 @@ import click
 
 @click.command()
 @click.pass_obj
-def cli(obj) -> None:  # noqa: ANN001
+def cli(obj) -> None:
     """Show the effective settings as JSON (defaults, settings file and DIALER_* variables
     merged), with secrets and database passwords masked."""
     click.echo(json.dumps(obj.settings.public_dict(), indent=2))

@@ -19,7 +19,7 @@ def cli() -> None:
 @cli.command("upgrade")
 @click.option("--revision", default="head", show_default=True, help="Target revision.")
 @click.pass_obj
-def upgrade_cmd(obj, revision: str) -> None:  # noqa: ANN001
+def upgrade_cmd(obj, revision: str) -> None:
     """Apply schema migrations up to REVISION (default: the latest)."""
     url = obj.settings.database_url
     upgrade(url, revision)
@@ -29,7 +29,7 @@ def upgrade_cmd(obj, revision: str) -> None:  # noqa: ANN001
 @cli.command("current")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_obj
-def current_cmd(obj, as_json: bool) -> None:  # noqa: ANN001
+def current_cmd(obj, as_json: bool) -> None:
     """Show the database's schema revision and the latest one available."""
     url = obj.settings.database_url
     data = {"database": mask_url(url), "current": current_revision(make_sync_engine(url)), "head": head_revision()}

@@ -42,7 +42,7 @@ def cli(minutes: float, speed: float, agents: int, leads: int, seed: int, data_d
         print_report(report)
 
 
-async def _run(opts, dashboard: bool) -> dict:  # noqa: ANN001
+async def _run(opts, dashboard: bool) -> dict:
     from rich.console import Console
     from rich.live import Live
 
@@ -78,7 +78,7 @@ async def _run(opts, dashboard: bool) -> dict:  # noqa: ANN001
     return final_report(run)
 
 
-def import_summary(result) -> str:  # noqa: ANN001
+def import_summary(result) -> str:
     """One line on what the demo's lead import did (a user sees every row accounted for)."""
     from rich.markup import escape
 

@@ -24,7 +24,7 @@ def _e164(number: str, region: str | None) -> str:
     return n.e164
 
 
-def _campaign_id(conn, ref: str | None) -> int | None:  # noqa: ANN001
+def _campaign_id(conn, ref: str | None) -> int | None:
     from campaigns.store import find_id
 
     return find_id(conn, ref) if ref else None
@@ -41,7 +41,7 @@ def cli() -> None:
 @_region
 @_json_opt
 @click.pass_obj
-def import_cmd(obj, file: Path, campaign: str | None, region: str | None, as_json: bool) -> None:  # noqa: ANN001
+def import_cmd(obj, file: Path, campaign: str | None, region: str | None, as_json: bool) -> None:
     """Load numbers from FILE: one a line (# comments, blank lines) or a CSV with a phone column.
 
     National numbers (no +country code) need --region or the default_region setting of [lists];
@@ -66,7 +66,7 @@ def import_cmd(obj, file: Path, campaign: str | None, region: str | None, as_jso
 @click.option("--reason", help="Why (e.g. 'customer asked').")
 @_json_opt
 @click.pass_obj
-def add_cmd(obj, number: str, campaign: str | None, region: str | None, reason: str | None, as_json: bool) -> None:  # noqa: ANN001
+def add_cmd(obj, number: str, campaign: str | None, region: str | None, reason: str | None, as_json: bool) -> None:
     """Add NUMBER to the do-not-call list."""
     from lists.dnc import add_numbers
 
@@ -85,7 +85,7 @@ def add_cmd(obj, number: str, campaign: str | None, region: str | None, reason: 
 @_region
 @_json_opt
 @click.pass_obj
-def remove_cmd(obj, number: str, campaign: str | None, region: str | None, as_json: bool) -> None:  # noqa: ANN001
+def remove_cmd(obj, number: str, campaign: str | None, region: str | None, as_json: bool) -> None:
     """Remove NUMBER from the do-not-call list (of the campaign, or the global one)."""
     from lists.dnc import remove_number
 
@@ -106,7 +106,7 @@ def remove_cmd(obj, number: str, campaign: str | None, region: str | None, as_js
 @_region
 @_json_opt
 @click.pass_obj
-def check_cmd(obj, number: str, campaign: str | None, region: str | None, as_json: bool) -> None:  # noqa: ANN001
+def check_cmd(obj, number: str, campaign: str | None, region: str | None, as_json: bool) -> None:
     """Say whether NUMBER may be called (exit code 1 when it is on a do-not-call list)."""
     from lists.dnc import dnc_entries
 

@@ -10,7 +10,7 @@ import click
 _json_opt = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 
 
-def _runner(obj):  # noqa: ANN001, ANN202
+def _runner(obj):
     from dialer.scheduler import JobRunner
 
     s = obj.settings
@@ -29,7 +29,7 @@ def cli() -> None:
 @cli.command("ls")
 @_json_opt
 @click.pass_obj
-def ls_cmd(obj, as_json: bool) -> None:  # noqa: ANN001
+def ls_cmd(obj, as_json: bool) -> None:
     """Jobs, their schedule, next run and last result."""
     from datetime import UTC, datetime
 
@@ -72,7 +72,7 @@ def ls_cmd(obj, as_json: bool) -> None:  # noqa: ANN001
 @click.argument("name")
 @_json_opt
 @click.pass_obj
-def run_cmd(obj, name: str, as_json: bool) -> None:  # noqa: ANN001
+def run_cmd(obj, name: str, as_json: bool) -> None:
     """Run job NAME now, under the same lock as scheduled runs (skipped if running elsewhere)."""
     import sys
 
@@ -94,7 +94,7 @@ def run_cmd(obj, name: str, as_json: bool) -> None:  # noqa: ANN001
 @click.option("--limit", default=20, show_default=True, help="How many runs.")
 @_json_opt
 @click.pass_obj
-def history_cmd(obj, name: str | None, limit: int, as_json: bool) -> None:  # noqa: ANN001
+def history_cmd(obj, name: str | None, limit: int, as_json: bool) -> None:
     """Past runs (newest first), of every job or of NAME."""
     runs = _runner(obj).history(name, limit)
     if as_json:

@@ -22,7 +22,7 @@ def _json(data: Any) -> None:
     click.echo(json.dumps(data, default=default, ensure_ascii=False, indent=2))
 
 
-def _console():  # noqa: ANN202 - rich Console
+def _console():
     from dialer.cli.common import console
 
     return console()
@@ -50,7 +50,7 @@ def cli() -> None:
 @click.option("--dry-run", is_flag=True, help="Read and check everything, write nothing to the database.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_obj
-def import_cmd(obj, file: Path, list_name: str, campaign: str | None, region: str | None,  # noqa: ANN001
+def import_cmd(obj, file: Path, list_name: str, campaign: str | None, region: str | None,
                mapping: tuple[str, ...], dedupe: str, delimiter: str | None, encoding: str | None,
                rejects: Path | None, dry_run: bool, as_json: bool) -> None:
     """Import a lead file (CSV/TSV, any common encoding) into a list.
@@ -97,7 +97,7 @@ def import_cmd(obj, file: Path, list_name: str, campaign: str | None, region: st
     _print_result(result)
 
 
-def _print_result(result) -> None:  # noqa: ANN001 - ImportResult
+def _print_result(result) -> None:
     from rich.table import Table
 
     from dialer.cli.common import cell
@@ -124,7 +124,7 @@ def _print_result(result) -> None:  # noqa: ANN001 - ImportResult
 @click.option("--all", "show_all", is_flag=True, help="Include archived lists.")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @click.pass_obj
-def ls_cmd(obj, show_all: bool, as_json: bool) -> None:  # noqa: ANN001
+def ls_cmd(obj, show_all: bool, as_json: bool) -> None:
     """List the lead lists with their lead counts (archived lists only with --all)."""
     from dialer.services.listings import list_summaries
 
@@ -151,7 +151,7 @@ def ls_cmd(obj, show_all: bool, as_json: bool) -> None:  # noqa: ANN001
 @click.argument("name")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @click.pass_obj
-def show_cmd(obj, name: str, as_json: bool) -> None:  # noqa: ANN001
+def show_cmd(obj, name: str, as_json: bool) -> None:
     """Show a list: lead counts by status and its import runs."""
     from dialer.services.listings import list_details
 
@@ -188,7 +188,7 @@ def show_cmd(obj, name: str, as_json: bool) -> None:  # noqa: ANN001
 @click.option("--out", "out", required=True, type=click.Path(path_type=Path, dir_okay=False), help="CSV file to write.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary.")
 @click.pass_obj
-def export_cmd(obj, name: str, out: Path, as_json: bool) -> None:  # noqa: ANN001
+def export_cmd(obj, name: str, out: Path, as_json: bool) -> None:
     """Export a list's leads (with status, attempts, last outcome) to a spreadsheet-safe CSV."""
     from lists.export import export_list
 
@@ -209,7 +209,7 @@ def export_cmd(obj, name: str, out: Path, as_json: bool) -> None:  # noqa: ANN00
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary.")
 @click.pass_obj
-def delete_cmd(obj, name: str, archive: bool, force: bool, yes: bool, as_json: bool) -> None:  # noqa: ANN001
+def delete_cmd(obj, name: str, archive: bool, force: bool, yes: bool, as_json: bool) -> None:
     """Delete a list and its leads; never call history.
 
     A list whose leads were called is refused unless --archive or --force; any list is refused
@@ -241,7 +241,7 @@ def delete_cmd(obj, name: str, archive: bool, force: bool, yes: bool, as_json: b
               help="Write the affected leads to this CSV (spreadsheet-safe).")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @click.pass_obj
-def audit_cmd(obj, name: str, export: Path | None, as_json: bool) -> None:  # noqa: ANN001
+def audit_cmd(obj, name: str, export: Path | None, as_json: bool) -> None:
     """Audit a list: ambiguous or disagreeing time zones, mobile versus fixed-line numbers, and
     numbers also on another list of the campaign — each with a count and an example."""
     from dialer.services.listings import audit_list

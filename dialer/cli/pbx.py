@@ -163,7 +163,7 @@ class Probe:
         reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
         return cls(reader, writer, timeout)
 
-    async def _until(self, found: Any, timeout: float | None = None) -> None:  # noqa: ANN401
+    async def _until(self, found: Any, timeout: float | None = None) -> None:
         deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
         while not found():
             left = deadline - time.monotonic()
@@ -193,7 +193,7 @@ class Probe:
                                           for f in self.frames))
         return response, [f for f in self.frames if "Event" in f and f.get("ActionID") == aid]
 
-    async def wait_event(self, pred: Any, timeout: float) -> Frame | None:  # noqa: ANN401
+    async def wait_event(self, pred: Any, timeout: float) -> Frame | None:
         try:
             await self._until(lambda: any(pred(f) for f in self.frames), timeout)
         except (TimeoutError, ConnectionError):
@@ -298,7 +298,7 @@ def cli() -> None:
                    "when answered it goes to the queue like any call.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_obj
-def check(obj, campaign: str | None, queue: str | None, context: str, trunk: str | None,  # noqa: ANN001
+def check(obj, campaign: str | None, queue: str | None, context: str, trunk: str | None,
           number: str | None, as_json: bool) -> None:
     """Check the PBX: AMI login and permissions, the dialplan context and its `failed`
     extension, the campaign's queue, the safe-harbour sound, optionally a test call.

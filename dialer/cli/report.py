@@ -18,7 +18,7 @@ from dialer.services.report import build_report
 @click.option("--since", help="Only calls placed since this time (ISO 8601; default: all).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_obj
-def cli(obj, campaign: str, since: str | None, as_json: bool) -> None:  # noqa: ANN001
+def cli(obj, campaign: str, since: str | None, as_json: bool) -> None:
     """Outcomes, dispositions, refusal reasons, contacts and successes per hour, abandon rate
     (last 24 h and 30 days, abandoned / (abandoned + connected)), talk minutes per agent-hour,
     average handle time, average wait between calls and list exhaustion."""

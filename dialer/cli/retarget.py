@@ -14,7 +14,7 @@ import click
 @click.option("--dry-run", is_flag=True, help="Count what would move; change nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_obj
-def cli(obj, source: str, reason: str, target: str, dry_run: bool, as_json: bool) -> None:  # noqa: ANN001
+def cli(obj, source: str, reason: str, target: str, dry_run: bool, as_json: bool) -> None:
     """Move the leads refused with REASON in campaign FROM into campaign TO.
 
     They are called in TO once it is active, not before the gaps of TO's limits allow (after a

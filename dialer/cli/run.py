@@ -37,7 +37,7 @@ def check_http_port(host: str, port: int) -> None:
 @click.option("--speed", type=click.FloatRange(1, 1000), default=1.0, hidden=True,
               help="Scaled time, for use with a simulator run at the same speed.")
 @click.pass_obj
-def cli(obj, node: str, no_http: bool, drain_timeout: float, speed: float) -> None:  # noqa: ANN001
+def cli(obj, node: str, no_http: bool, drain_timeout: float, speed: float) -> None:
     """Run the dialer daemon.
 
     Connects to the PBX (settings [ami]), reconciles calls left in flight by a previous run

@@ -10,7 +10,7 @@ import socket
 import click
 
 
-async def _serve(settings, node: str, catch_up: bool) -> None:  # noqa: ANN001
+async def _serve(settings, node: str, catch_up: bool) -> None:
     from dialer.scheduler import JobScheduler
 
     stop = asyncio.Event()
@@ -30,7 +30,7 @@ async def _serve(settings, node: str, catch_up: bool) -> None:  # noqa: ANN001
 @click.option("--node", default=None, help="Node name in job records (default: the host name).")
 @click.option("--no-catch-up", is_flag=True, help="Do not run jobs missed while nothing was running.")
 @click.pass_obj
-def cli(obj, node: str | None, no_catch_up: bool) -> None:  # noqa: ANN001
+def cli(obj, node: str | None, no_catch_up: bool) -> None:
     """Run the scheduled jobs until SIGTERM/SIGINT (graceful: a running job finishes first).
 
     Safe beside daemons that run the scheduler too: a job runs on one process at a time and

@@ -71,7 +71,7 @@ class Removal:
         return asdict(self)
 
 
-def _called(list_id: int):  # noqa: ANN202 - a Select of lead ids
+def _called(list_id: int):
     """Ids of the list's leads with call history (a call row)."""
     return select(calls.c.lead_id).join(leads, leads.c.id == calls.c.lead_id).where(leads.c.list_id == list_id)
 

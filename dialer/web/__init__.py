@@ -37,7 +37,7 @@ ROUTES: list[BaseRoute] = [
 ]
 
 
-def install(state: Any, engine: Any) -> EventHub:  # noqa: ANN401 - app.state, the engine
+def install(state: Any, engine: Any) -> EventHub:
     """Give the app its event hub (one of the engine's listeners) and sign-in throttle."""
     hub = EventHub()
     listeners = getattr(engine, "listeners", None)

@@ -52,7 +52,7 @@ class EventHub:
         self.subscribers.discard(sub)
 
 
-def frame(kind: str, data: Any) -> bytes:  # noqa: ANN401 - anything JSON can write
+def frame(kind: str, data: Any) -> bytes:
     """One SSE message (JSON data on one line)."""
     return f"event: {kind}\ndata: {json.dumps(data, default=str, separators=(',', ':'))}\n\n".encode()
 

@@ -136,7 +136,7 @@ async def _user(request: Request, form_csrf: str | None = None) -> WebUser:
     return user
 
 
-def _pause_codes(engine: Any, campaign: str | None) -> list[str]:  # noqa: ANN401
+def _pause_codes(engine: Any, campaign: str | None) -> list[str]:
     camp = next((c for c in engine.campaigns.values() if c.name == campaign), None)
     codes = getattr(camp.definition, "pause_codes", None) if camp is not None else None
     return list(codes or DEFAULT_PAUSE_CODES)
@@ -207,7 +207,7 @@ async def events(request: Request) -> Response:
                              headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
 
-async def _with_screens(frames: Any, engine: Any) -> Any:  # noqa: ANN401 - async iterators
+async def _with_screens(frames: Any, engine: Any) -> Any:
     """An agent's stream: ``agent`` events with the pause code, and after each ``call`` event in
     state ``connected`` a ``screen`` message, the screen pop."""
     async for chunk in frames:

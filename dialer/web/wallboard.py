@@ -52,7 +52,7 @@ def _agent(a: AgentView, now: float) -> dict[str, Any]:
             "seconds_in_state": max(0, round(now - a.since)), "call_id": a.call_id}
 
 
-def agent_views(engine: Any) -> list[AgentView]:  # noqa: ANN401 - a dialer.engine.Engine
+def agent_views(engine: Any) -> list[AgentView]:
     """The engine's logged-in agents with their tracked state."""
     out = []
     for runtime in engine.agents.values():

@@ -102,7 +102,7 @@ def _aware(value: datetime | None) -> datetime | None:
     return value if value is None or value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def _check(conn_rows: dict, claimed, scen: dict, definition, at: datetime, cid: int) -> None:  # noqa: ANN001
+def _check(conn_rows: dict, claimed, scen: dict, definition, at: datetime, cid: int) -> None:
     """The oracle: every rule the claim must honour, from the database state before the claim."""
     lead = conn_rows["leads"][claimed.lead_id]
     zones = lead.timezones.split()

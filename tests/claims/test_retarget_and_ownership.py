@@ -45,7 +45,7 @@ async def _claim(url: str, campaign_id: int, at: datetime, n: int = 10) -> list:
         await db.dispose()
 
 
-async def _refuse(url: str, engine, campaign_id: int, claimed, reason: str, at: datetime) -> None:  # noqa: ANN001
+async def _refuse(url: str, engine, campaign_id: int, claimed, reason: str, at: datetime) -> None:
     """The call connects and the agent records REFUSED with ``reason``; the engine's rules run."""
     with engine.connect() as conn:
         row = conn.execute(select(campaigns_t).where(campaigns_t.c.id == campaign_id)).one()
@@ -148,7 +148,7 @@ def test_retarget_cli(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     assert bad.exit_code != 0
 
 
-def _alice_owns_a_callback(engine, agent_state: str) -> tuple[int, int, int]:  # noqa: ANN001
+def _alice_owns_a_callback(engine, agent_state: str) -> tuple[int, int, int]:
     """Campaign ``a`` with list ``l``, a callback due now that agent alice owns for 15 more
     minutes, and alice (stored in ``agent_state``): (campaign id, list id, lead id)."""
     cid = campaign(engine, "a")

@@ -46,7 +46,7 @@ def _seed(url: str, n: int = 20) -> None:
     engine.dispose()
 
 
-async def _claim(url: str, n: int, open_sets=None, node: str = "n1"):  # noqa: ANN001, ANN202
+async def _claim(url: str, n: int, open_sets=None, node: str = "n1"):
     engine = make_async_engine(url)
     try:
         async with engine.begin() as conn:
@@ -105,7 +105,7 @@ async def test_claim_nothing(sqlite_url: str, n: int) -> None:
     assert await _claim(sqlite_url, n) == []
 
 
-async def test_sqlite_one_trip_claim_matches_the_general_path(tmp_path, monkeypatch) -> None:  # noqa: ANN001
+async def test_sqlite_one_trip_claim_matches_the_general_path(tmp_path, monkeypatch) -> None:
     """The SQLite claim run in one trip to aiosqlite's thread claims the same leads, in the same
     order, with the same ``calls`` rows, as the same statements issued one by one."""
     import dialer.claim as claim_mod

@@ -24,7 +24,7 @@ def test_manual_clock_moves_only_when_told() -> None:
     with pytest.raises(ValueError, match="backwards"):
         clock.advance(-1)
     with pytest.raises(ValueError, match="aware"):
-        ManualClock(datetime(2026, 1, 1))  # noqa: DTZ001
+        ManualClock(datetime(2026, 1, 1))
 
 
 def test_timers_run_in_deadline_order_at_their_deadline() -> None:

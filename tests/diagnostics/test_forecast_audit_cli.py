@@ -97,16 +97,16 @@ def test_audit(db_url: str, tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def run(db_url: str, tmp_path: Path):  # noqa: ANN201
+def run(db_url: str, tmp_path: Path):
     env = {"DIALER_DATABASE_URL": db_url, "DIALER_DATA_DIR": str(tmp_path / "data"), "DIALER_LOG_LEVEL": "WARNING"}
 
-    def invoke(*args: str):  # noqa: ANN202
+    def invoke(*args: str):
         return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
 
     return invoke
 
 
-def test_cli(db_url: str, run, tmp_path: Path) -> None:  # noqa: ANN001
+def test_cli(db_url: str, run, tmp_path: Path) -> None:
     seed(db_url, [lead(), lead(timezones=TOKYO), lead(status="retry", next_call_at=later(hours=1))])
     at = NOW.isoformat()
     r = run("campaigns", "why", "c", "--at", at, "--json")

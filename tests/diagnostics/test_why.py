@@ -17,7 +17,7 @@ from tests.diagnostics.helpers import NOW, NY, TOKYO, ago, later, lead, phone, s
 ZERO = {"callable": 0, **{code: 0 for code, _ in REASONS}}
 
 
-def counts(url: str, at=NOW) -> dict[str, int]:  # noqa: ANN001
+def counts(url: str, at=NOW) -> dict[str, int]:
     from dialer.db import open_engine
 
     engine = open_engine(url)

@@ -10,12 +10,12 @@ from click.testing import CliRunner
 from dialer.cli import main
 
 
-def _run(tmp_path: Path, *args: str):  # noqa: ANN202
+def _run(tmp_path: Path, *args: str):
     env = {"DIALER_DATA_DIR": str(tmp_path / "data"), "DIALER_LOG_LEVEL": "WARNING"}
     return CliRunner().invoke(main, list(args), env=env)
 
 
-def _one_line_error(result, *words: str) -> None:  # noqa: ANN001
+def _one_line_error(result, *words: str) -> None:
     assert result.exit_code != 0
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
     text = result.output.strip()
@@ -45,7 +45,7 @@ def test_database_path_that_is_a_directory(tmp_path: Path) -> None:
     _one_line_error(_run(tmp_path, "db", "current"), "cannot open database")
 
 
-def test_run_with_the_http_port_taken(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+def test_run_with_the_http_port_taken(tmp_path: Path, monkeypatch) -> None:
     # Before: AMI login, engine start, 72 log lines, 2 tracebacks, rc 3. Now nothing starts:
     # the daemon's Server is never built.
     import dialer.server

@@ -21,7 +21,7 @@ from dialer.settings import load_settings
 NATIONAL = "2125550143\n2125550144\n2125550145\n"
 
 
-def _run(tmp_path: Path, *args: str, region: str | None = None):  # noqa: ANN202
+def _run(tmp_path: Path, *args: str, region: str | None = None):
     env = {"DIALER_DATA_DIR": str(tmp_path / "data"), "DIALER_LOG_LEVEL": "WARNING"}
     if region is not None:
         env["DIALER_LISTS_DEFAULT_REGION"] = region
@@ -59,7 +59,7 @@ def test_default_region_is_validated() -> None:
     assert load_settings(env={"DIALER_LISTS_DEFAULT_REGION": "hu"}).lists.default_region == "HU"
 
 
-def _job(tmp_path: Path, region: str | None):  # noqa: ANN202
+def _job(tmp_path: Path, region: str | None):
     inbox = tmp_path / "data" / "dnc-inbox"
     inbox.mkdir(parents=True, exist_ok=True)
     (inbox / "national.txt").write_text(NATIONAL)

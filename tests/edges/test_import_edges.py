@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from dialer.cli import main
 
 
-def _run(tmp_path: Path, *args: str):  # noqa: ANN202
+def _run(tmp_path: Path, *args: str):
     env = {"DIALER_DATA_DIR": str(tmp_path / "data"), "DIALER_LOG_LEVEL": "WARNING"}
     return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
 

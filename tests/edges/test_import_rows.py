@@ -13,7 +13,7 @@ from dialer.cli import main
 from lists.columns import map_columns
 
 
-def _run(tmp_path: Path, *args: str):  # noqa: ANN202
+def _run(tmp_path: Path, *args: str):
     env = {"DIALER_DATA_DIR": str(tmp_path / "data"), "DIALER_LOG_LEVEL": "WARNING"}
     return CliRunner().invoke(main, list(args), env=env)
 

@@ -21,17 +21,17 @@ from lists.models import leads
 
 
 @pytest.fixture
-def run(tmp_path: Path):  # noqa: ANN201
+def run(tmp_path: Path):
     env = {"DIALER_DATA_DIR": str(tmp_path / "data"), "DIALER_LOG_LEVEL": "WARNING"}
 
-    def invoke(*args: str):  # noqa: ANN202
+    def invoke(*args: str):
         return CliRunner().invoke(main, list(args), env=env)
 
     return invoke
 
 
 @pytest.fixture
-def called_list(run, tmp_path: Path) -> Path:  # noqa: ANN001
+def called_list(run, tmp_path: Path) -> Path:
     """A campaign ``c`` (paused) with list ``l`` of 3 leads, the first called once."""
     camp = tmp_path / "c.toml"
     camp.write_text('name = "c"\n[[lists]]\nname = "l"\n[dial]\ntrunk = "PJSIP/{number}@t"\nqueue = "q"\n'
@@ -52,7 +52,7 @@ def called_list(run, tmp_path: Path) -> Path:  # noqa: ANN001
     return tmp_path / "data" / "dialer.db"
 
 
-def _count(db: Path, table) -> int:  # noqa: ANN001
+def _count(db: Path, table) -> int:
     engine = open_engine(f"sqlite:///{db}")
     with engine.connect() as conn:
         n = conn.execute(select(func.count()).select_from(table)).scalar_one()
@@ -60,14 +60,14 @@ def _count(db: Path, table) -> int:  # noqa: ANN001
     return n
 
 
-def test_a_list_with_calls_is_refused_without_archive_or_force(run, called_list: Path) -> None:  # noqa: ANN001
+def test_a_list_with_calls_is_refused_without_archive_or_force(run, called_list: Path) -> None:
     r = run("lists", "delete", "l", "--yes")
     assert r.exit_code != 0 and "Traceback" not in r.output
     assert "1 leads with call history (1 calls)" in r.output and "--archive" in r.output and "--force" in r.output
     assert _count(called_list, calls) == 1 and _count(called_list, leads) == 3
 
 
-def test_archive_keeps_every_lead_and_hides_the_list(run, called_list: Path) -> None:  # noqa: ANN001
+def test_archive_keeps_every_lead_and_hides_the_list(run, called_list: Path) -> None:
     r = run("lists", "delete", "l", "--yes", "--archive", "--json")
     assert r.exit_code == 0, r.output
     assert json.loads(r.output) == {"list": "l", "deleted_leads": 0, "kept_leads": 3, "archived": True}
@@ -80,14 +80,14 @@ def test_archive_keeps_every_lead_and_hides_the_list(run, called_list: Path) -> 
     assert r.exit_code == 2 and "archived" in r.output
 
 
-def test_force_deletes_only_leads_never_called(run, called_list: Path) -> None:  # noqa: ANN001
+def test_force_deletes_only_leads_never_called(run, called_list: Path) -> None:
     r = run("lists", "delete", "l", "--yes", "--force")
     assert r.exit_code == 0, r.output
     assert "kept 1 leads" in r.output and "deleted 2 never called" in r.output
     assert _count(called_list, calls) == 1 and _count(called_list, leads) == 1
 
 
-def test_never_while_an_active_campaign_dials_the_list(run, called_list: Path) -> None:  # noqa: ANN001
+def test_never_while_an_active_campaign_dials_the_list(run, called_list: Path) -> None:
     assert run("campaigns", "start", "c").exit_code == 0
     for extra in ((), ("--archive",), ("--force",)):
         r = run("lists", "delete", "l", "--yes", *extra)
@@ -95,7 +95,7 @@ def test_never_while_an_active_campaign_dials_the_list(run, called_list: Path) -
     assert _count(called_list, leads) == 3
 
 
-def test_a_list_never_called_is_deleted(run, tmp_path: Path) -> None:  # noqa: ANN001
+def test_a_list_never_called_is_deleted(run, tmp_path: Path) -> None:
     data = tmp_path / "n.csv"
     data.write_text("phone\n+12125550101\n", encoding="utf-8")
     assert run("lists", "import", str(data), "--list", "n").exit_code == 0

@@ -23,7 +23,7 @@ SPLITTER = st.sampled_from(sorted(pbxnames.SPLITTERS | {"\x00", "\x1b", "\t", "\
 
 
 @given(st.text(max_size=20), SPLITTER, st.text(max_size=20), st.sampled_from(CHECKS))
-def test_anything_that_would_split_an_argument_is_refused(before: str, bad: str, after: str, check) -> None:  # noqa: ANN001
+def test_anything_that_would_split_an_argument_is_refused(before: str, bad: str, after: str, check) -> None:
     assert check(before + bad + after)
 
 
@@ -71,7 +71,7 @@ def test_a_campaign_name_used_as_queue_is_checked_too() -> None:
         parse_definition(data)
 
 
-def _run(tmp_path: Path, *args: str):  # noqa: ANN202
+def _run(tmp_path: Path, *args: str):
     env = {"DIALER_DATA_DIR": str(tmp_path / "data"), "DIALER_LOG_LEVEL": "WARNING"}
     return CliRunner().invoke(main, list(args), env=env)
 

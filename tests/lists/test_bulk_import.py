@@ -67,7 +67,7 @@ def test_multi_chunk_pipelines_agree(sqlite_engine: Engine, tmp_path: Path) -> N
     assert stored[0] == stored[1] == stored[2] and len(stored[0]) > 250
 
 
-def _chunks(reader, fmt) -> list:  # noqa: ANN001 - a chunk reader and its FileFormat
+def _chunks(reader, fmt) -> list:
     return [(ch.rows, ch.malformed, list(ch.frame.columns), ch.frame.to_numpy(dtype=object).tolist())
             for ch in reader(fmt, 3)]
 

@@ -12,16 +12,16 @@ from dialer.cli import main
 
 
 @pytest.fixture
-def run(db_url: str, tmp_path: Path):  # noqa: ANN201
+def run(db_url: str, tmp_path: Path):
     env = {"DIALER_DATABASE_URL": db_url, "DIALER_DATA_DIR": str(tmp_path / "data"), "DIALER_LOG_LEVEL": "WARNING"}
 
-    def invoke(*args: str, input: str | None = None):  # noqa: ANN202, A002
+    def invoke(*args: str, input: str | None = None):
         return CliRunner().invoke(main, list(args), env=env, input=input, catch_exceptions=False)
 
     return invoke
 
 
-def test_import_show_export_delete(run, samples: Path, tmp_path: Path) -> None:  # noqa: ANN001
+def test_import_show_export_delete(run, samples: Path, tmp_path: Path) -> None:
     r = run("dnc", "import", str(samples / "dnc.txt"), "--region", "US", "--json")
     assert r.exit_code == 0, r.output
     assert json.loads(r.output)["added"] == 4
@@ -59,7 +59,7 @@ def test_import_show_export_delete(run, samples: Path, tmp_path: Path) -> None: 
     assert r.exit_code == 2 and "error: unknown list 'hu'" in r.output
 
 
-def test_dnc_commands(run) -> None:  # noqa: ANN001
+def test_dnc_commands(run) -> None:
     assert run("dnc", "add", "(212) 555-0143", "--region", "US").exit_code == 0
     r = run("dnc", "check", "+1 212 555 0143", "--json")
     assert r.exit_code == 1 and json.loads(r.output) == {"number": "+12125550143", "dnc": True, "scopes": ["global"]}
@@ -72,7 +72,7 @@ def test_dnc_commands(run) -> None:  # noqa: ANN001
     assert r.exit_code == 2 and "unknown campaign" in r.output
 
 
-def test_import_errors_and_dry_run(run, samples: Path, tmp_path: Path) -> None:  # noqa: ANN001
+def test_import_errors_and_dry_run(run, samples: Path, tmp_path: Path) -> None:
     r = run("lists", "import", str(tmp_path / "missing.csv"), "--list", "x")
     assert r.exit_code == 2 and r.output.strip() == f"error: {tmp_path / 'missing.csv'}: file not found"
     bad = tmp_path / "names.csv"

@@ -56,7 +56,7 @@ def csv_files(draw: st.DrawFn) -> tuple[bytes, str]:
     return data, delimiter
 
 
-def _outcome(chunks):  # noqa: ANN001, ANN202
+def _outcome(chunks):
     try:
         got = list(chunks)
     except InputError as exc:
@@ -115,7 +115,7 @@ def test_an_irregular_row_hands_over_to_pandas_where_pyarrow_stopped(tmp_path: P
     skips = []
     real = reader._read_pandas
 
-    def spy(fmt, chunksize, skip=0, columns=None):  # noqa: ANN001, ANN202
+    def spy(fmt, chunksize, skip=0, columns=None):
         skips.append(skip)
         return real(fmt, chunksize, skip, columns)
 

@@ -43,7 +43,7 @@ def test_models_match_migration(db_url: str) -> None:
         mine = {"campaigns", "lead_lists", "leads", "dnc_numbers", "import_runs"}
         with engine.connect() as conn:
             diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
-        def table_of(d):  # noqa: ANN001, ANN202
+        def table_of(d):
             op = d[0] if isinstance(d, list) else d
             for item in op[1:]:
                 name = getattr(item, "name", None) if not isinstance(item, str) else None

@@ -35,7 +35,7 @@ from tests.scheduling.helpers import (
 NOW = datetime(2026, 11, 23, 16, 0, tzinfo=UTC)
 
 
-def _call(engine, lead_id: int, node: str, placed: datetime, status: str = "ringing", **kw) -> int:  # noqa: ANN001
+def _call(engine, lead_id: int, node: str, placed: datetime, status: str = "ringing", **kw) -> int:
     with engine.begin() as conn:
         phone = conn.execute(select(leads_t.c.phone).where(leads_t.c.id == lead_id)).scalar()
         return conn.execute(insert(calls_t).values(

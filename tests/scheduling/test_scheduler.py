@@ -40,7 +40,7 @@ def _settings(url: str, tmp_path: Path, **jobs: str) -> Settings:
     return s
 
 
-def _runs(engine, job: str | None = None) -> list:  # noqa: ANN001
+def _runs(engine, job: str | None = None) -> list:
     with engine.connect() as conn:
         q = select(job_runs).order_by(job_runs.c.id)
         if job:
@@ -165,7 +165,7 @@ async def test_apscheduler_fires_the_job(sqlite_url: str, tmp_path: Path) -> Non
 
 
 def test_failed_job_is_recorded(sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    def boom(ctx) -> JobResult:  # noqa: ANN001
+    def boom(ctx) -> JobResult:
         raise RuntimeError("disk full")
 
     monkeypatch.setitem(jobs_mod.JOBS, "recycle", JobSpec("recycle", boom, "30 2 * * *", "x"))

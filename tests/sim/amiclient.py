@@ -35,7 +35,7 @@ class RawClient:
                 self.frames.append(item)
         return True
 
-    async def _read_until(self, pred, timeout: float = 5.0) -> None:  # noqa: ANN001
+    async def _read_until(self, pred, timeout: float = 5.0) -> None:
         while not pred():
             if not await self._read_more(timeout):
                 raise ConnectionError("connection closed")
@@ -68,7 +68,7 @@ class RawClient:
         self.send(action, ActionID=action_id, **fields)
         return await self.response(action_id, timeout)
 
-    async def until_event(self, pred, timeout: float = 5.0) -> Frame:  # noqa: ANN001
+    async def until_event(self, pred, timeout: float = 5.0) -> Frame:
         def find() -> Frame | None:
             for f in self.frames:
                 if "Event" in f and pred(f):

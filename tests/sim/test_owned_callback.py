@@ -41,7 +41,7 @@ class Feed:
         return [f for f in self.frames if f.get("Event") == name and all(f.get(k) == v for k, v in match.items())]
 
 
-def setup(scenario=None) -> tuple[Simulator, ManualClock, Feed]:  # noqa: ANN001
+def setup(scenario=None) -> tuple[Simulator, ManualClock, Feed]:
     clock = ManualClock()
     sim = Simulator(scenario or capture_scenario(), clock=clock)
     feed = Feed(sim, clock)

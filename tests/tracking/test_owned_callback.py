@@ -29,7 +29,7 @@ QUEUE_ONLY = {"QueueCallerJoin", "QueueCallerLeave", "AgentCalled", "AgentConnec
 S = AgentState
 
 
-def owned_stream(path) -> list[Recorded]:  # noqa: ANN001
+def owned_stream(path) -> list[Recorded]:
     """Recording 02 as the owned-callback branch sends it: no queue events, the member paused
     with the code ``callback`` (the daemon's reservation) in its status events."""
     out = []
