@@ -15,17 +15,28 @@ from dialer.storage.leads import CampaignRef, apply_rules
 from dialer.storage.tables import calls, leads
 from dialer.vocabulary import LIVE_ANSWER, CallStatus, LeadStatus, Outcome
 
+#: Facts about a call that, once stored, are never overwritten with "unknown" (NULL): a restart
+#: or a lost link must not erase that a call was answered or reached an agent.
+FACTS = ("answered_at", "connected_at", "agent")
+
+
+def _keep_facts(values: Mapping[str, Any]) -> dict[str, Any]:
+    """``values`` without the facts it does not know (None): the stored value stays."""
+    return {k: v for k, v in values.items() if v is not None or k not in FACTS}
+
 
 def status_stmt(call_id: int, status: CallStatus, *, answered_at: datetime | None,
                 connected_at: datetime | None, agent: str | None) -> Update:
-    """A live call's stored status (never over an ended row: the end may be written first)."""
+    """A live call's stored status (never over an ended row: the end may be written first);
+    a fact already stored is kept when the new value is unknown."""
     return update(calls).where(calls.c.id == call_id, calls.c.status != CallStatus.ENDED).values(
-        status=status, answered_at=answered_at, connected_at=connected_at, agent=agent)
+        **_keep_facts({"status": status, "answered_at": answered_at, "connected_at": connected_at, "agent": agent}))
 
 
 def end_stmt(call_id: int, values: Mapping[str, Any]) -> Update:
-    """The row of a call that ended: status ``ended``, outcome, cause, times, agent."""
-    return update(calls).where(calls.c.id == call_id).values(**values)
+    """The row of a call that ended: status ``ended``, outcome, cause, times, agent (facts
+    already stored kept where the end does not know them)."""
+    return update(calls).where(calls.c.id == call_id).values(**_keep_facts(values))
 
 
 def next_action_stmt(call_id: int, summary: str) -> Update:
@@ -43,10 +54,12 @@ def in_flight_stmt(node: str) -> Select:
 
 
 def undisposed_stmt() -> Select:
-    """(agent, latest call id) of calls that reached an agent and still wait for a disposition."""
-    return (select(calls.c.agent, func.max(calls.c.id))
-            .where(calls.c.disposition.is_(None), calls.c.agent.is_not(None), calls.c.connected_at.is_not(None))
-            .group_by(calls.c.agent))
+    """(agent, call id) of calls that reached an agent and still wait for a disposition, oldest
+    first (no rule has decided for them: ``next_action`` unset)."""
+    return (select(calls.c.agent, calls.c.id)
+            .where(calls.c.disposition.is_(None), calls.c.agent.is_not(None), calls.c.connected_at.is_not(None),
+                   calls.c.next_action.is_(None))
+            .order_by(calls.c.id))
 
 
 def live_answers_stmt(campaign_id: int, since: datetime) -> Select:
@@ -85,8 +98,12 @@ async def in_flight(conn: AsyncConnection, node: str) -> list[Any]:
     return list((await conn.execute(in_flight_stmt(node))).all())
 
 
-async def undisposed(conn: AsyncConnection) -> dict[str, int]:
-    return dict((await conn.execute(undisposed_stmt())).all())  # type: ignore[arg-type]
+async def undisposed(conn: AsyncConnection) -> dict[str, list[int]]:
+    """Each agent's calls still waiting for its disposition, oldest first."""
+    out: dict[str, list[int]] = {}
+    for agent, call_id in await conn.execute(undisposed_stmt()):
+        out.setdefault(agent, []).append(call_id)
+    return out
 
 
 async def live_answers(conn: AsyncConnection, campaign_id: int, since: datetime) -> list[tuple[float, bool]]:
