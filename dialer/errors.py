@@ -40,3 +40,8 @@ class Invalid(DialerError):
     """The request is well formed but its values are not acceptable (HTTP 422)."""
 
     exit_code = 2
+
+
+class PbxError(DialerError):
+    """The PBX refused or did not answer an action on the caller's behalf (HTTP 502); the
+    message carries the PBX's reason."""

@@ -17,7 +17,7 @@ from dialer.api import handlers
 from dialer.api.auth import token_hash
 from dialer.api.responses import error
 from dialer.clock import Clock
-from dialer.errors import Conflict, DialerError, Forbidden, Invalid, NotFound
+from dialer.errors import Conflict, DialerError, Forbidden, Invalid, NotFound, PbxError
 from dialer.settings import Settings
 
 log = logging.getLogger("dialer.api")
@@ -28,6 +28,7 @@ STATUS: dict[type[DialerError], int] = {
     Forbidden: 403,
     Conflict: 409,
     Invalid: 422,
+    PbxError: 502,
     DialerError: 422,
 }
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -79,6 +79,11 @@ IDLE_NO_LEADS = "idle: no callable leads"
 def dt(t: float | None) -> datetime | None:
     """Clock seconds as an aware UTC datetime (the database's times)."""
     return None if t is None else datetime.fromtimestamp(t, UTC)
+
+
+def ts(at: datetime | None) -> float | None:
+    """A database time as clock seconds."""
+    return None if at is None else at.timestamp()
 
 
 #: Outcomes this run's tracker can tell after a restart without having seen the call begin.
@@ -181,10 +186,12 @@ class Session:
             cmds += self._pause(agent, False, "")
         return cmds
 
-    def owe(self, call_id: int, agent: str, now: float) -> None:
-        """A call that reached ``agent`` waits for its disposition (the agent is not logged in
-        here): the wrap-up limit lets the rules decide for it if none comes."""
-        self.owed_since.setdefault(call_id, (agent, now))
+    def owe(self, owed: Mapping[str, Iterable[int]], now: float) -> None:
+        """Calls that reached an agent not logged in here (by agent name) wait for their
+        disposition: the wrap-up limit lets the rules decide for them if none comes."""
+        for agent, call_ids in owed.items():
+            for call_id in call_ids:
+                self.owed_since.setdefault(call_id, (agent, now))
 
     # ------------------------------------------------------------------ the PBX and time
 

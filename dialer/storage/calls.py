@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Delete, Select, Update, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from campaigns.rules import Callback, CallResult, Retry
+from campaigns.rules import Callback, CallResult, NextAction, Retry
+from dialer.storage import campaigns
 from dialer.storage.leads import CampaignRef, apply_rules
 from dialer.storage.tables import calls, leads
 from dialer.vocabulary import LIVE_ANSWER, CallStatus, LeadStatus, Outcome
@@ -53,13 +54,14 @@ def in_flight_stmt(node: str) -> Select:
     return select(calls).where(calls.c.status != CallStatus.ENDED, calls.c.node == node)
 
 
-def undisposed_stmt() -> Select:
-    """(agent, call id) of calls that reached an agent and still wait for a disposition, oldest
-    first (no rule has decided for them: ``next_action`` unset)."""
-    return (select(calls.c.agent, calls.c.id)
+def undisposed_stmt(node: str | None = None) -> Select:
+    """(agent, call id) of calls (placed by ``node``) that reached an agent and still wait for
+    a disposition, oldest first (no rule has decided for them: ``next_action`` unset)."""
+    stmt = (select(calls.c.agent, calls.c.id)
             .where(calls.c.disposition.is_(None), calls.c.agent.is_not(None), calls.c.connected_at.is_not(None),
                    calls.c.next_action.is_(None))
             .order_by(calls.c.id))
+    return stmt if node is None else stmt.where(calls.c.node == node)
 
 
 def live_answers_stmt(campaign_id: int, since: datetime) -> Select:
@@ -98,10 +100,10 @@ async def in_flight(conn: AsyncConnection, node: str) -> list[Any]:
     return list((await conn.execute(in_flight_stmt(node))).all())
 
 
-async def undisposed(conn: AsyncConnection) -> dict[str, list[int]]:
-    """Each agent's calls still waiting for its disposition, oldest first."""
+async def undisposed(conn: AsyncConnection, node: str | None = None) -> dict[str, list[int]]:
+    """Each agent's calls (placed by ``node``) still waiting for its disposition, oldest first."""
     out: dict[str, list[int]] = {}
-    for agent, call_id in await conn.execute(undisposed_stmt()):
+    for agent, call_id in await conn.execute(undisposed_stmt(node)):
         out.setdefault(agent, []).append(call_id)
     return out
 
@@ -127,6 +129,23 @@ async def end_call(conn: AsyncConnection, call_id: int, values: Mapping[str, Any
     if rules is not None:
         await apply_rules(conn, rules.campaign, rules.lead_id, rules.result, call_id, rules.at, rng,
                           last_outcome=rules.last_outcome)
+
+
+async def expire_disposition(conn: AsyncConnection, call_id: int, at: datetime, rng: random.Random,
+                             campaign: Callable[[int], CampaignRef | None]) -> NextAction | None:
+    """The wrap-up limit passed without a disposition of the connected call ``call_id``: apply
+    the campaign's rules as for a connected call without one, at ``at`` — unless a disposition
+    (or an earlier expiry) decided already.  ``campaign``: the campaign by id, when known."""
+    row = (await conn.execute(row_stmt(call_id))).first()
+    if row is None or row.disposition is not None or row.next_action is not None:
+        return None
+    camp = campaign(row.campaign_id) or await campaigns.ref(conn, row.campaign_id)
+    assert camp is not None  # the calls row's foreign key
+    result = CallResult(Outcome.CONNECTED, attempt=row.attempt, placed_at=row.placed_at, agent=row.agent)
+    action = await apply_rules(conn, camp, row.lead_id, result, call_id, at, rng, last_outcome=Outcome.CONNECTED)
+    await conn.execute(update(calls).where(calls.c.id == call_id).values(
+        next_action=func.substr("no disposition within the wrap-up limit; " + calls.c.next_action, 1, 200)))
+    return action
 
 
 async def record_disposition(

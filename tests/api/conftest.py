@@ -45,8 +45,11 @@ class FakeLink:
     async def queue_pause(self, *a, **k) -> None:  # noqa: ANN002, ANN003
         self.actions.append(("pause", a))
 
-    async def core_show_channels(self) -> list:
+    async def queue_status(self, queue: str | None = None) -> list:
         return []
+
+    def reconcile_soon(self) -> None:
+        self.actions.append(("reconcile", ()))
 
 
 @dataclass
