@@ -68,7 +68,7 @@ from dialer.session.runtime import (
     stored_state,
 )
 from dialer.tracking.agents import AgentState, AgentTracker, AgentUpdate
-from dialer.tracking.calls import CallRecord, CallState, CallTracker, CallUpdate
+from dialer.tracking.calls import CallRecord, CallState, CallTracker, CallUpdate, interface_of
 from dialer.vocabulary import CALLBACK_PAUSE, WRAPUP_PAUSE, AgentStatus, CallStatus, Outcome
 
 log = logging.getLogger("dialer.engine")
@@ -90,11 +90,17 @@ def ts(at: datetime | None) -> float | None:
 _SEEN_ANSWER = frozenset({Outcome.CONNECTED, Outcome.ABANDONED, Outcome.MACHINE})
 
 
-def adopted_outcome(live: LiveCall, outcome: Outcome) -> Outcome:
-    """The outcome of a call adopted after a restart, from what this run saw and what its row
-    already held: a call that reached an agent is CONNECTED (its disposition is owed); an
-    answered call this run cannot place is UNKNOWN (never a failure)."""
-    if live.known_connected is not None or live.known_agent:
+def _first(*times: float | None) -> float | None:
+    return next((t for t in times if t is not None), None)
+
+
+def adopted_outcome(live: LiveCall, rec: CallRecord) -> Outcome:
+    """The outcome of a call adopted after a restart, from what this run saw (``rec``) and what
+    its row already held: a call that reached an agent (stored, or an agent event seen since)
+    is CONNECTED (its disposition is owed); an answered call this run cannot place is UNKNOWN
+    (never a failure)."""
+    outcome = stored_outcome(rec.outcome)
+    if live.known_connected is not None or live.known_agent or rec.agent:
         return Outcome.CONNECTED
     if live.known_answered is not None and outcome not in _SEEN_ANSWER:
         return Outcome.UNKNOWN
@@ -130,6 +136,7 @@ class Session:
         self.owed_since: dict[int, tuple[str, float]] = {}  # call id -> (agent, since): dispositions owed
         self.counters = {"placed": 0, "answered": 0, "connected": 0, "abandoned": 0, "ended": 0}
         self._since: dict[str, float] = {}  # agent interface -> when its current state began
+        self._pacing_now = 0.0
 
     # ------------------------------------------------------------------ campaigns and restarts
 
@@ -230,7 +237,9 @@ class Session:
     def reconciled(self, channels: Iterable[CoreShowChannel], now: float) -> list[Command]:
         """Logged in again, ``CoreShowChannels`` taken: settle the calls that were in flight, and
         add the agents back to their queues (a restarted PBX forgot its dynamic members)."""
-        cmds = self._call_updates(self.calls.reconcile(list(channels), now))
+        channels = list(channels)
+        self._bridged_to_agents(channels, now)
+        cmds = self._call_updates(self.calls.reconcile(channels, now))
         self.link_up = True
         self.synced = True
         self.reconciling = None
@@ -245,6 +254,20 @@ class Session:
                                  reason=code or "", on_error="resync"))
         return cmds
 
+    def _bridged_to_agents(self, channels: list[CoreShowChannel], now: float) -> None:
+        """Adopted calls the PBX shows bridged to one of our agents (an agent's channel linked
+        to the call's) reached that agent, maybe while no daemon ran: learn it, never unlearn."""
+        adopted = {originate_ids(c.attempt_id).channel_id: c for c in self.live.values() if c.adopted}
+        for chan in channels:
+            live = adopted.get(chan.linkedid or "")
+            agent = self.agents.get(interface_of(chan.channel))
+            if live is None or agent is None or live.known_agent:
+                continue
+            live.known_agent, live.known_connected = agent.name, live.known_connected or now
+            agent.call = live
+            if live.call_id not in agent.owed:
+                agent.owed.append(live.call_id)
+
     def originate_accepted(self, attempt_id: str, now: float) -> list[Command]:
         return self._call_updates(self.calls.originate_accepted(attempt_id, now))
 
@@ -258,6 +281,7 @@ class Session:
     # ------------------------------------------------------------------ pacing
 
     def snapshot(self, camp: CampaignRuntime, now: float) -> pacing.Snapshot:
+        self._pacing_now = now
         agents = []
         for a in self.agent_tracker.agents(camp.queue):
             state = pacing.AgentState.WRAPUP if in_wrapup(a.state, a.pause_code) else PACING_AGENT.get(a.state)
@@ -282,6 +306,8 @@ class Session:
             lines += 1
             if call.owner is not None:
                 continue  # an owned callback is represented by its agent (RESERVED, then TALKING)
+            if call.adopted and (call.known_agent or self.now_after_ring(call)):
+                continue  # adopted after a restart: with an agent (or past ringing), not a line to plan for
             rec = self.calls.get(call.attempt_id)
             if rec is None:
                 continue
@@ -294,6 +320,10 @@ class Session:
             elif state is CallState.QUEUED:
                 views.append(pacing.CallView(pacing.CallState.WAITING, call.placed, rec.answered_at))
         return views, lines
+
+    def now_after_ring(self, call: LiveCall) -> bool:
+        """The call was placed longer ago than its ring timeout (as of the last pacing pass)."""
+        return self._pacing_now - call.placed > call.campaign.definition.dial.ring_timeout
 
     def plan_claim(self, campaign_id: int, now: float) -> ClaimPlan | None:
         """How many leads the campaign's governor wants dialled now (None: none)."""
@@ -489,8 +519,10 @@ class Session:
     def _finish(self, live: LiveCall, rec: CallRecord, now: float) -> list[Command]:
         self.live.pop(live.attempt_id, None)
         camp = live.campaign
-        outcome = adopted_outcome(live, stored_outcome(rec.outcome)) if live.adopted else stored_outcome(rec.outcome)
+        outcome = adopted_outcome(live, rec) if live.adopted else stored_outcome(rec.outcome)
         agent_name = rec.agent or live.known_agent
+        connected = _first(rec.connected_at, live.known_connected,
+                           rec.ended_at if outcome is Outcome.CONNECTED else None)
         cmds: list[Command] = []
         owner = live.owner
         if owner is not None and owner.reserved is live:  # the owned callback never reached them
@@ -508,15 +540,15 @@ class Session:
         ended = dt(rec.ended_at if rec.ended_at is not None else now)
         values = {  # a fact unknown here (None) leaves the stored one (dialer.storage.calls.FACTS)
             "status": CallStatus.ENDED, "outcome": outcome, "hangup_cause": rec.hangup_cause,
-            "detail": (rec.reason or "")[:200], "answered_at": dt(rec.answered_at),
-            "connected_at": dt(rec.connected_at), "ended_at": ended, "agent": agent_name or None,
+            "detail": (rec.reason or "")[:200], "answered_at": dt(_first(rec.answered_at, live.known_answered)),
+            "connected_at": dt(connected), "ended_at": ended,
+            "agent": agent_name or None,
         }
         log.info("call ended", extra={"call": live.call_id, "campaign": camp.name, "outcome": outcome.value,
                                       "phone": live.phone, "cause": rec.hangup_cause})
         if outcome is Outcome.CONNECTED:
             # The agent's disposition decides the lead's next step (or the wrap-up limit's rule).
-            if agent_name:
-                self.owed_since[live.call_id] = (agent_name, now)
+            self.owed_since[live.call_id] = (agent_name or "", now)  # no agent known: the limit decides
             return [*cmds, EndCall(live.call_id, values), Emit("disposition_due", {
                 "call_id": live.call_id, "agent": agent_name or None, "campaign": camp.name})]
         result = CallResult(rule_outcome(outcome), attempt=live.attempt, placed_at=dt(live.placed))

@@ -57,9 +57,8 @@ def in_flight_stmt(node: str) -> Select:
 def undisposed_stmt(node: str | None = None) -> Select:
     """(agent, call id) of calls (placed by ``node``) that reached an agent and still wait for
     a disposition, oldest first (no rule has decided for them: ``next_action`` unset)."""
-    stmt = (select(calls.c.agent, calls.c.id)
-            .where(calls.c.disposition.is_(None), calls.c.agent.is_not(None), calls.c.connected_at.is_not(None),
-                   calls.c.next_action.is_(None))
+    stmt = (select(func.coalesce(calls.c.agent, ""), calls.c.id)  # "": the agent is not known
+            .where(calls.c.disposition.is_(None), calls.c.connected_at.is_not(None), calls.c.next_action.is_(None))
             .order_by(calls.c.id))
     return stmt if node is None else stmt.where(calls.c.node == node)
 

@@ -20,6 +20,7 @@ from dialer.session import (
     QueuePause,
     Session,
     SetAgentCampaign,
+    dt,
 )
 from dialer.session.runtime import MAX_WRAPUP
 from dialer.session.unknown import after_unknown
@@ -71,7 +72,7 @@ def test_a_call_that_reached_an_agent_before_the_crash_stays_connected_and_owed(
     [end] = of(cmds, EndCall)
     assert end.values["outcome"] is Outcome.CONNECTED and end.values["agent"] == "alice"
     assert end.rules is None  # the agent's disposition decides, not a failure rule
-    assert end.values["connected_at"] is None  # unknown here: the stored one is kept
+    assert end.values["connected_at"] == dt(T0 + 9)  # as stored, not unlearnt
     assert s.owed_since[1] == ("alice", T0 + 100)
     assert s.synced
 
@@ -203,3 +204,17 @@ def test_reconciliation_failures_are_not_a_link_loss() -> None:
     s.reconciled([], T0 + 2)
     assert s.status(T0 + 2)["synced"] and "link" not in s.status(T0 + 2)
     assert s.plan_claim(1, T0 + 2) is not None
+
+
+def test_an_adopted_call_the_pbx_shows_bridged_to_our_agent_reached_that_agent() -> None:
+    s = restarted()
+    s.restore_agent(agent_row(), [], queue_member(), T0)
+    adopt(s)  # connected while no daemon ran: the row knows nothing
+    chan = channel("dlr-1")
+    agent_leg = {"Event": "CoreShowChannel", "Channel": "PJSIP/alice-00000009", "Uniqueid": "a-9",
+                 "Linkedid": chan["Linkedid"]}
+    s.reconciled([parse_event({"Event": "CoreShowChannel", **chan}), parse_event(agent_leg)], T0 + 100)
+    assert s.agents["PJSIP/alice"].owed == [1]
+    [end] = of(hangup(s, "dlr-1", T0 + 200) + s.tick(T0 + 300), EndCall)
+    assert end.values["outcome"] is Outcome.CONNECTED and end.values["agent"] == "alice"
+    assert end.values["connected_at"] == dt(T0 + 100)
