@@ -46,8 +46,9 @@ def prepare(url: str, tmp_path: Path, *, leads_n: int, sites: dict[str, int], se
     campaign_store.set_status(engine, definition.name, "active")
     with engine.begin() as conn:
         conn.execute(insert(agents_t), [
-            {"name": f"{node}-a{i:02d}", "interface": f"Local/{9001 + i}@sim-agents", "token_hash": token_hash(f"{node}{i}"),
-             "state": "logged_out"} for node, n in sites.items() for i in range(n)
+            {"name": f"{node}-a{i:02d}", "interface": f"Local/{9001 + 100 * k + i}@sim-agents",
+             "token_hash": token_hash(f"{node}{i}"), "state": "logged_out"}
+            for k, (node, n) in enumerate(sites.items()) for i in range(n)
         ])
     engine.dispose()
     return definition
