@@ -114,8 +114,8 @@ class SimulatedAgents:
         self._tasks: set[asyncio.Task] = set()
         engine.listeners.append(self._on_event)
         for agent in engine.agents.values():  # calls left undisposed by a previous run
-            if agent.call_id is not None:
-                self._on_event("disposition_due", {"agent": agent.name, "call_id": agent.call_id})
+            for call_id in agent.owed:
+                self._on_event("disposition_due", {"agent": agent.name, "call_id": call_id})
 
     def _on_event(self, kind: str, data: dict) -> None:
         if kind == "disposition_due" and data.get("agent"):

@@ -14,7 +14,7 @@ import logging
 import random
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -22,9 +22,18 @@ from campaigns.definition import definition_from_data
 from dialer.ami.events import AmiEvent, CoreShowChannel
 from dialer.claim import ClaimedLead, claim_leads
 from dialer.clock import Clock
-from dialer.errors import DialerError
+from dialer.errors import DialerError, PbxError
+from dialer.pbx import OriginateRefused, PbxLink, perform, queue_members
 from dialer.services.diagnostics import top_reason
-from dialer.session import CampaignRuntime, ClaimPlan, Command, DispositionError, Session, commands
+from dialer.session import (
+    CampaignRuntime,
+    ClaimPlan,
+    Command,
+    DispositionError,
+    Session,
+    commands,
+    ts,
+)
 from dialer.storage import agents as agents_db
 from dialer.storage import calls as calls_db
 from dialer.storage import campaigns as campaigns_db
@@ -40,26 +49,6 @@ log = logging.getLogger("dialer.engine")
 
 #: How far back the abandon ledger is read on start (the longest rolling window, 30 days).
 LEDGER_DAYS = 30
-
-
-class PbxLink(Protocol):
-    """What the engine needs from the AMI client (see :mod:`dialer.ami.client`)."""
-
-    async def originate(self, attempt_id: str, *, channel: str, context: str, exten: str, priority: int,
-                        timeout: float, caller_id: str | None, variables: dict[str, str]) -> None:
-        """Send an async Originate; return when the PBX accepted it, raise when it refused."""
-
-    async def queue_add(self, queue: str, interface: str, member_name: str, paused: bool = False) -> None: ...
-
-    async def queue_remove(self, queue: str, interface: str) -> None: ...
-
-    async def queue_pause(self, queue: str, interface: str, paused: bool, reason: str = "") -> None: ...
-
-    async def core_show_channels(self) -> list[CoreShowChannel]: ...
-
-
-class OriginateRefused(DialerError):
-    """The PBX answered the Originate with an error: the attempt failed, nothing was dialled."""
 
 
 class Engine:
@@ -104,26 +93,35 @@ class Engine:
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
-        """Load active campaigns and logged-in agents; adopt calls a previous run left in flight."""
+        """Rebuild from the database and the PBX: active campaigns; calls this node left in
+        flight, adopted with the facts stored (reconciled in the background: no calls placed
+        until the PBX's channels are known); this node's agents, as the PBX's queue members say
+        (QueueStatus), with the calls they still owe a disposition for."""
         async with self.db.connect() as conn:
             for row in await campaigns_db.rows(conn, active=True):
                 await self._load_campaign(conn, row)
             in_flight = await calls_db.in_flight(conn, self.node)
-            agent_rows = await agents_db.logged_in(conn)
-            # Calls that reached an agent and still wait for the disposition (e.g. across a
-            # crash): the agent's desktop shows them again.
-            undisposed = await calls_db.undisposed(conn)
+            agent_rows = await agents_db.logged_in(conn, self.node)
+            undisposed = await calls_db.undisposed(conn, self.node)
         for row in in_flight:
             camp = self.campaigns.get(row.campaign_id) or await self._campaign_by_id(row.campaign_id)
             if camp is not None:
                 self.session.adopt_call(camp, row.id, row.channel_id, row.lead_id, row.phone, row.attempt,
-                                        row.placed_at.timestamp())
+                                        row.placed_at.timestamp(), answered=ts(row.answered_at),
+                                        connected=ts(row.connected_at), agent=row.agent)
         if in_flight:
             log.info("adopted calls left in flight by a previous run", extra={"calls": len(in_flight)})
-            await self.reconcile()
+            self.session.reconcile_pending()
+            self.link.reconcile_soon()
+        members = await queue_members(self.link, {c.queue for c in self.campaigns.values()})
         for row in agent_rows:
-            await self._execute(self.session.restore_agent(row, undisposed.get(row.name)))
-        log.info("engine started", extra={"campaigns": len(self.campaigns), "node": self.node})
+            camp = self.campaigns.get(row.campaign_id)
+            member = members.get((camp.queue, row.interface)) if camp is not None else None
+            owed = undisposed.pop(row.name, [])
+            await self._execute(self.session.restore_agent(row, owed, member, self.now()), report=False)
+            undisposed.update({} if row.interface in self.agents else {row.name: owed})
+        self.session.owe(undisposed, self.now())  # agents gone: the wrap-up limit still applies
+        log.info("engine started", extra={"node": self.node, "agents": len(self.agents), "calls": len(in_flight)})
 
     async def _campaign_by_id(self, campaign_id: int) -> CampaignRuntime | None:
         """A campaign that is not being dialled (paused, stopped) but has a call to finish."""
@@ -231,40 +229,43 @@ class Engine:
             elif isinstance(cmd, commands.Originate):
                 self._spawn(self._originate(cmd))
             elif isinstance(cmd, commands.PbxAction | commands.Diagnose):
-                self._spawn(self._act(cmd))
+                self._spawn(self._act(cmd, report=False))
+            elif isinstance(cmd, commands.ExpireDisposition | commands.SetAgentCampaign):
+                self._spawn(self._write_now(cmd))
             else:
                 self.writer.put(cmd)
 
-    async def _execute(self, cmds: Iterable[Command]) -> None:
-        """Execute commands in order, waiting for each PBX action (a request's own actions: a
-        refused QueueAdd fails the request); the agent's campaign is written at once."""
+    async def _execute(self, cmds: Iterable[Command], *, report: bool = True) -> None:
+        """Execute commands in order, waiting for each PBX action (a request's own actions: the
+        caller is told of a failure, with the PBX's reason); the agent's campaign is written at once."""
         for cmd in cmds:
             if isinstance(cmd, commands.PbxAction | commands.Diagnose):
-                await self._act(cmd)
+                await self._act(cmd, report=report)
             elif isinstance(cmd, commands.SetAgentCampaign):
-                await self.writer.write_now(cmd)
+                await self._write_now(cmd)
             else:
                 self._run([cmd])
 
-    async def _act(self, cmd: commands.PbxAction | commands.Diagnose) -> None:
-        if isinstance(cmd, commands.QueuePause):
-            try:
-                await self.link.queue_pause(cmd.queue, cmd.interface, cmd.paused, cmd.reason)
-            except Exception as exc:
-                log.warning("queue pause failed", extra={"agent": cmd.agent, "error": str(exc)})
-        elif isinstance(cmd, commands.QueueRemove):
-            await self.link.queue_remove(cmd.queue, cmd.interface)
-        elif isinstance(cmd, commands.Diagnose):
-            await self._diagnose(cmd)
-        else:
-            try:
-                await self.link.queue_add(cmd.queue, cmd.interface, cmd.member_name, paused=cmd.paused)
-            except Exception as exc:  # "ignore": the PBX kept the member
-                if cmd.on_error == "raise" or cmd.on_error == "ignore" and not isinstance(exc, DialerError):
-                    raise
-                if cmd.on_error == "resync":  # still a member: the pause state we last asked for
-                    await self._act(commands.QueuePause(cmd.member_name, cmd.queue, cmd.interface, cmd.paused,
-                                                        cmd.reason))
+    async def _act(self, cmd: commands.PbxAction | commands.Diagnose, *, report: bool) -> None:
+        """One PBX action; a failure raises (``report``: a request's own action) or is logged."""
+        try:
+            await (self._diagnose(cmd) if isinstance(cmd, commands.Diagnose) else perform(self.link, cmd))
+        except Exception as exc:
+            if report and (not isinstance(cmd, commands.QueueAdd) or cmd.on_error == "raise"):
+                raise exc if isinstance(exc, DialerError) else PbxError(f"PBX action failed: {exc}") from exc
+            log.warning("PBX action failed", extra={"action": type(cmd).__name__, "error": str(exc)})
+
+    async def _write_now(self, cmd: commands.ExpireDisposition | commands.SetAgentCampaign) -> None:
+        """A write the engine does itself, in its own transaction after the queued ones."""
+        await self.flush()
+        async with self._db_lock, self.db.begin() as conn:
+            if isinstance(cmd, commands.SetAgentCampaign):
+                await conn.execute(agents_db.campaign_stmt(cmd.agent_id, cmd.campaign_id, cmd.node))
+            else:
+                await calls_db.expire_disposition(conn, cmd.call_id, cmd.at, self.rng, self._campaign_ref)
+
+    def _campaign_ref(self, campaign_id: int) -> Any:  # noqa: ANN401 - a CampaignRef or None
+        return self.campaigns[campaign_id].ref if campaign_id in self.campaigns else None
 
     async def _originate(self, cmd: commands.Originate) -> None:
         try:
@@ -344,9 +345,6 @@ class Engine:
         """Logged in again and ``CoreShowChannels`` taken: settle the calls that were in flight."""
         self._run(self.session.reconciled(channels, self.now()))
 
-    async def reconcile(self) -> None:
-        self.reconciled(await self.link.core_show_channels())
-
     # ------------------------------------------------------------------ agents
 
     async def _agent_request(self, name: str, request: Any, *args: Any) -> None:  # noqa: ANN401
@@ -369,8 +367,6 @@ class Engine:
     async def agent_ready(self, name: str) -> None:
         await self._agent_request(name, self.session.ready, self.now())
 
-    # ------------------------------------------------------------------ dispositions
-
     async def current_call(self, name: str) -> dict | None:
         """The agent's current (or last undisposed) call with the lead's data and the script."""
         agent = self.agent_by_name(name)
@@ -386,11 +382,9 @@ class Engine:
         result = await dispositions.dispose(
             self.db, call_id, code=code, reason=reason, callback_at=callback_at, order_form=order_form, note=note,
             agent_name=agent_name, now=self.clock.now(), rng=self.rng, lock=self._db_lock,
-            campaign=lambda cid: self.campaigns[cid].ref if cid in self.campaigns else None)
+            campaign=self._campaign_ref)
         await self._execute(self.session.disposed(call_id, self.now()))
         return result
-
-    # ------------------------------------------------------------------ persistence
 
     async def _save_stats(self) -> None:
         stats = {camp.id: camp.stats.to_dict() for camp in self.campaigns.values()}

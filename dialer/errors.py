@@ -45,3 +45,8 @@ class Invalid(DialerError):
 class Unavailable(DialerError):
     """The database cannot be reached now (down, restarting, locked by another writer); the
     request may be repeated later (HTTP 503)."""
+
+
+class PbxError(DialerError):
+    """The PBX refused or did not answer an action on the caller's behalf (HTTP 502); the
+    message carries the PBX's reason."""

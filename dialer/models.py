@@ -82,6 +82,9 @@ class Agent(Base):
     # sha256 of the agent's API token (the token itself is shown once, at creation).
     token_hash: Mapped[str] = mapped_column(String(64))
     campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="SET NULL"))
+    # The daemon (one per PBX) the agent last logged in through: only that node adopts the agent
+    # after a restart or adds it to a queue (None: never logged in since the column was added).
+    node: Mapped[str | None] = mapped_column(String(64))
     # logged_out | ready | reserved | talking | wrapup | paused
     state: Mapped[str] = mapped_column(String(16), default=AgentStatus.LOGGED_OUT)
     pause_code: Mapped[str | None] = mapped_column(String(32))

@@ -1,20 +1,110 @@
-"""The engine's PBX link over the AMI client, and the routing of AMI notifications to the engine."""
+"""The engine's PBX link over the AMI client, and the routing of AMI notifications to the engine.
+
+AMI failures of agent actions become typed errors with the PBX's reason: :class:`MemberExists`
+("Already there": the login is idempotent), :class:`NotMember` (a state conflict, 409) and
+:class:`~dialer.errors.PbxError` (refused or no answer, 502).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+import logging
+from collections.abc import Iterable, Mapping
+from typing import Any, Protocol
 
-from dialer.ami.client import AmiActionError, AmiClient
-from dialer.ami.events import CoreShowChannel, LinkLost, LinkUp, Reconciled
-from dialer.engine import OriginateRefused
+from dialer.ami.client import AmiActionError, AmiClient, AmiError
+from dialer.ami.events import (
+    AmiEvent,
+    LinkLost,
+    LinkUp,
+    QueueMember,
+    Reconciled,
+    ReconcileFailed,
+)
+from dialer.errors import Conflict, DialerError, PbxError
+from dialer.session.commands import PbxAction, QueueAdd, QueuePause, QueueRemove
 
-if TYPE_CHECKING:
-    from dialer.engine import Engine
+log = logging.getLogger("dialer.engine")
+
+
+class PbxLink(Protocol):
+    """What the engine needs from the AMI client (see :mod:`dialer.ami.client`)."""
+
+    async def originate(self, attempt_id: str, *, channel: str, context: str, exten: str, priority: int,
+                        timeout: float, caller_id: str | None, variables: dict[str, str]) -> None:
+        """Send an async Originate; return when the PBX accepted it, raise when it refused."""
+
+    async def queue_add(self, queue: str, interface: str, member_name: str, paused: bool = False) -> None:
+        """Raise :class:`MemberExists` when already a member, :class:`~dialer.errors.PbxError` else."""
+
+    async def queue_remove(self, queue: str, interface: str) -> None: ...
+
+    async def queue_pause(self, queue: str, interface: str, paused: bool, reason: str = "") -> None: ...
+
+    async def queue_status(self, queue: str | None = None) -> list[AmiEvent]: ...
+
+    def reconcile_soon(self) -> None:
+        """Take ``CoreShowChannels`` in the background; the result comes as ``reconciled``."""
+
+
+class OriginateRefused(DialerError):
+    """The PBX answered the Originate with an error: the attempt failed, nothing was dialled."""
+
+
+class MemberExists(Conflict):
+    """QueueAdd of an agent already in the queue ("Already there"): a login is idempotent."""
+
+
+class NotMember(Conflict):
+    """A queue action on an agent the PBX does not have in the queue (HTTP 409)."""
+
+
+async def queue_members(link: PbxLink, queues: Iterable[str]) -> dict[tuple[str, str], QueueMember]:
+    """The PBX's members of ``queues`` by (queue, interface); {} when the PBX cannot say now
+    (the engine then adds its node's agents back, idempotently)."""
+    out: dict[tuple[str, str], QueueMember] = {}
+    for queue in queues:
+        try:
+            events = await link.queue_status(queue)
+        except Exception as exc:
+            log.warning("QueueStatus failed; adding this node's agents back", extra={"error": str(exc)})
+            return {}
+        out.update({(e.queue, e.interface): e for e in events if isinstance(e, QueueMember)})
+    return out
+
+
+
+async def perform(link: PbxLink, cmd: PbxAction) -> None:
+    """A queue action of the session's: adding a member already there sets the pause state
+    asked for (an idempotent login); removing one not there is done."""
+    try:
+        if isinstance(cmd, QueuePause):
+            await link.queue_pause(cmd.queue, cmd.interface, cmd.paused, cmd.reason)
+        elif isinstance(cmd, QueueRemove):
+            await link.queue_remove(cmd.queue, cmd.interface)
+        else:
+            await link.queue_add(cmd.queue, cmd.interface, cmd.member_name, paused=cmd.paused)
+    except MemberExists:
+        assert isinstance(cmd, QueueAdd)
+        await link.queue_pause(cmd.queue, cmd.interface, cmd.paused, cmd.reason)
+    except NotMember:
+        if not isinstance(cmd, QueueRemove):
+            raise
+
+
+def agent_action_error(exc: AmiError, what: str) -> Exception:
+    """The typed error for an AMI failure of an agent action ``what`` (e.g. "QueueAdd")."""
+    if isinstance(exc, AmiActionError):
+        message = exc.message.lower()
+        if "already there" in message:
+            return MemberExists(f"PBX: {what}: {exc.message}")
+        if "not there" in message or "interface not found" in message:
+            return NotMember(f"PBX: {what}: {exc.message}")
+        return PbxError(f"PBX refused {what}: {exc.message}")
+    return PbxError(f"PBX did not answer {what}: {exc}")
 
 
 class AmiLink:
-    """Adapts :class:`~dialer.ami.client.AmiClient` to :class:`dialer.engine.PbxLink`."""
+    """Adapts :class:`~dialer.ami.client.AmiClient` to :class:`PbxLink`."""
 
     def __init__(self, client: AmiClient) -> None:
         self.client = client
@@ -39,23 +129,38 @@ class AmiLink:
         except AmiActionError as exc:
             raise OriginateRefused(str(exc)) from None
 
-    async def queue_add(self, queue: str, interface: str, member_name: str, paused: bool = False) -> None:
-        await self.client.queue_add(queue, interface, member_name=member_name, paused=paused)
+    async def queue_add(self, queue: str, interface: str, member_name: str, paused: bool = False,
+                        reason: str = "") -> None:
+        try:
+            await self.client.queue_add(queue, interface, member_name=member_name, paused=paused)
+        except AmiError as exc:
+            raise agent_action_error(exc, "QueueAdd") from None
 
     async def queue_remove(self, queue: str, interface: str) -> None:
-        await self.client.queue_remove(queue, interface)
+        try:
+            await self.client.queue_remove(queue, interface)
+        except AmiError as exc:
+            raise agent_action_error(exc, "QueueRemove") from None
 
     async def queue_pause(self, queue: str, interface: str, paused: bool, reason: str = "") -> None:
-        await self.client.queue_pause(interface, paused, queue=queue, reason=reason or None)
+        try:
+            await self.client.queue_pause(interface, paused, queue=queue, reason=reason or None)
+        except AmiError as exc:
+            raise agent_action_error(exc, "QueuePause") from None
 
-    async def core_show_channels(self) -> list[CoreShowChannel]:
-        return await self.client.core_show_channels()
+    async def queue_status(self, queue: str | None = None) -> list[AmiEvent]:
+        return await self.client.queue_status(queue)
+
+    def reconcile_soon(self) -> None:
+        self.client.reconcile_soon()
 
 
-def route_to(engine_ref: list[Engine | None]) -> Any:
+def route_to(engine_ref: list[Any]) -> Any:  # noqa: ANN401 - [dialer.engine.Engine | None]
     """An ``on_event`` callback for the client that feeds the engine once it exists.
 
-    Events that arrive before the engine is built (during login) are of no use to it.
+    Events that arrive before the engine is built (during login) are of no use to it.  A failed
+    reconciliation is reported, not taken for a link loss: the link is up and the client
+    retries by itself (docs/ami.md, "Reconciliation").
     """
 
     def on_event(item: Any) -> None:
@@ -66,8 +171,11 @@ def route_to(engine_ref: list[Engine | None]) -> Any:
             engine.link_lost()
         elif isinstance(item, Reconciled):
             engine.reconciled(item.channels)
+        elif isinstance(item, ReconcileFailed):  # the link is up: status "reconciling", no pacing yet
+            engine.session.reconcile_failed(item.reason, item.attempt, item.retry_in)
         elif isinstance(item, LinkUp):
-            return
+            if item.reconnected:  # up again; calls are placed once reconciled
+                engine.session.link_restored()
         else:
             engine.handle_event(item)
 

@@ -18,3 +18,9 @@ class FakeLink:
 
     async def core_show_channels(self) -> list:
         return []
+
+    async def queue_status(self, queue: str | None = None) -> list:
+        return []
+
+    def reconcile_soon(self) -> None:
+        self.actions.append(("reconcile", ()))

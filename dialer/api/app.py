@@ -17,7 +17,7 @@ from dialer.api import handlers
 from dialer.api.auth import token_hash
 from dialer.api.responses import error
 from dialer.clock import Clock
-from dialer.errors import Conflict, DialerError, Forbidden, Invalid, NotFound, Unavailable
+from dialer.errors import Conflict, DialerError, Forbidden, Invalid, NotFound, PbxError, Unavailable
 from dialer.settings import Settings
 from dialer.storage.availability import UNAVAILABLE, unreachable
 from dialer.web import ROUTES as WEB_ROUTES
@@ -33,6 +33,7 @@ STATUS: dict[type[DialerError], int] = {
     Conflict: 409,
     Invalid: 422,
     Unavailable: 503,
+    PbxError: 502,
     DialerError: 422,
 }
 RETRY_AFTER = {"Retry-After": "5"}

@@ -7,6 +7,7 @@ from dialer.session.commands import (
     Diagnose,
     Emit,
     EndCall,
+    ExpireDisposition,
     GiveBack,
     LogAgentState,
     Originate,
@@ -20,7 +21,7 @@ from dialer.session.commands import (
 )
 from dialer.session.dispositions import DispositionError, check_call, check_disposition
 from dialer.session.runtime import MAX_WRAPUP, AgentRef, AgentRuntime, CampaignRuntime, LiveCall
-from dialer.session.session import ClaimPlan, Session, dt
+from dialer.session.session import ClaimPlan, Session, dt, ts
 
 __all__ = [
     "MAX_WRAPUP",
@@ -35,6 +36,7 @@ __all__ = [
     "DispositionError",
     "Emit",
     "EndCall",
+    "ExpireDisposition",
     "GiveBack",
     "LiveCall",
     "LogAgentState",
@@ -50,4 +52,5 @@ __all__ = [
     "check_call",
     "check_disposition",
     "dt",
+    "ts",
 ]

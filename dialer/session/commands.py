@@ -4,7 +4,8 @@ PBX actions (:class:`Originate`, :class:`QueueAdd`, :class:`QueuePause`, :class:
 go to the AMI link; database writes (:class:`WriteCallStatus`, :class:`EndCall`,
 :class:`LogAgentState`, :class:`SetAgentState`, :class:`SetAgentCampaign`, :class:`GiveBack`)
 to the storage layer, in order; :class:`Emit` to the listeners (dashboards, simulated agents);
-:class:`Diagnose` asks why a campaign has nothing to call.
+:class:`Diagnose` asks why a campaign has nothing to call; :class:`ExpireDisposition` lets the
+rules decide for a call whose disposition the wrap-up limit gave up on.
 """
 
 from __future__ import annotations
@@ -130,8 +131,11 @@ class SetAgentState:
 
 @dataclass(frozen=True)
 class SetAgentCampaign:
+    """The campaign an agent is logged in to, through ``node`` (None: the node is left as stored)."""
+
     agent_id: int
     campaign_id: int | None
+    node: str | None = None
 
 
 @dataclass(frozen=True)
@@ -140,6 +144,17 @@ class GiveBack:
     take it now): no Originate was sent."""
 
     leads: tuple[ClaimedLead, ...]
+
+
+@dataclass(frozen=True)
+class ExpireDisposition:
+    """A call that reached ``agent`` waited longer than the wrap-up limit for its disposition:
+    the campaign's rules decide the lead's next step as for a connected call without one (unless
+    a disposition was recorded meanwhile).  Executed by the engine itself, not the writer."""
+
+    call_id: int
+    agent: str
+    at: datetime
 
 
 @dataclass(frozen=True)
@@ -162,7 +177,7 @@ class Emit:
 
 
 Command = (Originate | QueueAdd | QueueRemove | QueuePause | WriteCallStatus | EndCall | LogAgentState
-           | SetAgentState | SetAgentCampaign | GiveBack | Diagnose | Emit)
+           | SetAgentState | SetAgentCampaign | GiveBack | ExpireDisposition | Diagnose | Emit)
 #: Commands that are PBX actions other than an Originate.
 PbxAction = QueueAdd | QueuePause | QueueRemove
 #: Commands that are database writes (executed in order by the engine's writer).

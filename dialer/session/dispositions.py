@@ -27,6 +27,8 @@ def check_call(row: Any, call_id: int, agent_name: str | None = None) -> None:  
     connected = row.connected_at is not None or row.status == CallStatus.CONNECTED
     if row.outcome not in (None, Outcome.CONNECTED) or not connected:
         raise Conflict(f"call {call_id} did not reach an agent (outcome {row.outcome})")
+    if row.next_action is not None:  # the wrap-up limit let the rules decide
+        raise Conflict(f"call {call_id} was decided without a disposition ({row.next_action})")
 
 
 def check_disposition(definition: CampaignDefinition, code: str, *, reason: str | None,

@@ -86,6 +86,12 @@ class LiveCall:
     answered_reported: bool = False
     status: CallStatus = CallStatus.PLACING  # as last written to the calls row
     owner: AgentRuntime | None = None  # an owned callback: the agent it is dialled to
+    # A call adopted after a restart, with the facts its row already held (never overwritten
+    # with "unknown": the tracker of this run did not see them happen).
+    adopted: bool = False
+    known_answered: float | None = None
+    known_connected: float | None = None
+    known_agent: str | None = None
 
 
 @dataclass(frozen=True)
@@ -104,11 +110,20 @@ class AgentRuntime:
     interface: str
     campaign: CampaignRuntime | None = None
     call: LiveCall | None = None  # the call being talked about or wrapped up
-    call_id: int | None = None
+    owed: list[int] = field(default_factory=list)  # calls that reached them, not yet disposed, oldest first
     wrapup_started: float | None = None
     pending_pause: str | None = None  # pause asked for while on a call
     paused: str | None = None  # the pause code we last set on the PBX (None: unpaused)
     reserved: LiveCall | None = None  # the owned callback being placed to this agent
+
+    @property
+    def call_id(self) -> int | None:
+        """The call the agent's screen shows: the oldest one still owing a disposition."""
+        return self.owed[0] if self.owed else None
+
+    @call_id.setter
+    def call_id(self, value: int | None) -> None:
+        self.owed = [] if value is None else [value]
 
 
 PACING_AGENT = {
@@ -145,8 +160,9 @@ ANY_ANSWER = frozenset({CallState.ANSWERED, CallState.QUEUED, CallState.CONNECTE
 DECIDED_ANSWER = ANY_ANSWER - {CallState.ANSWERED}
 #: Tracker outcomes as stored (and, through :func:`rule_outcome`, as the rules know them).
 STORED_OUTCOME = {o: Outcome[o.name] for o in TrackerOutcome}
-#: Stored outcomes the rules have no entry for, judged like their nearest neighbour.
-RULE_OUTCOME = {Outcome.ANSWERED: Outcome.NO_ANSWER, Outcome.UNKNOWN: Outcome.FAILED}
+#: Stored outcomes the rules have no entry for, judged like their nearest neighbour.  UNKNOWN is
+#: not a failure: it has its own path (:mod:`dialer.session.unknown`).
+RULE_OUTCOME = {Outcome.ANSWERED: Outcome.NO_ANSWER}
 
 
 def rule_outcome(outcome: str) -> str:

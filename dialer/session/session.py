@@ -22,14 +22,14 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from campaigns.rules import CallResult
 from dialer import pacing
-from dialer.ami.events import AmiEvent, CoreShowChannel
+from dialer.ami.events import AmiEvent, CoreShowChannel, QueueMemberEvent
 from dialer.ami.ids import originate_ids
 from dialer.claim import ClaimedLead, open_zone_sets
 from dialer.errors import Conflict
@@ -38,6 +38,7 @@ from dialer.session.commands import (
     Diagnose,
     Emit,
     EndCall,
+    ExpireDisposition,
     GiveBack,
     LogAgentState,
     Originate,
@@ -67,7 +68,7 @@ from dialer.session.runtime import (
     stored_state,
 )
 from dialer.tracking.agents import AgentState, AgentTracker, AgentUpdate
-from dialer.tracking.calls import CallRecord, CallState, CallTracker, CallUpdate
+from dialer.tracking.calls import CallRecord, CallState, CallTracker, CallUpdate, interface_of
 from dialer.vocabulary import CALLBACK_PAUSE, WRAPUP_PAUSE, AgentStatus, CallStatus, Outcome
 
 log = logging.getLogger("dialer.engine")
@@ -78,6 +79,32 @@ IDLE_NO_LEADS = "idle: no callable leads"
 def dt(t: float | None) -> datetime | None:
     """Clock seconds as an aware UTC datetime (the database's times)."""
     return None if t is None else datetime.fromtimestamp(t, UTC)
+
+
+def ts(at: datetime | None) -> float | None:
+    """A database time as clock seconds."""
+    return None if at is None else at.timestamp()
+
+
+#: Outcomes this run's tracker can tell after a restart without having seen the call begin.
+_SEEN_ANSWER = frozenset({Outcome.CONNECTED, Outcome.ABANDONED, Outcome.MACHINE})
+
+
+def _first(*times: float | None) -> float | None:
+    return next((t for t in times if t is not None), None)
+
+
+def adopted_outcome(live: LiveCall, rec: CallRecord) -> Outcome:
+    """The outcome of a call adopted after a restart, from what this run saw (``rec``) and what
+    its row already held: a call that reached an agent (stored, or an agent event seen since)
+    is CONNECTED (its disposition is owed); an answered call this run cannot place is UNKNOWN
+    (never a failure)."""
+    outcome = stored_outcome(rec.outcome)
+    if live.known_connected is not None or live.known_agent or rec.agent:
+        return Outcome.CONNECTED
+    if live.known_answered is not None and outcome not in _SEEN_ANSWER:
+        return Outcome.UNKNOWN
+    return outcome
 
 
 @dataclass(frozen=True)
@@ -102,8 +129,14 @@ class Session:
         self.agents: dict[str, AgentRuntime] = {}  # by interface
         self.live: dict[str, LiveCall] = {}  # by attempt id
         self.link_up = True
+        # The PBX's state is known (False after a re-login or a start with calls adopted, until
+        # a reconciliation): no calls are placed meanwhile, though the link is up.
+        self.synced = True
+        self.reconciling: dict[str, Any] | None = None  # the last failed reconciliation, for status
+        self.owed_since: dict[int, tuple[str, float]] = {}  # call id -> (agent, since): dispositions owed
         self.counters = {"placed": 0, "answered": 0, "connected": 0, "abandoned": 0, "ended": 0}
         self._since: dict[str, float] = {}  # agent interface -> when its current state began
+        self._pacing_now = 0.0
 
     # ------------------------------------------------------------------ campaigns and restarts
 
@@ -117,26 +150,55 @@ class Session:
         self.campaigns.pop(campaign_id, None)
 
     def adopt_call(self, camp: CampaignRuntime, call_id: int, attempt_id: str, lead_id: int, phone: str,
-                   attempt: int, placed: float) -> None:
-        """A call a previous run left in flight: unknown until reconciled."""
+                   attempt: int, placed: float, *, answered: float | None = None, connected: float | None = None,
+                   agent: str | None = None) -> None:
+        """A call a previous run left in flight: unknown until reconciled; ``answered``,
+        ``connected`` and ``agent``: the facts its row already holds (kept, never unlearnt)."""
         self.calls.place(attempt_id, placed, lead_id=str(lead_id), campaign=camp.name, recovered=True)
-        self.live[attempt_id] = LiveCall(call_id, attempt_id, camp, lead_id, phone, attempt, placed)
+        self.live[attempt_id] = LiveCall(call_id, attempt_id, camp, lead_id, phone, attempt, placed, adopted=True,
+                                         status=CallStatus.UNKNOWN, known_answered=answered,
+                                         known_connected=connected, known_agent=agent)
 
-    def restore_agent(self, row: Any, call_id: int | None) -> list[Command]:  # noqa: ANN401
-        """An agent logged in when the previous run stopped (``row``: as stored: id, name,
-        interface, campaign_id, state, pause_code): a member of its queue again; ``call_id``
-        its call still waiting for a disposition."""
+    def restore_agent(self, row: Any, owed: Iterable[int], member: QueueMemberEvent | None,  # noqa: ANN401
+                      now: float) -> list[Command]:
+        """An agent logged in when the previous run stopped (``row`` as stored: id, name,
+        interface, campaign_id, state, pause_code, node), ``owed`` the calls still waiting for
+        its disposition, ``member`` the PBX's ``QueueMember`` for it in the campaign's queue
+        (None: not a member there).
+
+        A member is adopted as the PBX says (paused or not, with its pause code); an agent of
+        this node the PBX lost is added back; an agent of no node is adopted only when the PBX
+        lists it (it is then this node's); an agent owing a disposition is kept paused."""
         camp = self.campaigns.get(row.campaign_id) if row.campaign_id else None
-        agent = AgentRuntime(row.id, row.name, row.interface, camp, call_id=call_id)
+        if camp is None or (member is None and row.node != self.node):
+            return []
+        agent = AgentRuntime(row.id, row.name, row.interface, camp, owed=list(owed))
         self.agents[row.interface] = agent
         self.agent_tracker.set_wrap_up(row.interface, MAX_WRAPUP)
-        if camp is None:
-            return []
-        paused = row.state == AgentStatus.PAUSED
-        cmds: list[Command] = [QueueAdd(camp.queue, row.interface, row.name, paused=paused, on_error="ignore")]
-        if row.pause_code == CALLBACK_PAUSE:  # reserved by the previous run: not any more
+        talking = {c.call_id for c in self.live.values()}  # owed from when they end
+        for call_id in agent.owed:
+            if call_id not in talking:
+                self.owed_since.setdefault(call_id, (agent.name, now))
+        cmds: list[Command] = [SetAgentCampaign(row.id, camp.id, self.node)] if row.node != self.node else []
+        if member is None:
+            code = WRAPUP_PAUSE if agent.owed else row.pause_code if row.state == AgentStatus.PAUSED else None
+            agent.paused = None if code is None or code == CALLBACK_PAUSE else code
+            return [*cmds, QueueAdd(camp.queue, row.interface, row.name, paused=agent.paused is not None,
+                                    reason=agent.paused or "", on_error="resync")]
+        cmds += self.event(member, now)
+        agent.paused = (member.paused_reason or "") if member.paused else None
+        if agent.owed and agent.paused in (None, CALLBACK_PAUSE):
+            cmds += self._pause(agent, True, WRAPUP_PAUSE)  # no new call before the disposition
+        elif agent.paused == CALLBACK_PAUSE:  # reserved by the previous run: not any more
             cmds += self._pause(agent, False, "")
         return cmds
+
+    def owe(self, owed: Mapping[str, Iterable[int]], now: float) -> None:
+        """Calls that reached an agent not logged in here (by agent name) wait for their
+        disposition: the wrap-up limit lets the rules decide for them if none comes."""
+        for agent, call_ids in owed.items():
+            for call_id in call_ids:
+                self.owed_since.setdefault(call_id, (agent, now))
 
     # ------------------------------------------------------------------ the PBX and time
 
@@ -149,18 +211,38 @@ class Session:
 
     def tick(self, now: float) -> list[Command]:
         """Timers: ring and settle timeouts, the wrap-up limit."""
-        return self._call_updates(self.calls.tick(now)) + self._agent_updates(self.agent_tracker.tick(now))
+        return (self._call_updates(self.calls.tick(now)) + self._agent_updates(self.agent_tracker.tick(now))
+                + self._expire_owed(now))
 
     def link_lost(self, now: float) -> list[Command]:
         """The AMI link dropped: calls in flight are unknown until reconciled; no pacing meanwhile."""
         self.link_up = False
+        self.synced = False
         return self._call_updates(self.calls.link_lost(now))
+
+    def link_restored(self) -> None:
+        """Logged in again: the link is up; the PBX's state is known once reconciled."""
+        self.link_up = True
+        self.synced = False
+
+    def reconcile_pending(self) -> None:
+        """Calls were adopted at start: no new calls until the PBX's channels are known."""
+        self.synced = False
+
+    def reconcile_failed(self, reason: str, attempt: int, retry_in: float) -> None:
+        """A reconciliation failed while the link stayed up (the client retries by itself)."""
+        self.reconciling = {"reason": reason, "attempt": attempt, "retry_in": round(retry_in, 3)}
+        log.warning("link up, reconciling", extra=self.reconciling)
 
     def reconciled(self, channels: Iterable[CoreShowChannel], now: float) -> list[Command]:
         """Logged in again, ``CoreShowChannels`` taken: settle the calls that were in flight, and
         add the agents back to their queues (a restarted PBX forgot its dynamic members)."""
-        cmds = self._call_updates(self.calls.reconcile(list(channels), now))
+        channels = list(channels)
+        self._bridged_to_agents(channels, now)
+        cmds = self._call_updates(self.calls.reconcile(channels, now))
         self.link_up = True
+        self.synced = True
+        self.reconciling = None
         for agent in list(self.agents.values()):
             if agent.campaign is None:
                 continue
@@ -171,6 +253,20 @@ class Session:
             cmds.append(QueueAdd(agent.campaign.queue, agent.interface, agent.name, paused=code is not None,
                                  reason=code or "", on_error="resync"))
         return cmds
+
+    def _bridged_to_agents(self, channels: list[CoreShowChannel], now: float) -> None:
+        """Adopted calls the PBX shows bridged to one of our agents (an agent's channel linked
+        to the call's) reached that agent, maybe while no daemon ran: learn it, never unlearn."""
+        adopted = {originate_ids(c.attempt_id).channel_id: c for c in self.live.values() if c.adopted}
+        for chan in channels:
+            live = adopted.get(chan.linkedid or "")
+            agent = self.agents.get(interface_of(chan.channel))
+            if live is None or agent is None or live.known_agent:
+                continue
+            live.known_agent, live.known_connected = agent.name, live.known_connected or now
+            agent.call = live
+            if live.call_id not in agent.owed:
+                agent.owed.append(live.call_id)
 
     def originate_accepted(self, attempt_id: str, now: float) -> list[Command]:
         return self._call_updates(self.calls.originate_accepted(attempt_id, now))
@@ -185,6 +281,7 @@ class Session:
     # ------------------------------------------------------------------ pacing
 
     def snapshot(self, camp: CampaignRuntime, now: float) -> pacing.Snapshot:
+        self._pacing_now = now
         agents = []
         for a in self.agent_tracker.agents(camp.queue):
             state = pacing.AgentState.WRAPUP if in_wrapup(a.state, a.pause_code) else PACING_AGENT.get(a.state)
@@ -209,6 +306,8 @@ class Session:
             lines += 1
             if call.owner is not None:
                 continue  # an owned callback is represented by its agent (RESERVED, then TALKING)
+            if call.adopted and (call.known_agent or self.now_after_ring(call)):
+                continue  # adopted after a restart: with an agent (or past ringing), not a line to plan for
             rec = self.calls.get(call.attempt_id)
             if rec is None:
                 continue
@@ -222,10 +321,14 @@ class Session:
                 views.append(pacing.CallView(pacing.CallState.WAITING, call.placed, rec.answered_at))
         return views, lines
 
+    def now_after_ring(self, call: LiveCall) -> bool:
+        """The call was placed longer ago than its ring timeout (as of the last pacing pass)."""
+        return self._pacing_now - call.placed > call.campaign.definition.dial.ring_timeout
+
     def plan_claim(self, campaign_id: int, now: float) -> ClaimPlan | None:
         """How many leads the campaign's governor wants dialled now (None: none)."""
         camp = self.campaigns.get(campaign_id)
-        if camp is None or not self.link_up:
+        if camp is None or not self.link_up or not self.synced:
             return None
         snap = self.snapshot(camp, now)
         want = camp.governor.decide(snap)
@@ -396,7 +499,14 @@ class Session:
         self.counters["connected"] += 1
         agent = self.agents.get(rec.agent_interface)
         if agent is not None:
-            agent.call, agent.call_id = live, live.call_id
+            if agent.owed and live.call_id not in agent.owed:
+                # The PBX gave a call before our wrap-up pause took effect: both calls are owed.
+                log.warning("agent took a call while owing a disposition",
+                            extra={"agent": agent.name, "owed": list(agent.owed), "call": live.call_id})
+            agent.call = live
+            if live.call_id not in agent.owed:
+                agent.owed.append(live.call_id)
+            self.owed_since.pop(live.call_id, None)  # the wrap-up limit counts from the call's end
         owner = live.owner
         if owner is None or owner.reserved is not live:
             return []
@@ -409,7 +519,10 @@ class Session:
     def _finish(self, live: LiveCall, rec: CallRecord, now: float) -> list[Command]:
         self.live.pop(live.attempt_id, None)
         camp = live.campaign
-        outcome = stored_outcome(rec.outcome)
+        outcome = adopted_outcome(live, rec) if live.adopted else stored_outcome(rec.outcome)
+        agent_name = rec.agent or live.known_agent
+        connected = _first(rec.connected_at, live.known_connected,
+                           rec.ended_at if outcome is Outcome.CONNECTED else None)
         cmds: list[Command] = []
         owner = live.owner
         if owner is not None and owner.reserved is live:  # the owned callback never reached them
@@ -425,17 +538,19 @@ class Session:
                 self.counters["abandoned"] += 1
             camp.governor.record_answer(now, outcome is Outcome.ABANDONED)
         ended = dt(rec.ended_at if rec.ended_at is not None else now)
-        values = {
+        values = {  # a fact unknown here (None) leaves the stored one (dialer.storage.calls.FACTS)
             "status": CallStatus.ENDED, "outcome": outcome, "hangup_cause": rec.hangup_cause,
-            "detail": (rec.reason or "")[:200], "answered_at": dt(rec.answered_at),
-            "connected_at": dt(rec.connected_at), "ended_at": ended, "agent": rec.agent or None,
+            "detail": (rec.reason or "")[:200], "answered_at": dt(_first(rec.answered_at, live.known_answered)),
+            "connected_at": dt(connected), "ended_at": ended,
+            "agent": agent_name or None,
         }
         log.info("call ended", extra={"call": live.call_id, "campaign": camp.name, "outcome": outcome.value,
                                       "phone": live.phone, "cause": rec.hangup_cause})
         if outcome is Outcome.CONNECTED:
-            # The agent's disposition decides the lead's next step.
+            # The agent's disposition decides the lead's next step (or the wrap-up limit's rule).
+            self.owed_since[live.call_id] = (agent_name or "", now)  # no agent known: the limit decides
             return [*cmds, EndCall(live.call_id, values), Emit("disposition_due", {
-                "call_id": live.call_id, "agent": rec.agent or None, "campaign": camp.name})]
+                "call_id": live.call_id, "agent": agent_name or None, "campaign": camp.name})]
         result = CallResult(rule_outcome(outcome), attempt=live.attempt, placed_at=dt(live.placed))
         rules = RulesDue(camp.ref, live.lead_id, result, at=ended, last_outcome=outcome)  # type: ignore[arg-type]
         return [*cmds, EndCall(live.call_id, values, rules)]
@@ -478,18 +593,34 @@ class Session:
             agent.wrapup_started = u.at
             cmds += self._pause(agent, True, WRAPUP_PAUSE)
         if (u.previous is AgentState.WRAP_UP and u.state is AgentState.PAUSED and snap.pause_code == WRAPUP_PAUSE
-                and agent.pending_pause is None and agent.call_id is not None):
-            # The wrap-up time limit passed without a disposition: back to work; the call stays
-            # listed as undisposed (`dialer calls ls --undisposed`).
-            log.warning("wrap-up limit reached; agent made ready", extra={"agent": agent.name,
-                                                                          "call": agent.call_id})
-            cmds += self._pause(agent, False, "")
+                and agent.owed):
+            # The wrap-up time limit passed without a disposition: the rules decide for the
+            # calls owed, and the agent goes back to work (or into the pause asked for).
+            cmds += self._expire(agent.owed, u.at)
         # Wrap-up ends when the agent leaves both WRAP_UP and the pause set for it (the unpause
         # after a disposition arrives a moment after the wrap-up ends).
         if agent.wrapup_started is not None and not in_wrapup(u.state, snap.pause_code):
             if camp is not None:
                 camp.stats.observe_wrapup(u.at - agent.wrapup_started, ready=u.state is AgentState.READY, now=u.at)
             agent.wrapup_started = None
+        return cmds
+
+    def _expire_owed(self, now: float) -> list[Command]:
+        """Dispositions owed longer than the wrap-up limit: the rules decide."""
+        due = [cid for cid, (_, since) in self.owed_since.items() if now - since >= MAX_WRAPUP]
+        return self._expire(due, now) if due else []
+
+    def _expire(self, call_ids: Iterable[int], now: float) -> list[Command]:
+        cmds: list[Command] = []
+        for call_id in list(call_ids):
+            who, _ = self.owed_since.pop(call_id, ("", now))
+            agent = next((a for a in self.agents.values() if call_id in a.owed), None)
+            name = agent.name if agent is not None else who
+            log.warning("wrap-up limit reached without a disposition; the rules decide",
+                        extra={"agent": name, "call": call_id})
+            cmds.append(ExpireDisposition(call_id, name, dt(now)))  # type: ignore[arg-type]
+            if agent is not None:
+                cmds += self._disposed(agent, call_id, now)
         return cmds
 
     def _end_reservation(self, agent: AgentRuntime) -> list[Command]:
@@ -526,9 +657,13 @@ class Session:
             cmds += self.logout(who)
         agent = self.agents.setdefault(who.interface, AgentRuntime(who.id, who.name, who.interface))
         agent.campaign = camp
-        agent.paused = None  # added unpaused
         self.agent_tracker.set_wrap_up(who.interface, MAX_WRAPUP)
-        return [*cmds, SetAgentCampaign(who.id, camp.id), QueueAdd(camp.queue, who.interface, who.name)]
+        # Already a member (e.g. adopted after a restart): the engine takes it as done and sets
+        # the pause state asked for here.  An agent owing a disposition stays paused.
+        paused = bool(agent.owed)
+        agent.paused = WRAPUP_PAUSE if paused else None
+        return [*cmds, SetAgentCampaign(who.id, camp.id, self.node),
+                QueueAdd(camp.queue, who.interface, who.name, paused=paused, reason=agent.paused or "")]
 
     def logout(self, who: AgentRef) -> list[Command]:
         agent = self._logged_in(who)
@@ -538,7 +673,8 @@ class Session:
         """A pause asked for on a call (talking, wrap-up, reserved) waits until after it."""
         agent = self._logged_in(who)
         snap = self.agent_tracker.get(who.interface)
-        if snap is not None and snap.state in (AgentState.WRAP_UP, AgentState.TALKING, AgentState.RESERVED):
+        if agent.owed or snap is not None and snap.state in (AgentState.WRAP_UP, AgentState.TALKING,
+                                                              AgentState.RESERVED):
             agent.pending_pause = code  # applied when the current call is disposed
             return []
         return self._pause(agent, True, code)
@@ -548,17 +684,24 @@ class Session:
         agent.pending_pause = None
         if agent.reserved is not None:
             return []  # reserved for an owned callback: back in the queue when it ends
-        snap = self.agent_tracker.get(who.interface)
-        if snap is not None and snap.state is AgentState.WRAP_UP and agent.call_id is not None:
+        if agent.owed:
             raise Conflict(f"agent {who.name!r} must dispose call {agent.call_id} first")
         return self._agent_updates(self.agent_tracker.end_wrap_up(who.interface, now)) + self._pause(agent, False, "")
 
     def disposed(self, call_id: int, now: float) -> list[Command]:
         """The call's disposition is recorded: its agent's wrap-up ends (into the pending pause)."""
-        agent = next((a for a in self.agents.values() if a.call_id == call_id), None)
-        if agent is None:
+        self.owed_since.pop(call_id, None)
+        agent = next((a for a in self.agents.values() if call_id in a.owed), None)
+        return [] if agent is None else self._disposed(agent, call_id, now)
+
+    def _disposed(self, agent: AgentRuntime, call_id: int, now: float) -> list[Command]:
+        """``call_id`` no longer owed by ``agent``: once none is, its wrap-up ends (into the
+        pending pause)."""
+        agent.owed.remove(call_id)
+        if agent.call is not None and agent.call.call_id == call_id:
+            agent.call = None
+        if agent.owed:
             return []
-        agent.call, agent.call_id = None, None
         pause, agent.pending_pause = agent.pending_pause, None
         cmds = self._agent_updates(self.agent_tracker.end_wrap_up(agent.interface, now))
         return cmds + self._pause(agent, bool(pause), pause or "")
@@ -567,7 +710,12 @@ class Session:
 
     def status(self, now: float) -> dict:
         """A summary for dashboards and ``/api/status``."""
-        out = {"node": self.node, "link_up": self.link_up, "counters": dict(self.counters), "campaigns": []}
+        out: dict[str, Any] = {"node": self.node, "link_up": self.link_up, "synced": self.synced,
+                               "counters": dict(self.counters), "campaigns": []}
+        if self.link_up and not self.synced:
+            out["link"] = "reconciling" + (
+                f" (attempt {self.reconciling['attempt']}: {self.reconciling['reason']}; retry in "
+                f"{self.reconciling['retry_in']} s)" if self.reconciling else "")
         for camp in self.campaigns.values():
             snap = self.snapshot(camp, now)
             day = snap.day

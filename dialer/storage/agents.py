@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Insert, Select, Update, insert, select, update
+from sqlalchemy import Insert, Select, Update, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dialer.errors import NotFound
@@ -17,16 +17,25 @@ def by_name_stmt(name: str) -> Select:
     return select(agents).where(agents.c.name == name)
 
 
-def logged_in_stmt() -> Select:
-    return select(agents).where(agents.c.state != AgentStatus.LOGGED_OUT)
+def logged_in_stmt(node: str | None = None) -> Select:
+    """Agents logged in; with ``node``: those of that node and those of no node yet (rows from
+    before agents had a node: adopted only when the node's PBX lists them in a queue)."""
+    stmt = select(agents).where(agents.c.state != AgentStatus.LOGGED_OUT)
+    if node is None:
+        return stmt
+    return stmt.where(or_(agents.c.node == node, agents.c.node.is_(None)))
 
 
 def state_stmt(agent_id: int, state: AgentStatus, code: str | None, since: datetime | None) -> Update:
     return update(agents).where(agents.c.id == agent_id).values(state=state, pause_code=code, state_since=since)
 
 
-def campaign_stmt(agent_id: int, campaign_id: int | None) -> Update:
-    return update(agents).where(agents.c.id == agent_id).values(campaign_id=campaign_id)
+def campaign_stmt(agent_id: int, campaign_id: int | None, node: str | None = None) -> Update:
+    """The campaign the agent is logged in to; with ``node``: through that node (its PBX)."""
+    values: dict[str, Any] = {"campaign_id": campaign_id}
+    if node is not None:
+        values["node"] = node
+    return update(agents).where(agents.c.id == agent_id).values(**values)
 
 
 def log_stmt(agent_id: int, campaign_id: int, state: AgentStatus, code: str | None, started: datetime,
@@ -44,5 +53,5 @@ async def by_name(conn: AsyncConnection, name: str) -> Any:  # noqa: ANN401 - a 
     return row
 
 
-async def logged_in(conn: AsyncConnection) -> list[Any]:
-    return list((await conn.execute(logged_in_stmt())).all())
+async def logged_in(conn: AsyncConnection, node: str | None = None) -> list[Any]:
+    return list((await conn.execute(logged_in_stmt(node))).all())

@@ -3,28 +3,41 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Delete, Select, Update, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from dialer.storage.leads import apply_rules
+from campaigns.rules import CallResult, NextAction
+from dialer.storage import campaigns
+from dialer.storage.leads import CampaignRef, apply_rules
 from dialer.storage.tables import calls, leads
 from dialer.vocabulary import LIVE_ANSWER, CallStatus, LeadStatus, Outcome
+
+#: Facts about a call that, once stored, are never overwritten with "unknown" (NULL): a restart
+#: or a lost link must not erase that a call was answered or reached an agent.
+FACTS = ("answered_at", "connected_at", "agent")
+
+
+def _keep_facts(values: Mapping[str, Any]) -> dict[str, Any]:
+    """``values`` without the facts it does not know (None): the stored value stays."""
+    return {k: v for k, v in values.items() if v is not None or k not in FACTS}
 
 
 def status_stmt(call_id: int, status: CallStatus, *, answered_at: datetime | None,
                 connected_at: datetime | None, agent: str | None) -> Update:
-    """A live call's stored status (never over an ended row: the end may be written first)."""
+    """A live call's stored status (never over an ended row: the end may be written first);
+    a fact already stored is kept when the new value is unknown."""
     return update(calls).where(calls.c.id == call_id, calls.c.status != CallStatus.ENDED).values(
-        status=status, answered_at=answered_at, connected_at=connected_at, agent=agent)
+        **_keep_facts({"status": status, "answered_at": answered_at, "connected_at": connected_at, "agent": agent}))
 
 
 def end_stmt(call_id: int, values: Mapping[str, Any]) -> Update:
-    """The row of a call that ended: status ``ended``, outcome, cause, times, agent."""
-    return update(calls).where(calls.c.id == call_id).values(**values)
+    """The row of a call that ended: status ``ended``, outcome, cause, times, agent (facts
+    already stored kept where the end does not know them)."""
+    return update(calls).where(calls.c.id == call_id).values(**_keep_facts(values))
 
 
 def next_action_stmt(call_id: int, summary: str) -> Update:
@@ -41,11 +54,13 @@ def in_flight_stmt(node: str) -> Select:
     return select(calls).where(calls.c.status != CallStatus.ENDED, calls.c.node == node)
 
 
-def undisposed_stmt() -> Select:
-    """(agent, latest call id) of calls that reached an agent and still wait for a disposition."""
-    return (select(calls.c.agent, func.max(calls.c.id))
-            .where(calls.c.disposition.is_(None), calls.c.agent.is_not(None), calls.c.connected_at.is_not(None))
-            .group_by(calls.c.agent))
+def undisposed_stmt(node: str | None = None) -> Select:
+    """(agent, call id) of calls (placed by ``node``) that reached an agent and still wait for
+    a disposition, oldest first (no rule has decided for them: ``next_action`` unset)."""
+    stmt = (select(func.coalesce(calls.c.agent, ""), calls.c.id)  # "": the agent is not known
+            .where(calls.c.disposition.is_(None), calls.c.connected_at.is_not(None), calls.c.next_action.is_(None))
+            .order_by(calls.c.id))
+    return stmt if node is None else stmt.where(calls.c.node == node)
 
 
 def live_answers_stmt(campaign_id: int, since: datetime) -> Select:
@@ -84,8 +99,12 @@ async def in_flight(conn: AsyncConnection, node: str) -> list[Any]:
     return list((await conn.execute(in_flight_stmt(node))).all())
 
 
-async def undisposed(conn: AsyncConnection) -> dict[str, int]:
-    return dict((await conn.execute(undisposed_stmt())).all())  # type: ignore[arg-type]
+async def undisposed(conn: AsyncConnection, node: str | None = None) -> dict[str, list[int]]:
+    """Each agent's calls (placed by ``node``) still waiting for its disposition, oldest first."""
+    out: dict[str, list[int]] = {}
+    for agent, call_id in await conn.execute(undisposed_stmt(node)):
+        out.setdefault(agent, []).append(call_id)
+    return out
 
 
 async def live_answers(conn: AsyncConnection, campaign_id: int, since: datetime) -> list[tuple[float, bool]]:
@@ -109,4 +128,21 @@ async def end_call(conn: AsyncConnection, call_id: int, values: Mapping[str, Any
     if rules is not None:
         await apply_rules(conn, rules.campaign, rules.lead_id, rules.result, call_id, rules.at, rng,
                           last_outcome=rules.last_outcome)
+
+
+async def expire_disposition(conn: AsyncConnection, call_id: int, at: datetime, rng: random.Random,
+                             campaign: Callable[[int], CampaignRef | None]) -> NextAction | None:
+    """The wrap-up limit passed without a disposition of the connected call ``call_id``: apply
+    the campaign's rules as for a connected call without one, at ``at`` — unless a disposition
+    (or an earlier expiry) decided already.  ``campaign``: the campaign by id, when known."""
+    row = (await conn.execute(row_stmt(call_id))).first()
+    if row is None or row.disposition is not None or row.next_action is not None:
+        return None
+    camp = campaign(row.campaign_id) or await campaigns.ref(conn, row.campaign_id)
+    assert camp is not None  # the calls row's foreign key
+    result = CallResult(Outcome.CONNECTED, attempt=row.attempt, placed_at=row.placed_at, agent=row.agent)
+    action = await apply_rules(conn, camp, row.lead_id, result, call_id, at, rng, last_outcome=Outcome.CONNECTED)
+    await conn.execute(update(calls).where(calls.c.id == call_id).values(
+        next_action=func.substr("no disposition within the wrap-up limit; " + calls.c.next_action, 1, 200)))
+    return action
 

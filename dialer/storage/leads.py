@@ -27,8 +27,9 @@ from campaigns.rules import (
 )
 from campaigns.windows import region_code
 from dialer.session.runtime import rule_outcome
+from dialer.session.unknown import after_unknown
 from dialer.storage.tables import calls, campaigns, dnc, leads, lists_
-from dialer.vocabulary import CALLABLE, LeadStatus
+from dialer.vocabulary import CALLABLE, LeadStatus, Outcome
 
 ZoneKey = tuple[str, str | None, str | None]
 
@@ -185,8 +186,12 @@ async def apply_rules(
     disposed) and move the lead on accordingly."""
     lead = (await conn.execute(select(leads).where(leads.c.id == lead_id))).first()
     history = await lead_history(conn, lead_id, lead.phone, call_id)
-    action = evaluate(camp.definition, history, result, now=now, rng=rng, lead=lead_fields(lead),
-                      zones=lead.timezones.split(), region=region_code(lead.country, lead.state))
+    zones, region = lead.timezones.split(), region_code(lead.country, lead.state)
+    if result.outcome == Outcome.UNKNOWN:  # not a failure: its own path (dialer.session.unknown)
+        action = after_unknown(camp.definition, history, result, now=now, zones=zones, region=region)
+    else:
+        action = evaluate(camp.definition, history, result, now=now, rng=rng, lead=lead_fields(lead),
+                          zones=zones, region=region)
     values: dict[str, Any] = {"last_outcome": result.disposition or last_outcome, "last_call_at": now,
                               "callback_owner": None, "callback_exclusive_until": None}
     summary = await _write_step(conn, camp, lead, action, values, now)

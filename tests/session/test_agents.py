@@ -9,6 +9,7 @@ from dialer.session import (
     MAX_WRAPUP,
     Emit,
     EndCall,
+    ExpireDisposition,
     LogAgentState,
     QueueAdd,
     QueuePause,
@@ -58,14 +59,17 @@ def test_after_a_call_wrapup_pauses_the_member_and_the_disposition_is_due() -> N
     assert of(cmds, SetAgentState)[-1].state is AgentStatus.WRAPUP
 
 
-def test_wrapup_limit_makes_the_agent_ready_and_the_call_stays_undisposed() -> None:
+def test_wrapup_limit_lets_the_rules_decide_and_makes_the_agent_ready() -> None:
     s = session("progressive", "alice")
     talked(s)
     feed(s, member("QueueMemberPause", "alice", paused=True, reason=WRAPUP_PAUSE), TALK_END + 1)
     assert s.tick(TALK_END + MAX_WRAPUP - 1) == []
     cmds = s.tick(TALK_END + MAX_WRAPUP + 1)
     assert of(cmds, QueuePause) == [QueuePause("alice", "e2e", "PJSIP/alice", False, "")]
-    assert s.agents["PJSIP/alice"].call_id == 1  # still listed as undisposed
+    [expired] = of(cmds, ExpireDisposition)
+    assert (expired.call_id, expired.agent) == (1, "alice")  # nothing orphaned: the rules decide
+    assert s.agents["PJSIP/alice"].call_id is None
+    assert s.tick(TALK_END + 2 * MAX_WRAPUP) == []  # decided once
 
 
 def test_disposition_ends_the_wrapup_ready() -> None:
@@ -118,5 +122,5 @@ def test_login_moves_the_agent_between_campaigns_and_refusals_are_typed() -> Non
         s.ready(who("alice"), T0)
     with pytest.raises(Conflict, match="'other' is not running"):
         s.login(who("alice"), "other")
-    assert s.login(who("alice"), "e2e") == [SetAgentCampaign(1, 1), QueueAdd("e2e", "PJSIP/alice", "alice")]
+    assert s.login(who("alice"), "e2e") == [SetAgentCampaign(1, 1, "t"), QueueAdd("e2e", "PJSIP/alice", "alice")]
     assert s.logout(who("alice")) == [QueueRemove("e2e", "PJSIP/alice")]

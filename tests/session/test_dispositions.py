@@ -16,7 +16,7 @@ NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 
 def row(**values: object) -> SimpleNamespace:
     data = {"agent": "alice", "disposition": None, "outcome": "CONNECTED", "connected_at": NOW,
-            "status": "ended"} | values
+            "status": "ended", "next_action": None} | values
     return SimpleNamespace(**data)
 
 
