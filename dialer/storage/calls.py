@@ -138,6 +138,12 @@ async def expire_disposition(conn: AsyncConnection, call_id: int, at: datetime, 
     row = (await conn.execute(row_stmt(call_id))).first()
     if row is None or row.disposition is not None or row.next_action is not None:
         return None
+    # Taken like a disposition: only while neither a disposition nor an expiry decided.
+    taken = await conn.execute(update(calls).where(
+        calls.c.id == call_id, calls.c.disposition.is_(None), calls.c.next_action.is_(None)).values(
+        next_action="no disposition within the wrap-up limit"))
+    if taken.rowcount != 1:
+        return None
     camp = campaign(row.campaign_id) or await campaigns.ref(conn, row.campaign_id)
     assert camp is not None  # the calls row's foreign key
     result = CallResult(Outcome.CONNECTED, attempt=row.attempt, placed_at=row.placed_at, agent=row.agent)

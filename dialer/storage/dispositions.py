@@ -34,7 +34,8 @@ def take_stmt(call_id: int, *, code: str, reason: str | None, callback_at: datet
               order_form: dict | None, note: str | None, at: datetime) -> Update:
     """The disposition written only if the call has none yet (one row updated: taken)."""
     return calls.disposition_stmt(call_id, code=code, reason=reason, callback_at=callback_at,
-                                  order_form=order_form, note=note, at=at).where(calls_t.c.disposition.is_(None))
+                                  order_form=order_form, note=note, at=at).where(
+        calls_t.c.disposition.is_(None), calls_t.c.next_action.is_(None))  # nor decided by the wrap-up limit
 
 
 async def record(
@@ -48,6 +49,8 @@ async def record(
                                          order_form=order_form, note=note, at=now))
     if taken.rowcount != 1:
         winner = (await conn.execute(select(calls_t.c.disposition).where(calls_t.c.id == row.id))).scalar()
+        if winner is None:
+            raise Conflict(f"call {row.id}: the wrap-up limit passed and its rules decided already")
         raise Conflict(f"call {row.id} is already disposed ({winner})")
     result = CallResult(Outcome.CONNECTED, attempt=row.attempt, placed_at=row.placed_at, disposition=code,
                         reason=reason, callback_at=callback_at, agent=row.agent)
