@@ -22,8 +22,16 @@ async def test_crash_and_restart(e2e_options) -> None:
     try:
         await until(lambda: run.engine.counters["placed"] >= 12 and len(run.engine.live) >= 2, what="calls")
         in_flight = set(run.engine.live)
-        run.task.cancel()  # a crash: no drain, queued writes lost
-        await asyncio.gather(run.task, return_exceptions=True)
+        # A crash: every task of the daemon cancelled at once (no drain, queued writes lost),
+        # nothing of it runs on (tests/faults/harness.py does the same, ten times over).
+        engine = run.engine
+        doomed = [*engine._tasks, *engine._place_tasks, *run.agents._tasks]
+        for task in doomed:
+            task.cancel()
+        engine.listeners.clear()
+        engine.link.reconcile_soon = lambda: None  # a dead process asks nothing
+        run.task.cancel()
+        await asyncio.gather(run.task, *doomed, return_exceptions=True)
 
         engine = open_engine(run.settings.database_url)
         with engine.connect() as conn:
