@@ -407,7 +407,7 @@ def _walks(
     if limits.max_attempts:
         checks.append(or_(lead.c.status == "callback", lead.c.attempts < limits.max_attempts))
     # As a correlated sub-select, not a join: a join would make SQLite materialize every candidate.
-    passes = select(literal_column("1")).select_from(lead).where(lead.c.id == cand.c.id, *checks)
+    passes: Select = select(literal_column("1")).select_from(lead).where(lead.c.id == cand.c.id, *checks)
     return select(cand.c.id).where(passes.scalar_subquery().is_not(None)).limit(n)
 
 
@@ -672,7 +672,7 @@ async def claim_leads(
     zones = None if open_sets is None else frozenset(open_sets)
     if conn.dialect.name == "sqlite":
         args = (campaign_id, n, now, node, ring_timeout, zones, new_first, channel_prefix, owners, conn.dialect)
-        driver = (await conn.get_raw_connection()).driver_connection
+        driver: Any = (await conn.get_raw_connection()).driver_connection
         if SQLITE_ONE_TRIP and hasattr(driver, "_execute"):  # aiosqlite: the whole claim in one trip
             return await driver._execute(lambda: _sqlite_claim(driver._conn, *args))
         return await conn.run_sync(lambda sync: _sqlite_claim(sync.connection.dbapi_connection, *args))
@@ -796,7 +796,7 @@ async def _insert_calls(
              "channel_id"], source,
         ).returning(calls.c.id, calls.c.lead_id, calls.c.channel_id)
     )).all()
-    return ids
+    return list(ids)
 
 
 def _channel_stamp(prefix: str, now: datetime) -> str:

@@ -83,7 +83,7 @@ class Engine:
     def now(self) -> float:
         return self.clock.now().timestamp()
 
-    def agent_by_name(self, name: str) -> Any:  # noqa: ANN401 - an AgentRuntime or None
+    def agent_by_name(self, name: str) -> Any:
         return self.session.agent_by_name(name)
 
     def status(self) -> dict:
@@ -129,7 +129,7 @@ class Engine:
             row = await campaigns_db.by_id(conn, campaign_id)
             return await self._load_campaign(conn, row, dial=False) if row else None
 
-    async def _load_campaign(self, conn: AsyncConnection, row: Any, *, dial: bool = True) -> CampaignRuntime:  # noqa: ANN401
+    async def _load_campaign(self, conn: AsyncConnection, row: Any, *, dial: bool = True) -> CampaignRuntime:
         definition = definition_from_data(row.definition, f"campaign {row.name}")
         camp = CampaignRuntime.create(row.id, row.name, definition, await campaigns_db.pacing_data(conn, row.id))
         if dial:
@@ -264,7 +264,7 @@ class Engine:
             else:
                 await calls_db.expire_disposition(conn, cmd.call_id, cmd.at, self.rng, self._campaign_ref)
 
-    def _campaign_ref(self, campaign_id: int) -> Any:  # noqa: ANN401 - a CampaignRef or None
+    def _campaign_ref(self, campaign_id: int) -> Any:
         return self.campaigns[campaign_id].ref if campaign_id in self.campaigns else None
 
     async def _originate(self, cmd: commands.Originate) -> None:
@@ -290,7 +290,7 @@ class Engine:
         log.warning(reason, extra={"campaign": cmd.campaign, "agents_ready": cmd.agents_ready})
         self.session.idle_diagnosed(cmd.campaign_id, reason)
 
-    def _spawn(self, coro: Any) -> None:  # noqa: ANN401 - a coroutine
+    def _spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)
         self._place_tasks.add(task)
         task.add_done_callback(self._place_tasks.discard)
@@ -347,7 +347,7 @@ class Engine:
 
     # ------------------------------------------------------------------ agents
 
-    async def _agent_request(self, name: str, request: Any, *args: Any) -> None:  # noqa: ANN401
+    async def _agent_request(self, name: str, request: Any, *args: Any) -> None:
         """The session's ``request(agent, *args)``, its commands awaited (NotFound: no such agent)."""
         async with self.db.connect() as conn:
             row = await agents_db.by_name(conn, name)

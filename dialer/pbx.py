@@ -155,7 +155,7 @@ class AmiLink:
         self.client.reconcile_soon()
 
 
-def route_to(engine_ref: list[Any]) -> Any:  # noqa: ANN401 - [dialer.engine.Engine | None]
+def route_to(engine_ref: list[Any]) -> Any:
     """An ``on_event`` callback for the client that feeds the engine once it exists.
 
     Events that arrive before the engine is built (during login) are of no use to it.  A failed

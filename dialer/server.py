@@ -44,13 +44,13 @@ def admin_token(data_dir: Path) -> str:
 class _QuietUvicorn:
     """uvicorn's Server without its own signal handling (the daemon owns the signals)."""
 
-    def __init__(self, app, http: HttpSettings) -> None:  # noqa: ANN001
+    def __init__(self, app, http: HttpSettings) -> None:
         import uvicorn
 
         from dialer.api.serving import uvicorn_limits
 
         class Server(uvicorn.Server):
-            def capture_signals(self):  # noqa: ANN202
+            def capture_signals(self):
                 return contextlib.nullcontext()
 
         self.server = Server(uvicorn.Config(app, host=http.host, port=http.port, log_level="warning",

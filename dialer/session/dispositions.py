@@ -16,7 +16,7 @@ class DispositionError(Invalid):
     """A disposition the campaign does not accept (unknown code, missing reason, ...)."""
 
 
-def check_call(row: Any, call_id: int, agent_name: str | None = None) -> None:  # noqa: ANN401 - a calls Row
+def check_call(row: Any, call_id: int, agent_name: str | None = None) -> None:
     """Raise unless the call ``row`` (None: not found) waits for ``agent_name``'s disposition."""
     if row is None:
         raise NotFound(f"unknown call {call_id}")

@@ -44,7 +44,7 @@ class CampaignRuntime:
     exhausted_at: float | None = None
 
     @classmethod
-    def create(cls, id: int, name: str, definition: CampaignDefinition,  # noqa: A002
+    def create(cls, id: int, name: str, definition: CampaignDefinition,
                saved_stats: dict | None = None) -> CampaignRuntime:
         """A campaign's runtime; ``saved_stats``: its pacing statistics as last stored."""
         stats = pacing.PacingStats(ring_timeout=definition.dial.ring_timeout)

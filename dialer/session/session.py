@@ -159,7 +159,7 @@ class Session:
                                          status=CallStatus.UNKNOWN, known_answered=answered,
                                          known_connected=connected, known_agent=agent)
 
-    def restore_agent(self, row: Any, owed: Iterable[int], member: QueueMemberEvent | None,  # noqa: ANN401
+    def restore_agent(self, row: Any, owed: Iterable[int], member: QueueMemberEvent | None,
                       now: float) -> list[Command]:
         """An agent logged in when the previous run stopped (``row`` as stored: id, name,
         interface, campaign_id, state, pause_code, node), ``owed`` the calls still waiting for

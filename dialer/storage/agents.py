@@ -45,7 +45,7 @@ def log_stmt(agent_id: int, campaign_id: int, state: AgentStatus, code: str | No
                                     pause_code=code or None, started_at=started, ended_at=ended)
 
 
-async def by_name(conn: AsyncConnection, name: str) -> Any:  # noqa: ANN401 - a Row
+async def by_name(conn: AsyncConnection, name: str) -> Any:
     """The agent's row; :class:`~dialer.errors.NotFound` when there is no such agent."""
     row = (await conn.execute(by_name_stmt(name))).first()
     if row is None:

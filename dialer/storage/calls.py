@@ -91,7 +91,7 @@ def give_back_stmts(call_ids: list[int], lead_ids: list[int]) -> tuple[Delete, U
 # ---------------------------------------------------------------------- async wrappers
 
 
-async def row(conn: AsyncConnection, call_id: int) -> Any:  # noqa: ANN401 - a Row
+async def row(conn: AsyncConnection, call_id: int) -> Any:
     return (await conn.execute(row_stmt(call_id))).first()
 
 
@@ -121,7 +121,7 @@ async def give_back(conn: AsyncConnection, claimed: Iterable[Any]) -> None:
 
 
 async def end_call(conn: AsyncConnection, call_id: int, values: Mapping[str, Any], rng: random.Random,
-                   rules: Any = None) -> None:  # noqa: ANN401
+                   rules: Any = None) -> None:
     """Write the end of a call and, unless an agent's disposition will decide, apply the rules
     (``rules``: campaign, lead_id, result, at — when the call ended — and last_outcome)."""
     await conn.execute(end_stmt(call_id, values))

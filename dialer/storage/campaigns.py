@@ -34,7 +34,7 @@ async def rows(conn: AsyncConnection, *, active: bool) -> list[Any]:
     return list((await conn.execute(active_stmt() if active else all_stmt())).all())
 
 
-async def by_id(conn: AsyncConnection, campaign_id: int) -> Any:  # noqa: ANN401 - a Row or None
+async def by_id(conn: AsyncConnection, campaign_id: int) -> Any:
     return (await conn.execute(by_id_stmt(campaign_id))).first()
 
 

@@ -35,7 +35,7 @@ def booked_stmt(lead_id: int, call_id: int) -> Select:
             .where(calls.c.lead_id == lead_id, calls.c.id < call_id).order_by(calls.c.id.desc()).limit(1))
 
 
-def _fields(row: Any) -> dict[str, Any]:  # noqa: ANN401 - a Row
+def _fields(row: Any) -> dict[str, Any]:
     custom = row.custom or {}
     return {"first_name": row.first_name, "last_name": row.last_name, "phone": row.phone, "state": row.state,
             "country": row.country, "postal_code": row.postal_code, "external_id": row.external_id, **custom,
@@ -53,7 +53,7 @@ def _campaign_view(definition: CampaignDefinition) -> dict[str, Any]:
     }
 
 
-def screen(row: Any, booked: Any) -> dict[str, Any]:  # noqa: ANN401 - Rows
+def screen(row: Any, booked: Any) -> dict[str, Any]:
     """The screen pop of a call ``row`` (:func:`call_stmt`), ``booked`` the lead's previous call."""
     callback = booked is not None and booked.callback_at is not None
     definition = definition_from_data(row.definition, f"campaign {row.campaign_name}")

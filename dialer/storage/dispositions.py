@@ -39,7 +39,7 @@ def take_stmt(call_id: int, *, code: str, reason: str | None, callback_at: datet
 
 
 async def record(
-    conn: AsyncConnection, camp: CampaignRef, row: Any, *, code: str, reason: str | None,  # noqa: ANN401 - a Row
+    conn: AsyncConnection, camp: CampaignRef, row: Any, *, code: str, reason: str | None,
     callback_at: datetime | None, order_form: dict | None, note: str | None, now: datetime, rng: random.Random,
 ) -> dict:
     """Take the disposition of the connected call ``row`` (Conflict when another was taken

@@ -37,7 +37,7 @@ class JournalError(DialerError):
 
 
 class _CommandUnpickler(pickle.Unpickler):
-    def find_class(self, module: str, name: str) -> Any:  # noqa: ANN401 - a class
+    def find_class(self, module: str, name: str) -> Any:
         if module == "builtins" and name in _BUILTINS:
             return getattr(builtins, name)
         if module in _MODULES or module.startswith(_CLASS_MODULES):

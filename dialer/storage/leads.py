@@ -145,7 +145,7 @@ def next_step(action: NextAction, campaign_id: int) -> LeadStep:
                     move_to=action.campaign)
 
 
-def lead_fields(lead: Any) -> dict[str, Any]:  # noqa: ANN401 - a Row
+def lead_fields(lead: Any) -> dict[str, Any]:
     """The lead's data as rules may match it (fixed columns and custom fields)."""
     return {"first_name": lead.first_name, "last_name": lead.last_name, "state": lead.state,
             "country": lead.country, "postal_code": lead.postal_code, **(lead.custom or {})}
@@ -159,7 +159,7 @@ async def _add_dnc(conn: AsyncConnection, phone: str, scope: int, camp: Campaign
                                               source=f"campaign {camp.name}", reason=reason))
 
 
-async def _write_step(conn: AsyncConnection, camp: CampaignRef, lead: Any, action: NextAction,  # noqa: ANN401
+async def _write_step(conn: AsyncConnection, camp: CampaignRef, lead: Any, action: NextAction,
                       values: dict[str, Any], now: datetime) -> str:
     """Write ``action`` to the lead row (with ``values``); returns the summary."""
     step = next_step(action, camp.id)
@@ -202,7 +202,7 @@ async def apply_rules(
 # ---------------------------------------------------------------------- zone keys
 
 
-def zone_keys_stmt(*, campaign_id: int | None = None, lists: Any = None, regions: bool = True) -> Select:  # noqa: ANN401
+def zone_keys_stmt(*, campaign_id: int | None = None, lists: Any = None, regions: bool = True) -> Select:
     """The distinct (timezones[, country, state]) of leads still to be called: of a campaign
     (through its lists), or of the lists a condition on ``leads.list_id`` names (``lists``).
     Without ``regions`` only the zone sets (a covering index): see :func:`zone_key_rows`."""

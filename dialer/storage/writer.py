@@ -52,7 +52,7 @@ LIMIT = 10_000
 FIRST_DELAY, MAX_DELAY = 0.05, 2.0
 
 
-async def store(conn: AsyncConnection, cmd: Any, rng: random.Random) -> None:  # noqa: ANN401 - a write command
+async def store(conn: AsyncConnection, cmd: Any, rng: random.Random) -> None:
     """Apply one write command of the session's (see :mod:`dialer.session.commands`)."""
     if isinstance(cmd, WriteCallStatus):
         await conn.execute(calls.status_stmt(cmd.call_id, cmd.status, answered_at=cmd.answered_at,
@@ -122,7 +122,7 @@ class Writer:
         self.task = asyncio.create_task(self.run(), name="writer")
         return self.task
 
-    def put(self, cmd: Any) -> None:  # noqa: ANN401
+    def put(self, cmd: Any) -> None:
         self.pending.append(cmd)
         self.queued += 1
         self.most_pending = max(self.most_pending, len(self.pending))
@@ -131,7 +131,7 @@ class Writer:
                         extra={"pending": len(self.pending)})
         self._wake.set()
 
-    async def write_now(self, cmd: Any) -> None:  # noqa: ANN401
+    async def write_now(self, cmd: Any) -> None:
         """One write in its own transaction, at once (a request's own write); Unavailable when
         the database cannot be reached."""
         try:

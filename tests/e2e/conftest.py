@@ -63,7 +63,7 @@ label = "too expensive"
 E2E_START = datetime.fromisoformat(os.environ.get("DIALER_TEST_E2E_START", "2026-03-04T15:00:00+00:00"))
 
 
-async def until(condition, timeout: float = 60.0, what: str = "condition") -> None:  # noqa: ANN001
+async def until(condition, timeout: float = 60.0, what: str = "condition") -> None:
     """Wait (real seconds, polling) until ``condition()`` is true; fail instead of hanging."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
@@ -100,7 +100,7 @@ async def run_until_done(run: DemoRun, timeout: float = 90.0) -> None:
 
 
 @pytest.fixture
-def e2e_options(tmp_path: Path):  # noqa: ANN201
+def e2e_options(tmp_path: Path):
     def make(mode: str = "predictive", leads: int = 200, agents: int = 6, speed: float = 60.0) -> DemoOptions:
         return DemoOptions(
             minutes=60, speed=speed, agents=agents, leads=leads, seed=11, data_dir=tmp_path / "data", start=E2E_START,

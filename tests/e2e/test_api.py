@@ -24,7 +24,7 @@ from tests.fakelink import FakeLink
 
 
 @pytest.fixture
-async def api(tmp_path: Path, db_url: str):  # noqa: ANN201
+async def api(tmp_path: Path, db_url: str):
     sync = open_engine(db_url)
     definition = load_definition(write_campaign(tmp_path, "progressive"))
     cid = apply_definition(sync, definition).campaign_id
@@ -58,7 +58,7 @@ def auth(token: str) -> dict:
     return {"Authorization": f"Bearer {token}"}
 
 
-async def test_authentication_and_isolation(api) -> None:  # noqa: ANN001
+async def test_authentication_and_isolation(api) -> None:
     client, _engine, link = api
     assert (await client.post("/api/agents/alice/login", json={"campaign": "e2e"})).status_code == 401
     assert (await client.post("/api/agents/alice/login", json={"campaign": "e2e"}, headers=auth("nope"))).status_code == 401
@@ -84,14 +84,14 @@ async def test_authentication_and_isolation(api) -> None:  # noqa: ANN001
         ({}, "code: required"),
     ],
 )
-async def test_invalid_dispositions_are_rejected(api, body: dict, message: str) -> None:  # noqa: ANN001
+async def test_invalid_dispositions_are_rejected(api, body: dict, message: str) -> None:
     client, _engine, _link = api
     r = await client.post("/api/calls/7/disposition", json=body, headers=auth("tok-alice"))
     assert r.status_code == 422, r.text
     assert message.lower() in r.json()["error"].lower()
 
 
-async def test_valid_disposition_moves_the_lead_on(api) -> None:  # noqa: ANN001
+async def test_valid_disposition_moves_the_lead_on(api) -> None:
     client, engine, _link = api
     at = (datetime.now(UTC) + timedelta(days=1)).replace(microsecond=0)
     r = await client.post("/api/calls/7/disposition", headers=auth("tok-alice"),
@@ -107,7 +107,7 @@ async def test_valid_disposition_moves_the_lead_on(api) -> None:  # noqa: ANN001
     assert r.status_code == 409 and "already disposed" in r.json()["error"]
 
 
-async def test_screen_pop(api) -> None:  # noqa: ANN001
+async def test_screen_pop(api) -> None:
     client, engine, _link = api
     await client.post("/api/agents/alice/login", json={"campaign": "e2e"}, headers=auth("tok-alice"))
     engine.agent_by_name("alice").call_id = 7

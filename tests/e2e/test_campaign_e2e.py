@@ -67,7 +67,7 @@ async def test_campaign_runs_to_the_end_and_reconciles(e2e_options, mode: str) -
         live = sorted((r.ended_at, r.outcome == "ABANDONED") for r in call_rows
                       if r.outcome in ("ABANDONED", "CONNECTED"))
 
-        def limited(at) -> bool:  # noqa: ANN001
+        def limited(at) -> bool:
             known = [abandoned for ended, abandoned in live if ended < at]
             a = sum(known)
             return a > 0 and (a + 1) / (len(known) + 1) > 0.03

@@ -20,7 +20,7 @@ def agent_event(name: str, **extra: str) -> dict:
             "Uniqueid": "cust-1", "Linkedid": "cust-1", **extra}
 
 
-async def test_wrapup_pause_and_statistics(api) -> None:  # noqa: ANN001, F811
+async def test_wrapup_pause_and_statistics(api) -> None:  # noqa: F811
     client, engine, link = api
     r = await client.post("/api/agents/alice/login", json={"campaign": "e2e"}, headers=auth("tok-alice"))
     assert r.status_code == 200

@@ -24,23 +24,23 @@ def member(event: str, who: str, status: int = 1, paused: bool = False, reason: 
             "Status": str(status), "Paused": "1" if paused else "0", "PausedReason": reason}
 
 
-async def settle(engine) -> None:  # noqa: ANN001
+async def settle(engine) -> None:
     """Wait for the PBX actions and Originates the engine has started (event-driven: their tasks)."""
     while engine._place_tasks:
         await asyncio.gather(*list(engine._place_tasks), return_exceptions=True)
 
 
-def place(engine, lead: ClaimedLead) -> None:  # noqa: ANN001
+def place(engine, lead: ClaimedLead) -> None:
     """The engine claimed ``lead`` (an owned callback) for the campaign: the session places it."""
     camp = next(iter(engine.campaigns.values()))
     engine._run(engine.session.leads_claimed(ClaimPlan(camp.id, 1, 0, False), [lead], engine.now()))
 
 
-async def test_reservation_pauses_the_owner_and_a_failed_call_releases_it(api) -> None:  # noqa: ANN001, F811
+async def test_reservation_pauses_the_owner_and_a_failed_call_releases_it(api) -> None:  # noqa: F811
     client, engine, link = api
     originated: list[dict] = []
 
-    async def originate(attempt_id: str, **kw) -> None:  # noqa: ANN003
+    async def originate(attempt_id: str, **kw) -> None:
         originated.append({"attempt": attempt_id, **kw})
 
     link.originate = originate
@@ -100,10 +100,10 @@ async def test_reservation_pauses_the_owner_and_a_failed_call_releases_it(api) -
     await writer
 
 
-async def test_pause_asked_while_reserved_applies_when_the_reservation_ends(api) -> None:  # noqa: ANN001, F811
+async def test_pause_asked_while_reserved_applies_when_the_reservation_ends(api) -> None:  # noqa: F811
     client, engine, link = api
 
-    async def originate(attempt_id: str, **kw) -> None:  # noqa: ANN003
+    async def originate(attempt_id: str, **kw) -> None:
         return None
 
     link.originate = originate
@@ -121,12 +121,12 @@ async def test_pause_asked_while_reserved_applies_when_the_reservation_ends(api)
     assert ("pause", ("e2e", "PJSIP/alice", False, "")) not in link.actions
 
 
-async def test_owner_found_busy_the_queue_connects_another_agent_and_the_owner_is_released(api) -> None:  # noqa: ANN001, F811
+async def test_owner_found_busy_the_queue_connects_another_agent_and_the_owner_is_released(api) -> None:  # noqa: F811
     """The dialplan's fallback (Dial BUSY -> Queue): the call is connected to whoever the queue
     gives it to, and the owner's reservation ends (no 'callback' pause left behind)."""
     client, engine, link = api
 
-    async def originate(attempt_id: str, **kw) -> None:  # noqa: ANN003
+    async def originate(attempt_id: str, **kw) -> None:
         return None
 
     link.originate = originate
@@ -161,7 +161,7 @@ async def test_owner_found_busy_the_queue_connects_another_agent_and_the_owner_i
     assert engine.agent_tracker.get("PJSIP/alice").state is not AgentState.RESERVED
 
 
-def test_cli_shows_the_current_call_as_a_callback(sqlite_url: str, monkeypatch) -> None:  # noqa: ANN001
+def test_cli_shows_the_current_call_as_a_callback(sqlite_url: str, monkeypatch) -> None:
     import click
     from click.testing import CliRunner
 
@@ -183,7 +183,7 @@ def test_cli_shows_the_current_call_as_a_callback(sqlite_url: str, monkeypatch) 
               "callback_booked_by": "alice"}
     asked: list[str] = []
 
-    def fake_request(settings, method: str, path: str, body=None):  # noqa: ANN001, ANN202
+    def fake_request(settings, method: str, path: str, body=None):
         asked.append(f"{method} {path}")
         return {"agent": "alice", "call": screen}
 

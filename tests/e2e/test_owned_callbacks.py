@@ -71,7 +71,7 @@ class Run:
             return (await conn.execute(select(calls).where(calls.c.disposition.is_(None))
                                        .order_by(calls.c.id))).all()
 
-    async def lead(self, lead_id: int):  # noqa: ANN201
+    async def lead(self, lead_id: int):
         async with self.engine.db.connect() as conn:
             return (await conn.execute(select(leads).where(leads.c.id == lead_id))).first()
 
@@ -173,7 +173,7 @@ def talked(run: Run, name: str) -> bool:
     return any(e["agent"] == name and e["state"] == "talking" for e in run.agent_events)
 
 
-def sim_truth(run: Run, channel_id: str):  # noqa: ANN201
+def sim_truth(run: Run, channel_id: str):
     return run.sim.truth[channel_id]
 
 

@@ -74,7 +74,7 @@ class Site:
     crashes: int = 0
 
     @property
-    def engine(self) -> Any:  # noqa: ANN401
+    def engine(self) -> Any:
         assert self.daemon is not None and self.daemon.engine is not None
         return self.daemon.engine
 
@@ -106,7 +106,7 @@ class Site:
                 await self.engine.agent_login(name, self.definition.name)
         await self._until_dialling(t0)
 
-    async def _until_dialling(self, t0: Any) -> None:  # noqa: ANN401
+    async def _until_dialling(self, t0: Any) -> None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + 60
         synced = ready = None

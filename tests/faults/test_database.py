@@ -107,7 +107,7 @@ def test_backoff_doubles_up_to_its_cap() -> None:
 # ---------------------------------------------------------------------- the journal
 
 
-def _definition(tmp_path: Path) -> Any:  # noqa: ANN401
+def _definition(tmp_path: Path) -> Any:
     return load_definition(write_campaign(tmp_path, "progressive"))
 
 
@@ -140,7 +140,7 @@ def test_journal_keeps_write_commands_and_refuses_anything_else(tmp_path: Path) 
 
 def db_fast_busy(db: AsyncEngine, ms: int) -> AsyncEngine:
     """``db`` with SQLite's busy timeout at ``ms`` (the tests' time is scaled; 10 s is the default)."""
-    def pragma(dbapi_conn: Any, _record: Any) -> None:  # noqa: ANN401
+    def pragma(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.cursor().execute(f"PRAGMA busy_timeout={ms}")
 
     event.listen(db.sync_engine, "connect", pragma)
@@ -159,7 +159,7 @@ def db_locked(sqlite_url: str) -> Iterator[sqlite3.Connection]:
         conn.close()
 
 
-def db_rows(url: str, table: Any) -> list[Any]:  # noqa: ANN401
+def db_rows(url: str, table: Any) -> list[Any]:
     engine = open_engine(url)
     with engine.connect() as conn:
         rows = list(conn.execute(select(table).order_by(table.c.id)))
@@ -248,7 +248,7 @@ async def test_no_calls_placed_while_the_writer_finds_the_database_away(tmp_path
     await engine.start()
     claims: list[Any] = []
 
-    async def claim(plan: Any, now: float) -> list:  # noqa: ANN401
+    async def claim(plan: Any, now: float) -> list:
         claims.append(plan)
         return []
 
@@ -426,7 +426,7 @@ def db_campaign(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[...
                         lambda url, **kw: db_fast_busy(real(url, **kw), busy_ms) if url.startswith("sqlite") else
                         real(url, **kw))
 
-    async def start(url: str | None = None) -> Any:  # noqa: ANN401
+    async def start(url: str | None = None) -> Any:
         if url is not None:
             monkeypatch.setattr(dialer.demo, "Settings",
                                 lambda data_dir: Settings(data_dir=data_dir, database=DatabaseSettings(url=url)))
@@ -438,7 +438,7 @@ def db_campaign(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[...
     return start
 
 
-async def db_outage(run: Any, fault: Callable[[], Any], recover: Callable[[], Any],  # noqa: ANN401
+async def db_outage(run: Any, fault: Callable[[], Any], recover: Callable[[], Any],
                     clock_seconds: float) -> dict[str, int]:
     """Mid-campaign, ``fault()``, ``clock_seconds`` of the daemon's time, ``recover()``; then
     dial to the end.  Returns what was seen."""
@@ -464,7 +464,7 @@ async def db_outage(run: Any, fault: Callable[[], Any], recover: Callable[[], An
     return seen
 
 
-def db_check_nothing_lost(run: Any) -> None:  # noqa: ANN401
+def db_check_nothing_lost(run: Any) -> None:
     """Every call the PBX saw is recorded, ended, with the outcome it had; no lead is left
     dialling; the agents' dispositions all went through."""
     call_rows = db_rows(run.settings.database_url, calls)
@@ -513,7 +513,7 @@ def db_private_postgres() -> Iterator[SimpleNamespace]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-async def test_postgres_restarted_and_down_20_s_mid_campaign(db_campaign, db_private_postgres) -> None:  # noqa: ANN001
+async def test_postgres_restarted_and_down_20_s_mid_campaign(db_campaign, db_private_postgres) -> None:
     pg = db_private_postgres
     run = await db_campaign(pg.url)
     try:
@@ -524,7 +524,7 @@ async def test_postgres_restarted_and_down_20_s_mid_campaign(db_campaign, db_pri
     db_check_nothing_lost(run)
 
 
-async def test_sqlite_locked_25_s_by_another_writer_mid_campaign(db_campaign) -> None:  # noqa: ANN001
+async def test_sqlite_locked_25_s_by_another_writer_mid_campaign(db_campaign) -> None:
     run = await db_campaign()
     holder: list[Any] = []
     lock = db_locked(run.settings.database_url)

@@ -19,7 +19,7 @@ SPEED = 4.0
 AGENTS = 10
 
 
-async def _fault(site, kind: str, monkeypatch: pytest.MonkeyPatch) -> float:  # noqa: ANN001
+async def _fault(site, kind: str, monkeypatch: pytest.MonkeyPatch) -> float:
     """Inject ``kind``; returns the scaled time at which the PBX answers again."""
     server = site.server
     if kind == "drop":
@@ -54,7 +54,7 @@ def slow_once(monkeypatch: pytest.MonkeyPatch, action: str, delay: float) -> asy
     original = sim_server._HANDLERS[action]
     answered = asyncio.Event()
 
-    def late(conn, h, v, aid):  # noqa: ANN001, ANN202
+    def late(conn, h, v, aid):
         monkeypatch.setitem(sim_server._HANDLERS, action, original)
 
         def answer() -> None:
@@ -77,7 +77,7 @@ async def test_pbx_link_fault(kind: str, tmp_path: Path, sqlite_url: str, monkey
     site = await open_site("n1", sqlite_url, tmp_path, definition, AGENTS, speed=SPEED)
     settings = site.settings
 
-    def fast_link():  # noqa: ANN202 - link timings are the client's (real) seconds
+    def fast_link():
         s = settings()
         # Reconnect attempts at most 1 s (real) apart: dialling resumes within that (4 s
         # scaled) plus the reconciliation of the PBX answering again (docs/reliability.md).

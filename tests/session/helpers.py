@@ -92,6 +92,6 @@ def refused(s: Session, attempt: str, reason: int, now: float) -> list[Command]:
                     "Response": "Failure", "Reason": str(reason), "Uniqueid": "<unknown>"}, now)
 
 
-def of(cmds: list[Command], type_: type, **match: Any) -> list[Any]:  # noqa: ANN401
+def of(cmds: list[Command], type_: type, **match: Any) -> list[Any]:
     """The commands of ``type_`` whose fields equal ``match``."""
     return [c for c in cmds if isinstance(c, type_) and all(getattr(c, k) == v for k, v in match.items())]

@@ -36,7 +36,7 @@ from tests.session.helpers import (
 TALK_END = T0 + 45
 
 
-def talked(s, name: str = "alice", call_id: int = 1) -> list:  # noqa: ANN001
+def talked(s, name: str = "alice", call_id: int = 1) -> list:
     """``name`` takes call ``call_id`` at T0+5 and the customer hangs up at TALK_END: wrap-up."""
     place(s, lead(call_id))
     attempt = f"dlr-{call_id}"
