@@ -354,7 +354,7 @@ class Engine:
         await self._execute(request(row, *args))
 
     async def agent_login(self, name: str, campaign_name: str) -> None:
-        await self._agent_request(name, self.session.login, campaign_name)
+        await self._agent_request(name, self.session.login, campaign_name, self.now())
         log.info("agent logged in", extra={"agent": name, "campaign": campaign_name})
 
     async def agent_logout(self, name: str) -> None:

@@ -175,11 +175,15 @@ class Session:
         agent = AgentRuntime(row.id, row.name, row.interface, camp, owed=list(owed))
         self.agents[row.interface] = agent
         self.agent_tracker.set_wrap_up(row.interface, MAX_WRAPUP)
+        # Its state is the campaign queue's (a member of other queues too is not "ready" here
+        # while paused in this one).
+        home = self._agent_updates(self.agent_tracker.set_queue(row.interface, camp.queue, now))
         talking = {c.call_id for c in self.live.values()}  # owed from when they end
         for call_id in agent.owed:
             if call_id not in talking:
                 self.owed_since.setdefault(call_id, (agent.name, now))
         cmds: list[Command] = [SetAgentCampaign(row.id, camp.id, self.node)] if row.node != self.node else []
+        cmds += home
         if member is None:
             code = WRAPUP_PAUSE if agent.owed else row.pause_code if row.state == AgentStatus.PAUSED else None
             agent.paused = None if code is None or code == CALLBACK_PAUSE else code
@@ -363,7 +367,7 @@ class Session:
             if (agent.campaign is not camp or agent.reserved is not None or agent.paused is not None
                     or agent.pending_pause is not None):
                 continue
-            snap = self.agent_tracker.get(agent.interface)
+            snap = self.agent_tracker.get(agent.interface, camp.queue)
             if snap is not None and snap.state is AgentState.READY and camp.queue in snap.queues:
                 out.add(agent.name)
         return out
@@ -646,8 +650,9 @@ class Session:
             raise Conflict(f"agent {who.name!r} is not logged in")
         return agent
 
-    def login(self, who: AgentRef, campaign: str) -> list[Command]:
-        """The agent logs in to a running campaign (out of the one they were in)."""
+    def login(self, who: AgentRef, campaign: str, now: float | None = None) -> list[Command]:
+        """The agent logs in to a running campaign (out of the one they were in); from ``now``
+        on its state is the one it has in that campaign's queue."""
         camp = next((c for c in self.campaigns.values() if c.name == campaign), None)
         if camp is None:
             raise Conflict(f"campaign {campaign!r} is not running")
@@ -658,6 +663,8 @@ class Session:
         agent = self.agents.setdefault(who.interface, AgentRuntime(who.id, who.name, who.interface))
         agent.campaign = camp
         self.agent_tracker.set_wrap_up(who.interface, MAX_WRAPUP)
+        if now is not None:
+            cmds += self._agent_updates(self.agent_tracker.set_queue(who.interface, camp.queue, now))
         # Already a member (e.g. adopted after a restart): the engine takes it as done and sets
         # the pause state asked for here.  An agent owing a disposition stays paused.
         paused = bool(agent.owed)

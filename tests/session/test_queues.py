@@ -1,0 +1,29 @@
+"""An agent who is a member of other queues too is counted by its state in the campaign's
+queue (issue 16, item 1: paused in the campaign's queue with LUNCH but a member of a second
+queue, it was counted ready and dialled for; 3 of 5 calls abandoned on a real Asterisk)."""
+
+from __future__ import annotations
+
+from dialer.pacing import AgentState
+from tests.session.helpers import T0, feed, member, session, who
+
+
+def _in_other_queue(frame: dict[str, str]) -> dict[str, str]:
+    return {**frame, "Queue": "support"}
+
+
+def test_paused_in_the_campaign_queue_is_paused_whatever_other_queues_say() -> None:
+    s = session("progressive")
+    s.login(who("alice"), "e2e", T0)
+    feed(s, member("QueueMemberAdded", "alice"), T0)
+    feed(s, _in_other_queue(member("QueueMemberAdded", "alice")), T0 + 1)
+    feed(s, member("QueueMemberPause", "alice", paused=True, reason="LUNCH"), T0 + 2)
+    feed(s, _in_other_queue(member("QueueMemberStatus", "alice")), T0 + 3)  # ready over there
+    snap = s.snapshot(next(iter(s.campaigns.values())), T0 + 4)
+    assert snap.count_agents(AgentState.READY) == 0
+    assert snap.count_agents(AgentState.PAUSED) == 1
+    assert s.ready_owners(next(iter(s.campaigns.values()))) == set()
+    # ... and unpaused in the campaign's queue it is ready again
+    feed(s, member("QueueMemberPause", "alice", paused=False), T0 + 5)
+    snap = s.snapshot(next(iter(s.campaigns.values())), T0 + 6)
+    assert snap.count_agents(AgentState.READY) == 1
