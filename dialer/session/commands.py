@@ -119,6 +119,7 @@ class LogAgentState:
     state: AgentStatus
     started: datetime
     ended: datetime
+    pause_code: str | None = None  # the span's pause code (pause time by code in reports)
 
 
 @dataclass(frozen=True)

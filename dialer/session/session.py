@@ -136,6 +136,7 @@ class Session:
         self.owed_since: dict[int, tuple[str, float]] = {}  # call id -> (agent, since): dispositions owed
         self.counters = {"placed": 0, "answered": 0, "connected": 0, "abandoned": 0, "ended": 0}
         self._since: dict[str, float] = {}  # agent interface -> when its current state began
+        self._span_code: dict[str, str | None] = {}  # agent interface -> its current pause code
         self._pacing_now = 0.0
 
     # ------------------------------------------------------------------ campaigns and restarts
@@ -576,9 +577,14 @@ class Session:
         # Keep the state history for reports: the span just ended.
         started = self._since.get(agent.interface, u.at)
         if u.previous is not AgentState.LOGGED_OUT and camp is not None and u.at > started:
-            cmds.append(LogAgentState(agent.id, camp.id, STORED_AGENT[u.previous], dt(started), dt(u.at)))  # type: ignore[arg-type]
+            cmds.append(LogAgentState(agent.id, camp.id, STORED_AGENT[u.previous], dt(started), dt(u.at),  # type: ignore[arg-type]
+                                      self._span_code.get(agent.interface)))
         self._since[agent.interface] = u.at
-        code = snap.pause_code or (CALLBACK_PAUSE if agent.reserved is not None else None)
+        # A pause code belongs to a pause: a ready or talking agent has none (the tracker keeps
+        # the last reason the PBX gave, which would otherwise show as stale: ready "wrapup").
+        code = (snap.pause_code or (CALLBACK_PAUSE if agent.reserved is not None else None)
+                if u.state is AgentState.PAUSED else None)
+        self._span_code[agent.interface] = code
         cmds.append(SetAgentState(agent.id, stored_state(u.state, code), code, dt(u.at)))  # type: ignore[arg-type]
         if u.previous is AgentState.TALKING and camp is not None:
             camp.stats.observe_talk(max(0.0, u.at - started), now=u.at)

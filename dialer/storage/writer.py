@@ -60,7 +60,8 @@ async def store(conn: AsyncConnection, cmd: Any, rng: random.Random) -> None:
     elif isinstance(cmd, EndCall):
         await calls.end_call(conn, cmd.call_id, cmd.values, rng, cmd.rules)
     elif isinstance(cmd, LogAgentState):
-        await conn.execute(agents.log_stmt(cmd.agent_id, cmd.campaign_id, cmd.state, None, cmd.started, cmd.ended))
+        await conn.execute(agents.log_stmt(cmd.agent_id, cmd.campaign_id, cmd.state, cmd.pause_code, cmd.started,
+                                                cmd.ended))
     elif isinstance(cmd, SetAgentState):
         await conn.execute(agents.state_stmt(cmd.agent_id, cmd.state, cmd.pause_code, cmd.since))
     elif isinstance(cmd, SetAgentCampaign):

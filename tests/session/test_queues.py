@@ -27,3 +27,17 @@ def test_paused_in_the_campaign_queue_is_paused_whatever_other_queues_say() -> N
     feed(s, member("QueueMemberPause", "alice", paused=False), T0 + 5)
     snap = s.snapshot(next(iter(s.campaigns.values())), T0 + 6)
     assert snap.count_agents(AgentState.READY) == 1
+
+
+def test_pause_spans_carry_their_code_and_a_ready_agent_has_none() -> None:
+    """Issue 16 item 8: agent_state_log.pause_code was always NULL (no pause time by code) and
+    `agents ls` showed a ready agent with the stale code "wrapup"."""
+    from dialer.session import LogAgentState, SetAgentState
+
+    s = session("progressive", "alice")
+    feed(s, member("QueueMemberPause", "alice", paused=True, reason="LUNCH"), T0 + 10)
+    cmds = feed(s, member("QueueMemberPause", "alice", paused=False, reason="LUNCH"), T0 + 70)
+    [span] = [c for c in cmds if isinstance(c, LogAgentState)]
+    assert (span.state, span.pause_code) == ("paused", "LUNCH")
+    [state] = [c for c in cmds if isinstance(c, SetAgentState)]
+    assert (state.state, state.pause_code) == ("ready", None)
