@@ -68,6 +68,7 @@ class Engine:
         self._db_lock = asyncio.Lock()
         self.writer = Writer(db, self._db_lock, self.rng, clock)
         self._stopping = asyncio.Event()
+        self._latest_import: int | None = None  # the newest lead import seen (reload_campaigns)
         self._tasks: list[asyncio.Task] = []
         self._place_tasks: set[asyncio.Task] = set()
         self.listeners: list[Any] = []  # callables (kind, data): dashboards, demo agents
@@ -141,6 +142,10 @@ class Engine:
     async def reload_campaigns(self) -> None:
         """Pick up campaigns started, paused or changed since (``dialer campaigns start``)."""
         async with self.db.connect() as conn:
+            latest = await campaigns_db.latest_import(conn)
+            if latest != self._latest_import:  # new leads: claim them now, not at the zone refresh
+                self._latest_import = latest
+                self.session.leads_changed()
             for row in await campaigns_db.rows(conn, active=False):
                 camp = self.campaigns.get(row.id)
                 active = row.status == CampaignStatus.ACTIVE

@@ -72,6 +72,7 @@ class CampaignRuntime:
         self.definition = definition
         self.governor = make_governor(definition, self.governor.ledger)
         self.stats.ring_timeout = definition.dial.ring_timeout
+        self.zones_read_at = float("-inf")  # its window or lists may have changed: re-read
 
 
 @dataclass

@@ -347,6 +347,12 @@ class Session:
         """The campaign's zone keys are to be read again (:meth:`zones_read`)."""
         return now - self.campaigns[campaign_id].zones_read_at >= ZONE_REFRESH
 
+    def leads_changed(self) -> None:
+        """Leads were imported (or lists changed): every campaign re-reads its zone sets at
+        its next claim instead of up to ``ZONE_REFRESH`` later."""
+        for camp in self.campaigns.values():
+            camp.zones_read_at = float("-inf")
+
     def zones_read(self, campaign_id: int, keys: list[tuple[str, str | None, str | None]], now: float) -> None:
         camp = self.campaigns[campaign_id]
         camp.zone_keys, camp.zones_read_at, camp.open_minute = keys, now, -1
@@ -397,8 +403,9 @@ class Session:
         camp = self.campaigns.get(plan.campaign_id)
         if camp is None:
             return [GiveBack(tuple(claimed))] if claimed else []
-        if not claimed and camp.zone_keys and now - camp.zones_read_at >= 30:
-            camp.zones_read_at = float("-inf")  # new leads may have arrived: re-read zones soon
+        if not claimed and now - camp.zones_read_at >= 30:
+            # new leads may have arrived (a campaign that ran dry has no zone keys at all)
+            camp.zones_read_at = float("-inf")
         kept, back = self.split_owned(camp.id, claimed)
         cmds: list[Command] = [GiveBack(tuple(back))] if back else []
         if len(kept) < plan.n and plan.idle_if_short:

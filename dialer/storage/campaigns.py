@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, insert, select, update
+from sqlalchemy import Select, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from campaigns.definition import definition_from_data
 from dialer.session.commands import CampaignRef
-from dialer.storage.tables import campaigns, pacing_state
+from dialer.storage.tables import campaigns, import_runs, pacing_state
 from dialer.vocabulary import CampaignStatus
 
 
@@ -28,6 +28,15 @@ def by_id_stmt(campaign_id: int) -> Select:
 
 def pacing_stmt(campaign_id: int) -> Select:
     return select(pacing_state.c.data).where(pacing_state.c.campaign_id == campaign_id)
+
+
+def latest_import_stmt() -> Select:
+    """The newest lead import (its id grows with every import, finished or not)."""
+    return select(func.max(import_runs.c.id))
+
+
+async def latest_import(conn: AsyncConnection) -> int | None:
+    return (await conn.execute(latest_import_stmt())).scalar()
 
 
 async def rows(conn: AsyncConnection, *, active: bool) -> list[Any]:

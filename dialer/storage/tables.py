@@ -7,7 +7,8 @@ from campaigns.models import campaigns
 from dialer.models import agent_state_log as agent_log
 from dialer.models import agents, calls, pacing_state
 from lists.models import dnc_numbers as dnc
+from lists.models import import_runs, leads
 from lists.models import lead_lists as lists_
-from lists.models import leads
 
-__all__ = ["agent_log", "agents", "calls", "campaigns", "dnc", "leads", "lists_", "pacing_state"]
+__all__ = ["agent_log", "agents", "calls", "campaigns", "dnc", "import_runs", "leads", "lists_",
+           "pacing_state"]

@@ -41,3 +41,19 @@ def test_pause_spans_carry_their_code_and_a_ready_agent_has_none() -> None:
     assert (span.state, span.pause_code) == ("paused", "LUNCH")
     [state] = [c for c in cmds if isinstance(c, SetAgentState)]
     assert (state.state, state.pause_code) == ("ready", None)
+
+
+def test_new_leads_are_claimed_soon_after_an_import_into_a_campaign_that_ran_dry() -> None:
+    """Issue 16 item 6: a campaign whose leads were all called has no zone keys; new leads
+    imported into it waited for the 300 s zone refresh (90 s+ with agents ready)."""
+    from dialer.session import ClaimPlan
+
+    s = session("progressive", "alice")
+    camp = next(iter(s.campaigns.values()))
+    s.zones_read(camp.id, [], T0)  # ran dry: no leads left to call, no zone keys
+    assert not s.zones_stale(camp.id, T0 + 31)
+    s.leads_claimed(ClaimPlan(camp.id, 1, 0, False), [], T0 + 31)  # nothing to claim
+    assert s.zones_stale(camp.id, T0 + 32)  # re-read at the next pass, not 300 s later
+    s.zones_read(camp.id, [], T0 + 40)
+    s.leads_changed()  # an import the engine saw
+    assert s.zones_stale(camp.id, T0 + 41)
