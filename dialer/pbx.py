@@ -33,7 +33,8 @@ class PbxLink(Protocol):
                         timeout: float, caller_id: str | None, variables: dict[str, str]) -> None:
         """Send an async Originate; return when the PBX accepted it, raise when it refused."""
 
-    async def queue_add(self, queue: str, interface: str, member_name: str, paused: bool = False) -> None:
+    async def queue_add(self, queue: str, interface: str, member_name: str, paused: bool = False,
+                        state_interface: str | None = None) -> None:
         """Raise :class:`MemberExists` when already a member, :class:`~dialer.errors.PbxError` else."""
 
     async def queue_remove(self, queue: str, interface: str) -> None: ...
@@ -82,7 +83,8 @@ async def perform(link: PbxLink, cmd: PbxAction) -> None:
         elif isinstance(cmd, QueueRemove):
             await link.queue_remove(cmd.queue, cmd.interface)
         else:
-            await link.queue_add(cmd.queue, cmd.interface, cmd.member_name, paused=cmd.paused)
+            await link.queue_add(cmd.queue, cmd.interface, cmd.member_name, paused=cmd.paused,
+                                 state_interface=cmd.state_interface)
     except MemberExists:
         assert isinstance(cmd, QueueAdd)
         await link.queue_pause(cmd.queue, cmd.interface, cmd.paused, cmd.reason)
@@ -130,9 +132,10 @@ class AmiLink:
             raise OriginateRefused(str(exc)) from None
 
     async def queue_add(self, queue: str, interface: str, member_name: str, paused: bool = False,
-                        reason: str = "") -> None:
+                        state_interface: str | None = None) -> None:
         try:
-            await self.client.queue_add(queue, interface, member_name=member_name, paused=paused)
+            await self.client.queue_add(queue, interface, member_name=member_name, paused=paused,
+                                        state_interface=state_interface)
         except AmiError as exc:
             raise agent_action_error(exc, "QueueAdd") from None
 

@@ -60,6 +60,7 @@ class QueueAdd:
     paused: bool = False
     reason: str = ""
     on_error: Literal["raise", "ignore", "resync"] = "raise"
+    state_interface: str | None = None  # the device whose state stands for the member's
 
 
 @dataclass(frozen=True)

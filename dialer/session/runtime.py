@@ -102,6 +102,7 @@ class AgentRef:
     id: int
     name: str
     interface: str
+    state_interface: str | None = None  # the device whose state the queue follows (QueueAdd)
 
 
 @dataclass
@@ -116,6 +117,7 @@ class AgentRuntime:
     pending_pause: str | None = None  # pause asked for while on a call
     paused: str | None = None  # the pause code we last set on the PBX (None: unpaused)
     reserved: LiveCall | None = None  # the owned callback being placed to this agent
+    state_interface: str | None = None  # the device whose state the queue follows (QueueAdd)
 
     @property
     def call_id(self) -> int | None:

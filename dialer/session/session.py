@@ -173,7 +173,8 @@ class Session:
         camp = self.campaigns.get(row.campaign_id) if row.campaign_id else None
         if camp is None or (member is None and row.node != self.node):
             return []
-        agent = AgentRuntime(row.id, row.name, row.interface, camp, owed=list(owed))
+        agent = AgentRuntime(row.id, row.name, row.interface, camp, owed=list(owed),
+                             state_interface=getattr(row, "state_interface", None))
         self.agents[row.interface] = agent
         self.agent_tracker.set_wrap_up(row.interface, MAX_WRAPUP)
         # Its state is the campaign queue's (a member of other queues too is not "ready" here
@@ -189,6 +190,7 @@ class Session:
             code = WRAPUP_PAUSE if agent.owed else row.pause_code if row.state == AgentStatus.PAUSED else None
             agent.paused = None if code is None or code == CALLBACK_PAUSE else code
             return [*cmds, QueueAdd(camp.queue, row.interface, row.name, paused=agent.paused is not None,
+                                    state_interface=agent.state_interface,
                                     reason=agent.paused or "", on_error="resync")]
         cmds += self.event(member, now)
         agent.paused = (member.paused_reason or "") if member.paused else None
@@ -256,6 +258,7 @@ class Session:
                 continue
             code = agent.paused
             cmds.append(QueueAdd(agent.campaign.queue, agent.interface, agent.name, paused=code is not None,
+                                 state_interface=agent.state_interface,
                                  reason=code or "", on_error="resync"))
         return cmds
 
@@ -675,6 +678,7 @@ class Session:
             cmds += self.logout(who)
         agent = self.agents.setdefault(who.interface, AgentRuntime(who.id, who.name, who.interface))
         agent.campaign = camp
+        agent.state_interface = getattr(who, "state_interface", None)
         self.agent_tracker.set_wrap_up(who.interface, MAX_WRAPUP)
         if now is not None:
             cmds += self._agent_updates(self.agent_tracker.set_queue(who.interface, camp.queue, now))
@@ -683,7 +687,8 @@ class Session:
         paused = bool(agent.owed)
         agent.paused = WRAPUP_PAUSE if paused else None
         return [*cmds, SetAgentCampaign(who.id, camp.id, self.node),
-                QueueAdd(camp.queue, who.interface, who.name, paused=paused, reason=agent.paused or "")]
+                QueueAdd(camp.queue, who.interface, who.name, paused=paused, reason=agent.paused or "",
+                         state_interface=agent.state_interface)]
 
     def logout(self, who: AgentRef) -> list[Command]:
         agent = self._logged_in(who)

@@ -57,3 +57,13 @@ def test_new_leads_are_claimed_soon_after_an_import_into_a_campaign_that_ran_dry
     s.zones_read(camp.id, [], T0 + 40)
     s.leads_changed()  # an import the engine saw
     assert s.zones_stale(camp.id, T0 + 41)
+
+
+def test_the_state_interface_goes_with_every_queue_add() -> None:
+    """Issue 16 item 3: a Local agent interface that dials onward names its device's state."""
+    from dialer.session import AgentRef, QueueAdd
+
+    s = session("progressive")
+    agent = AgentRef(1, "alice", "Local/9001@agents/n", state_interface="PJSIP/alice")
+    [add] = [c for c in s.login(agent, "e2e", T0) if isinstance(c, QueueAdd)]
+    assert (add.interface, add.state_interface) == ("Local/9001@agents/n", "PJSIP/alice")
