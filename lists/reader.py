@@ -286,8 +286,8 @@ def _read_pandas(fmt: FileFormat, chunksize: int, skip: int = 0, columns: list[s
     # first record (its extra cells dropped without a word). The header and the records given
     # already are skipped as records (quoted newlines respected).
     names = columns if columns is not None else pandas_columns(fmt)
-    if not names:
-        names = fmt.header
+    if not names:  # pandas could not read the header alone (e.g. a quote open to the end)
+        names = _unique_names(fmt.header)
     start = dict(header=None, names=names, skiprows=fmt.leading_blank + 1 + skip)
     ragged = ragged_records(fmt, len(names))
     shift = fmt.leading_blank + 2 + skip
@@ -361,6 +361,22 @@ def _drop_ragged(chunk: Chunk, ragged: dict[int, tuple[int, str]], width: int) -
     return Chunk(frame, [chunk.rows[i] for i in keep], sorted(malformed))
 
 
+def _unique_names(header: list[str]) -> list[str]:
+    """The header's names made unique and non-blank the way pandas does (``a``, ``a.1``;
+    ``Unnamed: 2``): ``read_csv`` refuses duplicate ``names`` with a ValueError."""
+    seen: set[str] = set()
+    out = []
+    for i, name in enumerate(header):
+        name = name or f"Unnamed: {i}"
+        base, n = name, 0
+        while name in seen:
+            n += 1
+            name = f"{base}.{n}"
+        seen.add(name)
+        out.append(name)
+    return out
+
+
 def pandas_columns(fmt: FileFormat) -> list[str]:
     """The column names pandas gives the header (duplicates and blanks renamed its way)."""
     try:
@@ -374,8 +390,18 @@ _ARROW_ENCODINGS = frozenset({"utf-8", "utf-8-sig", "ascii"})
 
 
 def _arrow_eligible(fmt: FileFormat) -> bool:
-    return (codecs.lookup(fmt.encoding).name in _ARROW_ENCODINGS and fmt.leading_blank == 0
-            and fmt.delimiter not in ('"', "\n", "\r"))
+    """UTF-8, no blank lines before the header, and lines ended by LF or CRLF: pandas splits
+    records at a bare CR its own way (``,,;`` after a CR can come out shifted), so a file
+    with bare CRs in its first 64 KiB is pandas' alone."""
+    if not (codecs.lookup(fmt.encoding).name in _ARROW_ENCODINGS and fmt.leading_blank == 0
+            and fmt.delimiter not in ('"', "\n", "\r")):
+        return False
+    try:
+        with open(fmt.path, "rb") as fh:
+            head = fh.read(65536)
+    except OSError:
+        return False
+    return head.count(b"\r") == head.count(b"\r\n")
 
 
 def _read_arrow(fmt: FileFormat, chunksize: int, columns: list[str]) -> Generator[Chunk, None, bool]:

@@ -80,6 +80,8 @@ def _format(path: Path, delimiter: str) -> FileFormat | None:
 @example((b'a\n"open\n', ","), 3)
 @example((b'col0\n"\n\n"\r"', ","), 1)  # a quote left open at the end: pandas' error, not a value
 @example((b'col0\n\r"\n\n"\r"', ","), 1)
+@example((b"col0,col1,col2\r,,;\r,,\r,,\r,,\r,,", ","), 1)  # bare CRs: pandas shifts a cell
+@example((b'col0,col1,col0\n,,"\n,,\n,,', ","), 1)  # duplicate names and an open quote: one error
 def test_same_as_pandas(tmp_path: Path, file: tuple[bytes, str], chunksize: int) -> None:
     data, delimiter = file
     path = tmp_path / "f.csv"
