@@ -460,7 +460,7 @@ async def db_outage(run: Any, fault: Callable[[], Any], recover: Callable[[], An
     seen = {"outages": engine.writer.outages, "rejected": engine.writer.rejected, "placed": engine.counters["placed"],
             "placed_before": placed_away, "placed_while_away": placed_during, "most_pending": engine.writer.most_pending,
             "writes": engine.writer.done}
-    print("database outage:", seen)  # the figures docs/reliability-database.md quotes (pytest -s)
+    print("database outage:", seen)  # the figures docs/reliability.md quotes (pytest -s)
     return seen
 
 
