@@ -590,10 +590,10 @@ class Session:
             cmds.append(LogAgentState(agent.id, camp.id, STORED_AGENT[u.previous], dt(started), dt(u.at),  # type: ignore[arg-type]
                                       self._span_code.get(agent.interface)))
         self._since[agent.interface] = u.at
-        # A pause code belongs to a pause: a ready or talking agent has none (the tracker keeps
-        # the last reason the PBX gave, which would otherwise show as stale: ready "wrapup").
-        code = (snap.pause_code or (CALLBACK_PAUSE if agent.reserved is not None else None)
-                if u.state is AgentState.PAUSED else None)
+        # A ready or talking agent has no pause code (the tracker keeps the last reason the PBX
+        # gave, which would otherwise show as stale: ready "wrapup").
+        code = (None if u.state in (AgentState.READY, AgentState.TALKING)
+                else snap.pause_code or (CALLBACK_PAUSE if agent.reserved is not None else None))
         self._span_code[agent.interface] = code
         cmds.append(SetAgentState(agent.id, stored_state(u.state, code), code, dt(u.at)))  # type: ignore[arg-type]
         if u.previous is AgentState.TALKING and camp is not None:
