@@ -28,9 +28,7 @@ from tests.api.test_routes import login
 CORPUS = Path(__file__).parent / "corpus"
 CSVS = sorted((CORPUS / "csv").iterdir())
 #: Cases the corpus found that are not fixed yet (strict: a fix turns them into failures to remove).
-KNOWN: dict[str, str] = {}  # inputs that still lose a frame (none: each was fixed in dialer/ami/codec.py)
-FRAMES = [pytest.param(p, id=p.name, marks=pytest.mark.xfail(reason=KNOWN[p.name], strict=True))
-          if p.name in KNOWN else pytest.param(p, id=p.name) for p in sorted((CORPUS / "ami").iterdir())]
+FRAMES = sorted((CORPUS / "ami").iterdir())  # every one must keep the frame behind it
 
 
 @pytest.mark.parametrize("path", CSVS, ids=[p.name for p in CSVS])
@@ -58,7 +56,7 @@ def test_lead_file(tmp_path: Path, path: Path) -> None:
 GOOD = b"Event: QueueMemberStatus\r\nQueue: camp1\r\nInterface: PJSIP/a1\r\nMemberName: alice\r\nStatus: 1\r\nPaused: 0\r\n\r\n"
 
 
-@pytest.mark.parametrize("path", FRAMES)
+@pytest.mark.parametrize("path", FRAMES, ids=[p.name for p in FRAMES])
 @pytest.mark.parametrize("step", [0, 1, 7])
 def test_ami_bytes_through_the_codec(path: Path, step: int) -> None:
     reasons: list[str] = []
@@ -72,7 +70,7 @@ def test_ami_bytes_through_the_codec(path: Path, step: int) -> None:
     assert parser.errors == len(reasons) and all(isinstance(r, str) and r for r in reasons)
 
 
-@pytest.mark.parametrize("path", FRAMES)
+@pytest.mark.parametrize("path", FRAMES, ids=[p.name for p in FRAMES])
 async def test_ami_bytes_through_the_client(path: Path) -> None:
     async with FakeAmi() as ami:
         sink = Sink()
