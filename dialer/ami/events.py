@@ -296,7 +296,9 @@ class QueueStatusComplete(AmiEvent):
 class CoreShowChannel(ChannelEvent):
     action_id: str | None = None
     application: str = ""
+    application_data: str = ""
     duration: str = ""
+    bridge_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -486,7 +488,9 @@ _PARSERS: dict[str, Callable[[str, Mapping[str, Any]], AmiEvent]] = {
         f,
         action_id=_uid(f, "ActionID"),
         application=_get(f, "Application"),
+        application_data=_get(f, "ApplicationData"),
         duration=_get(f, "Duration"),
+        bridge_id=_get(f, "BridgeId"),
     ),
     "CoreShowChannelsComplete": lambda n, f: CoreShowChannelsComplete(
         n, _uid(f, "ActionID"), _int(f, "ListItems")

@@ -240,6 +240,7 @@ class _Call:
     placed_at: float
     phase: CallState = CallState.PLACED  # last known phase, even while lost
     lost: bool = False
+    blind: bool = False  # was lost and found alive: events may have been missed meanwhile
     outcome: Outcome | None = None
     reason: str = ""
     accepted_at: float | None = None
@@ -424,15 +425,19 @@ class CallTracker:
 
         ``live``: the ``CoreShowChannel`` events (or bare unique ids).  An attempt with a live
         channel (its own ids, or a channel whose ``Linkedid`` is its channel id) goes back to
-        its last known state; any other ends with the outcome its known facts give
-        (see :meth:`_decide`), or ``UNKNOWN`` with reason ``"lost"``.
+        its last known state, moved on by what the channels show happened while the link was
+        blind (answered, in the queue, bridged to an agent: :meth:`_learn`); any other ends
+        with the outcome its known facts give (see :meth:`_decide`), or ``UNKNOWN`` with
+        reason ``"lost"``.
         """
         alive: set[str] = set()
+        linked: dict[str, list[CoreShowChannel]] = {}
         for item in live:
             if isinstance(item, str):
                 alive.add(item)
             else:
                 alive.update(x for x in (item.uniqueid, item.linkedid) if x)
+                linked.setdefault(item.linkedid or item.uniqueid or "", []).append(item)
         out: list[CallUpdate] = []
         for call in list(self._calls.values()):
             if not call.lost:
@@ -440,12 +445,35 @@ class CallTracker:
             if (call.channel_id and call.channel_id in alive) or (
                 call.other_channel_id and call.other_channel_id in alive
             ):
-                call.lost = False
+                call.lost, call.blind = False, True
+                self._learn(call, linked.get(call.channel_id or "", []), now)
                 out.append(CallUpdate(call.attempt_id, CallState.UNKNOWN, now, call.snapshot()))
             else:
                 call.up.clear()
                 out += self._end(call, now)
         return out
+
+    def _learn(self, call: _Call, channels: list[CoreShowChannel], now: float) -> None:
+        """What a call's live channels show it went through while the link was blind: its own
+        channel up (answered), in ``Queue`` (queued), an agent's channel bridged to it (connected,
+        agent by interface: a queue member leg ``AppQueue`` or an owned callback's ``AppDial``)."""
+        for chan in channels:
+            own = chan.uniqueid in (call.channel_id, call.other_channel_id)
+            if own:
+                call.up.add(chan.uniqueid or "")
+            if chan.uniqueid == call.channel_id and chan.channel_state == 6:
+                self._signal(call, Signal.ANSWERED, now)
+            if chan.uniqueid == call.channel_id and chan.application == "Queue":
+                call.queue = call.queue or chan.application_data.split(",")[0]
+                self._signal(call, Signal.QUEUED, now)
+        for chan in channels:
+            if chan.uniqueid not in (call.channel_id, call.other_channel_id) and chan.bridge_id and (
+                chan.application in ("AppQueue", "AppDial")
+            ):
+                call.agent_interface = call.agent_interface or interface_of(chan.channel)
+                if call.agent_interface == call.route_interface:
+                    call.agent = call.agent or call.route_agent
+                self._signal(call, Signal.CONNECTED, now)
 
     def tick(self, now: float) -> list[CallUpdate]:
         """Settle attempts stuck for ``settle_timeout``: channels all hung up but no
@@ -552,11 +580,13 @@ class CallTracker:
             call.agent, call.agent_interface = event.member_name, event.interface
             call.hold_time = event.hold_time
             return self._signal(call, Signal.CONNECTED, now)
-        if isinstance(event, AgentComplete):
+        if isinstance(event, AgentComplete):  # only ever after an AgentConnect (maybe missed)
             call.talk_time = event.talk_time
             if not call.agent:
                 call.agent, call.agent_interface = event.member_name, event.interface
-            return []
+            if call.connected_at is None and event.talk_time is not None:
+                call.connected_at = now - event.talk_time
+            return self._signal(call, Signal.CONNECTED, now)
         if isinstance(event, AgentCalled):
             return []
         if isinstance(event, QueueCallerAbandon):
@@ -623,7 +653,10 @@ class CallTracker:
         if call.originate_error is not None:
             return Outcome.FAILED, call.originate_error
         cause, _ = call.best_cause()
-        return failure_outcome(call.originate_reason, call.dial_status, cause)
+        outcome = failure_outcome(call.originate_reason, call.dial_status, cause)
+        if call.blind and outcome[0] is Outcome.FAILED and call.originate_reason is None:
+            return Outcome.UNKNOWN, "lost"  # its answer may have come while we were blind
+        return outcome
 
     def _end(self, call: _Call, now: float) -> list[CallUpdate]:
         previous = call.state

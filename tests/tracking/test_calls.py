@@ -8,6 +8,7 @@ import pytest
 
 from dialer.ami.capture import read_capture
 from dialer.ami.events import (
+    AgentComplete,
     CoreShowChannel,
     DialerMachine,
     Hangup,
@@ -200,6 +201,58 @@ def test_link_drop_mid_call_reconciled_live_then_ends_normally() -> None:
                 replay.calls.handle(parse_event(item.frame), item.at)
         final = replay.calls.get("call-108")
         assert final is not None and final.outcome is O.CONNECTED and final.agent == "agent1"
+
+
+def test_blind_spell_anywhere_before_the_connect_still_ends_connected() -> None:
+    """08 (issue 13, the silent link): the link goes blind at any point after the Originate and
+    comes back at the CoreShowChannels, every event between lost.  The channels show the call
+    bridged to the agent: it is CONNECTED (never FAILED for the facts it missed), and the events
+    after the reconnect end it CONNECTED."""
+    for path in both_runs("08"):
+        items = read_capture(path).items
+        sent = next(i for i, r in enumerate(items) if r.frame.get("Action") == "Originate")
+        csc = next(i for i, r in enumerate(items) if r.frame.get("Action") == "CoreShowChannels")
+        live = [e for r in items if isinstance(e := parse_event(r.frame), CoreShowChannel)]
+        for cut in range(sent + 1, csc):
+            replay = replay_capture(path, items[:cut])
+            replay.calls.link_lost(items[cut].at)
+            [update] = replay.calls.reconcile(live, items[csc].at)
+            assert update.state is CallState.CONNECTED, (path.name, cut)
+            assert update.record.agent_interface == "Local/9001@sim-agents"
+            assert update.record.queue == "camp1" and update.record.answered_at is not None
+            for item in items[csc:]:
+                if item.direction == "received" and not item.frame.get("ActionID"):
+                    replay.calls.handle(parse_event(item.frame), item.at)
+            final = replay.calls.get("call-108")
+            assert final is not None and final.outcome is O.CONNECTED and final.agent == "agent1", cut
+
+
+def test_blind_call_without_channel_facts_is_unknown_never_failed() -> None:
+    """Found alive by bare id (no channel details), its answer missed, then a normal hangup with
+    no OriginateResponse: an agent may have taken it, so UNKNOWN — not FAILED "cause 16"."""
+    t = CallTracker(settle_timeout=5.0)
+    t.place("a1", 0.0, channel_id="c1", other_channel_id="c2", action_id="o-a1", use_default_ids=False)
+    t.originate_accepted("a1", 0.1)
+    t.link_lost(1.0)
+    [alive] = t.reconcile(["c1"], 3.0)
+    assert alive.state is CallState.ACCEPTED
+    t.handle(Hangup("Hangup", "c1", "c1", "Local/x;1", 6, 16, "Normal Clearing"), 20.0)
+    t.handle(Hangup("Hangup", "c2", "c1", "Local/x;2", 6, 16, "Normal Clearing"), 20.0)
+    [ended] = t.tick(26.0)
+    assert ended.record.outcome is O.UNKNOWN and ended.record.reason == "lost"
+
+
+def test_agent_complete_without_its_connect_is_a_connection() -> None:
+    """``AgentComplete`` only follows an ``AgentConnect``: with the connect missed, the call
+    still reached that agent, connected ``TalkTime`` seconds before."""
+    t = CallTracker()
+    t.place("a1", 0.0, channel_id="c1", other_channel_id="c2", action_id="o-a1", use_default_ids=False)
+    t.handle(OriginateResponse("OriginateResponse", "o-a1", "Success", 4, "c1"), 5.0)
+    [update] = t.handle(AgentComplete("AgentComplete", "c1", "c1", "Local/x;1", queue="camp1",
+                                      member_name="agent1", interface="PJSIP/agent1", hold_time=2,
+                                      talk_time=30, reason="caller"), 60.0)
+    assert update.state is CallState.CONNECTED and update.record.connected_at == 30.0
+    assert update.record.agent == "agent1"
 
 
 def test_lost_while_ringing_resolved_by_events_after_reconnect() -> None:
