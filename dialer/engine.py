@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from campaigns.definition import definition_from_data
 from dialer.ami.events import AmiEvent, CoreShowChannel
 from dialer.claim import ClaimedLead, claim_leads
-from dialer.clock import Clock
+from dialer.clock import Clock, wait_for
 from dialer.errors import DialerError, PbxError
 from dialer.pbx import OriginateRefused, PbxLink, perform, queue_members
 from dialer.services.diagnostics import top_reason
@@ -68,6 +68,7 @@ class Engine:
         self._db_lock = asyncio.Lock()
         self.writer = Writer(db, self._db_lock, self.rng, clock)
         self._stopping = asyncio.Event()
+        self._pace_now = asyncio.Event()  # the PBX's state just became known: pace without waiting
         self._latest_import: int | None = None  # the newest lead import seen (reload_campaigns)
         self._tasks: list[asyncio.Task] = []
         self._place_tasks: set[asyncio.Task] = set()
@@ -202,7 +203,12 @@ class Engine:
                 await self.pace_once()
             except Exception:
                 log.exception("pacing pass failed")
-            await self.clock.sleep(max(0.0, self.pacing_interval - (self.clock.monotonic() - started)))
+            rest = max(0.0, self.pacing_interval - (self.clock.monotonic() - started))
+            try:
+                await wait_for(self.clock, self._pace_now.wait(), rest)
+            except TimeoutError:
+                pass
+            self._pace_now.clear()
 
     async def _housekeeping(self) -> None:
         last_reload = last_save = self.clock.monotonic()
@@ -349,6 +355,7 @@ class Engine:
     def reconciled(self, channels: Iterable[CoreShowChannel]) -> None:
         """Logged in again and ``CoreShowChannels`` taken: settle the calls that were in flight."""
         self._run(self.session.reconciled(channels, self.now()))
+        self._pace_now.set()
 
     # ------------------------------------------------------------------ agents
 
