@@ -146,10 +146,11 @@ def list_stmt(*, status: str | None = None, campaign: str | None = None, limit: 
     return stmt
 
 
-def retry_stmt(now: datetime, *, ids: list[int] | None = None, campaign_id: int | None = None) -> Update:
-    """Failed events (all, these ``ids``, or a campaign's) pending again, due now, attempts reset."""
+def retry_stmt(*, ids: list[int] | None = None, campaign_id: int | None = None) -> Update:
+    """Failed events (all, these ``ids``, or a campaign's) pending again, attempts reset, due
+    at once (whatever the daemon's clock: due since they were queued)."""
     o = webhook_outbox
-    stmt = update(o).where(o.c.status == FAILED).values(status=PENDING, attempts=0, next_attempt_at=now)
+    stmt = update(o).where(o.c.status == FAILED).values(status=PENDING, attempts=0, next_attempt_at=o.c.created_at)
     if ids:
         stmt = stmt.where(o.c.id.in_(ids))
     if campaign_id is not None:
@@ -157,5 +158,5 @@ def retry_stmt(now: datetime, *, ids: list[int] | None = None, campaign_id: int 
     return stmt
 
 
-def retry_sync(conn: Connection, now: datetime, **kw: Any) -> int:
-    return conn.execute(retry_stmt(now, **kw)).rowcount or 0
+def retry_sync(conn: Connection, **kw: Any) -> int:
+    return conn.execute(retry_stmt(**kw)).rowcount or 0
