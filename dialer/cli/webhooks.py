@@ -59,6 +59,7 @@ def test_cmd(obj, campaign: str, as_json: bool) -> None:
     import httpx
 
     from campaigns.store import load
+    from dialer.secrets import mask_url
     from dialer.webhooks.delivery import WebhookConfigError, body_of, read_secret
     from dialer.webhooks.signing import headers
 
@@ -80,9 +81,9 @@ def test_cmd(obj, campaign: str, as_json: bool) -> None:
         answer = httpx.post(hook.url, content=body, timeout=hook.timeout, headers=headers(
             secret, int(now.timestamp()), body, event="webhook.test", event_id=event_id))
     except httpx.HTTPError as exc:
-        raise InputError(f"webhook {hook.url}: {type(exc).__name__}: {exc}") from None
-    result = {"url": hook.url, "status": answer.status_code, "ok": answer.is_success,
+        raise InputError(f"webhook {mask_url(hook.url)}: {type(exc).__name__}: {exc}") from None
+    result = {"url": mask_url(hook.url), "status": answer.status_code, "ok": answer.is_success,
               "seconds": round(time.monotonic() - started, 3), "event_id": event_id}
     emit(result, as_json, title="webhook test")
     if not answer.is_success:
-        raise InputError(f"webhook {hook.url} answered HTTP {answer.status_code}")
+        raise InputError(f"webhook {mask_url(hook.url)} answered HTTP {answer.status_code}")

@@ -34,6 +34,8 @@ from dialer.storage.tables import webhook_outbox
 from dialer.webhooks.signing import headers, retry_delay
 
 log = logging.getLogger("dialer.webhooks")
+# httpx logs every request with its URL at INFO: a CRM's URL may carry a token.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 class WebhookConfigError(Exception):
