@@ -96,16 +96,20 @@ class Deliverer:
     """Delivers due events until cancelled (:meth:`run`); :meth:`deliver_due` is one pass.
 
     ``lock``: the daemon's database lock, held only for the short writes (never during a
-    request).  ``poll``: clock seconds between passes when nothing was due.
+    request).  ``poll``: clock seconds between passes when nothing was due — and at least
+    ``min_real_poll`` real seconds, so that a fast scaled clock (the demo, the tests) does not
+    turn the poll into a busy loop.
     """
 
     def __init__(self, db: AsyncEngine, clock: Clock, *, lock: asyncio.Lock | None = None, poll: float = 1.0,
                  batch: int = 50, concurrency: int = 4, first_retry: float = 2.0, longest_retry: float = 3600.0,
-                 transport: httpx.AsyncBaseTransport | None = None, environ: Mapping[str, str] = os.environ) -> None:
+                 transport: httpx.AsyncBaseTransport | None = None, environ: Mapping[str, str] = os.environ,
+                 min_real_poll: float = 0.25) -> None:
         self.db = db
         self.clock = clock
         self.lock = lock or asyncio.Lock()
         self.poll = poll
+        self.min_real_poll = min_real_poll
         self.batch = batch
         self.first_retry, self.longest_retry = first_retry, longest_retry
         self.environ = environ
@@ -132,7 +136,8 @@ class Deliverer:
                     n = 0
                 if n == 0:
                     self._wake.clear()
-                    sleep = asyncio.ensure_future(self.clock.sleep(self.poll))
+                    pause = max(self.poll, self.min_real_poll * self.clock.speed)
+                    sleep = asyncio.ensure_future(self.clock.sleep(pause))
                     woken = asyncio.ensure_future(self._wake.wait())
                     try:
                         await asyncio.wait({sleep, woken}, return_when=asyncio.FIRST_COMPLETED)
