@@ -45,3 +45,24 @@ async def test_no_recording_is_404(api: Api, tmp_path: Path) -> None:
     assert r.status_code == 404 and "missing" in r.json()["error"]
     r = await api.client.get("/api/calls/999/recording", headers=ADMIN)
     assert r.status_code == 404
+
+
+async def test_desktop_sessions_supervisor_yes_agent_no(api: Api, tmp_path: Path) -> None:
+    from sqlalchemy import select
+
+    from dialer.models import agents
+    from dialer.web.sessions import SESSION_COOKIE, open_session
+
+    file = tmp_path / "call-7.wav"
+    file.write_bytes(wav_bytes(0.05))
+    await _store(api, 7, str(file))
+    async with api.engine.db.begin() as conn:
+        await conn.execute(update(agents).where(agents.c.name == "bob").values(role="supervisor"))
+        ids = dict((await conn.execute(select(agents.c.name, agents.c.id))).all())
+    supervisor, agent = await open_session(api.engine.db, ids["bob"]), await open_session(api.engine.db, ids["alice"])
+    api.client.cookies.set(SESSION_COOKIE, supervisor)
+    r = await api.client.get("/api/calls/7/recording", headers={"Range": "bytes=0-3"})
+    assert r.status_code == 206 and r.content == b"RIFF"  # a player seeks with range requests
+    api.client.cookies.set(SESSION_COOKIE, agent)
+    r = await api.client.get("/api/calls/7/recording")
+    assert r.status_code == 403
