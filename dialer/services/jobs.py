@@ -19,6 +19,7 @@ a job).  :mod:`dialer.scheduler` runs them — on one node at a time, recorded i
 - ``compliance_report`` — yesterday's report per campaign into ``<data_dir>/reports/``.
 - ``purge_recordings`` — call recordings older than their campaign's ``[recording]
   retention_days`` are deleted and their path cleared (:mod:`dialer.services.recordings`).
+- ``purge_webhooks`` — webhook events delivered more than 30 days ago leave the outbox.
 - ``purge_stale_claims`` — calls left in flight by a node that is gone (a crash): ended as
   ``UNKNOWN`` ("stale claim purged"), their lead back to ``retry``, due now.
 """
@@ -322,6 +323,19 @@ def purge_recordings(ctx: JobContext) -> JobResult:
     return JobResult(counts, message)
 
 
+#: How long delivered webhook events stay in the outbox (``dialer webhooks ls`` shows them).
+WEBHOOK_KEEP = timedelta(days=30)
+
+
+def purge_webhooks(ctx: JobContext) -> JobResult:
+    """Delete webhook events delivered more than :data:`WEBHOOK_KEEP` ago."""
+    from dialer.storage.outbox import prune_stmt
+
+    with ctx.engine.begin() as conn:
+        n = conn.execute(prune_stmt(ctx.now - WEBHOOK_KEEP)).rowcount or 0
+    return JobResult({"deleted": n}, f"{n} delivered webhook events removed")
+
+
 JOBS: dict[str, JobSpec] = {
     spec.name: spec
     for spec in (
@@ -334,5 +348,7 @@ JOBS: dict[str, JobSpec] = {
                 "End calls a crashed node left in flight; leads back to retry."),
         JobSpec("purge_recordings", purge_recordings, "45 3 * * *",
                 "Delete call recordings older than their campaign's retention days."),
+        JobSpec("purge_webhooks", purge_webhooks, "50 3 * * *",
+                "Remove webhook events delivered more than 30 days ago from the outbox."),
     )
 }

@@ -13,7 +13,18 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Insert, Select, Update, exists, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Delete,
+    Insert,
+    Select,
+    Update,
+    delete,
+    exists,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from campaigns.integrations import WEBHOOK_EVENTS
@@ -160,3 +171,9 @@ def retry_stmt(*, ids: list[int] | None = None, campaign_id: int | None = None) 
 
 def retry_sync(conn: Connection, **kw: Any) -> int:
     return conn.execute(retry_stmt(**kw)).rowcount or 0
+
+
+def prune_stmt(before: datetime) -> Delete:
+    """Delivered events older than ``before`` (the ``purge_webhooks`` job): the receiver has them."""
+    o = webhook_outbox
+    return delete(o).where(o.c.status == DELIVERED, o.c.delivered_at < before)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -90,3 +91,32 @@ async def test_no_webhook_no_events(sqlite_url: str) -> None:
         assert await outbox_rows(db) == []
     finally:
         await db.dispose()
+
+
+async def test_purge_webhooks_keeps_what_is_not_delivered(sqlite_url: str, secret: bytes) -> None:
+    from sqlalchemy import update
+
+    from dialer.db import open_engine
+    from dialer.models import webhook_outbox
+    from dialer.services.jobs import JobContext, purge_webhooks
+
+    _, call_ids, _ = seed(sqlite_url, hook_url="http://127.0.0.1:9/h", n=3)
+    db = make_async_engine(sqlite_url)
+    s = Seeded(db, sqlite_url, 0, call_ids, [])
+    for call_id in call_ids:
+        await _dispose(s, call_id, "NO_CONTACT")  # call.disposed only: the lead goes on
+    rows = await outbox_rows(db)
+    async with db.begin() as conn:
+        old, recent, _pending = (r.id for r in rows)
+        await conn.execute(update(webhook_outbox).where(webhook_outbox.c.id == old).values(
+            status="delivered", delivered_at=START - timedelta(days=31)))
+        await conn.execute(update(webhook_outbox).where(webhook_outbox.c.id == recent).values(
+            status="delivered", delivered_at=START - timedelta(days=29)))
+    await db.dispose()
+    engine = open_engine(sqlite_url)
+    result = purge_webhooks(JobContext(engine, Path("."), "n", START))
+    engine.dispose()
+    assert result.counts == {"deleted": 1}
+    db = make_async_engine(sqlite_url)
+    assert [r.id for r in await outbox_rows(db)] == [recent, _pending]
+    await db.dispose()
