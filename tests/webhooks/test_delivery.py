@@ -133,3 +133,22 @@ async def test_webhooks_test_command(sqlite_url: str, secret: bytes) -> None:
     assert failed.exit_code != 0 and "answered HTTP 500" in failed.output
     assert quiet.exit_code != 0 and "has no [webhook]" in quiet.output
     assert SECRET not in ok.output + failed.output + quiet.output
+
+
+async def test_two_daemons_send_an_event_once(db_url: str, secret: bytes) -> None:
+    """Two daemons sharing the database: the lease gives each due event to one of them."""
+    receiver = await Receiver(secret).start()
+    clock = ManualClock(START + timedelta(hours=1))
+    db, _ = await _events(db_url, receiver.url, n=4)
+    other = make_async_engine(db_url)
+    try:
+        one, two = Deliverer(db, clock), Deliverer(other, clock)
+        async with httpx.AsyncClient() as client:
+            tried = await asyncio.gather(one.deliver_due(client), two.deliver_due(client))
+    finally:
+        await receiver.close()
+        await other.dispose()
+    rows = await outbox_rows(db)
+    await db.dispose()
+    assert sum(tried) == 4 and receiver.requests == 4  # each lead's first event, sent once
+    assert sorted(e["event_id"] for e in receiver.accepted) == sorted(r.event_id for r in rows if r.status == "delivered")
