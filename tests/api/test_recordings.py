@@ -66,3 +66,9 @@ async def test_desktop_sessions_supervisor_yes_agent_no(api: Api, tmp_path: Path
     api.client.cookies.set(SESSION_COOKIE, agent)
     r = await api.client.get("/api/calls/7/recording")
     assert r.status_code == 403
+
+
+def test_the_pages_may_play_recordings() -> None:
+    from dialer.web import CSP
+
+    assert "media-src 'self'" in CSP and "default-src 'none'" in CSP
