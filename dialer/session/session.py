@@ -598,9 +598,14 @@ class Session:
         cmds.append(SetAgentState(agent.id, stored_state(u.state, code), code, dt(u.at)))  # type: ignore[arg-type]
         if u.previous is AgentState.TALKING and camp is not None:
             camp.stats.observe_talk(max(0.0, u.at - started), now=u.at)
+        early = u.state is AgentState.WRAP_UP and camp is not None and not agent.owed
         cmds += self._wrapup(agent, u)
         cmds.append(Emit("agent", {"agent": agent.name, "state": u.state.value, "previous": u.previous.value,
                                    "call_id": agent.call_id}))
+        if early:
+            # Disposed before the hang-up: nothing is owed, so the wrap-up ends at once; the
+            # queue pause is the one the disposition set (none, or the pause asked for).
+            cmds += self._agent_updates(self.agent_tracker.end_wrap_up(agent.interface, u.at))
         return cmds
 
     def _wrapup(self, agent: AgentRuntime, u: AgentUpdate) -> list[Command]:
@@ -611,7 +616,8 @@ class Session:
         cmds: list[Command] = []
         if u.state is AgentState.WRAP_UP and camp is not None:
             agent.wrapup_started = u.at
-            cmds += self._pause(agent, True, WRAPUP_PAUSE)
+            if agent.owed:  # else disposed before the hang-up: no wrap-up (see _agent_update)
+                cmds += self._pause(agent, True, WRAPUP_PAUSE)
         if (u.previous is AgentState.WRAP_UP and u.state is AgentState.PAUSED and snap.pause_code == WRAPUP_PAUSE
                 and agent.owed):
             # The wrap-up time limit passed without a disposition: the rules decide for the

@@ -124,3 +124,38 @@ def test_login_moves_the_agent_between_campaigns_and_refusals_are_typed() -> Non
         s.login(who("alice"), "other")
     assert s.login(who("alice"), "e2e") == [SetAgentCampaign(1, 1, "t"), QueueAdd("e2e", "PJSIP/alice", "alice")]
     assert s.logout(who("alice")) == [QueueRemove("e2e", "PJSIP/alice")]
+
+
+def test_disposition_before_the_hangup_leaves_no_wrapup() -> None:
+    """Disposed while still talking: the hang-up that follows ends the wrap-up at once (the agent
+    was stuck paused "wrapup" with nothing owed)."""
+    s = session("progressive", "alice")
+    place(s, lead(1))
+    connect(s, "dlr-1", "alice", T0 + 5)
+    s.disposed(1, T0 + 20)
+    assert s.agents["PJSIP/alice"].call_id is None
+    cmds = feed(s, {"Event": "AgentComplete", "Queue": "e2e", "Interface": "PJSIP/alice", "MemberName": "alice",
+                    **channel("dlr-1"), "HoldTime": "1", "TalkTime": "40", "Reason": "caller"}, TALK_END)
+    cmds += hangup(s, "dlr-1", TALK_END)
+    assert s.agent_tracker.get("PJSIP/alice").state is AgentState.READY
+    assert of(cmds, QueuePause) == []  # never paused "wrapup"
+    assert [c.data["state"] for c in of(cmds, Emit, kind="agent")][-2:] == ["wrap_up", "ready"]
+    assert of(cmds, EndCall)[0].rules is None  # the disposition already decided the lead
+    # nothing left to expire, and the agent is not paused afterwards
+    assert of(s.tick(TALK_END + 2 * MAX_WRAPUP), QueuePause) == []
+    assert s.agents["PJSIP/alice"].paused is None
+
+
+def test_disposition_before_the_hangup_then_the_pending_pause() -> None:
+    s = session("progressive", "alice")
+    place(s, lead(1))
+    connect(s, "dlr-1", "alice", T0 + 5)
+    s.pause(who("alice"), "LUNCH")
+    s.disposed(1, T0 + 20)
+    cmds = hangup(s, "dlr-1", TALK_END)
+    feed(s, {"Event": "AgentComplete", "Queue": "e2e", "Interface": "PJSIP/alice", "MemberName": "alice",
+             **channel("dlr-1"), "HoldTime": "1", "TalkTime": "40", "Reason": "caller"}, TALK_END)
+    cmds += s.tick(TALK_END + 1)
+    assert of(cmds, QueuePause) == []  # the LUNCH pause set at the disposition stays, no "wrapup"
+    assert s.agents["PJSIP/alice"].paused == "LUNCH"
+    assert s.agent_tracker.get("PJSIP/alice").state is not AgentState.WRAP_UP
