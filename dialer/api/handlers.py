@@ -16,9 +16,12 @@ from starlette.responses import Response
 
 from campaigns.models import campaigns as campaigns_t
 from dialer.api import inputs
-from dialer.api.auth import caller, path_agent, require_admin
+from dialer.api.auth import audit, caller, path_agent, require_admin
 from dialer.api.responses import Answer
-from dialer.errors import Invalid, NotFound
+from dialer.errors import Forbidden, Invalid, NotFound
+from dialer.models import agent_campaigns
+from dialer.models import agents as agents_t
+from dialer.vocabulary import AuditAction
 from lists.models import lead_lists as lead_lists_t
 
 
@@ -45,15 +48,21 @@ async def body(request: Request) -> dict[str, Any]:
 
 
 async def login(request: Request) -> Response:
+    """An agent may log in only to the campaigns they are assigned to (``dialer agents assign``),
+    like on the desktop; the admin token (or a supervisor) may log any agent in anywhere."""
     name = await path_agent(request)
     campaign = inputs.text(await body(request), "campaign", max_len=inputs.MAX_NAME, required=" (the campaign's name)")
+    if await caller(request) is not None:
+        await _assigned(request, name, campaign)
     await request.app.state.engine.agent_login(name, campaign)
+    await audit(request, AuditAction.LOGIN, name, campaign=campaign)
     return Answer({"agent": name, "campaign": campaign, "state": "logged_in"})
 
 
 async def logout(request: Request) -> Response:
     name = await path_agent(request)
     await request.app.state.engine.agent_logout(name)
+    await audit(request, AuditAction.LOGOUT, name)
     return Answer({"agent": name, "state": "logged_out"})
 
 
@@ -68,12 +77,14 @@ async def pause(request: Request) -> Response:
     allowed = getattr(campaign.definition, "pause_codes", None) if campaign is not None else None
     code = inputs.pause_code(code, allowed)
     await engine.agent_pause(name, code)
+    await audit(request, AuditAction.PAUSE, name, code=code)
     return Answer({"agent": name, "state": "paused", "code": code})
 
 
 async def ready(request: Request) -> Response:
     name = await path_agent(request)
     await request.app.state.engine.agent_ready(name)
+    await audit(request, AuditAction.READY, name)
     return Answer({"agent": name, "state": "ready"})
 
 
@@ -84,6 +95,18 @@ async def current_call(request: Request) -> Response:
     if call is None:
         return Response(status_code=204)
     return Answer({"agent": name, "call": call})
+
+
+async def _assigned(request: Request, name: str, campaign: str) -> None:
+    """403 unless ``campaign`` is one the agent ``name`` is assigned to."""
+    async with request.app.state.db.connect() as conn:
+        assigned = (await conn.execute(
+            select(agent_campaigns.c.id)
+            .select_from(agent_campaigns.join(agents_t, agents_t.c.id == agent_campaigns.c.agent_id)
+                         .join(campaigns_t, campaigns_t.c.id == agent_campaigns.c.campaign_id))
+            .where(agents_t.c.name == name, campaigns_t.c.name == campaign))).first()
+    if assigned is None:
+        raise Forbidden(f"agent {name!r} is not assigned to campaign {campaign!r} (dialer agents assign)")
 
 
 # ---------------------------------------------------------------------- calls
@@ -102,6 +125,8 @@ async def disposition(request: Request) -> Response:
     result = await request.app.state.engine.dispose(
         call_id, code=code, reason=reason, callback_at=callback_at, order_form=order, note=note, agent_name=who,
     )
+    await audit(request, AuditAction.DISPOSITION, f"call {call_id}", code=code, reason=reason,
+                callback_at=callback_at.isoformat() if callback_at else None)
     return Answer(result)
 
 

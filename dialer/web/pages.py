@@ -25,6 +25,8 @@ from starlette.responses import (
 )
 
 from dialer.errors import Forbidden, Invalid
+from dialer.storage.audit import record_async
+from dialer.vocabulary import AuditAction
 from dialer.web import sessions
 from dialer.web.events import EventHub, frame, stream
 from dialer.web.sessions import SESSION_COOKIE, SIGNIN_COOKIE, WebUser, check_csrf, session_user
@@ -104,8 +106,11 @@ async def sign_in(request: Request) -> Response:
     agent_id = await sessions.check_secret(request.app.state.db, name, secret) if name and secret else None
     if agent_id is None:
         throttle.failed(keys, now)
+        await record_async(request.app.state.db, AuditAction.SIGN_IN_FAILED, name[:64] or "?", source=client,
+                           detail={"page": target})
         return _signin(request, target, "Unknown name or wrong secret.", 401)
     throttle.succeeded(keys[0])
+    await record_async(request.app.state.db, AuditAction.SIGN_IN, name, source=client, detail={"page": target})
     token = await sessions.open_session(request.app.state.db, agent_id)
     redirect = RedirectResponse(PAGES[target], status_code=303)
     sessions.set_cookie(redirect, SESSION_COOKIE, token, secure=sessions.secure(request),
@@ -121,6 +126,8 @@ async def sign_out(request: Request) -> Response:
     if engine.agent_by_name(user.name) is not None:
         await engine.agent_logout(user.name)
     await sessions.close_session(request.app.state.db, request.cookies[SESSION_COOKIE])
+    await record_async(request.app.state.db, AuditAction.SIGN_OUT, user.name,
+                       source=request.client.host if request.client else "?")
     response = RedirectResponse("/agent", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
@@ -171,6 +178,8 @@ async def campaign_login(request: Request) -> Response:
     if not any(c.name == campaign for c in engine.campaigns.values()):
         raise Invalid(f"campaign {campaign[:64]!r} is not running")
     await engine.agent_login(user.name, campaign)
+    await record_async(request.app.state.db, AuditAction.LOGIN, user.name, target=user.name,
+                       source=request.client.host if request.client else "?", detail={"campaign": campaign})
     return JSONResponse({"agent": user.name, "campaign": campaign, "pause_codes": _pause_codes(engine, campaign)})
 
 
