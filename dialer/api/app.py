@@ -45,6 +45,7 @@ ROUTES = [
     Route("/api/agents/{name}/ready", handlers.ready, methods=["POST"]),
     Route("/api/agents/{name}/call", handlers.current_call, methods=["GET"]),
     Route("/api/calls/{call_id}/disposition", handlers.disposition, methods=["POST"]),
+    Route("/api/calls/{call_id}/dnc", handlers.do_not_call, methods=["POST"]),
     Route("/api/status", handlers.status, methods=["GET"]),
     Route("/api/campaigns/{name}/why", handlers.campaign_why, methods=["GET"]),
     Route("/api/campaigns/{name}/forecast", handlers.campaign_forecast, methods=["GET"]),

@@ -130,6 +130,29 @@ async def disposition(request: Request) -> Response:
     return Answer(result)
 
 
+async def do_not_call(request: Request) -> Response:
+    """"Do not call me" during a call: the number onto the DNC list at once (who and when in the
+    audit log), then the call disposed with the campaign's do-not-call disposition."""
+    from dialer.api.auth import actor, client_address
+    from dialer.storage.dispositions import add_dnc_request
+
+    who = await caller(request)
+    call_id = inputs.call_id(request.path_params["call_id"])
+    note = inputs.text(await body(request), "note", max_len=inputs.MAX_NOTE)
+    engine = request.app.state.engine
+    await engine.flush()  # the call's agent and state may still be queued
+    result = await add_dnc_request(engine.db, call_id, agent_name=who, actor=await actor(request),
+                                   source=client_address(request), now=engine.clock.now())
+    camp = engine.campaigns.get(result.pop("campaign_id"))
+    code = next((d.code for d in camp.definition.dispositions if d.dnc), None) if camp is not None else None
+    if code is None:
+        return Answer({**result, "disposition": None,
+                       "error": "the campaign has no do-not-call disposition: choose one"}, status_code=200)
+    decided = await engine.dispose(call_id, code=code, note=note, agent_name=who)
+    await audit(request, AuditAction.DISPOSITION, f"call {call_id}", code=code)
+    return Answer({**result, **decided})
+
+
 # ---------------------------------------------------------------------- admin
 
 

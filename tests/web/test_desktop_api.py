@@ -1,0 +1,53 @@
+"""The desktop's API pieces without a browser: "do not call me", supervisor actions, my
+callbacks, the screen pop's masking and history (over the API fixture of tests/api)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from sqlalchemy import select
+
+from campaigns.definition import Disposition
+from dialer.models import audit_log, calls
+from lists.models import dnc_numbers
+from tests.api.conftest import ADMIN, ALICE, BOB, Api, api, settings  # noqa: F401  (fixtures)
+
+
+def with_dnc_code(api: Api) -> None:
+    camp = next(iter(api.engine.campaigns.values()))
+    extra = Disposition("DNC", "Do not call", contact=True, dnc=True, final=True)
+    camp.definition = dataclasses.replace(camp.definition, dispositions=(*camp.definition.dispositions, extra))
+
+
+async def audit_rows(api: Api, action: str) -> list[dict]:
+    async with api.engine.db.connect() as conn:
+        return [dict(r._mapping) for r in await conn.execute(
+            select(audit_log).where(audit_log.c.action == action).order_by(audit_log.c.id))]
+
+
+async def test_do_not_call_adds_the_number_at_once_and_disposes_the_call(api: Api) -> None:  # noqa: F811
+    with_dnc_code(api)
+    post = api.client.post
+    assert (await post("/api/calls/7/dnc", headers=BOB)).status_code == 403  # not bob's call
+    assert (await post("/api/calls/8/dnc", headers=ADMIN)).status_code == 409  # never reached an agent
+    r = await post("/api/calls/7/dnc", json={"note": "asked twice"}, headers=ALICE)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert (body["phone"], body["added"], body["disposition"]) == ("+12125550143", True, "DNC")
+    assert body["at"].endswith("+00:00")
+    async with api.engine.db.connect() as conn:
+        listed = (await conn.execute(select(dnc_numbers.c.scope, dnc_numbers.c.source, dnc_numbers.c.reason)
+                                     .where(dnc_numbers.c.phone == "+12125550143"))).all()
+        call = (await conn.execute(select(calls.c.disposition, calls.c.note).where(calls.c.id == 7))).one()
+    assert (0, "agent alice", "asked during call 7") in [tuple(x) for x in listed]  # global scope
+    assert tuple(call) == ("DNC", "asked twice")
+    [entry] = await audit_rows(api, "dnc_added")
+    assert (entry["actor"], entry["target"], entry["detail"]["call_id"]) == ("alice", "+12125550143", 7)
+    assert (await post("/api/calls/7/dnc", headers=ALICE)).status_code == 409  # disposed already
+
+
+async def test_do_not_call_without_a_dnc_disposition_still_lists_the_number(api: Api) -> None:  # noqa: F811
+    r = await api.client.post("/api/calls/7/dnc", headers=ALICE)
+    assert r.status_code == 200 and r.json()["disposition"] is None and "no do-not-call" in r.json()["error"]
+    async with api.engine.db.connect() as conn:
+        assert (await conn.execute(select(dnc_numbers.c.id).where(dnc_numbers.c.phone == "+12125550143"))).first()
