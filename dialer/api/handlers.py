@@ -62,7 +62,8 @@ async def login(request: Request) -> Response:
 async def logout(request: Request) -> Response:
     name = await path_agent(request)
     await request.app.state.engine.agent_logout(name)
-    await audit(request, AuditAction.LOGOUT, name)
+    forced = await caller(request) is None  # staff acting on an agent
+    await audit(request, AuditAction.FORCE_LOGOUT if forced else AuditAction.LOGOUT, name)
     return Answer({"agent": name, "state": "logged_out"})
 
 
@@ -77,7 +78,8 @@ async def pause(request: Request) -> Response:
     allowed = getattr(campaign.definition, "pause_codes", None) if campaign is not None else None
     code = inputs.pause_code(code, allowed)
     await engine.agent_pause(name, code)
-    await audit(request, AuditAction.PAUSE, name, code=code)
+    forced = await caller(request) is None  # staff acting on an agent
+    await audit(request, AuditAction.FORCE_PAUSE if forced else AuditAction.PAUSE, name, code=code)
     return Answer({"agent": name, "state": "paused", "code": code})
 
 
@@ -159,6 +161,36 @@ async def do_not_call(request: Request) -> Response:
 async def status(request: Request) -> Response:
     await require_admin(request)
     return Answer(request.app.state.engine.status())
+
+
+async def campaign_pause(request: Request) -> Response:
+    """Pause an active campaign: no new calls (calls in progress finish)."""
+    return await _campaign_status(request, "active", "paused", AuditAction.CAMPAIGN_PAUSED)
+
+
+async def campaign_resume(request: Request) -> Response:
+    """Resume a paused campaign."""
+    return await _campaign_status(request, "paused", "active", AuditAction.CAMPAIGN_STARTED)
+
+
+async def _campaign_status(request: Request, before: str, after: str, action: AuditAction) -> Response:
+    from datetime import UTC
+
+    from sqlalchemy import update
+
+    from dialer.errors import Conflict
+
+    await require_admin(request)
+    name = await _existing(request, "campaigns", "campaign")
+    async with request.app.state.db.begin() as conn:
+        done = await conn.execute(update(campaigns_t).where(campaigns_t.c.name == name, campaigns_t.c.status == before)
+                                  .values(status=after, updated_at=datetime.now(UTC)))
+        if done.rowcount != 1:
+            now = (await conn.execute(select(campaigns_t.c.status).where(campaigns_t.c.name == name))).scalar()
+            raise Conflict(f"campaign {name!r} is {now}, not {before}")
+    await request.app.state.engine.reload_campaigns()
+    await audit(request, action, name, previous=before)
+    return Answer({"campaign": name, "status": after, "previous": before})
 
 
 async def campaign_why(request: Request) -> Response:

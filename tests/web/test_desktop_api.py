@@ -51,3 +51,30 @@ async def test_do_not_call_without_a_dnc_disposition_still_lists_the_number(api:
     assert r.status_code == 200 and r.json()["disposition"] is None and "no do-not-call" in r.json()["error"]
     async with api.engine.db.connect() as conn:
         assert (await conn.execute(select(dnc_numbers.c.id).where(dnc_numbers.c.phone == "+12125550143"))).first()
+
+
+async def test_supervisor_actions_force_pause_log_out_and_pause_resume_a_campaign(api: Api) -> None:  # noqa: F811
+    post = api.client.post
+    assert (await post("/api/agents/alice/login", json={"campaign": "e2e"}, headers=ALICE)).status_code == 200
+    r = await post("/api/agents/alice/pause", json={"code": "MEETING"}, headers=ADMIN)
+    assert r.status_code == 200
+    assert ("pause", ("e2e", "PJSIP/alice", True, "MEETING")) in api.link.actions
+    assert (await post("/api/agents/alice/logout", headers=ADMIN)).status_code == 200
+    assert ("remove", ("e2e", "PJSIP/alice")) in api.link.actions
+    [paused] = await audit_rows(api, "force_pause")
+    [out] = await audit_rows(api, "force_logout")
+    assert (paused["actor"], paused["target"], paused["detail"]) == ("admin", "alice", {"code": "MEETING"})
+    assert (out["actor"], out["target"]) == ("admin", "alice")
+
+    # campaigns: an agent may not; pause drops it from the engine, resume brings it back
+    assert (await post("/api/campaigns/e2e/pause", headers=ALICE)).status_code == 403
+    assert (await post("/api/campaigns/nope/pause", headers=ADMIN)).status_code == 404
+    r = await post("/api/campaigns/e2e/pause", headers=ADMIN)
+    assert r.status_code == 200 and r.json() == {"campaign": "e2e", "status": "paused", "previous": "active"}
+    assert not api.engine.campaigns
+    r = await post("/api/campaigns/e2e/pause", headers=ADMIN)
+    assert r.status_code == 409 and "is paused, not active" in r.json()["error"]
+    assert (await post("/api/campaigns/e2e/resume", headers=ADMIN)).status_code == 200
+    assert [c.name for c in api.engine.campaigns.values()] == ["e2e"]
+    assert [r["action"] for r in await audit_rows(api, "campaign_paused")] == ["campaign_paused"]
+    assert len(await audit_rows(api, "campaign_started")) == 1
