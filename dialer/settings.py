@@ -47,6 +47,9 @@ class LogSettings:
     mask_numbers: bool = True
 
 
+SCREEN_NUMBER = ("full", "last4", "hidden")
+
+
 @dataclass
 class HttpSettings:
     host: str = "127.0.0.1"
@@ -59,6 +62,8 @@ class HttpSettings:
     keep_alive_timeout: float = 5.0  # an idle connection is closed after
     max_header_bytes: int = 16 * 1024  # request line and headers; 431/400 above
     max_connections: int = 200  # concurrent connections; 503 above
+    # The customer's number on the agent's screen: "full", "last4" (+1 *** *** 0143) or "hidden".
+    screen_number: str = "last4"
 
     def limit_problems(self) -> list[str]:
         """The API limits out of their ranges, one line each (for :func:`validate`)."""
@@ -67,8 +72,11 @@ class HttpSettings:
             "header_timeout": (0.1, 3600), "keep_alive_timeout": (0.1, 3600),
             "max_header_bytes": (1024, 1 << 20), "max_connections": (1, 100_000),
         }
-        return [f"http.{name} {getattr(self, name)!r} is not between {low:g} and {high:g}"
-                for name, (low, high) in bounds.items() if not low <= getattr(self, name) <= high]
+        problems = [f"http.{name} {getattr(self, name)!r} is not between {low:g} and {high:g}"
+                    for name, (low, high) in bounds.items() if not low <= getattr(self, name) <= high]
+        if self.screen_number not in SCREEN_NUMBER:
+            problems.append(f"http.screen_number {self.screen_number!r} is not one of {', '.join(SCREEN_NUMBER)}")
+        return problems
 
 
 @dataclass

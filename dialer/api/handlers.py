@@ -22,6 +22,7 @@ from dialer.errors import Forbidden, Invalid, NotFound
 from dialer.models import agent_campaigns
 from dialer.models import agents as agents_t
 from dialer.vocabulary import AuditAction
+from dialer.web.masking import mask_screen
 from lists.models import lead_lists as lead_lists_t
 
 
@@ -93,7 +94,8 @@ async def ready(request: Request) -> Response:
 async def current_call(request: Request) -> Response:
     """The agent's current (or last undisposed) call; 204 No Content when there is none."""
     name = await path_agent(request)
-    call = await request.app.state.engine.current_call(name)
+    call = mask_screen(await request.app.state.engine.current_call(name),
+                       request.app.state.settings.http.screen_number)
     if call is None:
         return Response(status_code=204)
     return Answer({"agent": name, "call": call})

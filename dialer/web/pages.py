@@ -29,6 +29,7 @@ from dialer.storage.audit import record_async
 from dialer.vocabulary import AuditAction
 from dialer.web import sessions
 from dialer.web.events import EventHub, frame, stream
+from dialer.web.masking import mask_screen
 from dialer.web.sessions import SESSION_COOKIE, SIGNIN_COOKIE, WebUser, check_csrf, session_user
 from dialer.web.throttle import SignInThrottle
 from dialer.web.wallboard import agent_views, board
@@ -211,12 +212,13 @@ async def events(request: Request) -> Response:
     else:
         name = user.name
         sub = hub.subscribe(lambda kind, data: data.get("agent") == name)
-        body = _with_screens(stream(hub, sub, [("hello", {"agent": name})]), engine)
+        body = _with_screens(stream(hub, sub, [("hello", {"agent": name})]), engine,
+                             request.app.state.settings.http.screen_number)
     return StreamingResponse(body, media_type="text/event-stream",
                              headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
 
-async def _with_screens(frames: Any, engine: Any) -> Any:
+async def _with_screens(frames: Any, engine: Any, number_mode: str = "full") -> Any:
     """An agent's stream: ``agent`` events with the pause code, and after each ``call`` event in
     state ``connected`` a ``screen`` message, the screen pop."""
     async for chunk in frames:
@@ -228,7 +230,7 @@ async def _with_screens(frames: Any, engine: Any) -> Any:
                 chunk = frame(kind, {**data, "pause_code": view.pause_code if view else None})
             yield chunk
             if kind == "call" and data.get("state") == "connected":
-                details = await engine.current_call(data["agent"]) or {}
+                details = mask_screen(await engine.current_call(data["agent"]), number_mode) or {}
                 yield frame("screen", {**details, "sent_at": data.get("sent_at")})
         else:
             yield chunk

@@ -78,3 +78,46 @@ async def test_supervisor_actions_force_pause_log_out_and_pause_resume_a_campaig
     assert [c.name for c in api.engine.campaigns.values()] == ["e2e"]
     assert [r["action"] for r in await audit_rows(api, "campaign_paused")] == ["campaign_paused"]
     assert len(await audit_rows(api, "campaign_started")) == 1
+
+
+def test_numbers_are_masked_as_the_settings_say() -> None:
+    from dialer.web.masking import mask_phone, mask_screen
+
+    assert mask_phone("+12125550143", "full") == "+12125550143"
+    assert mask_phone("+12125550143", "last4") == "+•••••••0143"
+    assert mask_phone("+12125550143", "hidden") == "•••"
+    assert mask_phone("123", "last4") == "•••"
+    screen = {"call_id": 1, "lead": {"phone": "+447700900123", "first_name": "Ann"}}
+    assert mask_screen(screen, "last4")["lead"] == {"phone": "+••••••••0123", "first_name": "Ann"}
+    assert screen["lead"]["phone"] == "+447700900123"  # a copy
+    assert mask_screen(None, "last4") is None
+
+
+async def test_screen_pop_masks_the_number_and_shows_attempts_and_last_outcomes(api: Api) -> None:  # noqa: F811
+    from datetime import timedelta
+
+    from sqlalchemy import insert
+
+    from tests.api.conftest import START
+
+    async with api.engine.db.begin() as conn:  # two earlier calls to the same lead
+        common = {"campaign_id": next(iter(api.engine.campaigns)), "lead_id": 1, "phone": "+12125550143",
+                  "node": "n", "status": "ended", "ring_timeout": 15}
+        await conn.execute(insert(calls), [
+            {**common, "id": 3, "attempt": 1, "outcome": "NO_ANSWER", "disposition": None, "agent": None,
+             "placed_at": START - timedelta(days=2)},
+            {**common, "id": 4, "attempt": 2, "outcome": "CONNECTED", "disposition": "CALLBACK", "agent": "bob",
+             "placed_at": START - timedelta(days=1)},
+        ])
+    await api.client.post("/api/agents/alice/login", json={"campaign": "e2e"}, headers=ALICE)
+    api.engine.agent_by_name("alice").call_id = 7
+    r = await api.client.get("/api/agents/alice/call", headers=ALICE)
+    call = r.json()["call"]
+    assert call["lead"]["phone"] == "+•••••••0143" and call["phone_masked"] == "last4"
+    assert "+12125550143" not in r.text
+    assert [(h["outcome"], h["disposition"], h["agent"]) for h in call["history"]] == [
+        ("CONNECTED", "CALLBACK", "bob"), ("NO_ANSWER", None, None)]
+    assert call["history"][0]["placed_at"].endswith("+00:00") and call["attempt"] == 1
+    api.settings.http.screen_number = "full"
+    assert (await api.client.get("/api/agents/alice/call", headers=ALICE)).json()["call"]["lead"]["phone"] == \
+        "+12125550143"
