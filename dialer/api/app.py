@@ -46,6 +46,7 @@ ROUTES = [
     Route("/api/agents/{name}/call", handlers.current_call, methods=["GET"]),
     Route("/api/calls/{call_id}/disposition", handlers.disposition, methods=["POST"]),
     Route("/api/calls/{call_id}/dnc", handlers.do_not_call, methods=["POST"]),
+    Route("/api/calls/{call_id}/callback-slots", handlers.callback_slots, methods=["GET"]),
     Route("/api/status", handlers.status, methods=["GET"]),
     Route("/api/campaigns/{name}/pause", handlers.campaign_pause, methods=["POST"]),
     Route("/api/campaigns/{name}/resume", handlers.campaign_resume, methods=["POST"]),

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -125,13 +125,57 @@ async def disposition(request: Request) -> Response:
     callback_at = inputs.when(data["callback_at"], "callback_at") if data.get("callback_at") else None
     order = inputs.order_form(data.get("order"))
     note = inputs.text(data, "note", max_len=inputs.MAX_NOTE)
+    owner = inputs.text(data, "callback_owner", max_len=8) or "me"
+    if owner not in ("me", "anyone"):
+        raise Invalid("callback_owner: 'me' or 'anyone'")
+    if callback_at is not None:
+        await _bookable(request, call_id, callback_at)
     # The engine answers 404 for an unknown call, 403 for another agent's, 409 when disposed.
     result = await request.app.state.engine.dispose(
         call_id, code=code, reason=reason, callback_at=callback_at, order_form=order, note=note, agent_name=who,
+        owned=owner == "me",
     )
     await audit(request, AuditAction.DISPOSITION, f"call {call_id}", code=code, reason=reason,
                 callback_at=callback_at.isoformat() if callback_at else None)
     return Answer(result)
+
+
+async def _callback_context(request: Request, call_id: int) -> tuple:
+    from dialer.storage.details import callback_context
+
+    who = await caller(request)
+    context = await callback_context(request.app.state.db, call_id)
+    if context is None:
+        raise NotFound(f"unknown call {call_id}")
+    if who is not None and context[0].agent != who:
+        raise Forbidden(f"call {call_id} is not agent {who!r}'s call")
+    return context
+
+
+async def _bookable(request: Request, call_id: int, at: datetime) -> None:
+    """422 for a callback time outside the lead's calling window or the campaign's limits."""
+    from campaigns.callback_slots import callback_problem
+
+    _row, definition, zones, region = await _callback_context(request, call_id)
+    now = _now(request) or datetime.now(UTC)
+    problem = callback_problem(definition.window, zones, region, at, now, definition.limits.max_callback_days)
+    if problem is not None:
+        raise Invalid(f"callback_at: {at.isoformat()} is {problem}" if problem.startswith(("in ", "more", "outside"))
+                      else f"callback_at: {problem}")
+
+
+async def callback_slots(request: Request) -> Response:
+    """The times the callback picker offers: inside the lead's calling window, within the
+    campaign's limits (``days``: how far ahead, 1-14, default 7)."""
+    from campaigns.callback_slots import slots
+
+    call_id = inputs.call_id(request.path_params["call_id"])
+    days = inputs.whole_number(request.query_params.get("days", "7"), "days", 1, 14)
+    _row, definition, zones, region = await _callback_context(request, call_id)
+    now = _now(request) or datetime.now(UTC)
+    limit = definition.limits.max_callback_days
+    return Answer({"call_id": call_id, "zones": zones, "max_callback_days": limit, "owners": ["me", "anyone"],
+                   "slots": [s.isoformat() for s in slots(definition.window, zones, region, now, limit, days=days)]})
 
 
 async def do_not_call(request: Request) -> Response:
@@ -176,7 +220,6 @@ async def campaign_resume(request: Request) -> Response:
 
 
 async def _campaign_status(request: Request, before: str, after: str, action: AuditAction) -> Response:
-    from datetime import UTC
 
     from sqlalchemy import update
 

@@ -103,3 +103,16 @@ async def call_details(db: AsyncEngine, call_id: int) -> dict | None:
         booked = (await conn.execute(booked_stmt(row.lead_id, row.id))).first()
         history = (await conn.execute(history_stmt(row.lead_id, row.id))).all()
     return screen(row, booked, history)
+
+
+async def callback_context(db: AsyncEngine, call_id: int) -> tuple[Any, CampaignDefinition, list[str], str | None] | None:
+    """For the callback picker: the call row, its campaign's definition, the lead's candidate
+    zones and region code; None when the call is unknown."""
+    from campaigns.windows import region_code
+
+    async with db.connect() as conn:
+        row = (await conn.execute(call_stmt(call_id))).first()
+    if row is None:
+        return None
+    definition = definition_from_data(row.definition, f"campaign {row.campaign_name}")
+    return row, definition, (row.timezones or "").split(), region_code(row.country, row.state)

@@ -41,6 +41,7 @@ def take_stmt(call_id: int, *, code: str, reason: str | None, callback_at: datet
 async def record(
     conn: AsyncConnection, camp: CampaignRef, row: Any, *, code: str, reason: str | None,
     callback_at: datetime | None, order_form: dict | None, note: str | None, now: datetime, rng: random.Random,
+    owned: bool = True,
 ) -> dict:
     """Take the disposition of the connected call ``row`` (Conflict when another was taken
     first) and apply the campaign's rules to its lead; returns what was decided (the API's and
@@ -53,7 +54,7 @@ async def record(
             raise Conflict(f"call {row.id}: the wrap-up limit passed and its rules decided already")
         raise Conflict(f"call {row.id} is already disposed ({winner})")
     result = CallResult(Outcome.CONNECTED, attempt=row.attempt, placed_at=row.placed_at, disposition=code,
-                        reason=reason, callback_at=callback_at, agent=row.agent)
+                        reason=reason, callback_at=callback_at, agent=row.agent if owned else None)
     action = await apply_rules(conn, camp, row.lead_id, result, row.id, now, rng, last_outcome=Outcome.CONNECTED)
     out: dict[str, Any] = {"call_id": row.id, "disposition": code, "next": type(action).__name__}
     if isinstance(action, Retry | Callback):
@@ -67,7 +68,7 @@ async def dispose(
     db: AsyncEngine, call_id: int, *, code: str, reason: str | None = None, callback_at: datetime | None = None,
     order_form: dict | None = None, note: str | None = None, agent_name: str | None = None, now: datetime,
     rng: random.Random, lock: asyncio.Lock | None = None,
-    campaign: Callable[[int], CampaignRef | None] = lambda _id: None,
+    campaign: Callable[[int], CampaignRef | None] = lambda _id: None, owned: bool = True,
 ) -> dict:
     """Check and record a disposition at ``now``; returns what was decided for the lead.
 
@@ -75,7 +76,8 @@ async def dispose(
     disposed — also when another request took it meanwhile —, did not reach an agent),
     DispositionError (the campaign does not accept it) or Unavailable (the database cannot be
     reached now).  ``campaign``: the campaign by id when the caller has it (the daemon), else
-    it is read.
+    it is read.  ``owned``: a callback goes to the agent who booked it (when the campaign's rule
+    gives callbacks an owner); false: to anyone.
     """
     try:
         async with db.connect() as conn:
@@ -87,7 +89,7 @@ async def dispose(
                           now=now)
         async with lock or contextlib.nullcontext(), db.begin() as conn:
             return await record(conn, camp, row, code=code, reason=reason, callback_at=callback_at,
-                                order_form=order_form, note=note, now=now, rng=rng)
+                                order_form=order_form, note=note, now=now, rng=rng, owned=owned)
     except Exception as exc:
         if unreachable(exc):
             raise Unavailable(UNAVAILABLE) from exc

@@ -21,6 +21,7 @@ from sqlalchemy import insert, select, update
 from dialer.demo import DemoOptions, DemoRun, start_demo
 from dialer.models import agent_campaigns, agents
 from dialer.web.passwords import hash_password
+from tests.api.conftest import api, settings  # noqa: F401  (the API fixture, for tests without a browser)
 from tests.e2e.conftest import E2E_START
 
 INSTALL = ("the browser tests need Debian's chromium: run `apt-get install -y chromium` as root "

@@ -15,7 +15,7 @@ from dialer.db import open_engine
 from dialer.models import audit_log
 from dialer.storage.audit import entries, record
 from dialer.vocabulary import AuditAction
-from tests.api.conftest import ALICE, Api, api, settings  # noqa: F401  (fixtures)
+from tests.api.conftest import ALICE, Api
 
 AT = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 
@@ -43,7 +43,7 @@ def test_entries_are_append_only_and_hold_no_secrets(which: str, request: pytest
     db.dispose()
 
 
-async def test_the_api_writes_who_what_and_from_where(api: Api) -> None:  # noqa: F811
+async def test_the_api_writes_who_what_and_from_where(api: Api) -> None:
     post = api.client.post
     assert (await post("/api/agents/alice/login", json={"campaign": "e2e"}, headers=ALICE)).status_code == 200
     assert (await post("/api/agents/alice/pause", json={"code": "BREAK"}, headers=ALICE)).status_code == 200

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from campaigns.definition import Disposition
 from dialer.models import audit_log, calls
 from lists.models import dnc_numbers
-from tests.api.conftest import ADMIN, ALICE, BOB, Api, api, settings  # noqa: F401  (fixtures)
+from tests.api.conftest import ADMIN, ALICE, BOB, Api
 
 
 def with_dnc_code(api: Api) -> None:
@@ -25,7 +25,7 @@ async def audit_rows(api: Api, action: str) -> list[dict]:
             select(audit_log).where(audit_log.c.action == action).order_by(audit_log.c.id))]
 
 
-async def test_do_not_call_adds_the_number_at_once_and_disposes_the_call(api: Api) -> None:  # noqa: F811
+async def test_do_not_call_adds_the_number_at_once_and_disposes_the_call(api: Api) -> None:
     with_dnc_code(api)
     post = api.client.post
     assert (await post("/api/calls/7/dnc", headers=BOB)).status_code == 403  # not bob's call
@@ -46,14 +46,14 @@ async def test_do_not_call_adds_the_number_at_once_and_disposes_the_call(api: Ap
     assert (await post("/api/calls/7/dnc", headers=ALICE)).status_code == 409  # disposed already
 
 
-async def test_do_not_call_without_a_dnc_disposition_still_lists_the_number(api: Api) -> None:  # noqa: F811
+async def test_do_not_call_without_a_dnc_disposition_still_lists_the_number(api: Api) -> None:
     r = await api.client.post("/api/calls/7/dnc", headers=ALICE)
     assert r.status_code == 200 and r.json()["disposition"] is None and "no do-not-call" in r.json()["error"]
     async with api.engine.db.connect() as conn:
         assert (await conn.execute(select(dnc_numbers.c.id).where(dnc_numbers.c.phone == "+12125550143"))).first()
 
 
-async def test_supervisor_actions_force_pause_log_out_and_pause_resume_a_campaign(api: Api) -> None:  # noqa: F811
+async def test_supervisor_actions_force_pause_log_out_and_pause_resume_a_campaign(api: Api) -> None:
     post = api.client.post
     assert (await post("/api/agents/alice/login", json={"campaign": "e2e"}, headers=ALICE)).status_code == 200
     r = await post("/api/agents/alice/pause", json={"code": "MEETING"}, headers=ADMIN)
@@ -93,7 +93,7 @@ def test_numbers_are_masked_as_the_settings_say() -> None:
     assert mask_screen(None, "last4") is None
 
 
-async def test_screen_pop_masks_the_number_and_shows_attempts_and_last_outcomes(api: Api) -> None:  # noqa: F811
+async def test_screen_pop_masks_the_number_and_shows_attempts_and_last_outcomes(api: Api) -> None:
     from datetime import timedelta
 
     from sqlalchemy import insert
@@ -121,3 +121,50 @@ async def test_screen_pop_masks_the_number_and_shows_attempts_and_last_outcomes(
     api.settings.http.screen_number = "full"
     assert (await api.client.get("/api/agents/alice/call", headers=ALICE)).json()["call"]["lead"]["phone"] == \
         "+12125550143"
+
+
+async def test_callback_picker_offers_only_the_window_and_the_server_refuses_outside(api: Api) -> None:
+    from sqlalchemy import update
+
+    from campaigns.models import campaigns
+    from lists.models import leads
+
+    async with api.engine.db.begin() as conn:  # the lead's window: 09:00-20:00 its time (New York)
+        data = (await conn.execute(select(campaigns.c.definition))).scalar_one()
+        await conn.execute(update(campaigns).values(definition={**data, "window": {"hours": "09:00-20:00"}}))
+    get, post = api.client.get, api.client.post
+    assert (await get("/api/calls/7/callback-slots", headers=BOB)).status_code == 403
+    r = await get("/api/calls/7/callback-slots?days=2", headers=ALICE)
+    assert r.status_code == 200
+    offered = r.json()["slots"]
+    assert r.json()["zones"] == ["America/New_York"] and offered
+    assert all(s.endswith("+00:00") for s in offered)
+    hours = {int(s[11:13]) for s in offered}  # UTC hours: 09-20 in New York (EST) is 14-01 UTC
+    assert hours <= {14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 0}
+    assert "2026-03-03T03:00:00+00:00" not in offered
+
+    r = await post("/api/calls/7/disposition", json={"code": "CALLBACK", "callback_at": "2026-03-03T03:00:00+00:00"},
+                   headers=ALICE)
+    assert r.status_code == 422
+    assert r.json()["error"] == ("callback_at: 2026-03-03T03:00:00+00:00 is outside the lead's calling window "
+                                 "(America/New_York)")
+    r = await post("/api/calls/7/disposition", json={"code": "CALLBACK", "callback_at": offered[-1],
+                                                      "callback_owner": "anyone"}, headers=ALICE)
+    assert r.status_code == 200, r.text
+    async with api.engine.db.connect() as conn:
+        lead = (await conn.execute(select(leads.c.status, leads.c.callback_owner, leads.c.next_call_at))).one()
+    assert lead.status == "callback" and lead.callback_owner is None  # anyone may take it
+
+
+async def test_an_owned_callback_goes_to_the_agent(api: Api) -> None:
+    from lists.models import leads
+
+    slot = (await api.client.get("/api/calls/7/callback-slots", headers=ALICE)).json()["slots"][3]
+    r = await api.client.post("/api/calls/7/disposition", json={"code": "CALLBACK", "callback_at": slot},
+                              headers=ALICE)
+    assert r.status_code == 200, r.text
+    async with api.engine.db.connect() as conn:
+        assert (await conn.execute(select(leads.c.callback_owner))).scalar_one() == "alice"
+    bad = await api.client.post("/api/calls/7/disposition", json={"code": "CALLBACK", "callback_at": slot,
+                                                                  "callback_owner": "boss"}, headers=ALICE)
+    assert bad.status_code == 422 and bad.json()["error"] == "callback_owner: 'me' or 'anyone'"
