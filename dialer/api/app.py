@@ -44,6 +44,7 @@ ROUTES = [
     Route("/api/agents/{name}/pause", handlers.pause, methods=["POST"]),
     Route("/api/agents/{name}/ready", handlers.ready, methods=["POST"]),
     Route("/api/agents/{name}/call", handlers.current_call, methods=["GET"]),
+    Route("/api/agents/{name}/callbacks", handlers.my_callbacks, methods=["GET"]),
     Route("/api/calls/{call_id}/disposition", handlers.disposition, methods=["POST"]),
     Route("/api/calls/{call_id}/dnc", handlers.do_not_call, methods=["POST"]),
     Route("/api/calls/{call_id}/callback-slots", handlers.callback_slots, methods=["GET"]),

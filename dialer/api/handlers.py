@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -22,7 +22,7 @@ from dialer.errors import Forbidden, Invalid, NotFound
 from dialer.models import agent_campaigns
 from dialer.models import agents as agents_t
 from dialer.vocabulary import AuditAction
-from dialer.web.masking import mask_screen
+from dialer.web.masking import mask_phone, mask_screen
 from lists.models import lead_lists as lead_lists_t
 
 
@@ -111,6 +111,30 @@ async def _assigned(request: Request, name: str, campaign: str) -> None:
             .where(agents_t.c.name == name, campaigns_t.c.name == campaign))).first()
     if assigned is None:
         raise Forbidden(f"agent {name!r} is not assigned to campaign {campaign!r} (dialer agents assign)")
+
+
+async def my_callbacks(request: Request) -> Response:
+    """The agent's owned callbacks due today (``tz``: the zone whose day it is, default UTC)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from dialer.storage.details import owned_callbacks_stmt
+
+    name = await path_agent(request)
+    tz_name = request.query_params.get("tz", "UTC")
+    try:
+        zone = ZoneInfo(tz_name[:64])
+    except (ZoneInfoNotFoundError, ValueError):
+        raise Invalid(f"tz: unknown time zone {tz_name[:64]!r}") from None
+    local = (_now(request) or datetime.now(UTC)).astimezone(zone)
+    start = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    end = (start + timedelta(days=1, hours=2)).replace(hour=0)  # the next midnight, across DST changes
+    mode = request.app.state.settings.http.screen_number
+    async with request.app.state.db.connect() as conn:
+        rows = (await conn.execute(owned_callbacks_stmt(name, start.astimezone(UTC), end.astimezone(UTC)))).all()
+    return Answer({"agent": name, "day": start.date().isoformat(), "tz": tz_name, "callbacks": [
+        {"lead_id": r.id, "name": " ".join(x for x in (r.first_name, r.last_name) if x), "phone": mask_phone(r.phone, mode),
+         "timezones": (r.timezones or "").split(), "at": r.next_call_at, "owned_until": r.callback_exclusive_until}
+        for r in rows]})
 
 
 # ---------------------------------------------------------------------- calls

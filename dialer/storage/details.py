@@ -116,3 +116,14 @@ async def callback_context(db: AsyncEngine, call_id: int) -> tuple[Any, Campaign
         return None
     definition = definition_from_data(row.definition, f"campaign {row.campaign_name}")
     return row, definition, (row.timezones or "").split(), region_code(row.country, row.state)
+
+
+def owned_callbacks_stmt(agent: str, start: Any, end: Any) -> Select:
+    """The agent's owned callbacks due from ``start`` to ``end`` (aware UTC), soonest first."""
+    from dialer.vocabulary import LeadStatus
+
+    return (select(leads.c.id, leads.c.first_name, leads.c.last_name, leads.c.phone, leads.c.timezones,
+                   leads.c.next_call_at, leads.c.callback_exclusive_until)
+            .where(leads.c.callback_owner == agent, leads.c.status == LeadStatus.CALLBACK,
+                   leads.c.next_call_at >= start, leads.c.next_call_at < end)
+            .order_by(leads.c.next_call_at, leads.c.id).limit(200))

@@ -168,3 +168,38 @@ async def test_an_owned_callback_goes_to_the_agent(api: Api) -> None:
     bad = await api.client.post("/api/calls/7/disposition", json={"code": "CALLBACK", "callback_at": slot,
                                                                   "callback_owner": "boss"}, headers=ALICE)
     assert bad.status_code == 422 and bad.json()["error"] == "callback_owner: 'me' or 'anyone'"
+
+
+async def test_my_callbacks_are_the_agents_owned_ones_due_today(api: Api) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import insert
+
+    from lists.models import leads
+    from tests.api.conftest import START
+
+    base = {"list_id": 1, "timezones": "America/New_York", "status": "callback", "attempts": 1}
+    async with api.engine.db.begin() as conn:
+        await conn.execute(insert(leads), [
+            {**base, "id": 11, "phone": "+12125550111", "first_name": "Ann", "callback_owner": "alice",
+             "next_call_at": START + timedelta(hours=3)},
+            {**base, "id": 12, "phone": "+12125550112", "first_name": "Ben", "callback_owner": "alice",
+             "next_call_at": START + timedelta(hours=20)},  # tomorrow in UTC, today in Tokyo
+            {**base, "id": 13, "phone": "+12125550113", "first_name": "Cid", "callback_owner": "bob",
+             "next_call_at": START + timedelta(hours=1)},  # bob's
+            {**base, "id": 14, "phone": "+12125550114", "first_name": "Dee", "callback_owner": "alice",
+             "next_call_at": START + timedelta(hours=1)},
+        ])
+    r = await api.client.get("/api/agents/alice/callbacks", headers=ALICE)
+    assert r.status_code == 200
+    body = r.json()
+    assert body["day"] == "2026-03-02"
+    assert [(c["lead_id"], c["name"], c["phone"]) for c in body["callbacks"]] == [
+        (14, "Dee", "+•••••••0114"), (11, "Ann", "+•••••••0111")]
+    assert body["callbacks"][0]["at"] == "2026-03-02T16:00:00+00:00"
+    # in Tokyo it is already 3 March (00:00): Ben's callback (20:00 there) is today's
+    tokyo = (await api.client.get("/api/agents/alice/callbacks?tz=Asia/Tokyo", headers=ALICE)).json()
+    assert tokyo["day"] == "2026-03-03" and [c["lead_id"] for c in tokyo["callbacks"]] == [14, 11, 12]
+    assert (await api.client.get("/api/agents/alice/callbacks", headers=BOB)).status_code == 403
+    bad = await api.client.get("/api/agents/alice/callbacks?tz=Mars/Base", headers=ALICE)
+    assert bad.status_code == 422 and "unknown time zone" in bad.json()["error"]
