@@ -25,6 +25,7 @@ from starlette.responses import (
 )
 
 from dialer.errors import Forbidden, Invalid
+from dialer.session import MAX_WRAPUP
 from dialer.storage.audit import record_async
 from dialer.vocabulary import AuditAction
 from dialer.web import sessions
@@ -165,6 +166,7 @@ async def me(request: Request) -> Response:
         "seconds_in_state": max(0, round(engine.now() - view.since)) if view else 0,
         "call_id": view.call_id if view else None,
         "pause_codes": _pause_codes(engine, campaign),
+        "wrapup_limit": MAX_WRAPUP,  # seconds; then the campaign's rules decide without a disposition
     })
 
 

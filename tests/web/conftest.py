@@ -41,7 +41,7 @@ queue = "web"
 ring_timeout = 15
 
 [window]
-hours = "00:00-24:00"
+hours = "08:00-21:00"
 
 [[dispositions]]
 code = "SALE"
@@ -52,6 +52,16 @@ flags = ["contact", "success", "final"]
 code = "REFUSED"
 label = "Refused"
 flags = ["contact", "refusal", "final"]
+
+[[dispositions]]
+code = "CALLBACK"
+label = "Call back"
+flags = ["contact", "callback"]
+
+[[dispositions]]
+code = "DNC"
+label = "Do not call"
+flags = ["contact", "dnc", "final"]
 
 [[refusal_reasons]]
 code = "PRICE"
