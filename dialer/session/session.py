@@ -33,6 +33,7 @@ from dialer.ami.events import AmiEvent, CoreShowChannel, QueueMemberEvent
 from dialer.ami.ids import originate_ids
 from dialer.claim import ClaimedLead, open_zone_sets
 from dialer.errors import Conflict
+from dialer.pacing.governor import abandon_budget
 from dialer.session.commands import (
     Command,
     Diagnose,
@@ -749,7 +750,7 @@ class Session:
                 f"{self.reconciling['retry_in']} s)" if self.reconciling else "")
         for camp in self.campaigns.values():
             snap = self.snapshot(camp, now)
-            day = snap.day
+            day, month = snap.day, camp.governor.ledger.month(now)
             out["campaigns"].append({
                 "name": camp.name,
                 "mode": camp.definition.dial.mode,
@@ -764,6 +765,15 @@ class Session:
                 "abandoned_24h": day.abandoned,
                 "connected_24h": day.connected,
                 "abandon_rate_24h": round(day.rate, 4),
+                "abandoned_30d": month.abandoned,
+                "connected_30d": month.connected,
+                "abandon_rate_30d": round(month.rate, 4),
+                "abandon_target": snap.target,
+                # more abandoned calls each window can take before its rate passes the target
+                "abandon_budget_24h": abandon_budget(day, snap.target),
+                "abandon_budget_30d": abandon_budget(month, snap.target),
+                # the governor's last decision: lines wanted and why
+                "pacing": camp.governor.last.as_dict() if camp.governor.last is not None else None,
                 "idle_reason": camp.idle_reason,
                 "stats": camp.stats.summary(),
             })
