@@ -25,7 +25,7 @@ from starlette.responses import (
 )
 
 from dialer.errors import Forbidden, Invalid
-from dialer.session import MAX_WRAPUP
+from dialer.errors import NotFound as NotFoundError
 from dialer.storage.audit import record_async
 from dialer.vocabulary import AuditAction
 from dialer.web import sessions
@@ -166,8 +166,14 @@ async def me(request: Request) -> Response:
         "seconds_in_state": max(0, round(engine.now() - view.since)) if view else 0,
         "call_id": view.call_id if view else None,
         "pause_codes": _pause_codes(engine, campaign),
-        "wrapup_limit": MAX_WRAPUP,  # seconds; then the campaign's rules decide without a disposition
+        "wrapup_limit": _wrapup_limit(),  # seconds; then the campaign's rules decide without a disposition
     })
+
+
+def _wrapup_limit() -> float:
+    from dialer.session import MAX_WRAPUP
+
+    return MAX_WRAPUP
 
 
 async def campaign_login(request: Request) -> Response:
@@ -187,15 +193,149 @@ async def campaign_login(request: Request) -> Response:
 
 
 async def wallboard(request: Request) -> Response:
-    user = await _user(request)
-    if not user.staff:
-        raise Forbidden("the wallboard is for supervisors and admins")
-    return JSONResponse(_board(request))
+    await _staff(request)
+    await _refresh_diagnostics(request)
+    return Answer(_board(request))
 
 
 def _board(request: Request) -> dict:
     engine = request.app.state.engine
-    return board(engine.status(), agent_views(engine), engine.now())
+    out = board(engine.status(), agent_views(engine), engine.now())
+    cache = request.app.state.web_diagnostics
+    for camp in out["campaigns"]:
+        camp["supply"] = cache.get(camp["name"], (0.0, None))[1]
+        camp["pause_codes"] = _pause_codes(engine, camp["name"])
+    out["paused_campaigns"] = getattr(request.app.state, "web_paused", [])
+    return out
+
+
+#: Seconds between two reads of the diagnostics (callable leads, when the list runs dry).
+DIAGNOSTICS_EVERY = 30.0
+
+
+async def _refresh_diagnostics(request: Request) -> None:
+    """Callable leads now and when the list runs dry (dialer.services.diagnostics), per running
+    campaign, read at most every :data:`DIAGNOSTICS_EVERY` seconds; the paused campaigns."""
+    from sqlalchemy import select
+
+    from campaigns.models import campaigns as campaigns_t
+    from dialer.services.diagnostics import forecast, why
+
+    engine = request.app.state.engine
+    cache: dict[str, tuple[float, dict | None]] = request.app.state.web_diagnostics
+    at = engine.clock.now()
+    for camp in list(engine.campaigns.values()):
+        if time.monotonic() - cache.get(camp.name, (-1e9, None))[0] < DIAGNOSTICS_EVERY:
+            continue
+
+        def read(conn: Any, name: str = camp.name) -> dict:
+            report = why(conn, name, at, detail=False)
+            top = report.top()
+            dry = forecast(conn, name, 24, at).runs_dry_at
+            return {"callable": report.callable, "total": report.total,
+                    "held_most_by": top.label if top is not None else None,
+                    "runs_dry_at": dry.isoformat() if dry else None}
+
+        try:
+            async with request.app.state.db.connect() as conn:
+                cache[camp.name] = (time.monotonic(), await conn.run_sync(read))
+        except Exception:  # the board goes on without them (the database may be away)
+            cache[camp.name] = (time.monotonic(), None)
+    async with request.app.state.db.connect() as conn:
+        request.app.state.web_paused = list((await conn.execute(
+            select(campaigns_t.c.name).where(campaigns_t.c.status == "paused").order_by(campaigns_t.c.name))).scalars())
+
+
+async def _staff(request: Request) -> WebUser:
+    user = await _user(request)
+    if not user.staff:
+        raise Forbidden("the wallboard is for supervisors and admins")
+    return user
+
+
+def _day_start(request: Request) -> Any:
+    now = request.app.state.engine.clock.now()
+    return now.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+async def chart(request: Request) -> Response:
+    """A chart of the campaign's day (server-side SVG): ``hourly`` contacts and successes,
+    ``abandon`` rate, ``talk`` minutes, ``agents`` by state."""
+    from dialer.services.timeline import day_series
+    from dialer.web import charts
+
+    await _staff(request)
+    name, kind = request.path_params["campaign"][:100], request.path_params["kind"]
+    if kind not in CHARTS:
+        raise NotFoundError(f"no chart {kind[:20]!r} (one of {', '.join(CHARTS)})")
+    start = _day_start(request)
+    async with request.app.state.db.connect() as conn:
+        d = await conn.run_sync(lambda c: day_series(c, name, start))
+    labels = d["labels"]
+    if kind == "hourly":
+        svg = charts.bars("Contacts and successes per hour (UTC)", labels,
+                          {"contacts": d["contacts"], "successes": d["successes"]})
+    elif kind == "abandon":
+        svg = charts.line("Abandon rate through the day", labels, {"abandon rate": d["abandon_rate_pct"]},
+                          unit=" %", limit=d["target_pct"])
+    elif kind == "talk":
+        svg = charts.bars("Talk minutes per hour", labels, {"talk": [round(x, 1) for x in d["talk_min"]]}, unit=" min")
+    else:
+        svg = charts.bars("Agents by state (average per hour)", labels,
+                          {s: [round(x, 2) for x in d[f"agents_{s}"]] for s in ("ready", "talking", "wrapup", "paused")},
+                          stacked=True)
+    return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "no-store"})
+
+
+CHARTS = ("hourly", "abandon", "talk", "agents")
+
+
+async def agents_report(request: Request) -> Response:
+    """Per-agent performance for a range (``since``, ``until``: ISO 8601, default today so
+    far); ``/web/agents-report.csv``: the same as a spreadsheet-safe CSV."""
+    from dialer.services.agents_report import agent_report, report_csv
+
+    await _staff(request)
+    q = request.query_params
+    since = _when(q.get("since"), "since") or _day_start(request)
+    until = _when(q.get("until"), "until") or request.app.state.engine.clock.now()
+    if until <= since:
+        raise Invalid("until: must be after since")
+    campaign = (q.get("campaign") or None) and q["campaign"][:100]
+    async with request.app.state.db.connect() as conn:
+        report = await conn.run_sync(lambda c: agent_report(c, since, until, campaign))
+    if request.url.path.endswith(".csv"):
+        return Response(report_csv(report), media_type="text/csv; charset=utf-8", headers={
+            "Content-Disposition": f'attachment; filename="agents-{since.date()}-{until.date()}.csv"',
+            "Cache-Control": "no-store"})
+    return Answer(report)
+
+
+class Answer(JSONResponse):
+    """JSON with the timestamps written as the API writes them (ISO 8601 with an offset)."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, default=_iso, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _iso(value: Any) -> str:
+    from datetime import UTC, datetime
+
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
+    return str(value)
+
+
+def _when(value: str | None, key: str) -> Any:
+    from datetime import UTC, datetime
+
+    if not value:
+        return None
+    try:
+        at = datetime.fromisoformat(value[:64])
+    except ValueError:
+        raise Invalid(f"{key}: not an ISO 8601 date and time") from None
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 async def events(request: Request) -> Response:
@@ -208,8 +348,10 @@ async def events(request: Request) -> Response:
         sub = hub.subscribe(lambda kind, data: True)
 
         async def tick() -> dict:
+            await _refresh_diagnostics(request)
             return _board(request)
 
+        await _refresh_diagnostics(request)
         body = stream(hub, sub, [("tick", _board(request))], tick)
     else:
         name = user.name

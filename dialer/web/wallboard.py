@@ -37,6 +37,11 @@ def board(status: dict[str, Any], agents: Iterable[AgentView], now: float) -> di
                       "lines": camp.get("lines", 0), "placed": camp.get("placed", 0),
                       "connected_24h": camp.get("connected_24h", 0), "abandoned_24h": camp.get("abandoned_24h", 0)},
             "abandon_rate_24h": camp.get("abandon_rate_24h", 0.0),
+            "abandon": {k: camp.get(k) for k in ("abandon_rate_24h", "abandon_rate_30d", "abandoned_30d",
+                                                  "connected_30d", "abandon_target", "abandon_budget_24h",
+                                                  "abandon_budget_30d")},
+            "pacing": camp.get("pacing"),
+            "stats": camp.get("stats", {}),
             "idle_reason": camp.get("idle_reason"),
         })
     return {
