@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -64,6 +65,16 @@ class HttpSettings:
     max_connections: int = 200  # concurrent connections; 503 above
     # The customer's number on the agent's screen: "full", "last4" (+1 *** *** 0143) or "hidden".
     screen_number: str = "last4"
+    # TLS: both files (PEM) to serve HTTPS; the session cookie is then Secure.  Empty: plain HTTP.
+    cert_file: str = ""
+    key_file: str = ""
+    # Origins (comma-separated, e.g. "https://desk.example.com") allowed to call the API from a
+    # desktop served elsewhere (CORS); empty: none.
+    cors_origins: str = ""
+
+    @property
+    def cors_list(self) -> list[str]:
+        return [o.strip().rstrip("/") for o in self.cors_origins.split(",") if o.strip()]
 
     def limit_problems(self) -> list[str]:
         """The API limits out of their ranges, one line each (for :func:`validate`)."""
@@ -74,6 +85,15 @@ class HttpSettings:
         }
         problems = [f"http.{name} {getattr(self, name)!r} is not between {low:g} and {high:g}"
                     for name, (low, high) in bounds.items() if not low <= getattr(self, name) <= high]
+        if bool(self.cert_file) != bool(self.key_file):
+            problems.append("http.cert_file and http.key_file: give both (TLS) or neither")
+        for name in ("cert_file", "key_file"):
+            path = getattr(self, name)
+            if path and not Path(path).is_file():
+                problems.append(f"http.{name} {path!r}: no such file")
+        for origin in self.cors_list:
+            if origin != "*" and not re.fullmatch(r"https?://[^/\s]+", origin):
+                problems.append(f"http.cors_origins: {origin!r} is not an origin like https://desk.example.com")
         if self.screen_number not in SCREEN_NUMBER:
             problems.append(f"http.screen_number {self.screen_number!r} is not one of {', '.join(SCREEN_NUMBER)}")
         return problems

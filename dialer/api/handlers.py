@@ -225,6 +225,13 @@ async def do_not_call(request: Request) -> Response:
     return Answer({**result, **decided})
 
 
+async def openapi(request: Request) -> Response:
+    """The API's OpenAPI document (public: it holds no data)."""
+    from dialer.api.openapi import document
+
+    return Answer(document(request.app.routes))
+
+
 # ---------------------------------------------------------------------- admin
 
 
