@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection
 from campaigns.definition import definition_from_data
 from campaigns.models import campaigns
 from dialer.models import agent_state_log, agents, calls
+from dialer.vocabulary import CALLBACK_PAUSE, WRAPUP_PAUSE
 from lists.csvsafe import safe_row
 
 #: The CSV export's columns (pause time by code follows as ``pause:<CODE>_s``).
@@ -73,10 +74,15 @@ def agent_report(conn: Connection, since: datetime, until: datetime, campaign: s
     for s in conn.execute(q):
         seconds = (min(_aware(s.ended_at), until) - max(_aware(s.started_at), since)).total_seconds()
         r = rows[s.name]
-        key = {"talking": "talk_s", "wrapup": "wrapup_s", "ready": "ready_s", "paused": "paused_s"}.get(s.state)
+        state = s.state
+        if state == "paused" and s.pause_code == WRAPUP_PAUSE:
+            state = "wrapup"  # the queue pause the daemon sets for a wrap-up is wrap-up time
+        elif state == "paused" and s.pause_code == CALLBACK_PAUSE:
+            state = "reserved"  # held for an owned callback: not a pause the agent took
+        key = {"talking": "talk_s", "wrapup": "wrapup_s", "ready": "ready_s", "paused": "paused_s"}.get(state)
         if key:
             r[key] += seconds
-        if s.state == "paused":
+        if state == "paused":
             r["pause_by_code"][s.pause_code or "-"] += seconds
     out = []
     for name in sorted(rows):

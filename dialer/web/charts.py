@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from html import escape
 
 WIDTH, HEIGHT = 420, 180
-LEFT, BOTTOM, TOP, RIGHT = 36, 22, 22, 8
+LEFT, BOTTOM, TOP, RIGHT = 36, 22, 34, 8
 COLOURS = ("#1f6feb", "#2da44e", "#9a6700", "#b42318", "#8250df", "#5b6675")
 
 
@@ -45,8 +45,8 @@ def _legend(names: Sequence[str]) -> list[str]:
     out, x = [], WIDTH - RIGHT
     for i, name in reversed(list(enumerate(names))):
         x -= 8 + 6 * len(name) + 14
-        out.append(f'<rect x="{x}" y="5" width="8" height="8" fill="{COLOURS[i % len(COLOURS)]}"/>'
-                   f'<text x="{x + 11}" y="13">{escape(name)}</text>')
+        out.append(f'<rect x="{x}" y="18" width="8" height="8" fill="{COLOURS[i % len(COLOURS)]}"/>'
+                   f'<text x="{x + 11}" y="26">{escape(name)}</text>')
     return out
 
 

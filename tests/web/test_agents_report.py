@@ -53,6 +53,9 @@ def seed(url: str, tmp_path: Path) -> None:
              "ended_at": T + timedelta(minutes=11)},
             {**span, "agent_id": 1, "state": "paused", "pause_code": "LUNCH", "started_at": T + timedelta(minutes=11),
              "ended_at": T + timedelta(minutes=41)},
+            # the daemon's own "wrapup" queue pause is wrap-up time, not a pause
+            {**span, "agent_id": 1, "state": "paused", "pause_code": "wrapup", "started_at": T + timedelta(minutes=41),
+             "ended_at": T + timedelta(minutes=42)},
             # a span that started before the range: only its part inside counts
             {**span, "agent_id": 2, "state": "paused", "pause_code": "BREAK", "started_at": T - timedelta(minutes=10),
              "ended_at": T + timedelta(minutes=5)},
@@ -69,7 +72,7 @@ def test_per_agent_figures(sqlite_url: str, tmp_path: Path) -> None:
     assert (alice["agent"], alice["calls"], alice["contacts"], alice["successes"]) == ("=alice", 3, 3, 1)
     assert alice["conversion"] == round(1 / 3, 4)
     assert alice["refusals"] == {"PRICE": 2}
-    assert (alice["talk_s"], alice["wrapup_s"], alice["aht_s"]) == (600.0, 60.0, 220.0)
+    assert (alice["talk_s"], alice["wrapup_s"], alice["aht_s"]) == (600.0, 120.0, 240.0)
     assert alice["pause_by_code"] == {"LUNCH": 1800.0}
     assert (bob["calls"], bob["contacts"], bob["conversion"]) == (1, 0, 0.0)
     assert bob["pause_by_code"] == {"BREAK": 300.0}  # clipped to the range
@@ -93,7 +96,7 @@ def test_report_agents_cli(sqlite_url: str, tmp_path: Path, monkeypatch) -> None
     assert [a["agent"] for a in data["agents"]] == ["=alice", "bob"]
     assert (tmp_path / "a.csv").read_text().startswith("agent,calls")
     table = run.invoke(main, ["report", "agents", "--since", since, "--until", until, "--campaign", "e2e"])
-    assert table.exit_code == 0 and "LUNCH" in table.output and "3:40" in table.output  # AHT
+    assert table.exit_code == 0 and "LUNCH" in table.output and "4:00" in table.output  # AHT
     bad = run.invoke(main, ["report", "agents", "--since", until, "--until", since])
     assert bad.exit_code != 0 and "--until must be after --since" in bad.output
     unknown = run.invoke(main, ["report", "agents", "--campaign", "nope"])
