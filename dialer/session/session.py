@@ -67,6 +67,7 @@ from dialer.session.runtime import (
     rule_outcome,
     stored_outcome,
     stored_state,
+    wrapup_limit,
 )
 from dialer.tracking.agents import AgentState, AgentTracker, AgentUpdate
 from dialer.tracking.calls import CallRecord, CallState, CallTracker, CallUpdate, interface_of
@@ -177,7 +178,7 @@ class Session:
         agent = AgentRuntime(row.id, row.name, row.interface, camp, owed=list(owed),
                              state_interface=getattr(row, "state_interface", None))
         self.agents[row.interface] = agent
-        self.agent_tracker.set_wrap_up(row.interface, MAX_WRAPUP)
+        self.agent_tracker.set_wrap_up(row.interface, wrapup_limit(camp))
         # Its state is the campaign queue's (a member of other queues too is not "ready" here
         # while paused in this one).
         home = self._agent_updates(self.agent_tracker.set_queue(row.interface, camp.queue, now))
@@ -634,7 +635,8 @@ class Session:
 
     def _expire_owed(self, now: float) -> list[Command]:
         """Dispositions owed longer than the wrap-up limit: the rules decide."""
-        due = [cid for cid, (_, since) in self.owed_since.items() if now - since >= MAX_WRAPUP]
+        due = [cid for cid, (who, since) in self.owed_since.items()
+               if now - since >= wrapup_limit(getattr(self.agent_by_name(who), "campaign", None))]
         return self._expire(due, now) if due else []
 
     def _expire(self, call_ids: Iterable[int], now: float) -> list[Command]:
@@ -686,7 +688,7 @@ class Session:
         agent = self.agents.setdefault(who.interface, AgentRuntime(who.id, who.name, who.interface))
         agent.campaign = camp
         agent.state_interface = getattr(who, "state_interface", None)
-        self.agent_tracker.set_wrap_up(who.interface, MAX_WRAPUP)
+        self.agent_tracker.set_wrap_up(who.interface, wrapup_limit(camp))
         if now is not None:
             cmds += self._agent_updates(self.agent_tracker.set_queue(who.interface, camp.queue, now))
         # Already a member (e.g. adopted after a restart): the engine takes it as done and sets

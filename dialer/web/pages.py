@@ -166,14 +166,15 @@ async def me(request: Request) -> Response:
         "seconds_in_state": max(0, round(engine.now() - view.since)) if view else 0,
         "call_id": view.call_id if view else None,
         "pause_codes": _pause_codes(engine, campaign),
-        "wrapup_limit": _wrapup_limit(),  # seconds; then the campaign's rules decide without a disposition
+        "wrapup_limit": _wrapup_limit(engine, campaign),  # seconds; then the campaign's rules decide without a disposition
     })
 
 
-def _wrapup_limit() -> float:
-    from dialer.session import MAX_WRAPUP
+def _wrapup_limit(engine: Any, campaign: str | None) -> float:
+    """The campaign's wrap-up limit in seconds (``[dial] wrapup_limit``)."""
+    from dialer.session.runtime import wrapup_limit
 
-    return MAX_WRAPUP
+    return wrapup_limit(next((c for c in engine.campaigns.values() if c.name == campaign), None))
 
 
 async def campaign_login(request: Request) -> Response:

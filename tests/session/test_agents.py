@@ -159,3 +159,22 @@ def test_disposition_before_the_hangup_then_the_pending_pause() -> None:
     assert of(cmds, QueuePause) == []  # the LUNCH pause set at the disposition stays, no "wrapup"
     assert s.agents["PJSIP/alice"].paused == "LUNCH"
     assert s.agent_tracker.get("PJSIP/alice").state is not AgentState.WRAP_UP
+
+
+def test_the_campaigns_wrapup_limit_applies() -> None:
+    import dataclasses
+
+    from dialer.session import Session
+    from tests.session.helpers import campaign, login
+
+    camp = campaign()
+    camp.definition = dataclasses.replace(camp.definition,
+                                          dial=dataclasses.replace(camp.definition.dial, wrapup_limit=30))
+    s = Session(node="t")
+    s.add_campaign(camp, [])
+    login(s, "alice")
+    talked(s)
+    feed(s, member("QueueMemberPause", "alice", paused=True, reason=WRAPUP_PAUSE), TALK_END + 1)
+    assert s.tick(TALK_END + 29) == []
+    [expired] = of(s.tick(TALK_END + 31), ExpireDisposition)  # 30 s, not the default 600
+    assert expired.call_id == 1
