@@ -86,8 +86,14 @@ async def _form(request: Request) -> dict[str, str]:
         raw += chunk
         if len(raw) > MAX_FORM:
             raise HTTPException(413, f"form larger than {MAX_FORM} bytes")
-    fields = parse_qs(raw.decode("utf-8", "replace"), keep_blank_values=True, max_num_fields=20)
-    return {k: v[0][:MAX_FIELD] for k, v in fields.items()}
+    try:
+        fields = parse_qs(raw.decode("utf-8", "replace"), keep_blank_values=True, max_num_fields=20)
+    except ValueError:
+        raise HTTPException(413, "form with more than 20 fields") from None
+    for key, values in fields.items():
+        if len(values[0]) > MAX_FIELD:
+            raise HTTPException(422, f"{key[:32]}: at most {MAX_FIELD} characters")
+    return {k: v[0] for k, v in fields.items()}
 
 
 async def sign_in(request: Request) -> Response:

@@ -203,3 +203,15 @@ async def test_my_callbacks_are_the_agents_owned_ones_due_today(api: Api) -> Non
     assert (await api.client.get("/api/agents/alice/callbacks", headers=BOB)).status_code == 403
     bad = await api.client.get("/api/agents/alice/callbacks?tz=Mars/Base", headers=ALICE)
     assert bad.status_code == 422 and "unknown time zone" in bad.json()["error"]
+
+
+async def test_web_forms_have_limits_with_clear_statuses(api: Api) -> None:
+    post = api.client.post
+    big = await post("/signin", content=b"name=" + b"a" * 5000,
+                     headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert big.status_code == 413 and big.json() == {"error": "form larger than 4096 bytes"}
+    long = await post("/signin", data={"name": "a" * 300, "secret": "x", "csrf": "y"})
+    assert long.status_code == 422 and long.json() == {"error": "name: at most 256 characters"}
+    many = await post("/signin", content="&".join(f"f{i}=1" for i in range(30)).encode(),
+                      headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert many.status_code == 413
