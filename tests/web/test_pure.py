@@ -50,7 +50,9 @@ def test_board_counts_agents_by_state_with_time_in_state() -> None:
     assert camp["by_state"]["talking"] == 1 and camp["by_state"]["paused"] == 1 and camp["by_state"]["ready"] == 0
     assert [a["name"] for a in camp["agents"]] == ["al", "bob"]
     assert camp["agents"][0] == {"name": "al", "state": "talking", "pause_code": None, "seconds_in_state": 30,
-                                 "call_id": 5}
+                                 "call_id": 5, "lead": None, "call_seconds": None}
+    on_call = AgentView("al", "c", "talking", 70.0, "", 5, "lead 9 +•••••••0143", 64.5)
+    assert board(status, [on_call], 100.0)["campaigns"][0]["agents"][0]["call_seconds"] == 36
     assert camp["agents"][1]["pause_code"] == "BREAK"
     assert camp["calls"]["abandoned_24h"] == 1 and camp["abandon_rate_24h"] == 0.2
     assert [a["name"] for a in out["unassigned"]] == ["zed"]

@@ -83,7 +83,8 @@ function render(b) {
       tr.appendChild(el("td", LABELS[ag.state] || ag.state));
       tr.appendChild(el("td", ag.pause_code || ""));
       tr.appendChild(el("td", duration(ag.seconds_in_state)));
-      tr.appendChild(el("td", ag.call_id || ""));
+      tr.appendChild(el("td", ag.call_id ? ag.lead + (ag.call_seconds !== null ? " · " + duration(ag.call_seconds) : "")
+        : "", { "data-part": "call" }));
       const actions = el("td", null, { class: "actions" });
       const fp = el("button", "Pause", { type: "button", "data-action": "force-pause" });
       fp.addEventListener("click", () => act("POST", "/api/agents/" + encodeURIComponent(ag.name) + "/pause",
