@@ -147,6 +147,9 @@ class Session:
         """Dial ``camp``; ``answers``: its live answers read back from storage, oldest first."""
         camp.governor.ledger.extend(answers)
         self.campaigns[camp.id] = camp
+        for agent in self.agents.values():  # resumed after a pause: its agents stayed logged in
+            if agent.campaign is not None and agent.campaign.id == camp.id:
+                agent.campaign = camp
 
     def drop_campaign(self, campaign_id: int) -> None:
         """No more dialling for the campaign (paused, stopped); its calls in flight finish."""

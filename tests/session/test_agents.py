@@ -178,3 +178,17 @@ def test_the_campaigns_wrapup_limit_applies() -> None:
     assert s.tick(TALK_END + 29) == []
     [expired] = of(s.tick(TALK_END + 31), ExpireDisposition)  # 30 s, not the default 600
     assert expired.call_id == 1
+
+
+def test_agents_follow_their_campaign_when_it_is_resumed() -> None:
+    """Paused (dropped) and resumed (added anew): the logged-in agents belong to the new runtime,
+    so owned callbacks and pauses find them."""
+    from tests.session.helpers import campaign
+
+    s = session("progressive", "alice")
+    old = s.campaigns[1]
+    s.drop_campaign(1)
+    fresh = campaign()
+    s.add_campaign(fresh)
+    assert s.agents["PJSIP/alice"].campaign is fresh is not old
+    assert s.ready_owners(fresh) == {"alice"}
