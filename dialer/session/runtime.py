@@ -48,6 +48,7 @@ class CampaignRuntime:
     open_minute: int = -1
     idle_reason: str = ""
     placed: int = 0
+    answered: int = 0  # live or machine answers of its calls since the daemon started
     exhausted_at: float | None = None
 
     @classmethod

@@ -509,6 +509,7 @@ class Session:
             return
         live.answered_reported = True
         self.counters["answered"] += 1
+        live.campaign.answered += 1
         answered = rec.answered_at if rec.answered_at is not None else u.at
         live.campaign.stats.observe_attempt(
             placed_at=live.placed, ring_seconds=max(0.0, answered - live.placed), answered=True,
@@ -767,6 +768,7 @@ class Session:
                                  if c.campaign is camp and c.owner is not None and c.owner.reserved is c),
                 "lines": snap.lines_busy,
                 "placed": camp.placed,
+                "answered": camp.answered,
                 "abandoned_24h": day.abandoned,
                 "connected_24h": day.connected,
                 "abandon_rate_24h": round(day.rate, 4),

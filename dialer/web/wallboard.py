@@ -39,6 +39,7 @@ def board(status: dict[str, Any], agents: Iterable[AgentView], now: float) -> di
             "agents": [_agent(a, now) for a in mine],
             "calls": {"ringing": camp.get("ringing", 0), "waiting": camp.get("waiting", 0),
                       "lines": camp.get("lines", 0), "placed": camp.get("placed", 0),
+                      "answered": camp.get("answered", 0),
                       "connected_24h": camp.get("connected_24h", 0), "abandoned_24h": camp.get("abandoned_24h", 0)},
             "abandon_rate_24h": camp.get("abandon_rate_24h", 0.0),
             "abandon": {k: camp.get(k) for k in ("abandon_rate_24h", "abandon_rate_30d", "abandoned_30d",

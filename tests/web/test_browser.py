@@ -130,6 +130,8 @@ async def test_desktop_call_flow_and_wallboard(daemon: Daemon, browser: Browser)
     placed = board.locator('[data-metric="placed"] .n')
     await expect(placed).to_have_text(re.compile(r"\d+"))
     assert int(await placed.text_content()) >= 2
+    answered = int(await board.locator('[data-metric="answered"] .n').text_content())
+    assert 2 <= answered <= int(await placed.text_content())
     rate = f"{100 * status['abandon_rate_24h']:.2f} %"
     await expect(board.locator('[data-metric="abandon rate 24 h"] .n')).to_have_text(rate)
 

@@ -60,7 +60,7 @@ function render(b) {
     const counts = el("div", null, { class: "tiles" });
     for (const [state, n] of Object.entries(c.by_state)) tile(counts, LABELS[state] || state, n, { "data-state": state });
     const a = c.abandon || {};
-    const calls = [["placed", c.calls.placed], ["ringing", c.calls.ringing], ["waiting", c.calls.waiting],
+    const calls = [["placed", c.calls.placed], ["answered", c.calls.answered], ["ringing", c.calls.ringing], ["waiting", c.calls.waiting],
       ["lines", c.calls.lines], ["connected 24 h", c.calls.connected_24h], ["abandoned 24 h", c.calls.abandoned_24h],
       ["abandon rate 24 h", (100 * c.abandon_rate_24h).toFixed(2) + " %"],
       ["abandon rate 30 days", pct(a.abandon_rate_30d)], ["abandon budget 24 h", a.abandon_budget_24h]];
