@@ -88,5 +88,13 @@ def test_cli_writes_campaign_and_dnc_entries_and_lists_them(sqlite_url: str, tmp
     assert json.loads(run("audit", "ls", "--json", "--action", "dnc_added"))[0]["detail"]["reason"] == "asked"
     assert json.loads(run("audit", "ls", "--json", "--since", "2999-01-01")) == []
     assert "campaign_started" in run("audit", "ls")
+    leads = tmp_path / "leads.csv"
+    leads.write_text("first_name,phone\nAnn,+12125550101\nBen,+12125550102\n")
+    run("lists", "import", str(leads), "--list", "spring", "--region", "US")
+    run("lists", "delete", "spring", "--yes")
+    listed = json.loads(run("audit", "ls", "--json", "--since", out[0]["at"]))[3:]
+    assert [(e["action"], e["target"]) for e in listed] == [("list_imported", "spring"), ("list_deleted", "spring")]
+    assert listed[0]["detail"]["imported"] == 2 and listed[0]["detail"]["file"] == "leads.csv"
+    assert "Ann" not in json.dumps(listed)  # counts, never lead data
     bad = CliRunner().invoke(main, ["audit", "ls", "--since", "yesterday"])
     assert bad.exit_code != 0 and "--since 'yesterday': not an ISO 8601" in bad.output
