@@ -88,6 +88,7 @@ class DialSettings:
     amd: bool = False
     list_order: Literal["priority", "mix"] = "priority"
     new_first: bool = True  # new leads before recycled ones (callbacks due always come first)
+    wrapup_limit: int = 600  # seconds an agent may take to dispose a call; then the rules decide
 
     def dial_string(self, number: str) -> str:
         """The Originate channel for ``number`` (``PJSIP/+15551234567@carrier``)."""
@@ -231,7 +232,7 @@ _TOP_KEYS = (
 )  # fmt: skip
 _DIAL_KEYS = (
     "mode", "ratio", "max_lines_per_agent", "abandon_target", "trunk", "caller_id",
-    "max_lines", "ring_timeout", "queue", "amd", "list_order", "new_first",
+    "max_lines", "ring_timeout", "queue", "amd", "list_order", "new_first", "wrapup_limit",
 )  # fmt: skip
 
 
@@ -400,6 +401,7 @@ def _parse_dial(data: Mapping[str, Any], name: str, problems: Problems) -> DialS
         amd=r.boolean("amd", d.amd),
         list_order=r.choice("list_order", ("priority", "mix"), d.list_order),
         new_first=r.boolean("new_first", d.new_first),
+        wrapup_limit=r.integer("wrapup_limit", d.wrapup_limit, 10, 3600),
     )
 
 
@@ -641,6 +643,7 @@ def definition_to_data(d: CampaignDefinition) -> dict[str, Any]:
         "amd": dial.amd,
         "list_order": dial.list_order,
         "new_first": dial.new_first,
+        "wrapup_limit": dial.wrapup_limit,
     }
     if dial.caller_id is not None:
         dial_data["caller_id"] = dial.caller_id

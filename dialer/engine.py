@@ -403,13 +403,13 @@ class Engine:
 
     async def dispose(self, call_id: int, *, code: str, reason: str | None = None,
                       callback_at: datetime | None = None, order_form: dict | None = None, note: str | None = None,
-                      agent_name: str | None = None) -> dict:
+                      agent_name: str | None = None, owned: bool = True) -> dict:
         """Record the agent's disposition of a connected call and decide the lead's next step."""
         await self.flush()  # the call's own updates (agent, end) may still be queued
         result = await dispositions.dispose(
             self.db, call_id, code=code, reason=reason, callback_at=callback_at, order_form=order_form, note=note,
             agent_name=agent_name, now=self.clock.now(), rng=self.rng, lock=self._db_lock,
-            campaign=self._campaign_ref)
+            campaign=self._campaign_ref, owned=owned)
         await self._execute(self.session.disposed(call_id, self.now()))
         return result
 

@@ -138,6 +138,23 @@ class AgentStateLog(Base):
     __table_args__ = (Index("ix_agent_state_log_campaign_started", "campaign_id", "started_at"),)
 
 
+class AuditEntry(Base):
+    """Who did what, when and from where (append-only: database triggers refuse updates and
+    deletes; written through :mod:`dialer.storage.audit`)."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    actor: Mapped[str] = mapped_column(String(100))  # an agent or supervisor name, "admin", "cli:<user>"
+    action: Mapped[str] = mapped_column(String(32))  # a dialer.vocabulary.AuditAction
+    target: Mapped[str | None] = mapped_column(String(200))  # the agent, call, number, campaign or list
+    source: Mapped[str | None] = mapped_column(String(100))  # the client address, "cli", "daemon"
+    detail: Mapped[dict | None] = mapped_column(JSON)
+
+    __table_args__ = (Index("ix_audit_log_at", "at"),)
+
+
 class PacingState(Base):
     """A campaign's learned pacing statistics, so that they survive restarts."""
 
@@ -184,3 +201,4 @@ web_sessions = cast(Table, WebSession.__table__)
 agent_state_log = cast(Table, AgentStateLog.__table__)
 pacing_state = cast(Table, PacingState.__table__)
 webhook_outbox = cast(Table, WebhookEvent.__table__)
+audit_log = cast(Table, AuditEntry.__table__)

@@ -32,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "bench": ("dialer.cli.bench", "Benchmarks: pacing policies in a discrete-event simulation."),
     "db": ("dialer.cli.db", "Database schema: upgrade, current revision."),
     "config": ("dialer.cli.config", "Show the effective settings (secrets masked)."),
+    "audit": ("dialer.cli.audit", "The audit log: who did what, when and from where."),
 }
 
 

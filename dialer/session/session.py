@@ -33,6 +33,7 @@ from dialer.ami.events import AmiEvent, CoreShowChannel, QueueMemberEvent
 from dialer.ami.ids import originate_ids
 from dialer.claim import ClaimedLead, open_zone_sets
 from dialer.errors import Conflict
+from dialer.pacing.governor import abandon_budget
 from dialer.session.commands import (
     Command,
     Diagnose,
@@ -66,6 +67,7 @@ from dialer.session.runtime import (
     rule_outcome,
     stored_outcome,
     stored_state,
+    wrapup_limit,
 )
 from dialer.tracking.agents import AgentState, AgentTracker, AgentUpdate
 from dialer.tracking.calls import CallRecord, CallState, CallTracker, CallUpdate, interface_of
@@ -145,6 +147,9 @@ class Session:
         """Dial ``camp``; ``answers``: its live answers read back from storage, oldest first."""
         camp.governor.ledger.extend(answers)
         self.campaigns[camp.id] = camp
+        for agent in self.agents.values():  # resumed after a pause: its agents stayed logged in
+            if agent.campaign is not None and agent.campaign.id == camp.id:
+                agent.campaign = camp
 
     def drop_campaign(self, campaign_id: int) -> None:
         """No more dialling for the campaign (paused, stopped); its calls in flight finish."""
@@ -176,7 +181,7 @@ class Session:
         agent = AgentRuntime(row.id, row.name, row.interface, camp, owed=list(owed),
                              state_interface=getattr(row, "state_interface", None))
         self.agents[row.interface] = agent
-        self.agent_tracker.set_wrap_up(row.interface, MAX_WRAPUP)
+        self.agent_tracker.set_wrap_up(row.interface, wrapup_limit(camp))
         # Its state is the campaign queue's (a member of other queues too is not "ready" here
         # while paused in this one).
         home = self._agent_updates(self.agent_tracker.set_queue(row.interface, camp.queue, now))
@@ -539,6 +544,7 @@ class Session:
             return
         live.answered_reported = True
         self.counters["answered"] += 1
+        live.campaign.answered += 1
         answered = rec.answered_at if rec.answered_at is not None else u.at
         live.campaign.stats.observe_attempt(
             placed_at=live.placed, ring_seconds=max(0.0, answered - live.placed), answered=True,
@@ -635,9 +641,14 @@ class Session:
         cmds.append(SetAgentState(agent.id, stored_state(u.state, code), code, dt(u.at)))  # type: ignore[arg-type]
         if u.previous is AgentState.TALKING and camp is not None:
             camp.stats.observe_talk(max(0.0, u.at - started), now=u.at)
+        early = u.state is AgentState.WRAP_UP and camp is not None and not agent.owed
         cmds += self._wrapup(agent, u)
         cmds.append(Emit("agent", {"agent": agent.name, "state": u.state.value, "previous": u.previous.value,
                                    "call_id": agent.call_id}))
+        if early:
+            # Disposed before the hang-up: nothing is owed, so the wrap-up ends at once; the
+            # queue pause is the one the disposition set (none, or the pause asked for).
+            cmds += self._agent_updates(self.agent_tracker.end_wrap_up(agent.interface, u.at))
         return cmds
 
     def _wrapup(self, agent: AgentRuntime, u: AgentUpdate) -> list[Command]:
@@ -648,7 +659,8 @@ class Session:
         cmds: list[Command] = []
         if u.state is AgentState.WRAP_UP and camp is not None:
             agent.wrapup_started = u.at
-            cmds += self._pause(agent, True, WRAPUP_PAUSE)
+            if agent.owed:  # else disposed before the hang-up: no wrap-up (see _agent_update)
+                cmds += self._pause(agent, True, WRAPUP_PAUSE)
         if (u.previous is AgentState.WRAP_UP and u.state is AgentState.PAUSED and snap.pause_code == WRAPUP_PAUSE
                 and agent.owed):
             # The wrap-up time limit passed without a disposition: the rules decide for the
@@ -664,7 +676,8 @@ class Session:
 
     def _expire_owed(self, now: float) -> list[Command]:
         """Dispositions owed longer than the wrap-up limit: the rules decide."""
-        due = [cid for cid, (_, since) in self.owed_since.items() if now - since >= MAX_WRAPUP]
+        due = [cid for cid, (who, since) in self.owed_since.items()
+               if now - since >= wrapup_limit(getattr(self.agent_by_name(who), "campaign", None))]
         return self._expire(due, now) if due else []
 
     def _expire(self, call_ids: Iterable[int], now: float) -> list[Command]:
@@ -716,7 +729,7 @@ class Session:
         agent = self.agents.setdefault(who.interface, AgentRuntime(who.id, who.name, who.interface))
         agent.campaign = camp
         agent.state_interface = getattr(who, "state_interface", None)
-        self.agent_tracker.set_wrap_up(who.interface, MAX_WRAPUP)
+        self.agent_tracker.set_wrap_up(who.interface, wrapup_limit(camp))
         if now is not None:
             cmds += self._agent_updates(self.agent_tracker.set_queue(who.interface, camp.queue, now))
         # Already a member (e.g. adopted after a restart): the engine takes it as done and sets
@@ -780,7 +793,7 @@ class Session:
                 f"{self.reconciling['retry_in']} s)" if self.reconciling else "")
         for camp in self.campaigns.values():
             snap = self.snapshot(camp, now)
-            day = snap.day
+            day, month = snap.day, camp.governor.ledger.month(now)
             out["campaigns"].append({
                 "name": camp.name,
                 "mode": camp.definition.dial.mode,
@@ -792,9 +805,19 @@ class Session:
                                  if c.campaign is camp and c.owner is not None and c.owner.reserved is c),
                 "lines": snap.lines_busy,
                 "placed": camp.placed,
+                "answered": camp.answered,
                 "abandoned_24h": day.abandoned,
                 "connected_24h": day.connected,
                 "abandon_rate_24h": round(day.rate, 4),
+                "abandoned_30d": month.abandoned,
+                "connected_30d": month.connected,
+                "abandon_rate_30d": round(month.rate, 4),
+                "abandon_target": snap.target,
+                # more abandoned calls each window can take before its rate passes the target
+                "abandon_budget_24h": abandon_budget(day, snap.target),
+                "abandon_budget_30d": abandon_budget(month, snap.target),
+                # the governor's last decision: lines wanted and why
+                "pacing": camp.governor.last.as_dict() if camp.governor.last is not None else None,
                 "idle_reason": camp.idle_reason,
                 "stats": camp.stats.summary(),
             })
