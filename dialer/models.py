@@ -146,6 +146,20 @@ class PacingState(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())
 
 
+class AbandonMinute(Base):
+    """The campaign-wide abandon ledger: one node's live answers of one campaign in one minute,
+    upserted by that node's writer and summed by every node's governor (docs/scaling.md)."""
+
+    __tablename__ = "abandon_minutes"
+    __table_args__ = (Index("ix_abandon_minutes_campaign_minute", "campaign_id", "minute"),)
+
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True)
+    node: Mapped[str] = mapped_column(String(64), primary_key=True)
+    minute: Mapped[datetime] = mapped_column(UtcDateTime(), primary_key=True)
+    abandoned: Mapped[int] = mapped_column(Integer, default=0)
+    connected: Mapped[int] = mapped_column(Integer, default=0)
+
+
 # The tables under their names, for Core queries (imported as objects, never looked up by name).
 calls = cast(Table, Call.__table__)
 agents = cast(Table, Agent.__table__)
@@ -153,3 +167,4 @@ agent_campaigns = cast(Table, AgentCampaign.__table__)
 web_sessions = cast(Table, WebSession.__table__)
 agent_state_log = cast(Table, AgentStateLog.__table__)
 pacing_state = cast(Table, PacingState.__table__)
+abandon_minutes = cast(Table, AbandonMinute.__table__)

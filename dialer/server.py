@@ -125,7 +125,8 @@ class Server:
             await engine.start()
             from dialer.scheduler import JobScheduler  # overnight jobs (docs/scheduler.md)
 
-            jobs = JobScheduler(self.settings, node=self.node, clock=self.clock, live_calls=lambda: list(engine.live))
+            jobs = JobScheduler(self.settings, node=self.node, clock=self.clock, live_calls=lambda: list(engine.live),
+                                pbx=self.client.where)
             await jobs.start()
             if self.http:
                 from dialer.api import create_app
