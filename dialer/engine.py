@@ -39,6 +39,7 @@ from dialer.storage import calls as calls_db
 from dialer.storage import campaigns as campaigns_db
 from dialer.storage import dispositions
 from dialer.storage import leads as leads_db
+from dialer.storage import ledger as ledger_db
 from dialer.storage.details import call_details
 from dialer.storage.writer import Writer
 from dialer.vocabulary import CampaignStatus
@@ -56,8 +57,10 @@ class Engine:
 
     def __init__(self, db: AsyncEngine, link: PbxLink, clock: Clock, *, node: str = "node1",
                  pacing_interval: float = 1.0, drain_timeout: float = 60.0, context: str = "dialer-connect",
-                 seed: int | None = None) -> None:
+                 seed: int | None = None, ledger_interval: float = 5.0) -> None:
         self.db = db
+        self.ledger_interval = ledger_interval  # clock seconds between reads of the peers' abandons
+        self._peers_at = float("-inf")
         self.link = link
         self.clock = clock
         self.node = node
@@ -136,7 +139,7 @@ class Engine:
         if dial:
             # Rolling abandon counts survive restarts: the live answers of the last 30 days.
             since = self.clock.now() - timedelta(days=LEDGER_DAYS)
-            self.session.add_campaign(camp, await calls_db.live_answers(conn, row.id, since))
+            self.session.add_campaign(camp, await calls_db.live_answers(conn, row.id, since, self.node))
         return camp
 
     async def reload_campaigns(self) -> None:
@@ -312,10 +315,27 @@ class Engine:
     async def pace_once(self) -> None:
         """One pacing pass over every active campaign."""
         now = self.now()
+        if now - self._peers_at >= self.ledger_interval:
+            await self.sync_peers(now)
         for camp_id in list(self.campaigns) if self.writer.healthy else ():  # none while the database is away
             plan = self.session.plan_claim(camp_id, now)
             if plan is not None:
                 self._run(self.session.leads_claimed(plan, await self._claim(plan, now), now))
+
+    async def sync_peers(self, now: float) -> None:
+        """Read the other nodes' abandon counts (the campaign-wide ledger, docs/scaling.md); a
+        failed read puts the campaigns on progressive, then stops them (dialer.pacing.shared)."""
+        self._peers_at = now
+        try:
+            async with self.db.connect() as conn:
+                counts = await ledger_db.peer_counts(conn, self.node, self.clock.now())
+        except Exception as exc:
+            if fell := self.session.peers_failed(now):
+                log.warning("campaign abandon ledger unreadable: progressive only, then no calls",
+                            extra={"campaigns": fell, "error": type(exc).__name__})
+            return
+        if back := self.session.peers_read(counts, now):
+            log.info("campaign abandon ledger readable again", extra={"campaigns": back})
 
     async def _claim(self, plan: ClaimPlan, now: float) -> list[ClaimedLead]:
         """Claim the plan's leads (a ``calls`` row each); owned callbacks whose owner cannot take

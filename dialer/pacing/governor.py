@@ -29,6 +29,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from dialer.pacing.policies import Policy, Progressive, make_policy
+from dialer.pacing.shared import LedgerHealth, PeerCounts
+from dialer.pacing.shared import Windows as LedgerCounts
 from dialer.pacing.snapshot import AbandonCounts, AgentState, Snapshot
 
 HOUR = 3600.0
@@ -93,15 +95,6 @@ class _Window:
         return AbandonCounts(abandoned=self.abandoned, connected=self.connected)
 
 
-@dataclass(frozen=True, slots=True)
-class LedgerCounts:
-    """The ledger's three rolling windows at one instant."""
-
-    hour: AbandonCounts
-    day: AbandonCounts
-    month: AbandonCounts
-
-
 @dataclass
 class AbandonLedger:
     """Live-answered calls of one campaign over the rolling hour, day and 30 days.
@@ -147,9 +140,10 @@ class AbandonLedger:
 
 
 def abandon_limit_reached(snap: Snapshot) -> bool:
-    """True when one more abandoned call would put the rolling 24 h abandon rate over target."""
-    day = snap.day
-    return day.abandoned > 0 and (day.abandoned + 1) / (day.answered + 1) > snap.target
+    """True when one more abandoned call would put the rolling 24 h (or 30-day) abandon rate
+    over target."""
+    return any(w.abandoned > 0 and (w.abandoned + 1) / (w.answered + 1) > snap.target
+               for w in (snap.day, snap.month))
 
 
 @dataclass
@@ -164,6 +158,8 @@ class PacingGovernor:
     policy: Policy
     max_lines_per_agent: float = MAX_LINES_PER_AGENT
     ledger: AbandonLedger = field(default_factory=AbandonLedger)
+    #: The other nodes' answers of the campaign (:mod:`dialer.pacing.shared`); none by default.
+    peers: PeerCounts = field(default_factory=PeerCounts)
 
     @classmethod
     def for_mode(cls, mode: str, *, ratio: float = 1.0,
@@ -185,13 +181,27 @@ class PacingGovernor:
         return cls(mode_for(policy.name) if mode is None else mode, policy, max_lines_per_agent,
                    AbandonLedger() if ledger is None else ledger)
 
+    def counts(self, now: float) -> LedgerCounts:
+        """The campaign's rolling counts: this node's ledger plus the peers' as last read."""
+        return self.ledger.counts(now) + self.peers.counts
+
+    def health(self, now: float) -> LedgerHealth:
+        return self.peers.health(now)
+
     def decide(self, snap: Snapshot) -> int:
-        """Calls to place now: the policy's wish within the lines and the abandon limit."""
+        """Calls to place now: the policy's wish within the lines and the abandon limit.
+
+        A node that cannot read its campaign's ledger dials no more than progressive, and
+        nothing once the reads have failed long enough (:class:`~dialer.pacing.shared.PeerCounts`).
+        """
+        health = self.peers.health(snap.now)
+        if health is LedgerHealth.STOPPED:
+            return 0
         want = min(self.policy.decide(snap), snap.free_lines)
         if self.mode == "predictive":
             cap = int(self.max_lines_per_agent * snap.count_agents(*WORKING)) - snap.lines_busy
             want = min(want, cap)
-        elif self.mode == "ratio" and abandon_limit_reached(snap):
+        if health is LedgerHealth.PROGRESSIVE or (self.mode != "progressive" and abandon_limit_reached(snap)):
             want = min(want, _PROGRESSIVE.decide(snap))
         return max(0, want)
 

@@ -35,6 +35,7 @@ from dialer.claim import ClaimedLead, open_zone_sets
 from dialer.errors import Conflict
 from dialer.session.commands import (
     Command,
+    CountAnswer,
     Diagnose,
     Emit,
     EndCall,
@@ -79,6 +80,11 @@ IDLE_NO_LEADS = "idle: no callable leads"
 def dt(t: float | None) -> datetime | None:
     """Clock seconds as an aware UTC datetime (the database's times)."""
     return None if t is None else datetime.fromtimestamp(t, UTC)
+
+
+def minute_of(t: float) -> datetime:
+    """The ledger's minute bucket (aware UTC) of clock seconds ``t``."""
+    return datetime.fromtimestamp(t - t % 60, UTC)
 
 
 def ts(at: datetime | None) -> float | None:
@@ -145,6 +151,22 @@ class Session:
         """Dial ``camp``; ``answers``: its live answers read back from storage, oldest first."""
         camp.governor.ledger.extend(answers)
         self.campaigns[camp.id] = camp
+
+    def peers_read(self, counts: Mapping[int, pacing.LedgerCounts], now: float) -> list[str]:
+        """The other nodes' rolling counts per campaign id, read at ``now`` (a campaign not in
+        ``counts`` has none); the names of the campaigns whose ledger was failing until now."""
+        back = [c.name for c in self.campaigns.values() if c.governor.peers.failing_since is not None]
+        for camp in self.campaigns.values():
+            camp.governor.peers.read(counts.get(camp.id, pacing.LedgerCounts()), now)
+        return back
+
+    def peers_failed(self, now: float) -> list[str]:
+        """The peers' counts could not be read at ``now``: the campaigns that just fell back to
+        progressive (see :mod:`dialer.pacing.shared`)."""
+        fresh = [c.name for c in self.campaigns.values() if c.governor.peers.failing_since is None]
+        for camp in self.campaigns.values():
+            camp.governor.peers.failed(now)
+        return fresh
 
     def drop_campaign(self, campaign_id: int) -> None:
         """No more dialling for the campaign (paused, stopped); its calls in flight finish."""
@@ -297,11 +319,11 @@ class Session:
                 agents.append(pacing.AgentView(state, a.since))
         views, lines = self._call_views(camp)
         dial = camp.definition.dial
-        ledger = camp.governor.ledger
+        counts = camp.governor.counts(now)  # the campaign's: this node's and its peers'
         return pacing.Snapshot(
             now=now, agents=agents, calls=views, ring_timeout=float(dial.ring_timeout), max_lines=dial.max_lines,
-            abandon_target=dial.abandon_target, day=ledger.day(now), hour=ledger.hour(now), stats=camp.stats,
-            lines_in_use=lines,
+            abandon_target=dial.abandon_target, day=counts.day, hour=counts.hour, month=counts.month,
+            stats=camp.stats, lines_in_use=lines,
         )
 
     def _call_views(self, camp: CampaignRuntime) -> tuple[list[pacing.CallView], int]:
@@ -552,6 +574,7 @@ class Session:
             if outcome is Outcome.ABANDONED:
                 self.counters["abandoned"] += 1
             camp.governor.record_answer(now, outcome is Outcome.ABANDONED)
+            cmds.append(CountAnswer(camp.id, self.node, minute_of(now), outcome is Outcome.ABANDONED))
         ended = dt(rec.ended_at if rec.ended_at is not None else now)
         values = {  # a fact unknown here (None) leaves the stored one (dialer.storage.calls.FACTS)
             "status": CallStatus.ENDED, "outcome": outcome, "hangup_cause": rec.hangup_cause,
@@ -743,7 +766,8 @@ class Session:
                 f"{self.reconciling['retry_in']} s)" if self.reconciling else "")
         for camp in self.campaigns.values():
             snap = self.snapshot(camp, now)
-            day = snap.day
+            day = snap.day  # the campaign's, every node's
+            own_day = camp.governor.ledger.day(now)
             out["campaigns"].append({
                 "name": camp.name,
                 "mode": camp.definition.dial.mode,
@@ -758,6 +782,8 @@ class Session:
                 "abandoned_24h": day.abandoned,
                 "connected_24h": day.connected,
                 "abandon_rate_24h": round(day.rate, 4),
+                "node_24h": {"abandoned": own_day.abandoned, "connected": own_day.connected},
+                "ledger": camp.governor.health(now).value,
                 "idle_reason": camp.idle_reason,
                 "stats": camp.stats.summary(),
             })

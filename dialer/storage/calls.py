@@ -63,11 +63,14 @@ def undisposed_stmt(node: str | None = None) -> Select:
     return stmt if node is None else stmt.where(calls.c.node == node)
 
 
-def live_answers_stmt(campaign_id: int, since: datetime) -> Select:
-    """(placed_at, outcome) of the campaign's live answers since ``since``, oldest first."""
-    return (select(calls.c.placed_at, calls.c.outcome)
-            .where(calls.c.campaign_id == campaign_id, calls.c.placed_at >= since, calls.c.outcome.in_(LIVE_ANSWER))
-            .order_by(calls.c.placed_at))
+def live_answers_stmt(campaign_id: int, since: datetime, node: str | None = None) -> Select:
+    """(placed_at, outcome) of the campaign's live answers since ``since`` (of ``node``'s calls
+    only, if given: the other nodes' come from the shared ledger), oldest first."""
+    stmt = (select(calls.c.placed_at, calls.c.outcome)
+            .where(calls.c.campaign_id == campaign_id, calls.c.placed_at >= since, calls.c.outcome.in_(LIVE_ANSWER)))
+    if node is not None:
+        stmt = stmt.where(calls.c.node == node)
+    return stmt.order_by(calls.c.placed_at)
 
 
 def disposition_stmt(call_id: int, *, code: str, reason: str | None, callback_at: datetime | None,
@@ -107,9 +110,11 @@ async def undisposed(conn: AsyncConnection, node: str | None = None) -> dict[str
     return out
 
 
-async def live_answers(conn: AsyncConnection, campaign_id: int, since: datetime) -> list[tuple[float, bool]]:
-    """The campaign's live answers since ``since`` as the abandon ledger takes them."""
-    rows = await conn.execute(live_answers_stmt(campaign_id, since))
+async def live_answers(conn: AsyncConnection, campaign_id: int, since: datetime,
+                       node: str | None = None) -> list[tuple[float, bool]]:
+    """The campaign's live answers since ``since`` (``node``'s only, if given) as the abandon
+    ledger takes them."""
+    rows = await conn.execute(live_answers_stmt(campaign_id, since, node))
     return [(placed_at.timestamp(), outcome == Outcome.ABANDONED) for placed_at, outcome in rows]
 
 

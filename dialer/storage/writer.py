@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from dialer.clock import Clock, RealClock
 from dialer.errors import Unavailable
 from dialer.session.commands import (
+    CountAnswer,
     EndCall,
     GiveBack,
     LogAgentState,
@@ -38,7 +39,7 @@ from dialer.session.commands import (
     SetAgentState,
     WriteCallStatus,
 )
-from dialer.storage import agents, calls
+from dialer.storage import agents, calls, ledger
 from dialer.storage.availability import UNAVAILABLE, unreachable
 from dialer.storage.journal import Journal
 
@@ -59,6 +60,8 @@ async def store(conn: AsyncConnection, cmd: Any, rng: random.Random) -> None:
                                              connected_at=cmd.connected_at, agent=cmd.agent))
     elif isinstance(cmd, EndCall):
         await calls.end_call(conn, cmd.call_id, cmd.values, rng, cmd.rules)
+    elif isinstance(cmd, CountAnswer):
+        await ledger.bump(conn, cmd.campaign_id, cmd.node, cmd.minute, cmd.abandoned)
     elif isinstance(cmd, LogAgentState):
         await conn.execute(agents.log_stmt(cmd.agent_id, cmd.campaign_id, cmd.state, cmd.pause_code, cmd.started,
                                                 cmd.ended))
