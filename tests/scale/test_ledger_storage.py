@@ -54,8 +54,8 @@ async def test_upserts_per_minute_and_sums_the_other_nodes_windows(db_url: str) 
 
 async def test_an_engine_that_cannot_read_the_ledger_goes_progressive_and_logs_it(
         caplog: pytest.LogCaptureFixture) -> None:
-    from dialer.engine import Engine
     from dialer.clock import ManualClock
+    from dialer.engine import Engine
     from tests.session.helpers import campaign
 
     db = make_async_engine("postgresql://nobody@127.0.0.1:9/none")  # nothing listens on port 9

@@ -46,8 +46,8 @@ def test_health_progressive_then_stopped_then_shared_again(t0: float, dt: float)
     assert peers.health(t0 + dt) is LedgerHealth.SHARED
 
 
-def _ready(n: int, now: float, day: AbandonCounts = AbandonCounts()) -> Snapshot:
-    return Snapshot(now=now, agents=[AgentView(AgentState.READY, 0.0)] * n, day=day)
+def _ready(n: int, now: float) -> Snapshot:
+    return Snapshot(now=now, agents=[AgentView(AgentState.READY, 0.0)] * n)
 
 
 def test_a_node_that_cannot_read_the_ledger_dials_progressive_then_nothing() -> None:
