@@ -26,6 +26,7 @@ from dialer.errors import DialerError, PbxError
 from dialer.pbx import OriginateRefused, PbxLink, perform, queue_members
 from dialer.services.diagnostics import top_reason
 from dialer.session import (
+    MAX_WRAPUP,
     CampaignRuntime,
     ClaimPlan,
     Command,
@@ -222,6 +223,7 @@ class Engine:
             if mono - last_save >= 60.0:
                 last_save = mono
                 await self._save_stats()
+                await self.expire_orphans()
 
     async def flush(self) -> None:
         """Wait until every queued database write is done (tests, reports)."""
@@ -271,6 +273,21 @@ class Engine:
                 await conn.execute(agents_db.campaign_stmt(cmd.agent_id, cmd.campaign_id, cmd.node))
             else:
                 await calls_db.expire_disposition(conn, cmd.call_id, cmd.at, self.rng, self._campaign_ref)
+
+    async def expire_orphans(self, node_timeout: float = 90.0, wrapup: float = MAX_WRAPUP) -> int:
+        """Apply the wrap-up limit's rule to the undisposed calls of nodes that are gone (their
+        leads would wait for a disposition no one will give); how many."""
+        try:
+            at = self.clock.now()
+            async with self.db.connect() as conn:
+                ids = (await conn.execute(calls_db.orphaned_stmt(
+                    self.node, at, timedelta(seconds=node_timeout), timedelta(seconds=wrapup)))).scalars().all()
+            for call_id in ids:
+                await self._write_now(commands.ExpireDisposition(call_id, "", at))
+        except Exception:
+            log.exception("expiring a gone node's dispositions failed")
+            return 0
+        return len(ids)
 
     def _campaign_ref(self, campaign_id: int) -> Any:
         return self.campaigns[campaign_id].ref if campaign_id in self.campaigns else None

@@ -16,6 +16,7 @@ import secrets
 import signal
 import socket
 from pathlib import Path
+from typing import Any
 
 from dialer.ami.client import AmiClient
 from dialer.clock import Clock, RealClock
@@ -90,6 +91,7 @@ class Server:
         self.pacing_interval = pacing_interval
         self.engine: Engine | None = None
         self.client: AmiClient | None = None
+        self.jobs: Any = None  # the node's JobScheduler while it serves
         self._stop = asyncio.Event()
         self.started = asyncio.Event()
 
@@ -125,8 +127,11 @@ class Server:
             await engine.start()
             from dialer.scheduler import JobScheduler  # overnight jobs (docs/scheduler.md)
 
+            # heartbeats every 30 s of the node's clock (APScheduler counts real seconds)
+            beat = 30.0 / self.clock.speed
             jobs = JobScheduler(self.settings, node=self.node, clock=self.clock, live_calls=lambda: list(engine.live),
-                                pbx=self.client.where)
+                                pbx=self.client.where, heartbeat_interval=beat)
+            self.jobs = jobs
             await jobs.start()
             if self.http:
                 from dialer.api import create_app

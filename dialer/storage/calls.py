@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Delete, Select, Update, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from campaigns.rules import CallResult, NextAction
+from dialer.job_models import node_heartbeats
 from dialer.storage import campaigns
 from dialer.storage.leads import CampaignRef, apply_rules
 from dialer.storage.tables import calls, leads
@@ -61,6 +62,18 @@ def undisposed_stmt(node: str | None = None) -> Select:
             .where(calls.c.disposition.is_(None), calls.c.connected_at.is_not(None), calls.c.next_action.is_(None))
             .order_by(calls.c.id))
     return stmt if node is None else stmt.where(calls.c.node == node)
+
+
+def orphaned_stmt(node: str, now: datetime, node_timeout: timedelta, wrapup: timedelta) -> Select:
+    """Ids of calls of *gone* nodes (no heartbeat within ``node_timeout``, not ``node``) that
+    reached an agent, ended more than ``wrapup`` ago and never got a disposition: the node that
+    would have applied the wrap-up limit is dead, so another node does (docs/scaling.md)."""
+    alive = select(node_heartbeats.c.node).where(node_heartbeats.c.seen_at >= now - node_timeout)
+    return (select(calls.c.id)
+            .where(calls.c.disposition.is_(None), calls.c.connected_at.is_not(None), calls.c.next_action.is_(None),
+                   calls.c.status == CallStatus.ENDED, calls.c.ended_at < now - wrapup, calls.c.node != node,
+                   calls.c.node.not_in(alive))
+            .order_by(calls.c.id))
 
 
 def live_answers_stmt(campaign_id: int, since: datetime, node: str | None = None) -> Select:
