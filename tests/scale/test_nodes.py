@@ -89,3 +89,25 @@ def test_nodes_ls_json_and_table(sqlite_url: str, tmp_path: Path, monkeypatch: p
     table = runner.invoke(main, ["nodes", "ls"])
     assert table.exit_code == 0 and "n1" in table.stdout and "alive" in table.stdout
     assert runner.invoke(main, ["nodes", "--help"]).exit_code == 0
+
+
+def test_a_job_fails_over_when_the_node_holding_its_lock_dies(postgres_url: str, tmp_path: Path) -> None:
+    """The advisory lock is the job's: held by a node (its session), another node's run is skipped;
+    the holder's connection gone (the process died), the next run goes ahead on the other node."""
+    import psycopg
+
+    from dialer.scheduler import lock_key
+
+    engine = open_engine(postgres_url)
+    dead = psycopg.connect(postgres_url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True)
+    assert dead.execute("SELECT pg_try_advisory_lock(%s)", (lock_key("purge_stale_claims"),)).fetchone()[0]
+    other = JobRunner(engine, data_dir=tmp_path, node="n1", clock=ManualClock(NOW))
+    skipped = other.run("purge_stale_claims", trigger="cron", scheduled_for=NOW)
+    assert (skipped.ran, skipped.message) == (False, "running in another process")
+    dead.close()  # kill -9: the server ends the session and its locks
+    ran = other.run("purge_stale_claims", trigger="cron", scheduled_for=NOW)
+    assert ran.ran and ran.result == "ok"
+    again = JobRunner(engine, data_dir=tmp_path, node="n2", clock=ManualClock(NOW)).run(
+        "purge_stale_claims", trigger="cron", scheduled_for=NOW)
+    assert not again.ran and "already run" in again.message  # once per scheduled moment
+    engine.dispose()
