@@ -22,6 +22,7 @@ import sys
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -33,7 +34,7 @@ from dialer.db import make_async_engine  # noqa: E402
 from dialer.storage.leads import zone_keys  # noqa: E402
 
 
-async def _loop(url: str, node: str, batch: int, seconds: float, start_at: float) -> dict:
+async def _loop(url: str, node: str, batch: int, seconds: float, barrier: Any) -> dict:
     db = make_async_engine(url, pool_size=1)
     try:
         async with db.connect() as conn:
@@ -43,10 +44,9 @@ async def _loop(url: str, node: str, batch: int, seconds: float, start_at: float
             async with db.begin() as conn:
                 await claim_leads(conn, campaign_id=1, n=batch, now=NOW - timedelta(seconds=10 - k), node=node,
                                   ring_timeout=25, open_sets=open_sets)
-        while time.time() < start_at:  # every loop starts together
-            await asyncio.sleep(0.005)
+        barrier.wait()  # every loop warmed up: all start together
         times, got, k = [], 0, 0
-        end = start_at + seconds
+        end = time.time() + seconds
         while time.time() < end:
             t0 = time.perf_counter()
             async with db.begin() as conn:
@@ -60,8 +60,8 @@ async def _loop(url: str, node: str, batch: int, seconds: float, start_at: float
         await db.dispose()
 
 
-def _worker(args: tuple) -> dict:
-    return asyncio.run(_loop(*args))
+def _worker(args: tuple, results: Any) -> None:
+    results.put(asyncio.run(_loop(*args)))
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -70,9 +70,15 @@ def _pct(values: list[float], q: float) -> float:
 
 
 def run_level(url: str, n: int, batch: int, seconds: float) -> dict:
-    start_at = time.time() + 4.0 + 0.5 * n  # processes started and connected before the clock runs
-    with mp.get_context("spawn").Pool(n) as pool:
-        results = pool.map(_worker, [(url, f"bench-{n}-{i}", batch, seconds, start_at) for i in range(n)])
+    ctx = mp.get_context("spawn")
+    barrier, queue = ctx.Barrier(n), ctx.Queue()
+    procs = [ctx.Process(target=_worker, args=((url, f"bench-{n}-{i}", batch, seconds, barrier), queue))
+             for i in range(n)]
+    for p in procs:
+        p.start()
+    results = [queue.get() for _ in procs]
+    for p in procs:
+        p.join()
     times = [t for r in results for t in r["times"]]
     leads = sum(r["leads"] for r in results)
     return {"loops": n, "batch": batch, "seconds": seconds, "claims": len(times), "leads": leads,
