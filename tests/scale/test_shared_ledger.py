@@ -3,6 +3,7 @@ falls back to progressive when the peers cannot be read, and stops after a while
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -108,3 +109,16 @@ def test_share_and_budget(own: AbandonCounts, other: AbandonCounts) -> None:
     w = share(own, campaign)
     assert 0.0 <= w <= 1.0
     assert remaining_budget(campaign, 0.03) >= 0.0
+
+
+@given(st.integers(0, 5), st.integers(0, 300), st.floats(0.5, 4.0))
+def test_cold_start_warmup_only_ever_lowers_the_budget_and_ends(a: int, c: int, warmup: float) -> None:
+    from dialer.pacing.predictive import Predictive
+
+    snap = Snapshot(now=0.0, day=AbandonCounts(a, c), abandon_target=0.03)
+    cold, plain = Predictive(warmup=warmup).alpha(snap), Predictive().alpha(snap)
+    assert 0.0 <= cold <= plain
+    if (a + c + 1) * 0.03 >= warmup:
+        assert cold == plain
+    else:
+        assert cold == pytest.approx(plain * (a + c + 1) * 0.03 / warmup)
