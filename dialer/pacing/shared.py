@@ -81,13 +81,3 @@ class PeerCounts:
         if now - self.failing_since < self.stop_after:
             return LedgerHealth.PROGRESSIVE
         return LedgerHealth.STOPPED
-
-
-def share(own: AbandonCounts, campaign: AbandonCounts) -> float:
-    """A node's share of the campaign's live answers (1.0 when nothing was answered yet)."""
-    return own.answered / campaign.answered if campaign.answered else 1.0
-
-
-def remaining_budget(campaign: AbandonCounts, target: float) -> float:
-    """Abandons the campaign may still have over the window at its current answers."""
-    return max(0.0, target * campaign.answered - campaign.abandoned)

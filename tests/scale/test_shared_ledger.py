@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from dialer.pacing import AbandonCounts, AgentState, AgentView, LedgerCounts, LedgerHealth, Snapshot
 from dialer.pacing.governor import PacingGovernor
-from dialer.pacing.shared import STOP_AFTER, PeerCounts, remaining_budget, share
+from dialer.pacing.shared import STOP_AFTER, PeerCounts
 from dialer.session import CountAnswer
 from tests.session.helpers import T0, connect, hangup, lead, of, place, queued, session
 
@@ -101,14 +101,6 @@ def test_every_live_answer_is_counted_for_the_shared_ledger_in_its_minute() -> N
     [c] = of(connected, CountAnswer)
     assert (a.abandoned, c.abandoned, a.node, a.campaign_id) == (True, False, s.node, 1)
     assert a.minute.timestamp() == T0 + 9 - (T0 + 9) % 60 and c.minute.timestamp() == T0 + 130 - (T0 + 130) % 60
-
-
-@given(counts, counts)
-def test_share_and_budget(own: AbandonCounts, other: AbandonCounts) -> None:
-    campaign = AbandonCounts(own.abandoned + other.abandoned, own.connected + other.connected)
-    w = share(own, campaign)
-    assert 0.0 <= w <= 1.0
-    assert remaining_budget(campaign, 0.03) >= 0.0
 
 
 @given(st.integers(0, 5), st.integers(0, 300), st.floats(0.5, 4.0))
