@@ -27,6 +27,7 @@ from dialer.errors import DialerError, PbxError
 from dialer.pbx import OriginateRefused, PbxLink, perform, queue_members
 from dialer.services.diagnostics import top_reason
 from dialer.session import (
+    MAX_WRAPUP,
     CampaignRuntime,
     ClaimPlan,
     Command,
@@ -40,6 +41,7 @@ from dialer.storage import calls as calls_db
 from dialer.storage import campaigns as campaigns_db
 from dialer.storage import dispositions
 from dialer.storage import leads as leads_db
+from dialer.storage import ledger as ledger_db
 from dialer.storage.details import call_details
 from dialer.storage.writer import Writer
 from dialer.vocabulary import CampaignStatus
@@ -57,8 +59,10 @@ class Engine:
 
     def __init__(self, db: AsyncEngine, link: PbxLink, clock: Clock, *, node: str = "node1",
                  pacing_interval: float = 1.0, drain_timeout: float = 60.0, context: str = "dialer-connect",
-                 seed: int | None = None) -> None:
+                 seed: int | None = None, ledger_interval: float = 5.0) -> None:
         self.db = db
+        self.ledger_interval = ledger_interval  # clock seconds between reads of the peers' abandons
+        self._peers_at = float("-inf")
         self.link = link
         self.clock = clock
         self.node = node
@@ -138,7 +142,7 @@ class Engine:
         if dial:
             # Rolling abandon counts survive restarts: the live answers of the last 30 days.
             since = self.clock.now() - timedelta(days=LEDGER_DAYS)
-            self.session.add_campaign(camp, await calls_db.live_answers(conn, row.id, since))
+            self.session.add_campaign(camp, await calls_db.live_answers(conn, row.id, since, self.node))
         return camp
 
     async def reload_campaigns(self) -> None:
@@ -224,6 +228,7 @@ class Engine:
             if mono - last_save >= 60.0:
                 last_save = mono
                 await self._save_stats()
+                await self.expire_orphans()
 
     async def flush(self) -> None:
         """Wait until every queued database write is done (tests, reports)."""
@@ -274,6 +279,21 @@ class Engine:
             else:
                 await calls_db.expire_disposition(conn, cmd.call_id, cmd.at, self.rng, self._campaign_ref)
 
+    async def expire_orphans(self, node_timeout: float = 90.0, wrapup: float = MAX_WRAPUP) -> int:
+        """Apply the wrap-up limit's rule to the undisposed calls of nodes that are gone (their
+        leads would wait for a disposition no one will give); how many."""
+        try:
+            at = self.clock.now()
+            async with self.db.connect() as conn:
+                ids = (await conn.execute(calls_db.orphaned_stmt(
+                    self.node, at, timedelta(seconds=node_timeout), timedelta(seconds=wrapup)))).scalars().all()
+            for call_id in ids:
+                await self._write_now(commands.ExpireDisposition(call_id, "", at))
+        except Exception:
+            log.exception("expiring a gone node's dispositions failed")
+            return 0
+        return len(ids)
+
     def _campaign_ref(self, campaign_id: int) -> Any:
         return self.campaigns[campaign_id].ref if campaign_id in self.campaigns else None
 
@@ -317,10 +337,27 @@ class Engine:
     async def pace_once(self) -> None:
         """One pacing pass over every active campaign."""
         now = self.now()
+        if now - self._peers_at >= self.ledger_interval:
+            await self.sync_peers(now)
         for camp_id in list(self.campaigns) if self.writer.healthy else ():  # none while the database is away
             plan = self.session.plan_claim(camp_id, now)
             if plan is not None:
                 self._run(self.session.leads_claimed(plan, await self._claim(plan, now), now))
+
+    async def sync_peers(self, now: float) -> None:
+        """Read the other nodes' abandon counts (the campaign-wide ledger, docs/scaling.md); a
+        failed read puts the campaigns on progressive, then stops them (dialer.pacing.shared)."""
+        self._peers_at = now
+        try:
+            async with self.db.connect() as conn:
+                counts = await ledger_db.peer_counts(conn, self.node, self.clock.now())
+        except Exception as exc:
+            if fell := self.session.peers_failed(now):
+                log.warning("campaign abandon ledger unreadable: progressive only, then no calls",
+                            extra={"campaigns": fell, "error": type(exc).__name__})
+            return
+        if back := self.session.peers_read(counts, now):
+            log.info("campaign abandon ledger readable again", extra={"campaigns": back})
 
     async def _claim(self, plan: ClaimPlan, now: float) -> list[ClaimedLead]:
         """Claim the plan's leads (a ``calls`` row each); owned callbacks whose owner cannot take

@@ -193,6 +193,20 @@ class WebhookEvent(Base):
     )
 
 
+class AbandonMinute(Base):
+    """The campaign-wide abandon ledger: one node's live answers of one campaign in one minute,
+    upserted by that node's writer and summed by every node's governor (docs/scaling.md)."""
+
+    __tablename__ = "abandon_minutes"
+    __table_args__ = (Index("ix_abandon_minutes_campaign_minute", "campaign_id", "minute"),)
+
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True)
+    node: Mapped[str] = mapped_column(String(64), primary_key=True)
+    minute: Mapped[datetime] = mapped_column(UtcDateTime(), primary_key=True)
+    abandoned: Mapped[int] = mapped_column(Integer, default=0)
+    connected: Mapped[int] = mapped_column(Integer, default=0)
+
+
 # The tables under their names, for Core queries (imported as objects, never looked up by name).
 calls = cast(Table, Call.__table__)
 agents = cast(Table, Agent.__table__)
@@ -202,3 +216,4 @@ agent_state_log = cast(Table, AgentStateLog.__table__)
 pacing_state = cast(Table, PacingState.__table__)
 webhook_outbox = cast(Table, WebhookEvent.__table__)
 audit_log = cast(Table, AuditEntry.__table__)
+abandon_minutes = cast(Table, AbandonMinute.__table__)

@@ -16,6 +16,7 @@ import secrets
 import signal
 import socket
 from pathlib import Path
+from typing import Any
 
 from dialer.ami.client import AmiClient
 from dialer.clock import Clock, RealClock
@@ -93,6 +94,7 @@ class Server:
         self.client: AmiClient | None = None
         self.webhooks: Deliverer | None = None
         self.webhooks_task: asyncio.Task | None = None
+        self.jobs: Any = None  # the node's JobScheduler while it serves
         self._stop = asyncio.Event()
         self.started = asyncio.Event()
 
@@ -128,7 +130,11 @@ class Server:
             await engine.start()
             from dialer.scheduler import JobScheduler  # overnight jobs (docs/scheduler.md)
 
-            jobs = JobScheduler(self.settings, node=self.node, clock=self.clock, live_calls=lambda: list(engine.live))
+            # heartbeats every 30 s of the node's clock (APScheduler counts real seconds)
+            beat = 30.0 / self.clock.speed
+            jobs = JobScheduler(self.settings, node=self.node, clock=self.clock, live_calls=lambda: list(engine.live),
+                                pbx=self.client.where, heartbeat_interval=beat)
+            self.jobs = jobs
             await jobs.start()
             if self.http:
                 from dialer.api import create_app

@@ -29,6 +29,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from dialer.pacing.policies import Policy, Progressive, make_policy
+from dialer.pacing.shared import LedgerHealth, PeerCounts
+from dialer.pacing.shared import Windows as LedgerCounts
 from dialer.pacing.snapshot import AbandonCounts, AgentState, CallState, Snapshot
 
 HOUR = 3600.0
@@ -91,15 +93,6 @@ class _Window:
 
     def counts(self) -> AbandonCounts:
         return AbandonCounts(abandoned=self.abandoned, connected=self.connected)
-
-
-@dataclass(frozen=True, slots=True)
-class LedgerCounts:
-    """The ledger's three rolling windows at one instant."""
-
-    hour: AbandonCounts
-    day: AbandonCounts
-    month: AbandonCounts
 
 
 @dataclass
@@ -176,9 +169,10 @@ class Decision:
 
 
 def abandon_limit_reached(snap: Snapshot) -> bool:
-    """True when one more abandoned call would put the rolling 24 h abandon rate over target."""
-    day = snap.day
-    return day.abandoned > 0 and (day.abandoned + 1) / (day.answered + 1) > snap.target
+    """True when one more abandoned call would put the rolling 24 h (or 30-day) abandon rate
+    over target."""
+    return any(w.abandoned > 0 and (w.abandoned + 1) / (w.answered + 1) > snap.target
+               for w in (snap.day, snap.month))
 
 
 @dataclass
@@ -194,6 +188,8 @@ class PacingGovernor:
     max_lines_per_agent: float = MAX_LINES_PER_AGENT
     ledger: AbandonLedger = field(default_factory=AbandonLedger)
     last: Decision | None = field(default=None, compare=False)
+    #: The other nodes' answers of the campaign (:mod:`dialer.pacing.shared`); none by default.
+    peers: PeerCounts = field(default_factory=PeerCounts)
 
     @classmethod
     def for_mode(cls, mode: str, *, ratio: float = 1.0,
@@ -215,8 +211,21 @@ class PacingGovernor:
         return cls(mode_for(policy.name) if mode is None else mode, policy, max_lines_per_agent,
                    AbandonLedger() if ledger is None else ledger)
 
+    def counts(self, now: float) -> LedgerCounts:
+        """The campaign's rolling counts: this node's ledger plus the peers' as last read."""
+        return self.ledger.counts(now) + self.peers.counts
+
+    def health(self, now: float) -> LedgerHealth:
+        return self.peers.health(now)
+
     def decide(self, snap: Snapshot) -> int:
-        """Calls to place now: the policy's wish within the lines and the abandon limit."""
+        """Calls to place now: the policy's wish within the lines and the abandon limit; the
+        decision and what limited it are kept in :attr:`last` (the wallboard shows it).
+
+        A node that cannot read its campaign's ledger dials no more than progressive, and
+        nothing once the reads have failed long enough (:class:`~dialer.pacing.shared.PeerCounts`).
+        """
+        health = self.peers.health(snap.now)
         wish = self.policy.decide(snap)
         want = min(wish, snap.free_lines)
         limited = "policy" if want == wish else "lines"
@@ -225,10 +234,13 @@ class PacingGovernor:
             cap = int(self.max_lines_per_agent * snap.count_agents(*WORKING)) - snap.lines_busy
             if cap < want:
                 want, limited = cap, "agent line cap"
-        elif self.mode == "ratio" and abandon_limit_reached(snap):
+        unread = health is LedgerHealth.PROGRESSIVE
+        if unread or (self.mode != "progressive" and abandon_limit_reached(snap)):
             fallback = _PROGRESSIVE.decide(snap)
             if fallback < want:
-                want, limited = fallback, "abandon limit"
+                want, limited = fallback, "campaign ledger unreadable" if unread else "abandon limit"
+        if health is LedgerHealth.STOPPED:
+            want, limited = 0, "campaign ledger unreadable: stopped"
         want = max(0, want)
         ringing = sum(1 for c in snap.calls if c.state is CallState.RINGING)
         self.last = Decision(snap.now, wish, snap.free_lines, cap, want, limited, snap.ready,

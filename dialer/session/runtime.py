@@ -78,7 +78,9 @@ class CampaignRuntime:
     def redefine(self, definition: CampaignDefinition) -> None:
         """A changed definition: a new governor on the same abandon ledger."""
         self.definition = definition
+        peers = self.governor.peers
         self.governor = make_governor(definition, self.governor.ledger)
+        self.governor.peers = peers
         self.stats.ring_timeout = definition.dial.ring_timeout
         self.zones_read_at = float("-inf")  # its window or lists may have changed: re-read
 

@@ -36,6 +36,7 @@ from dialer.errors import Conflict
 from dialer.pacing.governor import abandon_budget
 from dialer.session.commands import (
     Command,
+    CountAnswer,
     Diagnose,
     Emit,
     EndCall,
@@ -81,6 +82,11 @@ IDLE_NO_LEADS = "idle: no callable leads"
 def dt(t: float | None) -> datetime | None:
     """Clock seconds as an aware UTC datetime (the database's times)."""
     return None if t is None else datetime.fromtimestamp(t, UTC)
+
+
+def minute_of(t: float) -> datetime:
+    """The ledger's minute bucket (aware UTC) of clock seconds ``t``."""
+    return datetime.fromtimestamp(t - t % 60, UTC)
 
 
 def ts(at: datetime | None) -> float | None:
@@ -150,6 +156,22 @@ class Session:
         for agent in self.agents.values():  # resumed after a pause: its agents stayed logged in
             if agent.campaign is not None and agent.campaign.id == camp.id:
                 agent.campaign = camp
+
+    def peers_read(self, counts: Mapping[int, pacing.LedgerCounts], now: float) -> list[str]:
+        """The other nodes' rolling counts per campaign id, read at ``now`` (a campaign not in
+        ``counts`` has none); the names of the campaigns whose ledger was failing until now."""
+        back = [c.name for c in self.campaigns.values() if c.governor.peers.failing_since is not None]
+        for camp in self.campaigns.values():
+            camp.governor.peers.read(counts.get(camp.id, pacing.LedgerCounts()), now)
+        return back
+
+    def peers_failed(self, now: float) -> list[str]:
+        """The peers' counts could not be read at ``now``: the campaigns that just fell back to
+        progressive (see :mod:`dialer.pacing.shared`)."""
+        fresh = [c.name for c in self.campaigns.values() if c.governor.peers.failing_since is None]
+        for camp in self.campaigns.values():
+            camp.governor.peers.failed(now)
+        return fresh
 
     def drop_campaign(self, campaign_id: int) -> None:
         """No more dialling for the campaign (paused, stopped); its calls in flight finish."""
@@ -334,11 +356,11 @@ class Session:
                 agents.append(pacing.AgentView(state, a.since))
         views, lines = self._call_views(camp)
         dial = camp.definition.dial
-        ledger = camp.governor.ledger
+        counts = camp.governor.counts(now)  # the campaign's: this node's and its peers'
         return pacing.Snapshot(
             now=now, agents=agents, calls=views, ring_timeout=float(dial.ring_timeout), max_lines=dial.max_lines,
-            abandon_target=dial.abandon_target, day=ledger.day(now), hour=ledger.hour(now), stats=camp.stats,
-            lines_in_use=lines,
+            abandon_target=dial.abandon_target, day=counts.day, hour=counts.hour, month=counts.month,
+            stats=camp.stats, lines_in_use=lines,
         )
 
     def _call_views(self, camp: CampaignRuntime) -> tuple[list[pacing.CallView], int]:
@@ -593,6 +615,7 @@ class Session:
             if outcome is Outcome.ABANDONED:
                 self.counters["abandoned"] += 1
             camp.governor.record_answer(now, outcome is Outcome.ABANDONED)
+            cmds.append(CountAnswer(camp.id, self.node, minute_of(now), outcome is Outcome.ABANDONED))
         ended = dt(rec.ended_at if rec.ended_at is not None else now)
         values = {  # a fact unknown here (None) leaves the stored one (dialer.storage.calls.FACTS)
             "status": CallStatus.ENDED, "outcome": outcome, "hangup_cause": rec.hangup_cause,
@@ -793,7 +816,9 @@ class Session:
                 f"{self.reconciling['retry_in']} s)" if self.reconciling else "")
         for camp in self.campaigns.values():
             snap = self.snapshot(camp, now)
-            day, month = snap.day, camp.governor.ledger.month(now)
+            day = snap.day  # the campaign's, every node's
+            month = camp.governor.counts(now).month
+            own_day = camp.governor.ledger.day(now)
             out["campaigns"].append({
                 "name": camp.name,
                 "mode": camp.definition.dial.mode,
@@ -818,6 +843,8 @@ class Session:
                 "abandon_budget_30d": abandon_budget(month, snap.target),
                 # the governor's last decision: lines wanted and why
                 "pacing": camp.governor.last.as_dict() if camp.governor.last is not None else None,
+                "node_24h": {"abandoned": own_day.abandoned, "connected": own_day.connected},
+                "ledger": camp.governor.health(now).value,
                 "idle_reason": camp.idle_reason,
                 "stats": camp.stats.summary(),
             })
