@@ -57,6 +57,7 @@ ROUTES = [
     Route("/api/campaigns/{name}/forecast", handlers.campaign_forecast, methods=["GET"]),
     Route("/api/lists/{name}/audit", handlers.list_audit, methods=["GET"]),
     Route("/api/openapi.json", handlers.openapi, methods=["GET"]),
+    *RECORDING_ROUTES,  # dialer/api/recordings.py
 ]
 
 
@@ -71,7 +72,7 @@ def create_app(
     settings = settings or Settings()
     cors = settings.http.cors_list
     app = Starlette(
-        routes=[*ROUTES, *RECORDING_ROUTES, *WEB_ROUTES],  # the API, then the desktop and the wallboard (dialer/web)
+        routes=[*ROUTES, *WEB_ROUTES],  # the API, then the desktop and the wallboard (dialer/web)
         middleware=[*([Middleware(CORSMiddleware, allow_origins=cors, allow_credentials="*" not in cors,
                                   allow_methods=["GET", "POST"],
                                   allow_headers=["Authorization", "Content-Type", "X-CSRF-Token"], max_age=600)]

@@ -46,6 +46,8 @@ OPERATIONS: dict[tuple[str, str], tuple[str, dict | None, int, tuple[int, ...], 
                                             _body({"note": SN}), 200, (401, 403, 404, 409), "calls"),
     ("GET", "/api/calls/{call_id}/callback-slots"): ("The times a callback may be booked for", None, 200,
                                                       (401, 403, 404, 422), "calls"),
+    ("GET", "/api/calls/{call_id}/recording"): ("The call's recording (staff; Range requests answered 206)", None, 200,
+                                                 (206, 401, 403, 404, 416), "calls"),
     ("GET", "/api/status"): ("Campaigns, agents and calls (admin)", None, 200, (401, 403), "admin"),
     ("POST", "/api/campaigns/{name}/pause"): ("Pause a campaign (admin)", None, 200, (401, 403, 404, 409), "admin"),
     ("POST", "/api/campaigns/{name}/resume"): ("Resume a paused campaign (admin)", None, 200, (401, 403, 404, 409),
@@ -57,6 +59,9 @@ OPERATIONS: dict[tuple[str, str], tuple[str, dict | None, int, tuple[int, ...], 
     ("GET", "/api/lists/{name}/audit"): ("List audit (admin)", None, 200, (401, 403, 404), "admin"),
     ("GET", "/api/openapi.json"): ("This document", None, 200, (), "meta"),
 }
+
+#: Routes whose success is a file, not JSON: (method, path) -> media type.
+MEDIA = {("GET", "/api/calls/{call_id}/recording"): "audio/wav"}
 
 _PARAM = re.compile(r"{([^}:]+)(?::[^}]*)?}")
 
@@ -81,6 +86,10 @@ def document(routes: Iterable[BaseRoute]) -> dict[str, Any]:
                                           "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}})
                              for code in errors}},
         }
+        if (method, path) in MEDIA:
+            media = {"description": "the file", "content": {MEDIA[method, path]: {"schema": {"type": "string",
+                                                                                        "format": "binary"}}}}
+            op["responses"].update({str(ok): media, "206": {**media, "description": "part of the file"}})
         if body is not None:
             op["requestBody"] = {"required": bool(body.get("required")),
                                  "content": {"application/json": {"schema": body}}}
