@@ -23,6 +23,7 @@ from typing import Any
 
 import click
 
+from campaigns.trunk import dial_string, template_problem
 from dialer.ami.codec import Banner, Frame, FrameParser, encode_action
 from dialer.sim.dialplan import resolve
 
@@ -257,12 +258,13 @@ async def _conversation(probe: Probe, username: str, secret: str, target: Target
 
 
 async def _test_call(probe: Probe, target: Target) -> list[Check]:
-    if "{number}" not in target.trunk:
-        return [Check("test call", False, "no trunk template with {number} (--trunk or the campaign's)")]
+    if not target.trunk or (problem := template_problem(target.trunk)):
+        detail = f": {problem}" if target.trunk else ""
+        return [Check("test call", False, f"no usable trunk template (--trunk or the campaign's){detail}")]
     channel_id = f"pbxcheck-{int(time.time())}"
     variables = f"LEAD_ID=0,CAMPAIGN=pbx-check,DIALER_QUEUE={target.queue},DIALER_AMD=0,ATTEMPT=1"
     fields: dict[str, object] = {
-        "Channel": target.trunk.replace("{number}", target.call or ""), "Context": target.context,
+        "Channel": dial_string(target.trunk, target.call or ""), "Context": target.context,
         "Exten": target.queue, "Priority": 1, "Timeout": int(target.ring_timeout * 1000), "Async": "true",
         "ChannelId": channel_id, "OtherChannelId": channel_id + "-peer", "Variable": variables}
     if target.caller_id:
@@ -292,7 +294,7 @@ def cli() -> None:
 @click.option("--campaign", help="Take the queue, trunk and caller id from this campaign (database).")
 @click.option("--queue", help="The campaign's Asterisk queue (default: the campaign's).")
 @click.option("--context", default="dialer-connect", show_default=True, help="The dialer's dialplan context.")
-@click.option("--trunk", help="Dial string template with {number} (default: the campaign's).")
+@click.option("--trunk", help="Dial string template with {e164}, {digits} or {national} (default: the campaign's).")
 @click.option("--call", "number", metavar="NUMBER",
               help="Also place a test call to NUMBER (as the campaign dials it, e.g. +12125550100); "
                    "when answered it goes to the queue like any call.")

@@ -462,7 +462,7 @@ class Session:
             variables["DIALER_AGENT"] = call.owner.interface
         return Originate(
             call.call_id, call.attempt_id,
-            channel=dial.trunk.format(number=call.phone, number_national=call.phone.lstrip("+")),
+            channel=dial.dial_string(call.phone),
             context=self.context, exten=call.campaign.queue, timeout=float(dial.ring_timeout),
             caller_id=dial.caller_id, variables=variables,
         )
