@@ -300,6 +300,7 @@ class PBX:
         self._held: list[tuple[int, str]] | None = None
         self._rng = random.Random(scenario.seed)
         self.started = self.epoch()
+        self.shutting_down = False  # no dialplan runs for a failed Originate (recording 06)
         self._load_queues()
 
     # ------------------------------------------------------------------ plumbing
@@ -672,7 +673,8 @@ class PBX:
         """Asterisk runs the `failed` extension of a failed Originate's context on a fake
         channel "OutgoingSpoolFailed" (its own Uniqueid, all the Originate's variables)."""
         mode = self.scenario.failed_exten
-        if call.application or call.dest_context != self.scenario.connect_context or mode == "absent":
+        if (call.application or call.dest_context != self.scenario.connect_context or mode == "absent"
+                or self.shutting_down):
             return
         if mode == "caught" and resolve(self.scenario.connect_extensions, "failed") is None:
             return
@@ -1425,6 +1427,7 @@ class PBX:
         if not keep_members:
             self._load_queues()
         self.started = self.epoch()
+        self.shutting_down = False
 
     # --------------------------------------------------------------- queries
     def active_calls(self) -> int:
