@@ -466,7 +466,7 @@ class AmiClient:
             return False
         if not self._pbx_stopping:
             self._pbx_stopping = True
-            log.warning("AMI: the PBX is shutting down", extra={"ami": self.where, "message": message})
+            log.warning("AMI: the PBX is shutting down", extra={"ami": self.where, "answer": message})
             self._deliver(PbxStopping(True, message))
         return True
 

@@ -9,9 +9,10 @@ import tomllib
 import pytest
 
 from campaigns.definition import parse_definition
-from dialer.session import CampaignRuntime, Originate, Session
+from dialer.session import CampaignRuntime, EndCall, Originate, Session
+from dialer.vocabulary import Outcome
 from tests.e2e.conftest import E2E_CAMPAIGN
-from tests.session.helpers import lead, login, of, place
+from tests.session.helpers import T0, channel, feed, lead, login, of, place, refused, session
 
 
 def session_with_trunk(trunk: str) -> Session:
@@ -36,3 +37,52 @@ def test_originate_carries_the_templates_number_form(trunk: str, channel: str) -
     uk = dataclasses.replace(lead(8), phone="+442071234567")
     [orig] = of(place(s, uk), Originate)
     assert orig.channel == channel.replace("12125550007", "442071234567").replace("2125550007", "02071234567")
+
+
+# ------------------------------------------------------------------ a PBX shutting down
+
+SHUTTING = "AMI Originate failed: Asterisk is shutting down"
+
+
+def test_originate_refused_by_a_shutdown_is_pbx_down_and_stops_the_dialling() -> None:
+    s = session("progressive", "alice", "bob")
+    place(s, lead(1), lead(2))
+    feed(s, {"Event": "Newstate", "ChannelState": "5", **channel("dlr-2")}, T0 + 1)
+    [end] = of(s.originate_refused("dlr-1", T0 + 2, SHUTTING), EndCall)
+    assert end.values["outcome"] is Outcome.PBX_DOWN
+    assert end.rules is not None and end.rules.result.outcome == "PBX_DOWN"
+    assert s.pbx_stopping and s.plan_claim(1, T0 + 3) is None
+    assert "shutting down" in s.status(T0 + 3)["link"]
+    # The other call, ringing since before, is hung up 4 s later by the stop: the PBX's doing too.
+    cmds = refused(s, "dlr-2", 3, T0 + 6)
+    cmds += feed(s, {"Event": "Hangup", "Cause": "19", **channel("dlr-2")}, T0 + 6)
+    [end2] = of(cmds, EndCall)
+    assert end2.values["outcome"] is Outcome.PBX_DOWN
+    # Shutdown, the link closes; back after a re-login and a reconciliation: dialling resumes.
+    feed(s, {"Event": "Shutdown", "Shutdown": "Cleanly", "Restart": "False"}, T0 + 8)
+    s.link_lost(T0 + 8)
+    s.link_restored()
+    assert not s.pbx_stopping and s.plan_claim(1, T0 + 20) is None  # not reconciled yet
+    s.reconciled([], T0 + 20)
+    plan = s.plan_claim(1, T0 + 21)
+    assert plan is not None and plan.n == 2
+
+
+def test_a_call_that_rang_its_full_time_during_a_shutdown_is_no_answer() -> None:
+    s = session("progressive", "alice")
+    place(s, lead(1))
+    s.originate_accepted("dlr-1", T0)
+    s.pbx_shutting_down(T0 + 3)
+    cmds = refused(s, "dlr-1", 3, T0 + 15)  # ring_timeout 15 s (the e2e campaign)
+    cmds += feed(s, {"Event": "Hangup", "Cause": "19", **channel("dlr-1")}, T0 + 15)
+    [end] = of(cmds, EndCall)
+    assert end.values["outcome"] is Outcome.NO_ANSWER
+
+
+def test_shutdown_event_alone_stops_the_dialling_and_an_aborted_shutdown_resumes_it() -> None:
+    s = session("progressive", "alice")
+    assert s.plan_claim(1, T0) is not None
+    feed(s, {"Event": "Shutdown", "Shutdown": "Cleanly", "Restart": "True"}, T0)
+    assert s.pbx_stopping and s.plan_claim(1, T0 + 1) is None
+    s.pbx_resumed()  # the PBX answers again on the same link (core abort shutdown)
+    assert s.plan_claim(1, T0 + 2) is not None
