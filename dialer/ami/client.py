@@ -177,10 +177,28 @@ class AmiClient:
 
     # ------------------------------------------------------------------ lifecycle
 
-    async def connect(self) -> None:
-        """Connect and log in (raising a clear :class:`AmiError`), then keep the link up."""
+    async def connect(self, *, retry: bool = False) -> None:
+        """Connect and log in (raising a clear :class:`AmiError`), then keep the link up.
+
+        ``retry``: a PBX that cannot be reached yet (refused, timed out, shutting down) is tried
+        again with the reconnect backoff, each failure logged, until it answers (cancel to give
+        up); refused credentials still raise at once — waiting would not fix them."""
         self._closing = False
-        await self._open(reconnected=False)
+        attempt = 0
+        while True:
+            try:
+                await self._open(reconnected=False)
+                break
+            except AmiAuthError:
+                raise
+            except AmiError as exc:
+                if not retry:
+                    raise
+                delay = self.backoff(attempt)
+                attempt += 1
+                log.warning("PBX not reachable; retrying", extra={
+                    "ami": self.where, "error": str(exc), "attempt": attempt, "retry_in": round(delay, 3)})
+                await self.clock.sleep(delay)
         loop = asyncio.get_running_loop()
         self._tasks = [
             loop.create_task(self._supervise(), name="ami-reconnect"),

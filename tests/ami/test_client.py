@@ -618,3 +618,31 @@ async def test_login_refused_because_the_pbx_is_shutting_down_is_not_a_credentia
     finally:
         server.shutting_down = False
         await server.close()
+
+
+async def test_connect_with_retry_waits_for_the_pbx_but_not_for_bad_credentials(
+    all_logs: pytest.LogCaptureFixture,
+) -> None:
+    """``connect(retry=True)`` (``dialer run``): refused connections are retried with backoff,
+    each logged; once the PBX listens, the login goes through.  A wrong secret raises at once."""
+    port = free_port()
+    client = AmiClient(settings(port), Sink(), reconnect_min_delay=0.05)
+    task = asyncio.ensure_future(client.connect(retry=True))
+    try:
+        for _ in range(200):
+            if sum("PBX not reachable" in r.getMessage() for r in all_logs.records) >= 2:
+                break
+            await asyncio.sleep(0.01)
+        assert not task.done()
+        async with FakeAmi(port=port) as ami:
+            await asyncio.wait_for(task, 3.0)
+            assert client.connected and ami.actions_named("Login")
+            await client.close()
+    finally:
+        task.cancel()
+    async with FakeAmi(secret="the-right-one") as ami:
+        client = AmiClient(settings(ami.port), Sink(), reconnect_min_delay=0.05)
+        with pytest.raises(AmiAuthError):
+            await asyncio.wait_for(client.connect(retry=True), 3.0)
+        await client.close()
+    assert_no_secret(all_logs)
