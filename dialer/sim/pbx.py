@@ -1248,6 +1248,10 @@ class PBX:
     def _member_done(self, call: Call) -> None:
         m, q = call.member, call.queue
         call.member = None
+        stale = self.scenario.stale_in_use
+        if stale > 0 and call.rng.random() < stale:  # Asterisk 22 now and then (issue 16 item 7)
+            m.in_call, m.status = True, 2
+            self._member_ev("QueueMemberStatus", m)
         m.in_call = False
         m.status = 1
         m.calls_taken += 1

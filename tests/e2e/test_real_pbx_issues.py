@@ -174,3 +174,28 @@ async def test_item8_pause_codes_are_stored_and_a_ready_agent_shows_none(e2e_opt
     for agent in rows(run, agents):
         if agent.state in (AgentStatus.READY, AgentStatus.LOGGED_OUT):
             assert agent.pause_code is None, (agent.name, agent.state, agent.pause_code)
+
+
+# ------------------------------------------------------------------ item 7
+
+
+async def test_item7_a_stale_in_use_after_agent_complete_is_not_a_second_call(e2e_options) -> None:
+    """Every queue call ends with Asterisk 22's stale ``Status: 2`` after ``AgentComplete``
+    (``[pbx] stale_in_use = 1``): still one talking span and one wrap-up per call, no 0 s talk."""
+    opts = e2e_options(mode="progressive", leads=20, agents=2)
+    opts = dataclasses.replace(opts, scenario_overrides={**opts.scenario_overrides, "pbx": {"stale_in_use": 1.0}})
+    run = await start_demo(opts)
+    try:
+        await run_until_done(run)
+        await run.agents.drain()
+        await sim_seconds(run, 30)
+        await run.engine.flush()
+    finally:
+        await run.stop()
+    connected = sum(1 for r in rows(run, calls) if r.outcome == "CONNECTED")
+    assert connected >= 3 and run.sim.stats.completed == connected
+    log = rows(run, agent_state_log)
+    talking = [r for r in log if r.state == "talking"]
+    assert len(talking) == connected, Counter(r.state for r in log)
+    assert all((r.ended_at - r.started_at).total_seconds() >= 1 for r in talking)
+    assert sum(1 for r in log if r.state == "wrapup") == connected
