@@ -151,6 +151,7 @@ class Member:
     wrapuptime: int = 0
     busy_until: float = 0.0  # wrap-up
     on_break: bool = False
+    optimised: bool = False  # its Local channel optimised away mid-call: reads "not in use"
     timer: Timer | None = None
 
     def pairs(self, *, ringinuse: bool = True) -> list[tuple[str, object]]:
@@ -496,6 +497,7 @@ class PBX:
             and not m.on_break
             and (m.status == 1 or m.ringinuse)
             and m.busy_until <= self.now()
+            and not m.optimised  # (Asterisk would offer it a second call: not modelled)
         )
 
     def _pick_member(self, q: Queue) -> Member | None:
@@ -1205,6 +1207,18 @@ class PBX:
         if not status_first:
             self._member_ev("QueueMemberStatus", m)
         self._bridged(call, m.interface)
+        if (self.scenario.local_optimisation and _is_local(m.interface) and not m.interface.endswith("/n")
+                and m.state_interface in ("", m.interface)):
+            self._later(LOCAL_OPTIMISATION_DELAY, self._optimise, call, m)
+
+    def _optimise(self, call: Call, m: Member) -> None:
+        """The member's Local channel is optimised out of the bridge (recording 04): both halves
+        hang up, the call goes on with the channel behind it, and the device state the queue
+        follows — the Local channel's — reads "not in use"."""
+        if call.phase != "connected" or call.member is not m:
+            return
+        m.status, m.in_call, m.optimised = 1, False, True
+        self._member_ev("QueueMemberStatus", m)
 
     def _bridged(self, call: Call, iface: str) -> None:
         """The called party and the agent talk; whoever hangs up first ends it."""
@@ -1252,11 +1266,13 @@ class PBX:
         if stale > 0 and call.rng.random() < stale:  # Asterisk 22 now and then (issue 16 item 7)
             m.in_call, m.status = True, 2
             self._member_ev("QueueMemberStatus", m)
+        optimised, m.optimised = m.optimised, False
         m.in_call = False
         m.status = 1
         m.calls_taken += 1
         m.last_call = int(self.epoch())
-        self._member_ev("QueueMemberStatus", m)
+        if not optimised:  # an optimised member already reads "not in use": nothing follows
+            self._member_ev("QueueMemberStatus", m)
         if m.interface not in q.members:
             return
         wrap = m.wrapuptime or q.config.wrapuptime
@@ -1428,6 +1444,7 @@ class PBX:
                 if m.timer is not None:
                     m.timer.cancel()
                 m.in_call, m.status, m.busy_until, m.on_break, m.timer = False, 1, 0.0, False, None
+                m.optimised = False
         if not keep_members:
             self._load_queues()
         self.started = self.epoch()
@@ -1437,6 +1454,9 @@ class PBX:
     def active_calls(self) -> int:
         return len(self.calls)
 
+
+#: Seconds from AgentConnect to the Local channel optimisation (recording 04: 0.6 s).
+LOCAL_OPTIMISATION_DELAY = 0.6
 
 DETERMINISTIC_OUTCOMES = frozenset(o for o, _, _ in DETERMINISTIC.values())
 

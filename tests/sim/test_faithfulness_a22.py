@@ -20,7 +20,7 @@ from tests.sim.amiclient import RawClient
 from tests.sim.test_faithfulness import NOISE, replay
 
 A22 = FIXTURES / "asterisk22-product-dialplan"
-SCENARIOS = ["01", "02", "05s", "07"]
+SCENARIOS = ["01", "02", "04", "05", "05s", "07"]
 QUEUE = dict(strategy="rrmemory", timeout=15, wrapuptime=2)
 
 
@@ -47,7 +47,7 @@ async def simulate(scenario: str) -> list[Frame]:
     clock = ManualClock()
     sc = capture_scenario().with_(
         queues=(QueueConfig("accprog", **QUEUE), QueueConfig("accpred", **QUEUE)),  # type: ignore[arg-type]
-        failed_exten="caught", default_queue="accprog")
+        failed_exten="caught", default_queue="accprog", local_optimisation=True)
     sim = Simulator(sc, clock=clock, epoch=1_796_450_000.0)
     server = await start_server(sim, "127.0.0.1", 0)
     try:
@@ -60,7 +60,8 @@ async def simulate(scenario: str) -> list[Frame]:
 
 # 05s: the member Local/9101@sim-agents-fwd/n dials onward to the agent's "phone"; the
 # simulator answers for the member itself, without the phone's channels.
-ONWARD = {"05s": {"Newchannel", "Newstate", "Hangup", "DialBegin", "DialEnd"}}
+ONWARD = {s: {"Newchannel", "Newstate", "Hangup", "DialBegin", "DialEnd", "LocalOptimizationBegin",
+              "LocalOptimizationEnd"} for s in ("04", "05", "05s")}
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
@@ -165,3 +166,20 @@ def test_06_shutdown_refuses_every_action_and_ends_with_shutdown_as_recorded() -
     [done] = [f for f in sim if f.get("Event") == "OriginateResponse"]
     assert (done["ActionID"], done["Reason"]) == ("o-long", "3")
     assert not [f for f in stopper.frames if f.get("ActionID") == "stop" or f.get("Event", "FullyBooted") != "FullyBooted"]
+
+
+@pytest.mark.parametrize("scenario", ["04", "05"])
+def test_local_member_status_as_recorded(scenario: str) -> None:
+    """Recordings 04/05 (``[pbx] local_optimisation``): without ``/n`` the member reads "not in
+    use" 0.6 s into the call and nothing follows AgentComplete; with ``/n`` in use until the
+    end.  (04s/05s, a silent agent: no media, no optimisation; the simulator's agents always
+    talk, so those are not compared here.)"""
+
+    def statuses(frames: list[Frame]) -> list[tuple[str, str]]:
+        marks = {"AgentConnect", "AgentComplete"}
+        return [(f["Event"], f.get("Status", "")) for f in frames
+                if f.get("Event") == "QueueMemberStatus" or f.get("Event") in marks]
+
+    sim = statuses(asyncio.run(simulate(scenario)))
+    rec = statuses(read_capture(path(scenario)).received)
+    assert sim == rec
