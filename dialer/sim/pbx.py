@@ -255,7 +255,7 @@ class Call:
         "dest_exten", "application", "vars", "timeout", "cid_num", "cid_name", "async_", "outcome",
         "ring_time", "patience", "talk_time", "rng", "phase", "answered_at", "join_at", "queue",
         "orig_pos", "member", "a1", "a2", "ring_at", "connect_at", "t_party", "t_dial", "t_queue",
-        "t_agent", "on_result", "truth", "amd", "lead_id", "channel_ids", "owner",
+        "t_agent", "on_result", "truth", "amd", "lead_id", "channel_ids", "owner", "device",
     )  # fmt: skip
 
     def __init__(self) -> None:
@@ -270,6 +270,7 @@ class Call:
         self.orig_pos = 0
         self.phase = "dialing"
         self.owner = ""  # DIALER_AGENT: the interface dialled straight instead of the queue
+        self.device = ""  # an Originate to an agent's own device (its queue member interface)
 
     def channels(self) -> list[Channel]:
         return [c for c in (self.c1, self.c2, self.a1, self.a2) if c is not None]
@@ -302,6 +303,7 @@ class PBX:
         self._rng = random.Random(scenario.seed)
         self.started = self.epoch()
         self.shutting_down = False  # no dialplan runs for a failed Originate (recording 06)
+        self._device_use: dict[str, int] = {}  # agent device -> its calls (direct, not the queue's)
         self._load_queues()
 
     # ------------------------------------------------------------------ plumbing
@@ -590,6 +592,8 @@ class PBX:
             cust_ctx = ""
             call.dial_string = resource
         call.number = number
+        if local and cust_ctx not in self.scenario.customer_contexts and self._members_of(f"{tech}/{target}"):
+            call.device = f"{tech}/{target}"  # an agent's own device: it answers at once
         uid1 = params.get("channelid") or self._new_uid()
         truth = CallTruth(uid1, action_id, number, call.lead_id)
         call.truth = truth
@@ -624,7 +628,7 @@ class PBX:
                 ch.set(cid_num=cid_num, cid_name=cid_name, con_num=cid_num, con_name=cid_name)
         call.c1.set(app="AppDial2", appdata="(Outgoing Line)")
 
-        if local and cust_ctx not in self.scenario.customer_contexts:
+        if local and cust_ctx not in self.scenario.customer_contexts and not call.device:
             # Unknown context: the Local channel pair is created and torn down at once.
             truth.outcome = "failed"
             self.stats.failed += 1
@@ -642,7 +646,9 @@ class PBX:
         truth.outcome = call.outcome
         self.stats.outcomes[call.outcome] += 1
         det = self.scenario.deterministic
-        if call.outcome in ("human", "machine", "no_answer"):
+        if call.device:  # answered at once, no ringing (recording 08 b)
+            call.t_dial = self._later(DETERMINISTIC_FAIL_DELAY, self._answer, call)
+        elif call.outcome in ("human", "machine", "no_answer"):
             self._newstate(call.c1, 5)
             self._dial_ev("DialState", call, call.c1, "DialStatus: RINGING\r\n")
             if call.c2:
@@ -697,6 +703,11 @@ class PBX:
         self._ev("Hangup", ch, f"Cause: 16\r\nCause-txt: {CAUSE_TXT.get(16, 'Normal Clearing')}\r\n")
 
     def _choose_outcome(self, call: Call) -> None:
+        if call.device:  # the agents' context answers at once and talks (recording 08 b)
+            call.outcome, call.ring_time, call.talk_time = "human", 0.0, None
+            call.patience = (DETERMINISTIC_AGENT_TALK if self.scenario.deterministic
+                             else self.scenario.agents.talk_time.sample(call.rng))
+            return
         forced = call.vars.get("SIM_OUTCOME", "").strip().lower()
         called = self.scenario.called
         if self.scenario.deterministic or forced:
@@ -810,6 +821,8 @@ class PBX:
             call.c2.set(priority=7, app="Answer", appdata="")
             self._newstate(call.c2, 6)
             call.c2.set(priority=8, app="Wait", appdata="6")
+        if call.device:
+            self._device_up(call.device)
         self._newstate(call.c1, 6)
         self._dial_ev("DialEnd", call, call.c1, "DialStatus: ANSWER\r\n")
         self._originate_response(call, True, 4, channel=call.c1.name)
@@ -1067,7 +1080,9 @@ class PBX:
         self._dial_ev("DialBegin", call, call.a1, f"DialString: {iface}\r\n", caller=call.c1)
         call.a1.set(con_num=call.cid_num, con_name=call.cid_name, exten="s")
         members = self._members_of(iface)
-        if any(m.status != 1 for _, m in members):  # ringinuse does not apply to Dial: busy
+        if self._owner_device_busy(iface, members):
+            if call.a2 is not None and not members:  # a device that answers BUSY itself (08 c)
+                self._newstate(call.a2, 7)
             self._owner_busy(call)
             return
         delay = 0.0 if self.scenario.deterministic else self.scenario.agents.answer_delay.sample(call.rng)
@@ -1084,16 +1099,26 @@ class PBX:
         else:
             call.t_agent = self._later(delay, self._owner_answer, call)
 
+    def _owner_device_busy(self, iface: str, members: list[tuple[Queue, Member]]) -> bool:
+        """Whether a ``Dial`` to the owner's device answers BUSY: a customer-like Local number
+        by its last digit (recording 08 c); an agent's device in use, unless
+        ``[pbx] owner_in_use = "answers"`` (recording 08 b: a Local agent interface whose context
+        answers is never busy, a second channel answers)."""
+        tech, _, rest = iface.partition("/")
+        number, _, ctx = rest.partition("@")
+        if tech.lower() == "local" and ctx in self.scenario.customer_contexts:
+            digit = number[-1:] if number[-1:].isdigit() else "1"
+            return DETERMINISTIC[digit][0] == "busy"
+        if self.scenario.owner_in_use == "answers":
+            return False
+        return any(m.status != 1 for _, m in members)  # ringinuse does not apply to Dial: busy
+
     def _owner_answer(self, call: Call) -> None:
         call.t_agent = None
-        members = self._members_of(call.owner)
-        for _, m in members:
-            m.status = 2
         if call.a2:
             self._newstate(call.a2, 6)
             call.a2.set(priority=2, app="Wait", appdata="4")
-        for _, m in members:
-            self._member_ev("QueueMemberStatus", m)
+        self._device_up(call.owner)
         self._newstate(call.a1, 6)
         self._dial_ev("DialEnd", call, call.a1, "DialStatus: ANSWER\r\n", caller=call.c1)
         self._bridged(call, call.owner)
@@ -1130,7 +1155,24 @@ class PBX:
     def _owner_done(self, call: Call) -> None:
         """The owner's call ended: the device is idle again (no queue statistics, no wrap-up)."""
         self.stats.completed += 1
-        for q, m in self._members_of(call.owner):
+        self._device_down(call.owner)
+
+    def _device_up(self, iface: str) -> None:
+        """A call of the device's own (not the queue's) starts: "in use" when it is the first."""
+        self._device_use[iface] = self._device_use.get(iface, 0) + 1
+        if self._device_use[iface] == 1:
+            for _, m in self._members_of(iface):
+                m.status = 2
+                self._member_ev("QueueMemberStatus", m)
+
+    def _device_down(self, iface: str) -> None:
+        """... and ends: "not in use" when it was the last; the queues may offer it a call."""
+        left = self._device_use.get(iface, 0) - 1
+        if left > 0:
+            self._device_use[iface] = left
+            return
+        self._device_use.pop(iface, None)
+        for q, m in self._members_of(iface):
             m.status = 1
             self._member_ev("QueueMemberStatus", m)
             self._distribute(q)
@@ -1394,6 +1436,8 @@ class PBX:
             call.queue.callers.remove(call)
         self.calls.discard(call)
         call.truth.ended_at = self.now()
+        if call.device and call.answered_at:
+            self._device_down(call.device)
 
     def hangup_channel(self, name: str, cause: int = 16) -> bool:
         """The Hangup action: ``False`` if there is no such channel."""
@@ -1438,6 +1482,7 @@ class PBX:
             call.truth.ended_at = self.now()
         self.calls.clear()
         self.channels.clear()
+        self._device_use.clear()
         for q in self.queues.values():
             q.callers.clear()
             for m in q.members.values():

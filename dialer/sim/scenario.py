@@ -117,6 +117,10 @@ class Scenario:
     # state interface is the Local channel itself (recording 04): 0.6 s into the call its device
     # state reads "not in use" (QueueMemberStatus Status 1, InCall 0) while the call goes on.
     local_optimisation: bool = False
+    # An owned callback's Dial to its agent's device while that device is in use: "busy" (a
+    # phone without call waiting) or "answers" (recording 08 b: a Local agent interface whose
+    # context answers is never busy).
+    owner_in_use: str = "busy"
     queues: tuple[QueueConfig, ...] = (QueueConfig("camp1"),)
     called: CalledParties = CalledParties()
     amd: Amd = Amd()
@@ -171,9 +175,11 @@ def scenario_from_dict(data: dict[str, Any], name: str = "scenario") -> Scenario
         raise ValueError(f"[sim]: unknown keys {sorted(sim)}")
     if "customer_contexts" in pbx:
         kwargs["customer_contexts"] = tuple(str(c) for c in pbx.pop("customer_contexts"))
-    for key in ("connect_context", "default_queue"):
+    for key in ("connect_context", "default_queue", "owner_in_use"):
         if key in pbx:
             kwargs[key] = str(pbx.pop(key))
+    if kwargs.get("owner_in_use", "busy") not in ("busy", "answers"):
+        raise ValueError('[pbx]: owner_in_use must be "busy" or "answers"')
     for key in ("connect_extensions", "sounds"):
         if key in pbx:
             kwargs[key] = tuple(str(c) for c in pbx.pop(key))

@@ -20,7 +20,7 @@ from tests.sim.amiclient import RawClient
 from tests.sim.test_faithfulness import NOISE, replay
 
 A22 = FIXTURES / "asterisk22-product-dialplan"
-SCENARIOS = ["01", "02", "04", "05", "05s", "07"]
+SCENARIOS = ["01", "02", "04", "05", "05s", "07", "08"]
 QUEUE = dict(strategy="rrmemory", timeout=15, wrapuptime=2)
 
 
@@ -35,6 +35,10 @@ def kind(f: Frame) -> str:
         return f"UserEvent:{f['UserEvent']}"
     if name == "Newchannel" and f.get("Channel") == "OutgoingSpoolFailed":
         return "Newchannel:OutgoingSpoolFailed"
+    if name in ("DialBegin", "DialState", "DialEnd") and "Channel" in f:
+        return f"{name}:from-channel"  # a Dial() from a channel, not the Originate's own dial
+    if name == "OriginateResponse" and "Application" in f:
+        return f"{name}:application"
     return name
 
 
@@ -47,7 +51,7 @@ async def simulate(scenario: str) -> list[Frame]:
     clock = ManualClock()
     sc = capture_scenario().with_(
         queues=(QueueConfig("accprog", **QUEUE), QueueConfig("accpred", **QUEUE)),  # type: ignore[arg-type]
-        failed_exten="caught", default_queue="accprog", local_optimisation=True)
+        failed_exten="caught", default_queue="accprog", local_optimisation=True, owner_in_use="answers")
     sim = Simulator(sc, clock=clock, epoch=1_796_450_000.0)
     server = await start_server(sim, "127.0.0.1", 0)
     try:
@@ -60,8 +64,8 @@ async def simulate(scenario: str) -> list[Frame]:
 
 # 05s: the member Local/9101@sim-agents-fwd/n dials onward to the agent's "phone"; the
 # simulator answers for the member itself, without the phone's channels.
-ONWARD = {s: {"Newchannel", "Newstate", "Hangup", "DialBegin", "DialEnd", "LocalOptimizationBegin",
-              "LocalOptimizationEnd"} for s in ("04", "05", "05s")}
+ONWARD = {s: {"Newchannel", "Newstate", "Hangup", "DialBegin", "DialEnd", "DialBegin:from-channel",
+              "DialEnd:from-channel", "LocalOptimizationBegin", "LocalOptimizationEnd"} for s in ("04", "05", "05s")}
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
