@@ -7,6 +7,8 @@ import dataclasses
 import tomllib
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from campaigns.definition import parse_definition
 from dialer.session import CampaignRuntime, EndCall, Originate, Session
@@ -86,3 +88,30 @@ def test_shutdown_event_alone_stops_the_dialling_and_an_aborted_shutdown_resumes
     assert s.pbx_stopping and s.plan_claim(1, T0 + 1) is None
     s.pbx_resumed()  # the PBX answers again on the same link (core abort shutdown)
     assert s.plan_claim(1, T0 + 2) is not None
+
+
+# ------------------------------------------------------------------ the rule path
+
+
+@settings(max_examples=60, deadline=None)
+@given(attempt=st.integers(1, 20), minutes=st.integers(0, 7 * 24 * 60),
+       zone=st.sampled_from(["America/New_York", "Europe/London", "Australia/Sydney"]))
+def test_pbx_down_is_always_a_retry_not_before_now_and_inside_the_window(attempt: int, minutes: int,
+                                                                        zone: str) -> None:
+    """Whatever the attempt number (the attempt is given back: never "maximum attempts"), the
+    lead is due again no sooner than now, at a moment its calling window is open."""
+    from datetime import UTC, datetime, timedelta
+
+    from campaigns.rules import CallResult, LeadHistory, Retry
+    from campaigns.windows import is_open
+    from dialer.session.pbxdown import RULE, after_pbx_down
+
+    definition = session_with_trunk("PJSIP/{e164}@c").campaigns[1].definition
+    definition = dataclasses.replace(definition, window=parse_definition(
+        {"name": "w", "dial": {"trunk": "X/{e164}"}, "window": {"hours": "09:00-20:00"}}, "w").window)
+    now = datetime(2026, 3, 2, tzinfo=UTC) + timedelta(minutes=minutes)
+    action = after_pbx_down(definition, LeadHistory(), CallResult("PBX_DOWN", attempt=attempt, placed_at=now),
+                            now=now, zones=[zone])
+    assert isinstance(action, Retry) and action.rule == RULE
+    assert action.at >= now
+    assert is_open(definition.window, [zone], action.at)
