@@ -222,3 +222,14 @@ def test_08_owned_callbacks_reach_their_owner_or_fall_back_to_the_queue() -> Non
     assert (c.outcome, c.agent_interface, c.agent, c.queue) == (CallOutcome.CONNECTED, AGENT1, "agent1", "accprog")
     assert a.queue == b.queue == ""  # no queue events for a call that reached its owner
     assert r.agents.times(AGENT1, r.end).calls == 1
+    # The owner, paused "callback" in the queue, talks while its device is in use (a; then the
+    # occupying call and b back to back) and is paused again after; agent1 takes c through the
+    # queue: talking, then wrap-up.
+    seq = [(u.agent.interface, u.state, round(u.at, 1)) for u in r.agent_updates if u.state is not S.LOGGED_OUT]
+    assert seq == [
+        (AGENT1, S.READY, 1.0), (AGENT2, S.PAUSED, 1.5),
+        (AGENT2, S.TALKING, 4.0), (AGENT2, S.PAUSED, 8.5), (AGENT2, S.TALKING, 12.0), (AGENT2, S.PAUSED, 20.0),
+        (AGENT1, S.RESERVED, 25.5), (AGENT1, S.TALKING, 25.5), (AGENT1, S.WRAP_UP, 30.0), (AGENT1, S.READY, 35.0),
+    ]
+    assert {u.agent.pause_code for u in r.agent_updates if u.agent.interface == AGENT2 and u.state is S.PAUSED} == {
+        "callback"}
