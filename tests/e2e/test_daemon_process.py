@@ -155,3 +155,23 @@ async def test_run_with_the_pbx_down_at_start_retries_until_it_is_up(tmp_path: P
     assert [r["attempt"] for r in retries[:2]] == [1, 2]
     assert any(r.get("msg") == "dialer running" for r in lines)
     assert "dialer-S3cret" not in log_path.read_text()
+
+
+async def test_stop_while_waiting_for_the_pbx_exits_cleanly(tmp_path: Path, caplog) -> None:  # type: ignore[no-untyped-def]
+    """SIGTERM (``request_stop``) while the PBX has not answered yet: no engine was started,
+    the daemon returns at once."""
+    import logging
+
+    from dialer.server import Server
+    from dialer.settings import Settings
+
+    settings = Settings(data_dir=tmp_path / "data")
+    settings.ami.port = _free_port()
+    server = Server(settings, http=False)
+    caplog.set_level(logging.INFO)
+    task = asyncio.create_task(server.serve())
+    await until(lambda: any("PBX not reachable" in r.getMessage() for r in caplog.records), 10, "a retry")
+    server.request_stop()
+    await asyncio.wait_for(task, 5)
+    assert server.engine is None and not server.started.is_set()
+    assert any("shutdown requested before the PBX could be reached" in r.getMessage() for r in caplog.records)
