@@ -25,6 +25,7 @@ import click
 
 from campaigns.trunk import dial_string, template_problem
 from dialer.ami.codec import Banner, Frame, FrameParser, encode_action
+from dialer.ami.events import is_shutting_down
 from dialer.sim.dialplan import resolve
 
 #: Actions the daemon sends; the check needs ShowDialPlan too, Command is optional.
@@ -55,7 +56,10 @@ class Check:
 
 def check_login(response: Mapping[str, str], events: Iterable[Mapping[str, str]]) -> list[Check]:
     if response.get("Response") != "Success":
-        return [Check("login", False, f"{response.get('Message', 'refused')}: check [ami] username/secret "
+        message = response.get("Message", "refused")
+        if is_shutting_down(message):
+            return [Check("login", False, f"{message}: wait until Asterisk is running again, then check again")]
+        return [Check("login", False, f"{message}: check [ami] username/secret "
                                       "and manager.conf's permit/deny for this host")]
     booted = any(e.get("Event") == "FullyBooted" for e in events)
     return [Check("login", True, "logged in"),
