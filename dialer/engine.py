@@ -10,6 +10,7 @@ commands it returns: AMI actions through the :class:`PbxLink`, database writes t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections.abc import Iterable
@@ -21,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from campaigns.definition import definition_from_data
 from dialer.ami.events import AmiEvent, CoreShowChannel
 from dialer.claim import ClaimedLead, claim_leads
-from dialer.clock import Clock
+from dialer.clock import Clock, wait_for
 from dialer.errors import DialerError, PbxError
 from dialer.pbx import OriginateRefused, PbxLink, perform, queue_members
 from dialer.services.diagnostics import top_reason
@@ -68,6 +69,7 @@ class Engine:
         self._db_lock = asyncio.Lock()
         self.writer = Writer(db, self._db_lock, self.rng, clock)
         self._stopping = asyncio.Event()
+        self._pace_now = asyncio.Event()  # the PBX's state just became known: pace without waiting
         self._latest_import: int | None = None  # the newest lead import seen (reload_campaigns)
         self._tasks: list[asyncio.Task] = []
         self._place_tasks: set[asyncio.Task] = set()
@@ -202,7 +204,10 @@ class Engine:
                 await self.pace_once()
             except Exception:
                 log.exception("pacing pass failed")
-            await self.clock.sleep(max(0.0, self.pacing_interval - (self.clock.monotonic() - started)))
+            rest = max(0.0, self.pacing_interval - (self.clock.monotonic() - started))
+            with contextlib.suppress(TimeoutError):
+                await wait_for(self.clock, self._pace_now.wait(), rest)
+            self._pace_now.clear()
 
     async def _housekeeping(self) -> None:
         last_reload = last_save = self.clock.monotonic()
@@ -355,7 +360,24 @@ class Engine:
 
     def reconciled(self, channels: Iterable[CoreShowChannel]) -> None:
         """Logged in again and ``CoreShowChannels`` taken: settle the calls that were in flight."""
-        self._run(self.session.reconciled(channels, self.now()))
+        self._spawn(self._reconcile(list(channels)))
+
+    async def _reconcile(self, channels: list[CoreShowChannel]) -> None:
+        """Calls that ended while no one watched: first what the dialplan noted of them (the
+        agent they reached), then settled from the channels; the notes are cleared after."""
+        try:
+            vanished = self.session.vanished(channels)
+            if vanished:
+                noted = await self.link.connected_agents(vanished)
+                if noted:
+                    log.info("calls reached an agent while no one watched", extra={"calls": sorted(noted)})
+                await self._execute(self.session.connected_while_blind(noted, self.now()), report=False)
+            self._run(self.session.reconciled(channels, self.now()))
+        except Exception:
+            log.exception("settling the calls after a reconnect failed")
+            raise
+        self._pace_now.set()
+        await self.link.forget_connected()
 
     # ------------------------------------------------------------------ agents
 

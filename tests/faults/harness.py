@@ -70,7 +70,8 @@ class Site:
     task: asyncio.Task | None = None
     desk: SimulatedAgents | None = None
     synced: list[float] = field(default_factory=list)  # scaled s from start to the PBX's state known
-    resumed: list[float] = field(default_factory=list)  # scaled s from an agent free to a call placed
+    paced: list[float] = field(default_factory=list)  # scaled s from start to the first pacing decision
+    resumed: list[float] = field(default_factory=list)  # scaled s from the first call wanted to it placed
     crashes: int = 0
 
     @property
@@ -91,8 +92,10 @@ class Site:
 
     async def start(self, *, login: bool = False) -> None:
         """Start the daemon and wait until it dials again; records how long (scaled seconds)
-        until the PBX's state was known (:attr:`synced`) and from the first agent free to the
-        first call placed (:attr:`resumed`)."""
+        until the PBX's state was known (:attr:`synced`), until the first pacing decision on it
+        (:attr:`paced`), and from the first call the governor wanted to it placed
+        (:attr:`resumed`).  Until the governor wants a call, the daemon is not stalled: calls
+        adopted still ringing cover the agents free (the same decision as without a restart)."""
         self.daemon = Server(self.settings(), clock=self.clock, node=self.node, http=False, drain_timeout=60)
         self.task = asyncio.create_task(self.daemon.serve())
         started = asyncio.create_task(self.daemon.started.wait())
@@ -100,16 +103,33 @@ class Site:
         if self.task.done():
             self.task.result()
         t0 = self.clock.now()
+        decisions = self._watch_decisions()
         self.desk = SimulatedAgents(self.engine, self.definition, random.Random(len(self.resumed)))
         if login:
             for name in self.names:
                 await self.engine.agent_login(name, self.definition.name)
-        await self._until_dialling(t0)
+        await self._until_dialling(t0, decisions)
 
-    async def _until_dialling(self, t0: Any) -> None:
+    def _watch_decisions(self) -> dict[str, Any]:
+        """The scaled times of the first pacing decision and of the first one wanting a call."""
+        session, seen = self.engine.session, {}
+        plan_claim = session.plan_claim
+
+        def watched(campaign_id: int, now: float) -> Any:
+            plan = plan_claim(campaign_id, now)
+            if session.synced and session.link_up and campaign_id in session.campaigns:
+                seen.setdefault("paced", self.clock.now())
+                if plan is not None and plan.n > 0:
+                    seen.setdefault("wanted", self.clock.now())
+            return plan
+
+        session.plan_claim = watched
+        return seen
+
+    async def _until_dialling(self, t0: Any, decisions: dict[str, Any]) -> None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + 60
-        synced = ready = None
+        synced = None
         while self.engine.counters["placed"] == 0:
             now = self.clock.now()
             session = self.engine.session
@@ -118,14 +138,13 @@ class Site:
             campaigns = self.engine.status()["campaigns"] if synced is not None else []
             if any(c["idle_reason"].startswith("idle: no callable leads") for c in campaigns):
                 break  # nothing left to dial: dialling is as resumed as it can be
-            if ready is None and any(c["agents"].get("ready") for c in campaigns):
-                ready = now
             if loop.time() > deadline:
                 pytest.fail(f"{self.node} did not dial again: {self.engine.status()}")
             await asyncio.sleep(0.005)
         placed = self.clock.now()
         self.synced.append(((synced or placed) - t0).total_seconds())
-        self.resumed.append((placed - (ready or placed)).total_seconds())
+        self.paced.append((decisions.get("paced", placed) - t0).total_seconds())
+        self.resumed.append((placed - decisions.get("wanted", placed)).total_seconds())
 
     async def crash(self) -> None:
         """kill -9 as seen from the database and the PBX: every task of the daemon cancelled at

@@ -4,7 +4,6 @@ no row left open, no lead left dialling, dialling resumed within 5 s (scaled) of
 
 from __future__ import annotations
 
-import statistics
 from pathlib import Path
 
 import pytest
@@ -32,18 +31,20 @@ async def test_kill_and_restart_ten_times(db: str, tmp_path: Path, request: pyte
     await finish([site])
     got = outcome(url, [site.sim])
     print(f"\n{db}: {KILLS} kills, {got}, PBX state known after {[round(r, 2) for r in site.synced]} s, "
-          f"first call after an agent was free {[round(r, 2) for r in site.resumed]} s (scaled)")
+          f"first pacing decision after {[round(r, 2) for r in site.paced]} s, first call wanted to "
+          f"placed {[round(r, 2) for r in site.resumed]} s (scaled)")
     assert got.dialled_twice == 0
     assert got.reached_agent_failed == 0
+    # ... nor unknown: a call that reached an agent and ended while no daemon ran is known by the
+    # dialplan's AstDB note (the agent owes its disposition; the lead is not dialled again).
+    assert got.reached_agent_unknown == 0
     assert got.open_rows == 0 and got.leads_dialing == 0
-    # [0] is the first start.  The PBX's state is known within 5 s of every restart; the first
-    # call after an agent is free includes the pacing interval, the predictive governor's own
-    # hold (adopted calls still ringing), the claim, and real-time overheads at 10x (the AMI
-    # client runs on real time: 0.1 s of a busy machine is 1 s here).  Measured alone: median
-    # 3.6-4.1 s, max 6.1 s (docs/reliability.md); the 5 s goal is issue 13's, still open, so the
-    # bound here is what a loaded CI machine keeps, not the goal.
-    assert max(site.synced[1:]) <= 5.0
-    assert statistics.median(site.resumed[1:]) <= 8.0 and max(site.resumed[1:]) <= 15.0
+    # [0] is the first start.  Dialling resumes within 5 s of every restart: the PBX's state is
+    # known, the governor decides on it, and the first call it wants is placed (claim included).
+    # The governor may want none at first: calls adopted still ringing cover the free agents,
+    # the decision it would make had there been no restart (docs/reliability.md).
+    assert max(site.synced[1:]) <= 5.0 and max(site.paced[1:]) <= 5.0
+    assert max(site.resumed[1:]) <= 5.0
     # Abandons the daemon saw are counted; a call that ended while no daemon ran is UNKNOWN
     # (never FAILED), so the count is the truth less at most those.
     assert got.abandoned_truth - got.unknown <= got.abandoned_counted <= got.abandoned_truth
