@@ -388,6 +388,13 @@ class Engine:
         """The AMI link dropped: calls in flight are unknown until reconciled."""
         self._run(self.session.link_lost(self.now()))
 
+    def pbx_stopping(self, stopping: bool, reason: str = "") -> None:
+        """The PBX says it is shutting down (no Originates until it is back), or no longer."""
+        if stopping:
+            self._run(self.session.pbx_shutting_down(self.now(), reason or "Asterisk is shutting down"))
+        else:
+            self.session.pbx_resumed()
+
     def reconciled(self, channels: Iterable[CoreShowChannel]) -> None:
         """Logged in again and ``CoreShowChannels`` taken: settle the calls that were in flight."""
         self._spawn(self._reconcile(list(channels)))

@@ -113,6 +113,26 @@ class Server:
                 with contextlib.suppress(NotImplementedError, RuntimeError):
                     loop.remove_signal_handler(sig)
 
+    async def _connect(self) -> bool:
+        """Log in to the PBX, retrying with backoff while it cannot be reached (each attempt
+        logged, never the secret); False when a stop is asked for first."""
+        assert self.client is not None
+        log.info("connecting to the PBX", extra={"ami": self.client.where})
+        connect = asyncio.ensure_future(self.client.connect(retry=True))
+        stop = asyncio.ensure_future(self._stop.wait())
+        try:
+            await asyncio.wait({connect, stop}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+        if not connect.done():
+            connect.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await connect
+            log.info("shutdown requested before the PBX could be reached")
+            return False
+        connect.result()
+        return True
+
     async def _serve(self) -> None:
         url = self.settings.database_url
         open_engine(url).dispose()  # migrations, with a clear error when unreachable
@@ -121,7 +141,8 @@ class Server:
         self.client = AmiClient(self.settings.ami, route_to(ref))
         api = jobs = None
         try:
-            await self.client.connect()
+            if not await self._connect():
+                return
             engine = Engine(db, AmiLink(self.client), self.clock, node=self.node,
                             drain_timeout=self.drain_timeout, pacing_interval=self.pacing_interval)
             self.engine = engine

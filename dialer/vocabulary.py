@@ -46,6 +46,7 @@ class Outcome(StrEnum):
     CONGESTION = "CONGESTION"
     INVALID_NUMBER = "INVALID_NUMBER"
     FAILED = "FAILED"
+    PBX_DOWN = "PBX_DOWN"  # refused or cut short by the PBX shutting down: the attempt is given back
     UNKNOWN = "UNKNOWN"
 
 

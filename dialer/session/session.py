@@ -29,7 +29,7 @@ from typing import Any
 
 from campaigns.rules import CallResult
 from dialer import pacing
-from dialer.ami.events import AmiEvent, CoreShowChannel, QueueMemberEvent
+from dialer.ami.events import AmiEvent, CoreShowChannel, QueueMemberEvent, Shutdown
 from dialer.ami.ids import originate_ids
 from dialer.claim import ClaimedLead, open_zone_sets
 from dialer.errors import Conflict
@@ -71,7 +71,14 @@ from dialer.session.runtime import (
     wrapup_limit,
 )
 from dialer.tracking.agents import AgentState, AgentTracker, AgentUpdate
-from dialer.tracking.calls import CallRecord, CallState, CallTracker, CallUpdate, interface_of
+from dialer.tracking.calls import (
+    CallRecord,
+    CallState,
+    CallTracker,
+    CallUpdate,
+    interface_of,
+    is_shutting_down,
+)
 from dialer.vocabulary import CALLBACK_PAUSE, WRAPUP_PAUSE, AgentStatus, CallStatus, Outcome
 
 log = logging.getLogger("dialer.engine")
@@ -141,6 +148,7 @@ class Session:
         # a reconciliation): no calls are placed meanwhile, though the link is up.
         self.synced = True
         self.reconciling: dict[str, Any] | None = None  # the last failed reconciliation, for status
+        self.pbx_stopping = False  # the PBX said it is shutting down: no Originates until it is back
         self.owed_since: dict[int, tuple[str, float]] = {}  # call id -> (agent, since): dispositions owed
         self.counters = {"placed": 0, "answered": 0, "connected": 0, "abandoned": 0, "ended": 0}
         self._since: dict[str, float] = {}  # agent interface -> when its current state began
@@ -240,6 +248,8 @@ class Session:
         """One typed AMI event."""
         if event is None:
             return []
+        if isinstance(event, Shutdown):
+            self._stopping("Shutdown event", shutdown=event.shutdown, restart=event.restart)
         return self._call_updates(self.calls.handle(event, now)) + self._agent_updates(
             self.agent_tracker.handle(event, now))
 
@@ -255,9 +265,30 @@ class Session:
         return self._call_updates(self.calls.link_lost(now))
 
     def link_restored(self) -> None:
-        """Logged in again: the link is up; the PBX's state is known once reconciled."""
+        """Logged in again: the link is up (a PBX that was shutting down is back: it takes
+        logins again); the PBX's state is known once reconciled."""
         self.link_up = True
         self.synced = False
+        if self.pbx_stopping:
+            log.info("PBX back after its shutdown: dialling resumes once reconciled")
+        self.pbx_stopping = False
+
+    def pbx_shutting_down(self, now: float, reason: str = "Asterisk is shutting down") -> list[Command]:
+        """The PBX answered an action "Asterisk is shutting down": no Originates until the link
+        is back; calls in flight that end unanswered are the PBX's doing (``PBX_DOWN``)."""
+        self._stopping(reason)
+        return self._call_updates(self.calls.pbx_shutting_down(now))
+
+    def pbx_resumed(self) -> None:
+        """The PBX answers actions again without a new login (its shutdown was aborted)."""
+        if self.pbx_stopping:
+            log.info("PBX no longer shutting down: dialling resumes")
+        self.pbx_stopping = False
+
+    def _stopping(self, reason: str, **extra: Any) -> None:
+        if not self.pbx_stopping:
+            log.warning("PBX shutting down: no new calls until it is back", extra={"reason": reason, **extra})
+        self.pbx_stopping = True
 
     def reconcile_pending(self) -> None:
         """Calls were adopted at start: no new calls until the PBX's channels are known."""
@@ -339,7 +370,8 @@ class Session:
         return self._call_updates(self.calls.originate_accepted(attempt_id, now))
 
     def originate_refused(self, attempt_id: str, now: float, message: str) -> list[Command]:
-        return self._call_updates(self.calls.originate_failed(attempt_id, now, message))
+        cmds = self.pbx_shutting_down(now, message) if is_shutting_down(message) else []
+        return cmds + self._call_updates(self.calls.originate_failed(attempt_id, now, message))
 
     def originate_unknown(self, attempt_id: str, now: float) -> list[Command]:
         """The Originate timed out or the link went down under it: reconciling will tell."""
@@ -395,7 +427,7 @@ class Session:
     def plan_claim(self, campaign_id: int, now: float) -> ClaimPlan | None:
         """How many leads the campaign's governor wants dialled now (None: none)."""
         camp = self.campaigns.get(campaign_id)
-        if camp is None or not self.link_up or not self.synced:
+        if camp is None or not self.link_up or not self.synced or self.pbx_stopping:
             return None
         snap = self.snapshot(camp, now)
         want = camp.governor.decide(snap)
@@ -494,7 +526,8 @@ class Session:
         self.live[lead.channel_id] = live
         cmds = self._call_updates(self.calls.place(
             lead.channel_id, now, lead_id=str(lead.lead_id), campaign=camp.name,
-            agent=owner.name if owner else None, agent_interface=owner.interface if owner else None))
+            agent=owner.name if owner else None, agent_interface=owner.interface if owner else None,
+            ring_timeout=float(camp.definition.dial.ring_timeout)))
         if owner is not None:
             # Out of the queue's rotation until the call reaches them or fails.
             owner.reserved = live
@@ -524,7 +557,7 @@ class Session:
             variables["DIALER_RECORDING"] = recording.base(call.call_id)
         return Originate(
             call.call_id, call.attempt_id,
-            channel=dial.trunk.format(number=call.phone, number_national=call.phone.lstrip("+")),
+            channel=dial.dial_string(call.phone),
             context=self.context, exten=call.campaign.queue, timeout=float(dial.ring_timeout),
             caller_id=dial.caller_id, variables=variables,
         )
@@ -608,7 +641,7 @@ class Session:
             cmds += self._agent_updates(self.agent_tracker.release(owner.interface, now))
             cmds += self._end_reservation(owner)
         self.counters["ended"] += 1
-        if not live.answered_reported:
+        if not live.answered_reported and outcome is not Outcome.PBX_DOWN:  # not a sample of the answer rate
             camp.stats.observe_attempt(placed_at=live.placed, ring_seconds=max(0.0, now - live.placed),
                                        answered=False, live=False, now=now)
         if outcome in (Outcome.ABANDONED, Outcome.CONNECTED):
@@ -810,7 +843,9 @@ class Session:
         """A summary for dashboards and ``/api/status``."""
         out: dict[str, Any] = {"node": self.node, "link_up": self.link_up, "synced": self.synced,
                                "counters": dict(self.counters), "campaigns": []}
-        if self.link_up and not self.synced:
+        if self.pbx_stopping:
+            out["link"] = "PBX shutting down: no new calls until it is back"
+        elif self.link_up and not self.synced:
             out["link"] = "reconciling" + (
                 f" (attempt {self.reconciling['attempt']}: {self.reconciling['reason']}; retry in "
                 f"{self.reconciling['retry_in']} s)" if self.reconciling else "")
