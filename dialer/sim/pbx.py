@@ -675,6 +675,7 @@ class PBX:
     def connect_extensions(self) -> list[str]:
         """The connect context's extensions, as ``ShowDialPlan`` lists them."""
         extra = ["failed"] if self.scenario.failed_exten == "handled" else []
+        extra += ["h"] if self.scenario.hangup_note else []
         return extra + list(self.scenario.connect_extensions)
 
     def _exten_exists(self, exten: str) -> bool:
@@ -1456,7 +1457,7 @@ class PBX:
             call.queue.callers.remove(call)
         self.calls.discard(call)
         call.truth.ended_at = self.now()
-        if call.truth.connected and call.vars.get("DIALER_CALL_ID"):
+        if call.truth.connected and call.vars.get("DIALER_CALL_ID") and self.scenario.hangup_note:
             # The shipped dialplan's ``h`` extension: the agent interface the call reached
             # (MEMBERINTERFACE, or the owner dialled for an owned callback), noted in AstDB.
             self.astdb[("dialer-connected", call.vars["DIALER_CALL_ID"])] = call.truth.agent

@@ -218,10 +218,21 @@ async def test_frozen_pbx_detected_by_watchdog(pbx: AmiServer) -> None:
         await client.close()
 
 
-async def test_astdb_note_of_a_connected_call(pbx: AmiServer) -> None:
-    """The dialplan's ``h`` extension notes the agent a call reached in AstDB
+async def test_astdb_note_of_a_connected_call() -> None:
+    """The shipped dialplan's ``h`` extension notes the agent a call reached in AstDB
     (``dialer-connected/<DIALER_CALL_ID>``); the client reads it with DBGet (a missing entry is
     ``None``) and clears the family with DBDelTree, as manager.c answers them."""
+    from dataclasses import replace
+
+    sim = Simulator(replace(capture_scenario(), hangup_note=True), speed=SPEED, secret=SECRET)
+    pbx = await start_server(sim, "127.0.0.1", 0)
+    try:
+        await _astdb_note(pbx)
+    finally:
+        await pbx.close()
+
+
+async def _astdb_note(pbx: AmiServer) -> None:
     core = Core()
     async with AmiClient(settings(pbx.port), core) as client:
         assert await client.db_get("dialer-connected", "41") is None
