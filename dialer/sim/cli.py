@@ -63,10 +63,10 @@ def dialplan(scenario: Scenario, extensions: list[str]) -> dict[str, list[tuple[
             continue
         if exten == "h":
             rows += [(exten, 1, "GotoIf", '$["${DIALER_CALL_ID}" = ""]?done'),
-                     (exten, 2, "ExecIf", '$["${MEMBERINTERFACE}" != ""]?Set(DB(dialer-connected/'
+                     (exten, 2, "ExecIf", '$["${MEMBERINTERFACE}" != ""]?Set(DB(dialer-calls/'
                                           '${DIALER_CALL_ID})=${MEMBERINTERFACE})'),
                      (exten, 3, "ExecIf", '$["${DIALSTATUS}" = "ANSWER" & "${DIALER_AGENT}" != ""]?Set(DB('
-                                          'dialer-connected/${DIALER_CALL_ID})=${DIALER_AGENT})'),
+                                          'dialer-calls/${DIALER_CALL_ID})=${DIALER_AGENT})'),
                      (exten, 4, "NoOp", "")]
             continue
         rows += [

@@ -118,7 +118,7 @@ class Scenario:
     # state reads "not in use" (QueueMemberStatus Status 1, InCall 0) while the call goes on.
     local_optimisation: bool = False
     # The shipped dialplan's `h` extension: at hangup, the agent a connected call reached is
-    # noted in AstDB (dialer-connected/<DIALER_CALL_ID>); the recordings' dialplan has none.
+    # noted in AstDB (dialer-calls/<DIALER_CALL_ID>); the recordings' dialplan has none.
     hangup_note: bool = True
     # An owned callback's Dial to its agent's device while that device is in use: "busy" (a
     # phone without call waiting) or "answers" (recording 08 b: a Local agent interface whose

@@ -131,7 +131,7 @@ def test_dialplan_without_failed_and_with_a_catching_pattern() -> None:
     checks, _ = check_dialplan({"Response": "Success"}, items, "dialer-connect", "camp1")
     assert by_name(checks) == {"dialplan": True, "extension": True, "failed extension": False, "hangup note": False}
     items.append({"Context": "dialer-connect", "Extension": "h", "Application": "ExecIf",
-                  "AppData": '$["${MEMBERINTERFACE}" != ""]?Set(DB(dialer-connected/${DIALER_CALL_ID})=x)'})
+                  "AppData": '$["${MEMBERINTERFACE}" != ""]?Set(DB(dialer-calls/${DIALER_CALL_ID})=x)'})
     checks, _ = check_dialplan({"Response": "Success"}, items, "dialer-connect", "camp1")
     assert by_name(checks)["hangup note"] is True
 
