@@ -142,7 +142,13 @@ async def restart_demo(run: DemoRun, seed: int = 5) -> None:
 
     daemon = Server(run.settings, clock=run.engine.clock, node="demo", http=False, drain_timeout=120)
     run.daemon, run.task = daemon, asyncio.create_task(daemon.serve())
-    await daemon.started.wait()
+    started = asyncio.create_task(daemon.started.wait())
+    done, _ = await asyncio.wait({run.task, started}, timeout=60, return_when=asyncio.FIRST_COMPLETED)
+    if run.task in done:
+        run.task.result()  # it ended: its error
+    if started not in done:
+        started.cancel()
+        pytest.fail("the restarted daemon did not start within 60 s")
     run.engine = daemon.engine
     run.agents = SimulatedAgents(daemon.engine, run.definition, random.Random(seed))
 
