@@ -99,9 +99,12 @@ class Site:
         self.daemon = Server(self.settings(), clock=self.clock, node=self.node, http=False, drain_timeout=60)
         self.task = asyncio.create_task(self.daemon.serve())
         started = asyncio.create_task(self.daemon.started.wait())
-        await asyncio.wait({self.task, started}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait({self.task, started}, timeout=60, return_when=asyncio.FIRST_COMPLETED)
         if self.task.done():
             self.task.result()
+        if not started.done():
+            started.cancel()
+            pytest.fail(f"{self.node}: the daemon did not start within 60 s")
         t0 = self.clock.now()
         decisions = self._watch_decisions()
         self.desk = SimulatedAgents(self.engine, self.definition, random.Random(len(self.resumed)))
