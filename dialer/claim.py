@@ -66,12 +66,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
+from campaigns import packs
 from campaigns.models import campaigns as campaigns_t
 from campaigns.parsing import Invalid, parse_duration
 from campaigns.windows import CallingWindow, is_open, region_code
 from dialer.models import agents as agents_t
 from dialer.models import calls
 from dialer.vocabulary import CALLABLE
+from lists.models import consents
 from lists.models import dnc_numbers as dnc
 from lists.models import lead_lists as lists_
 from lists.models import leads
@@ -110,12 +112,35 @@ class ClaimLimits:
     gap_after_refusal: timedelta = timedelta(days=30)
     gap_after_abandoned: timedelta = timedelta(hours=72)
     gap_after_machine: timedelta = timedelta(hours=24)
+    caps: tuple[tuple[int, int], ...] = ()  # more (calls, days) caps per number, all campaigns
+    #: consent-ledger scopes whose revocations hold the campaign's numbers ("*", the seller's,
+    #: "campaign:NAME"); empty: the ledger is not read (plain statements of tools and tests)
+    scopes: tuple[str, ...] = ()
+    consent_required: bool = False  # only numbers with consent on record in those scopes
 
     @classmethod
-    def from_data(cls, definition: Mapping[str, Any] | None) -> ClaimLimits:
-        """From a stored campaign definition (its ``limits`` table); defaults where unset or bad."""
-        data = (definition or {}).get("limits") or {}
+    def from_data(cls, definition: Mapping[str, Any] | None, at: datetime | None = None) -> ClaimLimits:
+        """From a stored campaign definition (its ``limits``, ``jurisdiction`` and ``compliance``
+        tables); defaults where unset or bad.  ``at``: when the claim runs (a pack's consent
+        requirement may start on a date); None: now."""
+        definition = definition or {}
+        data = definition.get("limits") or {}
         d = cls()
+        caps = tuple(
+            (c["calls"], c["days"]) for c in data.get("caps", ())
+            if isinstance(c, Mapping) and isinstance(c.get("calls"), int) and isinstance(c.get("days"), int)
+            and c["calls"] > 0 and c["days"] > 0
+        )
+        compliance = definition.get("compliance") or {}
+        name = definition.get("name") or ""
+        seller = compliance.get("seller") or ""
+        scopes = tuple(sorted({"*", f"campaign:{name}", *([seller] if seller else [])}))
+        consent = False
+        jurisdiction = definition.get("jurisdiction")
+        overridden = {o.get("rule") for o in compliance.get("override", ()) if isinstance(o, Mapping)}
+        if jurisdiction and "consent" not in overridden:
+            consent = packs.consent_required(
+                packs.chain(str(jurisdiction)), at or datetime.now(UTC), bool(compliance.get("prerecorded")))
 
         def integer(key: str, default: int | None) -> int | None:
             value = data.get(key, default)
@@ -133,6 +158,7 @@ class ClaimLimits:
             duration("gap_after_refusal", d.gap_after_refusal),
             duration("gap_after_abandoned", d.gap_after_abandoned),
             duration("gap_after_machine", d.gap_after_machine),
+            caps, scopes, consent,
         )
 
 
@@ -153,7 +179,7 @@ def _before(now: Moment, gap: timedelta) -> Any:
 
 def _time_params(now: datetime, limits: ClaimLimits) -> dict[str, datetime]:
     gaps = {limits.gap_after_abandoned, limits.gap_after_machine, limits.gap_after_refusal,
-            timedelta(days=limits.per_days)}
+            timedelta(days=limits.per_days), *(timedelta(days=days) for _, days in limits.caps)}
     return {"now": now, **{f"now_minus_{int(g.total_seconds())}": now - g for g in gaps if g > timedelta(0)}}
 
 
@@ -198,14 +224,37 @@ def number_filter(
             calls.c.placed_at > _before(now, longest),
             or_(*(and_(cond, calls.c.placed_at > _before(now, gap)) for gap, cond in gaps)),
         ))
+    caps = list(limits.caps)
     if limits.max_calls_per_number:
+        caps.append((limits.max_calls_per_number, limits.per_days))
+    for cap, days in sorted(set(caps)):
         recent = (
             select(func.count())
-            .where(calls.c.phone == t.c.phone, calls.c.placed_at > _before(now, timedelta(days=limits.per_days)))
+            .where(calls.c.phone == t.c.phone, calls.c.placed_at > _before(now, timedelta(days=days)))
             .scalar_subquery()
         )
-        conditions.append(recent < limits.max_calls_per_number)
+        conditions.append(recent < cap)
+    if limits.scopes:
+        conditions += consent_conditions(limits, t)
     return conditions
+
+
+def consent_conditions(limits: ClaimLimits, t: Any = leads) -> list[ColumnElement[bool]]:
+    """The consent ledger's say on the lead's number in the campaign's scopes: no revocation
+    without a later consent; and, where consent is required, a consent without a later
+    revocation.  A revocation recorded a moment ago holds the number at the next claim."""
+    rev, given = consents.alias("rev"), consents.alias("given")
+    later_consent = _none(given.c.phone == rev.c.phone, given.c.kind == "given",
+                          given.c.scope.in_(limits.scopes), given.c.at > rev.c.at)
+    out = [_none(rev.c.phone == t.c.phone, rev.c.kind == "revoked", rev.c.scope.in_(limits.scopes), later_consent)]
+    if limits.consent_required:
+        g2, r2 = consents.alias("g2"), consents.alias("r2")
+        later_revocation = _none(r2.c.phone == g2.c.phone, r2.c.kind == "revoked",
+                                 r2.c.scope.in_(limits.scopes), r2.c.at >= g2.c.at)
+        out.append(select(literal_column("1")).where(
+            g2.c.phone == t.c.phone, g2.c.kind == "given", g2.c.scope.in_(limits.scopes), later_revocation,
+        ).limit(1).scalar_subquery().is_not(None))
+    return out
 
 
 def _owner_free(campaign_id: int, now: Moment, t: Any = leads) -> ColumnElement[bool]:
@@ -679,7 +728,7 @@ async def claim_leads(
     rows = (await conn.execute(_PG_CAMPAIGN_LISTS, {"campaign_id": campaign_id})).all()
     if not rows or rows[0].status != "active":
         return []
-    limits = ClaimLimits.from_data(rows[0].definition)
+    limits = ClaimLimits.from_data(rows[0].definition, now)
     active_lists = [(r.list_id, r.list_priority) for r in rows if r.list_id is not None]
     if not active_lists:
         return []
@@ -734,7 +783,7 @@ def _sqlite_claim(
         if not rows or rows[0][0] != "active":
             return []
         definition = rows[0][1]
-        limits = ClaimLimits.from_data(json.loads(definition) if isinstance(definition, str) else definition)
+        limits = ClaimLimits.from_data(json.loads(definition) if isinstance(definition, str) else definition, now)
         lists_key = tuple((list_id, priority) for _, _, list_id, priority in rows if list_id is not None)
         if not lists_key:
             return []
