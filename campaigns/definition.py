@@ -643,6 +643,7 @@ def _parse_compliance(data: Mapping[str, Any], problems: Problems) -> Compliance
     r = _Reader(data, "compliance", problems)
     overrides: list[Override] = []
     for path, item in _tables(data, "override", problems) or []:
+        path = join("compliance", path)
         check_keys(item, ("rule", "reason"), path, problems)
         o = _Reader(item, path, problems)
         rule = o.choice("rule", packs_mod.OVERRIDABLE, "")

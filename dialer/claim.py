@@ -73,10 +73,9 @@ from campaigns.windows import CallingWindow, is_open, region_code
 from dialer.models import agents as agents_t
 from dialer.models import calls
 from dialer.vocabulary import CALLABLE
-from lists.models import consents
+from lists.models import consents, leads
 from lists.models import dnc_numbers as dnc
 from lists.models import lead_lists as lists_
-from lists.models import leads
 
 CALLABLE_STATUSES = CALLABLE
 #: SQLite page cache (KiB) and memory-mapped I/O size set on a connection that claims.

@@ -29,7 +29,7 @@ from importlib import resources
 from typing import Any
 
 from campaigns.parsing import Invalid, parse_duration, parse_ranges
-from campaigns.windows import WEEKDAYS, CallingWindow, RegionHours, Ranges, Week
+from campaigns.windows import WEEKDAYS, CallingWindow, Ranges, RegionHours, Week
 
 log = logging.getLogger("dialer.compliance")
 

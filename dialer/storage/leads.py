@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Insert, Select, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from campaigns.definition import CampaignDefinition
+from campaigns.packs import us_state_of
 from campaigns.rules import (
     AddToDnc,
     Callback,
@@ -206,7 +207,9 @@ def zone_keys_stmt(*, campaign_id: int | None = None, lists: Any = None, regions
     """The distinct (timezones[, country, state]) of leads still to be called: of a campaign
     (through its lists), or of the lists a condition on ``leads.list_id`` names (``lists``).
     Without ``regions`` only the zone sets (a covering index): see :func:`zone_key_rows`."""
-    cols = (leads.c.timezones, leads.c.country, leads.c.state) if regions else (leads.c.timezones,)
+    cols: tuple[Any, ...] = (leads.c.timezones,)
+    if regions:  # and the number's head: a US area code's state counts as the lead's too
+        cols = (leads.c.timezones, leads.c.country, leads.c.state, func.substr(leads.c.phone, 1, 5))
     stmt = select(*cols).where(leads.c.status.in_(CALLABLE)).distinct()
     if lists is not None:
         return stmt.where(lists)
@@ -215,8 +218,21 @@ def zone_keys_stmt(*, campaign_id: int | None = None, lists: Any = None, regions
 
 
 def zone_key_rows(rows: Iterable[Sequence[Any]]) -> list[ZoneKey]:
-    """Rows of :func:`zone_keys_stmt` as (timezones, country, state) whatever the columns."""
-    return [(r[0], r[1], r[2]) if len(r) == 3 else (r[0], None, None) for r in rows]
+    """Rows of :func:`zone_keys_stmt` as (timezones, country, state) whatever the columns.
+
+    A US number whose area code lies in another state than the lead's ``state`` column gives a
+    second key with the area code's state: the window must be open for both (the stricter)."""
+    out: set[ZoneKey] = set()
+    for r in rows:
+        if len(r) < 3:
+            out.add((r[0], None, None))
+            continue
+        out.add((r[0], r[1], r[2]))
+        if len(r) > 3 and r[3] and str(r[3]).startswith("+1"):
+            area = us_state_of(str(r[3]) + "5550100")
+            if area and (r[2] or "").strip().upper() != area:
+                out.add((r[0], "US", area))
+    return sorted(out, key=lambda k: (k[0], k[1] or "", k[2] or ""))
 
 
 async def zone_keys(conn: AsyncConnection, campaign_id: int) -> list[ZoneKey]:
