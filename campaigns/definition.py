@@ -624,8 +624,8 @@ def parse_definition(data: Mapping[str, Any], source: str = "<campaign>") -> Cam
     compliance = _parse_compliance(_table(data, "compliance", problems), problems)
     if jurisdiction is not None:
         if packs_mod.get_pack(jurisdiction) is None:
-            known = ", ".join(sorted(packs_mod.all_packs()))
-            problems.add("jurisdiction", f"unknown jurisdiction {jurisdiction!r} (known: {known})")
+            ids = ", ".join(sorted(packs_mod.all_packs()))
+            problems.add("jurisdiction", f"unknown jurisdiction {jurisdiction!r} (known: {ids})")
         else:
             definition = apply_jurisdiction(
                 dataclasses.replace(definition, jurisdiction=jurisdiction.upper(), compliance=compliance), source)
@@ -677,15 +677,18 @@ def apply_jurisdiction(d: CampaignDefinition, source: str = "<campaign>") -> Cam
         states = packs_mod.state_packs(country) if country == "US" else ()
         window = packs_mod.apply_to_window(window, packs, country, states)
     lim = d.limits
-    gaps = {name: getattr(lim, name) if c.overridden(name) else packs_mod.max_gap(getattr(lim, name), packs, name)
-            for name in ("gap_after_abandoned", "gap_after_machine", "gap_after_refusal")}
+    gaps: dict[str, timedelta] = {
+        name: getattr(lim, name) if c.overridden(name) else packs_mod.max_gap(getattr(lim, name), packs, name)
+        for name in ("gap_after_abandoned", "gap_after_machine", "gap_after_refusal")}
     caps = lim.caps
     if not c.overridden("caps"):
         extra = list(packs_mod.pack_caps(packs))
         if country == "US":  # state caps apply whatever the lead's state: the safe side
             extra += packs_mod.pack_caps(packs_mod.state_packs("US"))
         caps = tuple(sorted(set(caps) | {(cap.calls, cap.days) for cap in extra}, key=lambda x: (x[1], x[0])))
-    limits = dataclasses.replace(lim, caps=caps, **gaps)
+    limits = dataclasses.replace(
+        lim, caps=caps, gap_after_abandoned=gaps["gap_after_abandoned"],
+        gap_after_machine=gaps["gap_after_machine"], gap_after_refusal=gaps["gap_after_refusal"])
     dial = d.dial
     limit = packs_mod.abandon_limit(packs)
     if limit is not None and not c.overridden("abandon") and dial.abandon_target > limit:

@@ -7,7 +7,12 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from campaigns.definition import CampaignDefinitionError, definition_to_data, loads_definition, parse_definition
+from campaigns.definition import (
+    CampaignDefinitionError,
+    definition_to_data,
+    loads_definition,
+    parse_definition,
+)
 from campaigns.packs import all_packs, chain, lead_regions, us_state_of
 from campaigns.windows import is_open, next_open
 
