@@ -73,6 +73,7 @@ from campaigns.windows import CallingWindow, is_open, region_code
 from dialer.models import agents as agents_t
 from dialer.models import calls
 from dialer.vocabulary import CALLABLE
+from lists.consent import campaign_scopes
 from lists.models import consents, leads
 from lists.models import dnc_numbers as dnc
 from lists.models import lead_lists as lists_
@@ -131,9 +132,7 @@ class ClaimLimits:
             and c["calls"] > 0 and c["days"] > 0
         )
         compliance = definition.get("compliance") or {}
-        name = definition.get("name") or ""
-        seller = compliance.get("seller") or ""
-        scopes = tuple(sorted({"*", f"campaign:{name}", *([seller] if seller else [])}))
+        scopes = campaign_scopes(definition.get("name") or "", compliance.get("seller") or "")
         consent = False
         jurisdiction = definition.get("jurisdiction")
         overridden = {o.get("rule") for o in compliance.get("override", ()) if isinstance(o, Mapping)}
@@ -236,6 +235,23 @@ def number_filter(
     if limits.scopes:
         conditions += consent_conditions(limits, t)
     return conditions
+
+
+def revoked_stmt(phones: Sequence[str], scopes: Sequence[str]) -> Select:
+    """The numbers among ``phones`` held by a revocation in ``scopes`` (no later consent): the
+    check made again just before the Originate."""
+    rev, given = consents.alias("rev"), consents.alias("given")
+    later_consent = _none(given.c.phone == rev.c.phone, given.c.kind == "given",
+                          given.c.scope.in_(scopes), given.c.at > rev.c.at)
+    return (select(rev.c.phone).distinct()
+            .where(rev.c.phone.in_(sorted(set(phones))), rev.c.kind == "revoked", rev.c.scope.in_(scopes),
+                   later_consent))
+
+
+async def revoked_among(conn: AsyncConnection, phones: Sequence[str], scopes: Sequence[str]) -> set[str]:
+    if not phones:
+        return set()
+    return set((await conn.execute(revoked_stmt(phones, scopes))).scalars())
 
 
 def consent_conditions(limits: ClaimLimits, t: Any = leads) -> list[ColumnElement[bool]]:

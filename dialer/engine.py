@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from campaigns.definition import definition_from_data
 from dialer.ami.events import AmiEvent, CoreShowChannel
-from dialer.claim import ClaimedLead, claim_leads
+from dialer.claim import ClaimedLead, claim_leads, revoked_among
 from dialer.clock import Clock
 from dialer.errors import DialerError, PbxError
 from dialer.pbx import OriginateRefused, PbxLink, perform, queue_members
@@ -42,6 +42,7 @@ from dialer.storage import leads as leads_db
 from dialer.storage.details import call_details
 from dialer.storage.writer import Writer
 from dialer.vocabulary import CampaignStatus
+from lists.consent import campaign_scopes
 
 __all__ = ["DispositionError", "Engine", "OriginateRefused", "PbxLink"]
 
@@ -334,7 +335,20 @@ class Engine:
             _, back = self.session.split_owned(camp.id, claimed)
             if back:
                 await calls_db.give_back(conn, back)
-        return [c for c in claimed if c not in back]
+        claimed = [c for c in claimed if c not in back]
+        # A revocation recorded while the claim ran holds the number: checked again before the
+        # Originate (the claim's own check saw the ledger as its statement began).
+        scopes = campaign_scopes(camp.name, camp.definition.compliance.seller)
+        async with self.db.connect() as conn:
+            revoked = await revoked_among(conn, [c.phone for c in claimed], scopes)
+        if revoked:
+            held = [c for c in claimed if c.phone in revoked]
+            log.warning("consent revoked since the claim: not dialled", extra={
+                "campaign": camp.name, "calls": [c.call_id for c in held]})
+            async with self._db_lock, self.db.begin() as conn:
+                await calls_db.give_back(conn, held)
+            claimed = [c for c in claimed if c.phone not in revoked]
+        return claimed
 
     # ------------------------------------------------------------------ PBX events
 

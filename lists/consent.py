@@ -25,10 +25,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select
 
 from dialer.errors import InputError
-from lists.columns import map_columns
 from lists.models import consents
-from lists.phones import Normaliser
-from lists.reader import read_chunks, sniff
 
 KINDS = ("given", "revoked")
 #: How a revocation arrives (the ledger's ``channel`` for ``revoked``).
@@ -129,6 +126,10 @@ def import_file(
     consent was given; empty cells are skipped.  Optional columns ``date`` / ``consent_at`` (when)
     and ``evidence``.  A bad cell is an :class:`InputError` naming file, row and column, and
     nothing is recorded."""
+    from lists.columns import map_columns
+    from lists.phones import Normaliser
+    from lists.reader import read_chunks, sniff
+
     if kind not in KINDS:
         raise InputError(f"kind must be one of {', '.join(KINDS)} (got {kind!r})")
     path = Path(path)

@@ -1,0 +1,42 @@
+"""The engine checks the consent ledger again just before the Originate: a revocation recorded
+while the claim ran holds the number (the claim's own check is in tests/claims)."""
+
+from __future__ import annotations
+
+from sqlalchemy import insert, select
+
+from dialer import engine as engine_mod
+from dialer.claim import calls
+from dialer.session import ClaimPlan
+from lists.models import consents, leads
+from tests.e2e.test_api import api  # noqa: F401  (fixture)
+
+PHONE = "+12125550199"
+
+
+async def test_a_revocation_during_the_claim_stops_the_originate(api, monkeypatch) -> None:  # noqa: F811
+    _client, engine, _link = api
+    camp = next(iter(engine.campaigns.values()))
+    async with engine.db.begin() as conn:
+        await conn.execute(insert(leads).values(id=2, list_id=1, phone=PHONE, timezones="America/New_York",
+                                                status="new", attempts=0, custom={}))
+    real = engine_mod.claim_leads
+
+    async def claim_then_revoke(conn, **kw):
+        got = await real(conn, **kw)
+        assert [c.phone for c in got] == [PHONE]  # the claim itself saw no revocation
+        await conn.execute(insert(consents).values(phone=PHONE, kind="revoked", scope="*", at=kw["now"],
+                                                   channel="keypress"))
+        return got
+
+    monkeypatch.setattr(engine_mod, "claim_leads", claim_then_revoke)
+    monkeypatch.setattr(engine.session, "open_sets", lambda campaign_id, at: None)  # windows aside here
+    claimed = await engine._claim(ClaimPlan(camp.id, 5, 1, False), engine.now())
+    assert claimed == []
+    async with engine.db.connect() as conn:
+        assert (await conn.execute(select(calls.c.id).where(calls.c.phone == PHONE))).all() == []
+        lead = (await conn.execute(select(leads.c.status, leads.c.attempts).where(leads.c.id == 2))).one()
+    assert lead.attempts == 0
+    # and the next claim does not take it again (the ledger's revocation holds it)
+    monkeypatch.setattr(engine_mod, "claim_leads", real)
+    assert await engine._claim(ClaimPlan(camp.id, 5, 1, False), engine.now()) == []
