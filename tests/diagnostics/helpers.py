@@ -12,10 +12,9 @@ from campaigns.models import campaigns as campaigns_t
 from dialer.db import open_engine
 from dialer.models import agents as agents_t
 from dialer.models import calls
-from lists.models import consents
+from lists.models import consents, leads
 from lists.models import dnc_numbers as dnc
 from lists.models import lead_lists as lists_
-from lists.models import leads
 
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)  # a Monday: 10:00 New York, 16:00 Budapest, 00:00 Tokyo
 NY, TOKYO = "America/New_York", "Asia/Tokyo"
