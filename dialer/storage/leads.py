@@ -31,6 +31,7 @@ from dialer.session.runtime import rule_outcome
 from dialer.session.unknown import after_unknown
 from dialer.storage.tables import calls, campaigns, dnc, leads, lists_
 from dialer.vocabulary import CALLABLE, LeadStatus, Outcome
+from lists.models import consents
 
 ZoneKey = tuple[str, str | None, str | None]
 
@@ -152,12 +153,17 @@ def lead_fields(lead: Any) -> dict[str, Any]:
             "country": lead.country, "postal_code": lead.postal_code, **(lead.custom or {})}
 
 
-async def _add_dnc(conn: AsyncConnection, phone: str, scope: int, camp: CampaignRef, reason: str) -> None:
+async def _add_dnc(conn: AsyncConnection, phone: str, scope: int, camp: CampaignRef, reason: str,
+                   now: datetime) -> None:
     exists_ = (await conn.execute(select(func.count()).select_from(dnc).where(
         dnc.c.phone == phone, dnc.c.scope == scope))).scalar()
     if not exists_:
         await conn.execute(insert(dnc).values(phone=phone, scope=scope, campaign_id=scope or None,
                                               source=f"campaign {camp.name}", reason=reason))
+    # the consent ledger keeps the revocation and how it came (the compliance report counts it)
+    await conn.execute(insert(consents).values(
+        phone=phone, kind="revoked", scope="*" if not scope else f"campaign:{camp.name}", at=now,
+        channel="disposition", evidence=reason or None, source=f"campaign {camp.name}"))
 
 
 async def _write_step(conn: AsyncConnection, camp: CampaignRef, lead: Any, action: NextAction,
@@ -167,7 +173,7 @@ async def _write_step(conn: AsyncConnection, camp: CampaignRef, lead: Any, actio
     values.update(step.values)
     summary = step.summary
     if step.dnc_scope is not None:
-        await _add_dnc(conn, lead.phone, step.dnc_scope, camp, getattr(action, "reason", ""))
+        await _add_dnc(conn, lead.phone, step.dnc_scope, camp, getattr(action, "reason", ""), now)
     if step.move_to is not None:
         target_list = await move_list(conn, step.move_to, camp.name, now)
         if target_list is None:

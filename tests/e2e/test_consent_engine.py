@@ -40,3 +40,18 @@ async def test_a_revocation_during_the_claim_stops_the_originate(api, monkeypatc
     # and the next claim does not take it again (the ledger's revocation holds it)
     monkeypatch.setattr(engine_mod, "claim_leads", real)
     assert await engine._claim(ClaimPlan(camp.id, 5, 1, False), engine.now()) == []
+
+
+
+async def test_a_dnc_decision_is_recorded_as_a_revocation(api) -> None:  # noqa: F811
+    from campaigns.rules import AddToDnc
+    from dialer.storage.leads import _write_step
+
+    _client, engine, _link = api
+    camp = next(iter(engine.campaigns.values()))
+    async with engine.db.begin() as conn:
+        lead = (await conn.execute(select(leads).where(leads.c.id == 1))).one()
+        await _write_step(conn, camp, lead, AddToDnc("customer asked", "r", "global"), {}, engine.clock.now())
+        rows = (await conn.execute(select(consents.c.phone, consents.c.kind, consents.c.scope, consents.c.channel,
+                                          consents.c.evidence))).all()
+    assert [tuple(r) for r in rows] == [("+12125550143", "revoked", "*", "disposition", "customer asked")]
