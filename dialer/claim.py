@@ -73,8 +73,7 @@ from campaigns.windows import CallingWindow, is_open, region_code
 from dialer.models import agents as agents_t
 from dialer.models import calls
 from dialer.vocabulary import CALLABLE
-from lists.consent import campaign_scopes
-from lists.models import consents, leads
+from lists.models import campaign_scopes, consents, leads
 from lists.models import dnc_numbers as dnc
 from lists.models import lead_lists as lists_
 

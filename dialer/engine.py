@@ -42,7 +42,7 @@ from dialer.storage import leads as leads_db
 from dialer.storage.details import call_details
 from dialer.storage.writer import Writer
 from dialer.vocabulary import CampaignStatus
-from lists.consent import campaign_scopes
+from lists.models import campaign_scopes
 
 __all__ = ["DispositionError", "Engine", "OriginateRefused", "PbxLink"]
 

@@ -25,18 +25,16 @@ from typing import Any
 from sqlalchemy import Connection, insert, select
 
 from dialer.errors import InputError
-from lists.models import consents
+from lists.models import campaign_scopes, consents
+
+__all__ = ["KINDS", "REVOCATION_CHANNELS", "ConsentImport", "campaign_scopes", "entries", "import_file", "record",
+           "standing"]
 
 KINDS = ("given", "revoked")
 #: How a revocation arrives (the ledger's ``channel`` for ``revoked``).
 REVOCATION_CHANNELS = ("disposition", "dnc-button", "keypress", "api", "file", "cli")
 _YES = {"yes", "y", "true", "1", "given", "opt-in", "optin", "consent", "oui", "ja"}
 _NO = {"no", "n", "false", "0", "revoked", "opt-out", "optout", "withdrawn", "non", "nein"}
-
-
-def campaign_scopes(campaign: str, seller: str = "") -> tuple[str, ...]:
-    """The ledger scopes a campaign reads: every campaign's, its seller's, its own."""
-    return tuple(sorted({"*", f"campaign:{campaign}", *([seller] if seller else [])}))
 
 
 def record(conn: Connection, phone: str, kind: str, *, at: datetime, channel: str, scope: str = "*",

@@ -148,6 +148,11 @@ class Consent(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
+def campaign_scopes(campaign: str, seller: str = "") -> tuple[str, ...]:
+    """The consent-ledger scopes a campaign reads: every campaign's, its seller's, its own."""
+    return tuple(sorted({"*", f"campaign:{campaign}", *([seller] if seller else [])}))
+
+
 class ImportRun(Base):
     """One ``dialer lists import`` that was committed: the file, when, and what became of its rows."""
 

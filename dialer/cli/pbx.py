@@ -97,8 +97,10 @@ def check_dialplan(response: Mapping[str, str], items: list[Mapping[str, str]], 
                             f"the pattern {catcher} catches Asterisk's 'failed' extension: every failed call "
                             "runs the connect dialplan; add 'exten => failed,1,Hangup()' (config/asterisk/"
                             "extensions-dialer.conf)" if catcher else "no extension matches 'failed'"))
-    sounds = [i.get("AppData", "").split(",")[0] for i in items
-              if i.get("Context") == context and i.get("Application", "").lower() == "playback"]
+    # Playback(<sound>) or, with the opt-out keypress, Read(<variable>,<sound>,...)
+    sounds = [(i.get("AppData", "") + ",").split(",")[1 if i.get("Application", "").lower() == "read" else 0]
+              for i in items if i.get("Context") == context
+              and i.get("Application", "").lower() in ("playback", "read")]
     return checks, (sounds[0] if sounds else None)
 
 

@@ -93,6 +93,7 @@ class LiveCall:
     known_answered: float | None = None
     known_connected: float | None = None
     known_agent: str | None = None
+    opted_out: bool = False  # the opt-out keypress was recorded
 
 
 @dataclass(frozen=True)
