@@ -55,3 +55,21 @@ async def test_a_dnc_decision_is_recorded_as_a_revocation(api) -> None:  # noqa:
         rows = (await conn.execute(select(consents.c.phone, consents.c.kind, consents.c.scope, consents.c.channel,
                                           consents.c.evidence))).all()
     assert [tuple(r) for r in rows] == [("+12125550143", "revoked", "*", "disposition", "customer asked")]
+
+
+async def test_the_opt_out_write_lists_the_number_and_revokes(api) -> None:  # noqa: F811
+    from datetime import UTC, datetime
+
+    from dialer.storage.calls import record_opt_out
+    from lists.models import dnc_numbers
+
+    _client, engine, _link = api
+    at = datetime(2026, 12, 1, 15, tzinfo=UTC)
+    async with engine.db.begin() as conn:
+        await record_opt_out(conn, 7, "+12125550143", "e2e", at)
+        await record_opt_out(conn, 8, "+12125550143", "e2e", at)  # a second call's keypress
+        listed = (await conn.execute(select(dnc_numbers.c.phone, dnc_numbers.c.scope))).all()
+        ledger = (await conn.execute(select(consents.c.kind, consents.c.channel, consents.c.scope,
+                                            consents.c.evidence))).all()
+    assert [tuple(r) for r in listed] == [("+12125550143", 0)]
+    assert [tuple(r) for r in ledger] == [("revoked", "keypress", "*", "call 7"), ("revoked", "keypress", "*", "call 8")]
