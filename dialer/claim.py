@@ -508,7 +508,7 @@ def _pg_lock(campaign_id: int, limits: ClaimLimits, dialect: Dialect) -> str:
     cand = func.unnest(literal_column("__T_cand__")).table_valued("id", with_ordinality="ord")
     cand = cand.render_derived(name="cand")
     stmt = (
-        select(leads.c.id)
+        select(leads.c.id, leads.c.phone, cand.c.ord)
         .select_from(leads.join(cand, leads.c.id == cand.c.id))
         .where(
             leads.c.status.in_(CALLABLE_STATUSES),
@@ -546,7 +546,11 @@ def _pg_claim_sql(
         f"WITH c AS MATERIALIZED (SELECT ARRAY({cand_sql}) AS ids), "
         f"picked AS ({lock_sql}), "
         "upd AS (UPDATE leads SET status = 'dialing', attempts = leads.attempts + 1, last_call_at = __T_now__ "
-        f"FROM picked WHERE leads.id = picked.id RETURNING {returned}), "
+        "FROM picked WHERE leads.id = picked.id "
+        # one lead per number in a claim: its calls' caps and gaps are counted from the calls
+        # rows, which a lead claimed in the same statement does not have yet
+        "AND NOT EXISTS (SELECT 1 FROM picked p2 WHERE p2.phone = picked.phone AND p2.ord < picked.ord) "
+        f"RETURNING {returned}), "
         "ins AS (INSERT INTO calls (campaign_id, lead_id, phone, attempt, node, status, ring_timeout, placed_at, "
         "channel_id) SELECT __T_campaign_id__, upd.id, upd.phone, upd.attempts, __T_node__, 'placing', "
         "__T_ring_timeout__, __T_now__, "
@@ -662,13 +666,22 @@ def _claim_sql(
     pg = dialect.name == "postgresql"
     now = _marker("now")
     pick = None if zones is None else _walks(campaign_id, n, now, zones, new_first, limits, active_lists, pg)
+    plain = pick
     if pick is None:  # windows ignored (tests, tools) or a very large campaign: one sorted query
-        pick = _pick(campaign_id, n, now, zones, new_first, limits, pg)
+        pick = plain = _pick(campaign_id, n, now, zones, new_first, limits, pg)
         if pg:
             pick = pick.with_for_update(skip_locked=True, of=leads)
+    # One lead per number in a claim: the caps and gaps of a number are counted from its calls
+    # rows, which a lead claimed in the same statement does not have yet (the other leads of
+    # the number stay callable: the next claim sees this one's call).
+    # (PostgreSQL: the twin check reads the pick without its row locks, which would skip the rows
+    # this very statement has just updated.)
+    twin = leads.alias("twin")
+    first_of_number = _none(twin.c.phone == leads.c.phone, twin.c.id < leads.c.id,
+                            twin.c.id.in_(plain.correlate(None).scalar_subquery()))
     stmt = (
         update(leads)
-        .where(leads.c.id.in_(pick.scalar_subquery()))
+        .where(leads.c.id.in_(pick.scalar_subquery()), first_of_number)
         .values(status="dialing", attempts=leads.c.attempts + 1, last_call_at=now)
         .returning(*_RETURNED)
     )

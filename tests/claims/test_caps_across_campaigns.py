@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import insert
 
 from dialer.claim import claim_leads
@@ -17,11 +18,12 @@ NOW = datetime(2026, 6, 3, 15, tzinfo=UTC)  # 11:00 in New York, a Wednesday
 PHONE, OTHER = "+13055550100", "+13055550101"
 
 
-async def _claim(url: str, cid: int) -> list[str]:
+async def _claim(url: str, cid: int, open_sets: set[str] | None = None) -> list[str]:
     db = make_async_engine(url)
     try:
         async with db.begin() as conn:
-            got = await claim_leads(conn, campaign_id=cid, n=10, now=NOW, node="n", ring_timeout=25, open_sets=None)
+            got = await claim_leads(conn, campaign_id=cid, n=10, now=NOW, node="n", ring_timeout=25,
+                                    open_sets=open_sets)
     finally:
         await db.dispose()
     return sorted(c.phone for c in got)
@@ -73,3 +75,23 @@ async def test_a_revocation_in_the_sellers_scope_holds_every_campaign_of_the_sel
     engine.dispose()
     assert await _claim(db_url, a) == [] and await _claim(db_url, b) == []
     assert await _claim(db_url, c) == [PHONE]
+
+
+@pytest.mark.parametrize("open_sets", [None, {"America/New_York"}], ids=["sorted", "walks"])
+async def test_one_lead_per_number_in_a_claim(db_url: str, open_sets: set[str] | None) -> None:
+    """Found by the property test: two leads of one Florida number claimed together made the
+    third and fourth call of the day (the cap counts calls rows, which neither had yet)."""
+    engine = open_engine(db_url)
+    a = campaign(engine, "a", jurisdiction="US-FL")
+    la = lead_list(engine, "la", a)
+    first = lead(engine, la, PHONE, state="FL", country="US")
+    lead(engine, la, PHONE, state="FL", country="US")
+    lead(engine, la, OTHER, state="FL", country="US")
+    with engine.begin() as conn:
+        for i, hours in enumerate((10, 2)):
+            conn.execute(insert(calls_t).values(campaign_id=a, lead_id=first, phone=PHONE, attempt=i + 1, node="n",
+                                                status="ended", outcome="NO_ANSWER", ring_timeout=25,
+                                                placed_at=NOW - timedelta(hours=hours), channel_id=f"x{i}"))
+    engine.dispose()
+    assert await _claim(db_url, a, open_sets) == sorted([PHONE, OTHER])  # one of the two, not both
+    assert await _claim(db_url, a, open_sets) == []  # the third call of the day was that one
