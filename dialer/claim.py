@@ -666,11 +666,12 @@ def _claim_sql(
     pg = dialect.name == "postgresql"
     now = _marker("now")
     pick = None if zones is None else _walks(campaign_id, n, now, zones, new_first, limits, active_lists, pg)
-    plain = pick
     if pick is None:  # windows ignored (tests, tools) or a very large campaign: one sorted query
-        pick = plain = _pick(campaign_id, n, now, zones, new_first, limits, pg)
+        plain = pick = _pick(campaign_id, n, now, zones, new_first, limits, pg)
         if pg:
             pick = pick.with_for_update(skip_locked=True, of=leads)
+    else:
+        plain = pick
     # One lead per number in a claim: the caps and gaps of a number are counted from its calls
     # rows, which a lead claimed in the same statement does not have yet (the other leads of
     # the number stay callable: the next claim sees this one's call).
