@@ -122,7 +122,8 @@ def _wants_scan(conn: Connection, list_ids: Sequence[int], mine: int | None = No
     return mine * 5 > total
 
 
-def campaign_info(conn: Connection, campaign: int | str, *, sized: bool = True) -> CampaignInfo:
+def campaign_info(conn: Connection, campaign: int | str, *, sized: bool = True,
+                  at: datetime | None = None) -> CampaignInfo:
     """The campaign by id or name; :class:`InputError` when unknown.
 
     ``sized`` False leaves ``scan`` unset (the caller decides with :func:`_wants_scan`).
@@ -139,7 +140,7 @@ def campaign_info(conn: Connection, campaign: int | str, *, sized: bool = True) 
     ).all()
     scan = _wants_scan(conn, [r[0] for r in lists]) if sized else False
     return CampaignInfo(row.id, row.name, row.status, _window(row.definition),
-                        ClaimLimits.from_data(row.definition), tuple((r[0], r[1], bool(r[2])) for r in lists), scan)
+                        ClaimLimits.from_data(row.definition, at), tuple((r[0], r[1], bool(r[2])) for r in lists), scan)
 
 
 def zone_keys_sync(conn: Connection, info: CampaignInfo) -> list[tuple[str, str | None, str | None]]:
@@ -637,7 +638,7 @@ def why(conn: Connection, campaign: int | str, at: datetime | None = None, *, de
 
 
 def _why(conn: Connection, campaign: int | str, at: datetime, detail: bool) -> WhyReport:
-    info = campaign_info(conn, campaign, sized=False)
+    info = campaign_info(conn, campaign, sized=False, at=at)
     groups = _key_groups(conn, info, at) if info.list_ids else []
     info = replace(info, scan=_wants_scan(conn, info.list_ids, sum(g[3] + g[4] + g[5] for g in groups)))
     if info.window.regions:
@@ -770,7 +771,7 @@ def forecast(
     if hours < 1:
         raise InputError("hours: must be at least 1")
     at = _at(at)
-    info = campaign_info(conn, campaign)
+    info = campaign_info(conn, campaign, at=at)
     rate = dial_rate(conn, info.id, at, rate_hours) if rate is None else rate
     bounds = [at + timedelta(hours=k) for k in range(hours + 1)]
     st = leads.c.status

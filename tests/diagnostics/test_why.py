@@ -106,6 +106,16 @@ def test_consent_required_by_the_jurisdiction(db_url: str) -> None:
     assert counts(db_url) == expect(callable=2, consent=2)
 
 
+def test_consent_requirement_starts_on_the_packs_date(sqlite_url: str) -> None:
+    """France requires consent from 2026-08-11: ``why --at`` judges by the date asked about."""
+    p = [phone() for _ in range(2)]
+    seed(sqlite_url, [lead(phone=x) for x in p], definition={"name": "c", "jurisdiction": "FR"},
+         consent_rows=[{"phone": p[0], "kind": "given", "scope": "*", "at": ago(days=200)}])
+    before = NOW.replace(year=2026, month=8, day=10)
+    assert counts(sqlite_url, at=before) == expect(callable=2)
+    assert counts(sqlite_url) == expect(callable=1, consent=1)
+
+
 def test_earliest_moments(sqlite_url: str) -> None:
     from dialer.db import open_engine
 
