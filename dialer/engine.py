@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from campaigns.definition import definition_from_data
@@ -42,7 +43,7 @@ from dialer.storage import leads as leads_db
 from dialer.storage.details import call_details
 from dialer.storage.writer import Writer
 from dialer.vocabulary import CampaignStatus
-from lists.models import campaign_scopes
+from lists.models import campaign_scopes, consents
 
 __all__ = ["DispositionError", "Engine", "OriginateRefused", "PbxLink"]
 
@@ -392,6 +393,18 @@ class Engine:
         if agent is None or agent.call_id is None:
             return None
         return await call_details(self.db, agent.call_id)
+
+    async def revoke_consent(self, phone: str, *, scope: str = "*", channel: str = "api",
+                             evidence: str | None = None) -> dict:
+        """Record a revocation of consent for ``phone`` (E.164) now: the next claim of every
+        campaign reading ``scope`` holds the number, and so does the check before an Originate."""
+        at = self.clock.now()
+        async with self._db_lock, self.db.begin() as conn:
+            entry = (await conn.execute(insert(consents).values(
+                phone=phone, kind="revoked", scope=scope, at=at, channel=channel, evidence=evidence,
+                source="api").returning(consents.c.id))).scalar_one()
+        log.info("consent revoked", extra={"entry": entry, "scope": scope, "channel": channel})
+        return {"id": entry, "number": phone, "scope": scope, "at": at.isoformat(), "channel": channel}
 
     async def dispose(self, call_id: int, *, code: str, reason: str | None = None,
                       callback_at: datetime | None = None, order_form: dict | None = None, note: str | None = None,

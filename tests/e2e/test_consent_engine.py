@@ -73,3 +73,22 @@ async def test_the_opt_out_write_lists_the_number_and_revokes(api) -> None:  # n
                                             consents.c.evidence))).all()
     assert [tuple(r) for r in listed] == [("+12125550143", 0)]
     assert [tuple(r) for r in ledger] == [("revoked", "keypress", "*", "call 7"), ("revoked", "keypress", "*", "call 8")]
+
+
+async def test_revocation_through_the_api(api) -> None:  # noqa: F811
+    from tests.e2e.test_api import auth
+
+    client, engine, _link = api
+    r = await client.post("/api/consent/revoke", json={"number": "2125550198", "region": "us", "scope": "acme",
+                                                       "evidence": "CRM opt-out #12"}, headers=auth("tok-alice"))
+    assert r.status_code == 403  # an agent's token: no
+    r = await client.post("/api/consent/revoke", json={"number": "12"}, headers=auth("admin-token"))
+    assert r.status_code == 422 and "not a usable phone number" in r.json()["error"]
+    r = await client.post("/api/consent/revoke", json={"number": "2125550198", "region": "us", "scope": "acme",
+                                                       "evidence": "CRM opt-out #12"}, headers=auth("admin-token"))
+    assert r.status_code == 200, r.text
+    assert r.json()["number"] == "+12125550198"
+    async with engine.db.connect() as conn:
+        rows = (await conn.execute(select(consents.c.phone, consents.c.kind, consents.c.scope, consents.c.channel,
+                                          consents.c.evidence))).all()
+    assert [tuple(x) for x in rows] == [("+12125550198", "revoked", "acme", "api", "CRM opt-out #12")]
