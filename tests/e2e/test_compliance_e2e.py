@@ -221,3 +221,28 @@ async def test_a_revocation_made_mid_call_holds_the_number_in_every_campaign(tmp
                         for r in rows if r.phone == REVOKED)
     assert to_revoked and to_revoked[-1] < revoked_at, "a call to the number after it was revoked"
     assert {r.phone for r in rows} >= set(others), "the second campaign did not dial its other leads"
+
+
+async def test_germany_over_the_easter_weekend(tmp_path: Path) -> None:
+    """Several simulated days: Saturday evening to Tuesday morning around Easter 2026 in Berlin
+    (Sunday, and Easter Monday a public holiday): the German leads are dialled on Tuesday from
+    08:00 and never in between; none without consent."""
+    global MINUTES, SPEED
+    saved = MINUTES, SPEED, STARTS["DE"]
+    MINUTES, SPEED = (3 * 24 - 6) * 60 + 45, 7200.0
+    STARTS["DE"] = datetime(2026, 4, 4, 17, 15, tzinfo=UTC)  # Saturday 19:15 in Berlin
+    try:
+        rows, reports, _ = await _run_pack(tmp_path, "DE")
+    finally:
+        MINUTES, SPEED, STARTS["DE"] = saved
+    from zoneinfo import ZoneInfo
+
+    berlin = ZoneInfo("Europe/Berlin")
+    days = sorted({(r.placed_at if r.placed_at.tzinfo else r.placed_at.replace(tzinfo=UTC)).astimezone(berlin).date()
+                   for r in rows if r.phone.startswith("+49")})
+    # the German leads waited through Sunday and Easter Monday and were dialled on Tuesday (at
+    # this speed the Saturday evening may pass before the import is seen)
+    assert "2026-04-07" in {d.isoformat() for d in days}, days
+    assert not {d.isoformat() for d in days} & {"2026-04-05", "2026-04-06"}, days
+    for rep in reports:
+        assert (rep.outside_window, rep.no_consent_calls, rep.after_revocation_calls) == (0, 0, 0)
