@@ -10,15 +10,17 @@ The file format is documented in ``docs/campaigns.md``.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
+from campaigns import packs as packs_mod
 from campaigns import pbxnames
 from campaigns import trunk as trunk_template
 from campaigns.integrations import (
@@ -138,6 +140,28 @@ class Limits:
     gap_after_abandoned: timedelta = timedelta(hours=72)
     gap_after_machine: timedelta = timedelta(hours=24)
     max_callback_days: int = 90  # how far ahead an agent may book a callback
+    caps: tuple[tuple[int, int], ...] = ()  # more caps: (calls, days) per number, all campaigns
+
+
+@dataclass(frozen=True)
+class Override:
+    """An explicit loosening of a jurisdiction pack's rule, with its reason (logged)."""
+
+    rule: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Compliance:
+    """The campaign's ``[compliance]`` table (see :mod:`campaigns.packs`)."""
+
+    seller: str = ""  # consent and revocations in the seller's scope apply to every campaign of it
+    prerecorded: bool = False  # prerecorded messages: packs requiring consent for those apply
+    amd_accuracy: float | None = None  # share of AMD "machine" verdicts that are right (UK)
+    overrides: tuple[Override, ...] = ()
+
+    def overridden(self, rule: str) -> bool:
+        return any(o.rule == rule for o in self.overrides)
 
 
 DEFAULT_DISPOSITIONS: tuple[Disposition, ...] = (
@@ -175,6 +199,18 @@ class CampaignDefinition:
     hour_bands: tuple[tuple[int, int], ...] = DEFAULT_BANDS
     recording: RecordingSettings = field(default_factory=RecordingSettings)
     webhook: WebhookSettings | None = None
+    jurisdiction: str | None = None  # a rule pack's id ("US-FL", "FR"): see campaigns.packs
+    compliance: Compliance = field(default_factory=Compliance)
+
+    @cached_property
+    def packs(self) -> tuple[packs_mod.RulePack, ...]:
+        """The jurisdiction's rule packs, the most general first (none without a jurisdiction)."""
+        return packs_mod.chain(self.jurisdiction) if self.jurisdiction else ()
+
+    def consent_required(self, at: datetime) -> bool:
+        """Whether a call at ``at`` needs consent on record under the jurisdiction's packs."""
+        return not self.compliance.overridden("consent") and packs_mod.consent_required(
+            self.packs, at, self.compliance.prerecorded)
 
     @cached_property
     def _dispositions(self) -> dict[str, Disposition]:
@@ -229,7 +265,7 @@ def script_placeholders(text: str) -> set[str]:
 _TOP_KEYS = (
     "version", "name", "description", "lists", "dial", "script", "dispositions",
     "refusal_reasons", "order_form", "window", "limits", "rules", "recycle", "recording",
-    "webhook",
+    "webhook", "jurisdiction", "compliance",
 )  # fmt: skip
 _DIAL_KEYS = (
     "mode", "ratio", "max_lines_per_agent", "abandon_target", "trunk", "caller_id",
@@ -508,13 +544,23 @@ def _parse_limits(data: Mapping[str, Any], problems: Problems) -> Limits:
     check_keys(
         data,
         ("max_attempts", "max_calls_per_number", "per_days", "gap_after_refusal",
-         "gap_after_abandoned", "gap_after_machine", "max_callback_days"),
+         "gap_after_abandoned", "gap_after_machine", "max_callback_days", "caps"),
         "limits",
         problems,
     )  # fmt: skip
     r = _Reader(data, "limits", problems)
     d = Limits()
+    caps: list[tuple[int, int]] = []
+    for i, cap in enumerate(data.get("caps", [])):
+        ok = isinstance(cap, Mapping) and all(
+            isinstance(cap.get(k), int) and not isinstance(cap.get(k), bool) and cap[k] > 0
+            for k in ("calls", "days"))
+        if ok and set(cap) == {"calls", "days"}:
+            caps.append((cap["calls"], cap["days"]))
+        else:
+            problems.add(join(join("limits", "caps"), i), f"expected {{calls = 3, days = 1}} (got {cap!r})")
     return Limits(
+        caps=tuple(sorted(set(caps), key=lambda c: (c[1], c[0]))),
         max_attempts=r.integer("max_attempts", d.max_attempts, 1, 1000),
         max_calls_per_number=r.integer("max_calls_per_number", None, 1, 1000),
         per_days=r.integer("per_days", d.per_days, 1, 366),
@@ -577,9 +623,80 @@ def parse_definition(data: Mapping[str, Any], source: str = "<campaign>") -> Cam
             problems.add(
                 join(join("rules", i), "campaign"), "cannot move leads into the same campaign"
             )
+    jurisdiction = top.text("jurisdiction")
+    compliance = _parse_compliance(_table(data, "compliance", problems), problems)
+    if jurisdiction is not None:
+        if packs_mod.get_pack(jurisdiction) is None:
+            ids = ", ".join(sorted(packs_mod.all_packs()))
+            problems.add("jurisdiction", f"unknown jurisdiction {jurisdiction!r} (known: {ids})")
+        else:
+            definition = apply_jurisdiction(
+                dataclasses.replace(definition, jurisdiction=jurisdiction.upper(), compliance=compliance), source)
+    elif compliance.overrides:
+        problems.add("compliance.override", "overrides need a jurisdiction")
     if problems:
         raise CampaignDefinitionError([f"{source}: {p}" for p in problems.items])
+    if jurisdiction is None:
+        definition = dataclasses.replace(definition, compliance=compliance)
     return definition
+
+
+def _parse_compliance(data: Mapping[str, Any], problems: Problems) -> Compliance:
+    check_keys(data, ("seller", "prerecorded", "amd_accuracy", "override"), "compliance", problems)
+    r = _Reader(data, "compliance", problems)
+    overrides: list[Override] = []
+    for path, item in _tables(data, "override", problems) or []:
+        path = join("compliance", path)
+        check_keys(item, ("rule", "reason"), path, problems)
+        o = _Reader(item, path, problems)
+        rule = o.choice("rule", packs_mod.OVERRIDABLE, "")
+        reason = o.text("reason", required=True) or ""
+        if rule and reason.strip():
+            overrides.append(Override(rule, reason))
+    accuracy = r.number("amd_accuracy", -1.0, 0.0, 1.0) if "amd_accuracy" in data else None
+    return Compliance(
+        seller=r.text("seller", "") or "",
+        prerecorded=r.boolean("prerecorded", False),
+        amd_accuracy=None if accuracy is None or accuracy < 0 else accuracy,
+        overrides=tuple(overrides),
+    )
+
+
+def apply_jurisdiction(d: CampaignDefinition, source: str = "<campaign>") -> CampaignDefinition:
+    """``d`` tightened to its jurisdiction's packs: hours and holidays cut, gaps raised, caps
+    added, the abandon target lowered; a rule named in ``[compliance] override`` is left as the
+    campaign set it, and logged.  Idempotent."""
+    packs = d.packs
+    if not packs:
+        return d
+    c = d.compliance
+    for o in c.overrides:
+        packs_mod.log.warning("compliance override", extra={
+            "campaign": d.name, "source": source, "jurisdiction": d.jurisdiction, "rule": o.rule,
+            "reason": o.reason})
+    country = packs[0].country
+    window = d.window
+    if not c.overridden("window"):
+        states = packs_mod.state_packs(country) if country == "US" else ()
+        window = packs_mod.apply_to_window(window, packs, country, states)
+    lim = d.limits
+    gaps: dict[str, timedelta] = {
+        name: getattr(lim, name) if c.overridden(name) else packs_mod.max_gap(getattr(lim, name), packs, name)
+        for name in ("gap_after_abandoned", "gap_after_machine", "gap_after_refusal")}
+    caps = lim.caps
+    if not c.overridden("caps"):
+        extra = list(packs_mod.pack_caps(packs))
+        if country == "US":  # state caps apply whatever the lead's state: the safe side
+            extra += packs_mod.pack_caps(packs_mod.state_packs("US"))
+        caps = tuple(sorted(set(caps) | {(cap.calls, cap.days) for cap in extra}, key=lambda x: (x[1], x[0])))
+    limits = dataclasses.replace(
+        lim, caps=caps, gap_after_abandoned=gaps["gap_after_abandoned"],
+        gap_after_machine=gaps["gap_after_machine"], gap_after_refusal=gaps["gap_after_refusal"])
+    dial = d.dial
+    limit = packs_mod.abandon_limit(packs)
+    if limit is not None and not c.overridden("abandon") and dial.abandon_target > limit:
+        dial = dataclasses.replace(dial, abandon_target=limit)
+    return dataclasses.replace(d, window=window, limits=limits, dial=dial)
 
 
 def loads_definition(text: str, source: str = "<campaign>") -> CampaignDefinition:
@@ -620,6 +737,8 @@ def definition_to_data(d: CampaignDefinition) -> dict[str, Any]:
     }
     if lim.max_calls_per_number is not None:
         limits["max_calls_per_number"] = lim.max_calls_per_number
+    if lim.caps:
+        limits["caps"] = [{"calls": calls, "days": days} for calls, days in lim.caps]
     dial_data: dict[str, Any] = {
         "mode": dial.mode,
         "ratio": dial.ratio,
@@ -636,7 +755,15 @@ def definition_to_data(d: CampaignDefinition) -> dict[str, Any]:
     }
     if dial.caller_id is not None:
         dial_data["caller_id"] = dial.caller_id
-    out: dict[str, Any] = {
+    extra: dict[str, Any] = {}
+    if d.jurisdiction:
+        extra["jurisdiction"] = d.jurisdiction
+    c = d.compliance
+    if c != Compliance():
+        extra["compliance"] = {"seller": c.seller, "prerecorded": c.prerecorded} | (
+            {"amd_accuracy": c.amd_accuracy} if c.amd_accuracy is not None else {}) | (
+            {"override": [{"rule": o.rule, "reason": o.reason} for o in c.overrides]} if c.overrides else {})
+    out: dict[str, Any] = extra | {
         "version": FORMAT_VERSION,
         "name": d.name,
         "description": d.description,

@@ -293,13 +293,16 @@ def _apply_limits(
         if last is not None and gap and at < last + gap:
             at = last + gap
             notes.append(f"moved to {format_duration(gap)} after the last {label}")
-    cap = limits.max_calls_per_number
-    if cap and len(times) >= cap:
-        span = timedelta(days=limits.per_days)
-        oldest_counting = sorted(times, reverse=True)[cap - 1]
-        if at < oldest_counting + span:
-            at = oldest_counting + span
-            notes.append(f"moved under the cap of {cap} calls per {limits.per_days} days")
+    caps = list(limits.caps)
+    if limits.max_calls_per_number:
+        caps.append((limits.max_calls_per_number, limits.per_days))
+    for cap, days in caps:
+        if len(times) >= cap:
+            span = timedelta(days=days)
+            oldest_counting = sorted(times, reverse=True)[cap - 1]
+            if at < oldest_counting + span:
+                at = oldest_counting + span
+                notes.append(f"moved under the cap of {cap} calls per {days} days")
     return at
 
 

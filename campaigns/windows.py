@@ -13,6 +13,12 @@ database's ``zone.tab``; switch off with ``infer_country = false``), then the
 campaign's hours. A region's days not given in its override inherit the
 campaign's hours; its holidays add to the campaign's.
 
+A window may also name a public-holiday *calendar* (``holiday_calendar``, set by a
+jurisdiction's rule pack, see :mod:`campaigns.packs`): ``"FR"`` closes on France's national
+public holidays; ``"DE/*"`` on the holidays of the lead's own subdivision (``"DE-BY"``: Bavaria's)
+and, when the lead's subdivision is unknown, on those of every subdivision (the safe side);
+``"US/AL"`` on Alabama's. Dates come from the ``holidays`` package in the lead's local calendar.
+
 All functions are pure; times are aware datetimes (UTC recommended).
 """
 
@@ -47,6 +53,7 @@ class RegionHours:
     region: str
     days: Week
     holidays: frozenset[date] = frozenset()
+    holiday_calendar: str | None = None  # see the module docstring; None: the campaign's
 
 
 @dataclass(frozen=True)
@@ -57,6 +64,7 @@ class CallingWindow:
     holidays: frozenset[date] = frozenset()
     regions: tuple[RegionHours, ...] = ()
     infer_country: bool = True
+    holiday_calendar: str | None = None  # public holidays of a calendar, see the module docstring
     _lookup: dict = field(default_factory=dict, init=False, repr=False, compare=False, hash=False)
 
     def hours_for(self, region: str | None, zone: str) -> tuple[Week, frozenset[date]]:
@@ -81,6 +89,30 @@ class CallingWindow:
                 override = by_region[name]
                 return override.days, self.holidays | override.holidays
         return self.days, self.holidays
+
+    def calendar_for(self, region: str | None, zone: str) -> str | None:
+        """The holiday calendar that applies to a lead of ``region`` in ``zone`` (or None)."""
+        key = ("calendar", region, zone)
+        if key not in self._lookup:
+            found = self.holiday_calendar
+            by_region = {r.region: r for r in self.regions}
+            names = [region.upper(), region.upper().split("-")[0]] if region else []
+            if self.infer_country and (country := zone_country(zone)):
+                names.append(country)
+            for name in names:
+                if name in by_region:
+                    found = by_region[name].holiday_calendar or found
+                    break
+            self._lookup[key] = found
+        return self._lookup[key]
+
+    def closed_on(self, region: str | None, zone: str, day: date) -> bool:
+        """True when ``day`` (the lead's local date) is a holiday for this lead."""
+        _, holidays = self.hours_for(region, zone)
+        if day in holidays:
+            return True
+        calendar = self.calendar_for(region, zone)
+        return calendar is not None and is_public_holiday(calendar, region, day)
 
 
 DEFAULT_WINDOW = CallingWindow()
@@ -128,6 +160,52 @@ def region_code(country: str | None, subdivision: str | None = None) -> str | No
     return country
 
 
+# --- public holidays -----------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=256)
+def _holiday_set(country: str, subdivision: str | None, year: int) -> frozenset[date]:
+    import holidays as holidays_lib  # imported on first use: loading every country costs time
+
+    try:
+        found = holidays_lib.country_holidays(country, subdiv=subdivision, years=year)
+    except (NotImplementedError, KeyError):  # an unknown country or subdivision
+        return frozenset()
+    return frozenset(found)
+
+
+@functools.lru_cache(maxsize=64)
+def _subdivisions(country: str) -> tuple[str, ...]:
+    import holidays as holidays_lib
+
+    try:
+        return tuple(holidays_lib.country_holidays(country).subdivisions)
+    except (NotImplementedError, KeyError):
+        return ()
+
+
+def is_public_holiday(calendar: str, region: str | None, day: date) -> bool:
+    """Whether ``day`` is a public holiday in ``calendar`` for a lead of ``region``.
+
+    ``"FR"``: national holidays; ``"US/AL"``: one subdivision's; ``"DE/*"``: the lead's own
+    subdivision when ``region`` names one of the country (``"DE-BY"``), else every subdivision's.
+    """
+    country, _, sub = calendar.partition("/")
+    if not sub:
+        return day in _holiday_set(country, None, day.year)
+    if sub != "*":
+        return day in _holiday_set(country, sub, day.year)
+    lead_sub = None
+    if region and region.upper().startswith(country + "-"):
+        lead_sub = region.upper().split("-", 1)[1]
+    subs = _subdivisions(country)
+    if lead_sub in subs:
+        return day in _holiday_set(country, lead_sub, day.year)
+    return day in _holiday_set(country, None, day.year) or any(
+        day in _holiday_set(country, s, day.year) for s in subs
+    )
+
+
 # --- checks ------------------------------------------------------------------------------
 
 
@@ -137,9 +215,9 @@ def _require_aware(at: datetime) -> None:
 
 
 def _open_in(window: CallingWindow, region: str | None, zone: str, at: datetime) -> bool:
-    days, holidays = window.hours_for(region, zone)
+    days, _ = window.hours_for(region, zone)
     local = at.astimezone(get_zone(zone))
-    if holidays and local.date() in holidays:
+    if window.closed_on(region, zone, local.date()):
         return False
     minute = local.hour * 60 + local.minute
     return any(start <= minute < end for start, end in days[local.weekday()])
@@ -229,14 +307,14 @@ def _next_open_one(
     as :func:`is_open`.
     """
     zone = get_zone(zone_name)
-    days, holidays = window.hours_for(region, zone_name)
+    days, _ = window.hours_for(region, zone_name)
     day = t.astimezone(zone).date() - timedelta(days=1)
     last_day = limit.astimezone(zone).date() + timedelta(days=1)
     best: datetime | None = None
     found_on: date | None = None
     while day <= last_day and (found_on is None or day <= found_on + timedelta(days=1)):
         candidates: list[datetime] = []
-        if day not in holidays:
+        if not window.closed_on(region, zone_name, day):
             for start, _ in days[day.weekday()]:
                 naive = datetime.combine(day, time(start // 60, start % 60))
                 for fold in (0, 1):
@@ -302,7 +380,7 @@ def parse_window(data: Any, path: str, problems: Problems) -> CallingWindow:
         problems.add(path, "expected a table")
         return DEFAULT_WINDOW
     day_keys = ("hours", "weekdays", "weekend", *WEEKDAYS)
-    check_keys(data, (*day_keys, "holidays", "regions", "infer_country"), path, problems)
+    check_keys(data, (*day_keys, "holidays", "regions", "infer_country", "holiday_calendar"), path, problems)
     days = _parse_week(data, DEFAULT_WINDOW.days, path, problems)
     holidays = _parse_holidays(data.get("holidays", []), join(path, "holidays"), problems)
     infer = data.get("infer_country", True)
@@ -322,11 +400,25 @@ def parse_window(data: Any, path: str, problems: Problems) -> CallingWindow:
         if not isinstance(spec, Mapping):
             problems.add(rpath, "expected a table")
             continue
-        check_keys(spec, (*day_keys, "holidays"), rpath, problems)
+        check_keys(spec, (*day_keys, "holidays", "holiday_calendar"), rpath, problems)
         rdays = _parse_week(spec, days, rpath, problems)
         rhol = _parse_holidays(spec.get("holidays", []), join(rpath, "holidays"), problems)
-        regions.append(RegionHours(str(name), rdays, rhol))
-    return CallingWindow(days, holidays, tuple(regions), infer)
+        rcal = _parse_calendar(spec.get("holiday_calendar"), join(rpath, "holiday_calendar"), problems)
+        regions.append(RegionHours(str(name), rdays, rhol, rcal))
+    calendar = _parse_calendar(data.get("holiday_calendar"), join(path, "holiday_calendar"), problems)
+    return CallingWindow(days, holidays, tuple(regions), infer, calendar)
+
+
+_CALENDAR_RE = re.compile(r"^[A-Z]{2}(/([A-Z0-9]{1,3}|\*))?$")
+
+
+def _parse_calendar(value: Any, path: str, problems: Problems) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _CALENDAR_RE.match(value):
+        problems.add(path, f"expected a calendar like 'FR', 'US/AL' or 'DE/*' (got {value!r})")
+        return None
+    return value
 
 
 def _week_data(days: Week) -> dict[str, str]:
@@ -335,12 +427,16 @@ def _week_data(days: Week) -> dict[str, str]:
 
 def window_to_data(window: CallingWindow) -> dict[str, Any]:
     """Plain (JSON-safe) data that :func:`parse_window` turns back into the same window."""
-    return {
+    data: dict[str, Any] = {
         **_week_data(window.days),
         "holidays": sorted(d.isoformat() for d in window.holidays),
         "infer_country": window.infer_country,
         "regions": {
             r.region: {**_week_data(r.days), "holidays": sorted(d.isoformat() for d in r.holidays)}
+            | ({"holiday_calendar": r.holiday_calendar} if r.holiday_calendar else {})
             for r in window.regions
         },
     }
+    if window.holiday_calendar:
+        data["holiday_calendar"] = window.holiday_calendar
+    return data

@@ -66,15 +66,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
+from campaigns import packs
 from campaigns.models import campaigns as campaigns_t
 from campaigns.parsing import Invalid, parse_duration
 from campaigns.windows import CallingWindow, is_open, region_code
 from dialer.models import agents as agents_t
 from dialer.models import calls
 from dialer.vocabulary import CALLABLE
+from lists.models import campaign_scopes, consents, leads
 from lists.models import dnc_numbers as dnc
 from lists.models import lead_lists as lists_
-from lists.models import leads
 
 CALLABLE_STATUSES = CALLABLE
 #: SQLite page cache (KiB) and memory-mapped I/O size set on a connection that claims.
@@ -110,12 +111,33 @@ class ClaimLimits:
     gap_after_refusal: timedelta = timedelta(days=30)
     gap_after_abandoned: timedelta = timedelta(hours=72)
     gap_after_machine: timedelta = timedelta(hours=24)
+    caps: tuple[tuple[int, int], ...] = ()  # more (calls, days) caps per number, all campaigns
+    #: consent-ledger scopes whose revocations hold the campaign's numbers ("*", the seller's,
+    #: "campaign:NAME"); empty: the ledger is not read (plain statements of tools and tests)
+    scopes: tuple[str, ...] = ()
+    consent_required: bool = False  # only numbers with consent on record in those scopes
 
     @classmethod
-    def from_data(cls, definition: Mapping[str, Any] | None) -> ClaimLimits:
-        """From a stored campaign definition (its ``limits`` table); defaults where unset or bad."""
-        data = (definition or {}).get("limits") or {}
+    def from_data(cls, definition: Mapping[str, Any] | None, at: datetime | None = None) -> ClaimLimits:
+        """From a stored campaign definition (its ``limits``, ``jurisdiction`` and ``compliance``
+        tables); defaults where unset or bad.  ``at``: when the claim runs (a pack's consent
+        requirement may start on a date); None: now."""
+        definition = definition or {}
+        data = definition.get("limits") or {}
         d = cls()
+        caps = tuple(
+            (c["calls"], c["days"]) for c in data.get("caps", ())
+            if isinstance(c, Mapping) and isinstance(c.get("calls"), int) and isinstance(c.get("days"), int)
+            and c["calls"] > 0 and c["days"] > 0
+        )
+        compliance = definition.get("compliance") or {}
+        scopes = campaign_scopes(definition.get("name") or "", compliance.get("seller") or "")
+        consent = False
+        jurisdiction = definition.get("jurisdiction")
+        overridden = {o.get("rule") for o in compliance.get("override", ()) if isinstance(o, Mapping)}
+        if jurisdiction and "consent" not in overridden:
+            consent = packs.consent_required(
+                packs.chain(str(jurisdiction)), at or datetime.now(UTC), bool(compliance.get("prerecorded")))
 
         def integer(key: str, default: int | None) -> int | None:
             value = data.get(key, default)
@@ -133,6 +155,7 @@ class ClaimLimits:
             duration("gap_after_refusal", d.gap_after_refusal),
             duration("gap_after_abandoned", d.gap_after_abandoned),
             duration("gap_after_machine", d.gap_after_machine),
+            caps, scopes, consent,
         )
 
 
@@ -153,7 +176,7 @@ def _before(now: Moment, gap: timedelta) -> Any:
 
 def _time_params(now: datetime, limits: ClaimLimits) -> dict[str, datetime]:
     gaps = {limits.gap_after_abandoned, limits.gap_after_machine, limits.gap_after_refusal,
-            timedelta(days=limits.per_days)}
+            timedelta(days=limits.per_days), *(timedelta(days=days) for _, days in limits.caps)}
     return {"now": now, **{f"now_minus_{int(g.total_seconds())}": now - g for g in gaps if g > timedelta(0)}}
 
 
@@ -198,14 +221,54 @@ def number_filter(
             calls.c.placed_at > _before(now, longest),
             or_(*(and_(cond, calls.c.placed_at > _before(now, gap)) for gap, cond in gaps)),
         ))
+    caps = list(limits.caps)
     if limits.max_calls_per_number:
+        caps.append((limits.max_calls_per_number, limits.per_days))
+    for cap, days in sorted(set(caps)):
         recent = (
             select(func.count())
-            .where(calls.c.phone == t.c.phone, calls.c.placed_at > _before(now, timedelta(days=limits.per_days)))
+            .where(calls.c.phone == t.c.phone, calls.c.placed_at > _before(now, timedelta(days=days)))
             .scalar_subquery()
         )
-        conditions.append(recent < limits.max_calls_per_number)
+        conditions.append(recent < cap)
+    if limits.scopes:
+        conditions += consent_conditions(limits, t)
     return conditions
+
+
+def revoked_stmt(phones: Sequence[str], scopes: Sequence[str]) -> Select:
+    """The numbers among ``phones`` held by a revocation in ``scopes`` (no later consent): the
+    check made again just before the Originate."""
+    rev, given = consents.alias("rev"), consents.alias("given")
+    later_consent = _none(given.c.phone == rev.c.phone, given.c.kind == "given",
+                          given.c.scope.in_(scopes), given.c.at > rev.c.at)
+    return (select(rev.c.phone).distinct()
+            .where(rev.c.phone.in_(sorted(set(phones))), rev.c.kind == "revoked", rev.c.scope.in_(scopes),
+                   later_consent))
+
+
+async def revoked_among(conn: AsyncConnection, phones: Sequence[str], scopes: Sequence[str]) -> set[str]:
+    if not phones:
+        return set()
+    return set((await conn.execute(revoked_stmt(phones, scopes))).scalars())
+
+
+def consent_conditions(limits: ClaimLimits, t: Any = leads) -> list[ColumnElement[bool]]:
+    """The consent ledger's say on the lead's number in the campaign's scopes: no revocation
+    without a later consent; and, where consent is required, a consent without a later
+    revocation.  A revocation recorded a moment ago holds the number at the next claim."""
+    rev, given = consents.alias("rev"), consents.alias("given")
+    later_consent = _none(given.c.phone == rev.c.phone, given.c.kind == "given",
+                          given.c.scope.in_(limits.scopes), given.c.at > rev.c.at)
+    out = [_none(rev.c.phone == t.c.phone, rev.c.kind == "revoked", rev.c.scope.in_(limits.scopes), later_consent)]
+    if limits.consent_required:
+        g2, r2 = consents.alias("g2"), consents.alias("r2")
+        later_revocation = _none(r2.c.phone == g2.c.phone, r2.c.kind == "revoked",
+                                 r2.c.scope.in_(limits.scopes), r2.c.at >= g2.c.at)
+        out.append(select(literal_column("1")).where(
+            g2.c.phone == t.c.phone, g2.c.kind == "given", g2.c.scope.in_(limits.scopes), later_revocation,
+        ).limit(1).scalar_subquery().is_not(None))
+    return out
 
 
 def _owner_free(campaign_id: int, now: Moment, t: Any = leads) -> ColumnElement[bool]:
@@ -445,7 +508,7 @@ def _pg_lock(campaign_id: int, limits: ClaimLimits, dialect: Dialect) -> str:
     cand = func.unnest(literal_column("__T_cand__")).table_valued("id", with_ordinality="ord")
     cand = cand.render_derived(name="cand")
     stmt = (
-        select(leads.c.id)
+        select(leads.c.id, leads.c.phone, cand.c.ord)
         .select_from(leads.join(cand, leads.c.id == cand.c.id))
         .where(
             leads.c.status.in_(CALLABLE_STATUSES),
@@ -483,7 +546,11 @@ def _pg_claim_sql(
         f"WITH c AS MATERIALIZED (SELECT ARRAY({cand_sql}) AS ids), "
         f"picked AS ({lock_sql}), "
         "upd AS (UPDATE leads SET status = 'dialing', attempts = leads.attempts + 1, last_call_at = __T_now__ "
-        f"FROM picked WHERE leads.id = picked.id RETURNING {returned}), "
+        "FROM picked WHERE leads.id = picked.id "
+        # one lead per number in a claim: its calls' caps and gaps are counted from the calls
+        # rows, which a lead claimed in the same statement does not have yet
+        "AND NOT EXISTS (SELECT 1 FROM picked p2 WHERE p2.phone = picked.phone AND p2.ord < picked.ord) "
+        f"RETURNING {returned}), "
         "ins AS (INSERT INTO calls (campaign_id, lead_id, phone, attempt, node, status, ring_timeout, placed_at, "
         "channel_id) SELECT __T_campaign_id__, upd.id, upd.phone, upd.attempts, __T_node__, 'placing', "
         "__T_ring_timeout__, __T_now__, "
@@ -600,12 +667,22 @@ def _claim_sql(
     now = _marker("now")
     pick = None if zones is None else _walks(campaign_id, n, now, zones, new_first, limits, active_lists, pg)
     if pick is None:  # windows ignored (tests, tools) or a very large campaign: one sorted query
-        pick = _pick(campaign_id, n, now, zones, new_first, limits, pg)
+        plain = pick = _pick(campaign_id, n, now, zones, new_first, limits, pg)
         if pg:
             pick = pick.with_for_update(skip_locked=True, of=leads)
+    else:
+        plain = pick
+    # One lead per number in a claim: the caps and gaps of a number are counted from its calls
+    # rows, which a lead claimed in the same statement does not have yet (the other leads of
+    # the number stay callable: the next claim sees this one's call).
+    # (PostgreSQL: the twin check reads the pick without its row locks, which would skip the rows
+    # this very statement has just updated.)
+    twin = leads.alias("twin")
+    first_of_number = _none(twin.c.phone == leads.c.phone, twin.c.id < leads.c.id,
+                            twin.c.id.in_(plain.correlate(None).scalar_subquery()))
     stmt = (
         update(leads)
-        .where(leads.c.id.in_(pick.scalar_subquery()))
+        .where(leads.c.id.in_(pick.scalar_subquery()), first_of_number)
         .values(status="dialing", attempts=leads.c.attempts + 1, last_call_at=now)
         .returning(*_RETURNED)
     )
@@ -679,7 +756,7 @@ async def claim_leads(
     rows = (await conn.execute(_PG_CAMPAIGN_LISTS, {"campaign_id": campaign_id})).all()
     if not rows or rows[0].status != "active":
         return []
-    limits = ClaimLimits.from_data(rows[0].definition)
+    limits = ClaimLimits.from_data(rows[0].definition, now)
     active_lists = [(r.list_id, r.list_priority) for r in rows if r.list_id is not None]
     if not active_lists:
         return []
@@ -734,7 +811,7 @@ def _sqlite_claim(
         if not rows or rows[0][0] != "active":
             return []
         definition = rows[0][1]
-        limits = ClaimLimits.from_data(json.loads(definition) if isinstance(definition, str) else definition)
+        limits = ClaimLimits.from_data(json.loads(definition) if isinstance(definition, str) else definition, now)
         lists_key = tuple((list_id, priority) for _, _, list_id, priority in rows if list_id is not None)
         if not lists_key:
             return []

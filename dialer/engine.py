@@ -17,11 +17,12 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from campaigns.definition import definition_from_data
 from dialer.ami.events import AmiEvent, CoreShowChannel
-from dialer.claim import ClaimedLead, claim_leads
+from dialer.claim import ClaimedLead, claim_leads, revoked_among
 from dialer.clock import Clock, wait_for
 from dialer.errors import DialerError, PbxError
 from dialer.pbx import OriginateRefused, PbxLink, perform, queue_members
@@ -45,6 +46,7 @@ from dialer.storage import ledger as ledger_db
 from dialer.storage.details import call_details
 from dialer.storage.writer import Writer
 from dialer.vocabulary import CampaignStatus
+from lists.models import campaign_scopes, consents
 
 __all__ = ["DispositionError", "Engine", "OriginateRefused", "PbxLink"]
 
@@ -376,7 +378,20 @@ class Engine:
             _, back = self.session.split_owned(camp.id, claimed)
             if back:
                 await calls_db.give_back(conn, back)
-        return [c for c in claimed if c not in back]
+        claimed = [c for c in claimed if c not in back]
+        # A revocation recorded while the claim ran holds the number: checked again before the
+        # Originate (the claim's own check saw the ledger as its statement began).
+        scopes = campaign_scopes(camp.name, camp.definition.compliance.seller)
+        async with self.db.connect() as conn:
+            revoked = await revoked_among(conn, [c.phone for c in claimed], scopes)
+        if revoked:
+            held = [c for c in claimed if c.phone in revoked]
+            log.warning("consent revoked since the claim: not dialled", extra={
+                "campaign": camp.name, "calls": [c.call_id for c in held]})
+            async with self._db_lock, self.db.begin() as conn:
+                await calls_db.give_back(conn, held)
+            claimed = [c for c in claimed if c.phone not in revoked]
+        return claimed
 
     # ------------------------------------------------------------------ PBX events
 
@@ -444,6 +459,18 @@ class Engine:
         if agent is None or agent.call_id is None:
             return None
         return await call_details(self.db, agent.call_id)
+
+    async def revoke_consent(self, phone: str, *, scope: str = "*", channel: str = "api",
+                             evidence: str | None = None) -> dict:
+        """Record a revocation of consent for ``phone`` (E.164) now: the next claim of every
+        campaign reading ``scope`` holds the number, and so does the check before an Originate."""
+        at = self.clock.now()
+        async with self._db_lock, self.db.begin() as conn:
+            entry = (await conn.execute(insert(consents).values(
+                phone=phone, kind="revoked", scope=scope, at=at, channel=channel, evidence=evidence,
+                source="api").returning(consents.c.id))).scalar_one()
+        log.info("consent revoked", extra={"entry": entry, "scope": scope, "channel": channel})
+        return {"id": entry, "number": phone, "scope": scope, "at": at.isoformat(), "channel": channel}
 
     async def dispose(self, call_id: int, *, code: str, reason: str | None = None,
                       callback_at: datetime | None = None, order_form: dict | None = None, note: str | None = None,

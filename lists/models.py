@@ -27,7 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from dialer.db import Base
+from dialer.db import Base, UtcDateTime
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
 BigId = BigInteger().with_variant(Integer, "sqlite")
@@ -124,6 +124,35 @@ class DncNumber(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
+class Consent(Base):
+    """One entry of the consent ledger: consent given or revoked for a number, in a scope.
+
+    ``scope``: ``"*"`` (every campaign), a seller's name (every campaign of that seller) or
+    ``"campaign:NAME"``.  ``kind`` ``given`` or ``revoked``; ``channel`` says how (for consent:
+    ``web``, ``call``, ``crm``, ``file`` ...; for a revocation: ``disposition``, ``dnc-button``,
+    ``keypress``, ``api``, ``file``, ``cli``); ``evidence`` the text or reference kept as proof.
+    The latest entry of a number in a scope decides; entries are never updated or deleted.
+    """
+
+    __tablename__ = "consents"
+    __table_args__ = (Index("ix_consents_phone_at", "phone", "at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    phone: Mapped[str] = mapped_column(String(16))
+    scope: Mapped[str] = mapped_column(String(120), default="*", server_default=text("'*'"))
+    kind: Mapped[str] = mapped_column(String(8))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    channel: Mapped[str] = mapped_column(String(40))
+    evidence: Mapped[str | None] = mapped_column(String, nullable=True)
+    source: Mapped[str | None] = mapped_column(String, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+def campaign_scopes(campaign: str, seller: str = "") -> tuple[str, ...]:
+    """The consent-ledger scopes a campaign reads: every campaign's, its seller's, its own."""
+    return tuple(sorted({"*", f"campaign:{campaign}", *([seller] if seller else [])}))
+
+
 class ImportRun(Base):
     """One ``dialer lists import`` that was committed: the file, when, and what became of its rows."""
 
@@ -148,3 +177,4 @@ lead_lists = cast(Table, LeadList.__table__)
 leads = cast(Table, Lead.__table__)
 dnc_numbers = cast(Table, DncNumber.__table__)
 import_runs = cast(Table, ImportRun.__table__)
+consents = cast(Table, Consent.__table__)

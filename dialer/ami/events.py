@@ -30,6 +30,7 @@ __all__ = [
     "DialerAnswered",
     "DialerDrop",
     "DialerMachine",
+    "DialerOptOut",
     "FullyBooted",
     "LinkLost",
     "LinkUp",
@@ -184,6 +185,12 @@ class DialerDrop(UserEvent):
 @dataclass(frozen=True, slots=True)
 class DialerMachine(UserEvent):
     """Answering-machine detection said machine."""
+
+
+@dataclass(frozen=True, slots=True)
+class DialerOptOut(UserEvent):
+    """The called party pressed the opt-out key during the safe-harbour message: do not call
+    again (the dialplan ends the call; the dialer records the revocation and the DNC entry)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -379,6 +386,7 @@ _USER_EVENTS: dict[str, type[UserEvent]] = {
     "DialerAnswered": DialerAnswered,
     "DialerDrop": DialerDrop,
     "DialerMachine": DialerMachine,
+    "DialerOptOut": DialerOptOut,
 }
 # Headers every channel event carries; a UserEvent's own headers are the rest.
 _CHANNEL_HEADERS = frozenset(

@@ -56,6 +56,7 @@ ROUTES = [
     Route("/api/campaigns/{name}/why", handlers.campaign_why, methods=["GET"]),
     Route("/api/campaigns/{name}/forecast", handlers.campaign_forecast, methods=["GET"]),
     Route("/api/lists/{name}/audit", handlers.list_audit, methods=["GET"]),
+    Route("/api/consent/revoke", handlers.consent_revoke, methods=["POST"]),
     Route("/api/openapi.json", handlers.openapi, methods=["GET"]),
     *RECORDING_ROUTES,  # dialer/api/recordings.py
 ]

@@ -289,6 +289,24 @@ async def campaign_forecast(request: Request) -> Response:
     return await _diagnose(request, lambda c: forecast(c, name, hours, at).as_dict())
 
 
+async def consent_revoke(request: Request) -> Response:
+    """``POST /api/consent/revoke`` (admin): ``{"number": "+33144556677", "scope": "*", "evidence":
+    "..."}`` records a revocation of consent, effective at the next claim in every campaign of
+    the scope (a CRM's opt-out, a complaint handled elsewhere)."""
+    from lists.phones import REASONS, normalise
+
+    await require_admin(request)
+    data = await body(request)
+    raw = inputs.text(data, "number", max_len=40, required=" (the phone number)") or ""
+    region = inputs.text(data, "region", max_len=2)
+    n = normalise(raw, region.upper() if region else None)
+    if n.e164 is None:
+        raise Invalid(f"number: {raw!r} is not a usable phone number: {REASONS.get(n.reason, n.reason)}")
+    scope = inputs.text(data, "scope", max_len=120) or "*"
+    evidence = inputs.text(data, "evidence", max_len=inputs.MAX_NOTE)
+    return Answer(await request.app.state.engine.revoke_consent(n.e164, scope=scope, evidence=evidence))
+
+
 async def list_audit(request: Request) -> Response:
     from dialer.services.listings import audit_list
 

@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("dialer.cli.run", "Run the dialer daemon: connect to the PBX and dial every active campaign."),
     "lists": ("dialer.cli.lists", "Import, inspect, export and delete lead lists."),
     "dnc": ("dialer.cli.dnc", "Manage do-not-call numbers."),
+    "consent": ("dialer.cli.consent", "The consent ledger: consent given and revoked per number."),
     "campaigns": ("dialer.cli.campaigns", "Define, start, pause and inspect campaigns."),
     "agents": ("dialer.cli.agents", "Log agents in and out, pause them, show their state."),
     "calls": ("dialer.cli.calls", "Inspect calls and record dispositions."),

@@ -108,8 +108,10 @@ def check_dialplan(response: Mapping[str, str], items: list[Mapping[str, str]], 
                         "no 'h' extension noting the agent a call reached (AstDB dialer-calls): a call that "
                         "ends while the dialer is down is recorded UNKNOWN; add it from config/asterisk/"
                         "extensions-dialer.conf (and setinterfacevar = yes in the queue)"))
-    sounds = [i.get("AppData", "").split(",")[0] for i in items
-              if i.get("Context") == context and i.get("Application", "").lower() == "playback"]
+    # Playback(<sound>) or, with the opt-out keypress, Read(<variable>,<sound>,...)
+    sounds = [(i.get("AppData", "") + ",").split(",")[1 if i.get("Application", "").lower() == "read" else 0]
+              for i in items if i.get("Context") == context
+              and i.get("Application", "").lower() in ("playback", "read")]
     return checks, (sounds[0] if sounds else None)
 
 

@@ -7,6 +7,14 @@ call's ``placed_at`` checked against its lead's candidate zones and the campaign
 be 0); calls to numbers that were on a do-not-call list (global or the campaign's) before the
 call was placed (must be 0); and the shortest ring timeout used (at least 15 s).
 
+Under a jurisdiction (``campaigns.packs``): the packs and their versions; the window checked
+with the pack applied and for both the lead's state column and its number's area code; calls
+to numbers without the consent the pack requires (0) and calls after a revocation in the
+campaign's scopes (0), both from the consent ledger as it stood when the call was placed;
+the abandon rate by the pack's definition — per calendar day with an estimate of AMD false
+positives (machine verdicts × (1 − the campaign's ``amd_accuracy``)) where the pack says so
+(UK), else over 30 days — against the pack's limit; and the opt-outs received that day.
+
 :func:`write_reports` writes ``compliance-<campaign>-<day>.json`` and ``.csv`` into a folder;
 the CSV is spreadsheet-safe (text cells that a spreadsheet would run as a formula are prefixed
 with an apostrophe).
@@ -26,11 +34,13 @@ from sqlalchemy.engine import Connection, Engine
 
 from campaigns.definition import MAX_ABANDON_TARGET, MIN_RING_TIMEOUT, definition_from_data
 from campaigns.models import campaigns as campaigns_t
+from campaigns.packs import lead_regions
 from campaigns.windows import is_open, region_code
 from dialer.models import calls
+from lists.consent import standing
 from lists.csvsafe import safe_row
+from lists.models import campaign_scopes, consents, leads
 from lists.models import dnc_numbers as dnc
-from lists.models import leads
 
 
 @dataclass
@@ -54,6 +64,17 @@ class ComplianceReport:
     problems: list[str] = field(default_factory=list)
     outside_window_call_ids: list[int] = field(default_factory=list)
     dnc_call_ids: list[int] = field(default_factory=list)
+    jurisdiction: str | None = None
+    packs: str = ""  # "US@2026.1 US-FL@2026.1"
+    no_consent_calls: int = 0
+    after_revocation_calls: int = 0
+    abandon_definition: str = "30 days"
+    amd_false_positives_estimate: float = 0.0
+    abandon_rate_pack: float = 0.0
+    abandon_limit: float = MAX_ABANDON_TARGET
+    opt_outs: int = 0
+    no_consent_call_ids: list[int] = field(default_factory=list)
+    after_revocation_call_ids: list[int] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -100,21 +121,31 @@ def campaign_report(conn: Connection, campaign_id: int, day: date, tz: tzinfo, t
         select(func.min(calls.c.ring_timeout)).where(
             calls.c.campaign_id == campaign_id, calls.c.placed_at >= start, calls.c.placed_at < end)
     ).scalar()
-    # Each call against its lead's zones and the campaign's window (the definition as it is now).
-    for call_id, placed_at, zones, country, state in conn.execute(
-        select(calls.c.id, calls.c.placed_at, leads.c.timezones, leads.c.country, leads.c.state)
+    # Each call against its lead's zones and the campaign's window (the definition as it is now,
+    # the jurisdiction's packs applied), for the lead's state column and its area code alike.
+    day_calls = conn.execute(
+        select(calls.c.id, calls.c.placed_at, calls.c.phone, leads.c.timezones, leads.c.country, leads.c.state)
         .select_from(calls.join(leads, leads.c.id == calls.c.lead_id))
         .where(calls.c.campaign_id == campaign_id, calls.c.placed_at >= start, calls.c.placed_at < end)
         .order_by(calls.c.id)
-    ):
+    ).all()
+    for call_id, placed_at, phone, zones, country, state in day_calls:
         zone_list = (zones or "").split()
+        regions = {region_code(country, state)}
+        if definition.jurisdiction:
+            regions |= set(lead_regions(country, state, phone))
         try:
-            inside = is_open(definition.window, zone_list, _aware(placed_at), region_code(country, state))
+            inside = all(is_open(definition.window, zone_list, _aware(placed_at), r) for r in regions)
         except Exception:  # an unknown zone: the call cannot be shown to be inside the window
             inside = False
         if not inside:
             rep.outside_window_call_ids.append(call_id)
     rep.outside_window = len(rep.outside_window_call_ids)
+    _consent_checks(conn, rep, definition, camp.name, day_calls)
+    _pack_abandon(conn, rep, definition, campaign_id, start, end)
+    rep.opt_outs = conn.execute(select(func.count()).where(
+        consents.c.channel == "keypress", consents.c.source == f"campaign {camp.name}",
+        consents.c.at >= start, consents.c.at < end)).scalar_one()
     rep.dnc_call_ids = list(conn.execute(
         select(calls.c.id).where(
             calls.c.campaign_id == campaign_id, calls.c.placed_at >= start, calls.c.placed_at < end,
@@ -134,8 +165,64 @@ def campaign_report(conn: Connection, campaign_id: int, day: date, tz: tzinfo, t
         rep.problems.append(f"ring timeout of {rep.min_ring_timeout} s used (minimum {MIN_RING_TIMEOUT} s)")
     if rep.abandon_rate_30d > MAX_ABANDON_TARGET:
         rep.problems.append(f"abandon rate over 30 days {rep.abandon_rate_30d:.2%} above {MAX_ABANDON_TARGET:.0%}")
+    if rep.jurisdiction and rep.abandon_rate_pack > rep.abandon_limit:
+        rep.problems.append(f"abandon rate ({rep.abandon_definition}) {rep.abandon_rate_pack:.2%} above "
+                            f"{rep.abandon_limit:.0%} ({rep.jurisdiction})")
+    if rep.no_consent_calls:
+        rep.problems.append(f"{rep.no_consent_calls} calls to numbers without the consent {rep.jurisdiction} requires")
+    if rep.after_revocation_calls:
+        rep.problems.append(f"{rep.after_revocation_calls} calls after consent was revoked")
     rep.ok = not rep.problems
     return rep
+
+
+def _consent_checks(conn: Connection, rep: ComplianceReport, definition: Any, name: str, day_calls: list) -> None:
+    """Calls after a revocation, and calls without the consent the pack requires, each judged
+    by the ledger as it stood when the call was placed."""
+    phones = sorted({row.phone for row in day_calls})
+    entries: dict[str, list[dict]] = {}
+    if phones:
+        for r in conn.execute(select(consents).where(consents.c.phone.in_(phones))).mappings():
+            entries.setdefault(r["phone"], []).append(dict(r) | {"at": _aware(r["at"])})
+    scopes = campaign_scopes(name, definition.compliance.seller)
+    for row in day_calls:
+        placed = _aware(row.placed_at)
+        known = [e for e in entries.get(row.phone, []) if e["at"] <= placed]
+        standing_now = standing(known, scopes)
+        if standing_now == "revoked":
+            rep.after_revocation_call_ids.append(row.id)
+        elif definition.consent_required(placed) and standing_now != "given":
+            rep.no_consent_call_ids.append(row.id)
+    rep.after_revocation_calls = len(rep.after_revocation_call_ids)
+    rep.no_consent_calls = len(rep.no_consent_call_ids)
+
+
+def _pack_abandon(conn: Connection, rep: ComplianceReport, definition: Any, campaign_id: int,
+                  start: datetime, end: datetime) -> None:
+    """The abandon rate as the jurisdiction defines it, and its limit."""
+    packs = definition.packs
+    if not packs:
+        rep.abandon_rate_pack = rep.abandon_rate_30d
+        return
+    rep.jurisdiction = definition.jurisdiction
+    rep.packs = " ".join(p.label for p in packs)
+    rep.abandon_limit = min([MAX_ABANDON_TARGET, *(p.abandon_max for p in packs if p.abandon_max is not None)])
+    if any(p.abandon_period == "day" for p in packs):
+        rep.abandon_definition = "calendar day"
+        abandoned, connected = rep.abandoned, rep.connected
+        if any(p.amd_false_positives for p in packs) and definition.dial.amd:
+            machines = conn.execute(select(func.count()).where(
+                calls.c.campaign_id == campaign_id, calls.c.placed_at >= start, calls.c.placed_at < end,
+                calls.c.outcome == "MACHINE")).scalar_one()
+            accuracy = definition.compliance.amd_accuracy
+            # without a stated accuracy, every machine verdict counts as a possible person
+            rep.amd_false_positives_estimate = round(machines * (1 - (accuracy if accuracy is not None else 0.0)), 3)
+            rep.abandon_definition = "calendar day, with AMD false positives"
+        fp = rep.amd_false_positives_estimate
+        total = abandoned + connected + fp
+        rep.abandon_rate_pack = round((abandoned + fp) / total, 6) if total else 0.0
+    else:
+        rep.abandon_rate_pack = rep.abandon_rate_30d
 
 
 def reportable_campaigns(conn: Connection, day: date, tz: tzinfo) -> list[int]:
@@ -151,7 +238,9 @@ def reportable_campaigns(conn: Connection, day: date, tz: tzinfo) -> list[int]:
 CSV_FIELDS = (
     "campaign", "day", "timezone", "calls", "live_answers", "connected", "abandoned", "abandon_rate",
     "calls_30d", "connected_30d", "abandoned_30d", "abandon_rate_30d", "outside_window", "dnc_calls",
-    "min_ring_timeout", "ok", "problems",
+    "min_ring_timeout", "jurisdiction", "packs", "no_consent_calls", "after_revocation_calls",
+    "abandon_definition", "amd_false_positives_estimate", "abandon_rate_pack", "abandon_limit", "opt_outs",
+    "ok", "problems",
 )
 
 

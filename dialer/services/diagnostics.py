@@ -46,9 +46,9 @@ from dialer.claim import (
 from dialer.errors import InputError
 from dialer.models import calls
 from dialer.storage.leads import zone_key_rows, zone_keys_stmt
+from lists.models import consents, leads
 from lists.models import dnc_numbers as dnc
 from lists.models import lead_lists as lists_
-from lists.models import leads
 
 #: Reasons a lead is not callable, in order of precedence: a lead is counted under the first
 #: that applies.  (``in_progress`` and ``other`` concern statuses no other reason applies to,
@@ -56,6 +56,7 @@ from lists.models import leads
 REASONS: tuple[tuple[str, str], ...] = (
     ("inactive", "list or campaign inactive"),
     ("dnc", "on a do-not-call list (global or campaign)"),
+    ("consent", "consent revoked, or required by the jurisdiction and not on record"),
     ("done", "finished (final disposition / done)"),
     ("attempts", "attempts exhausted"),
     ("cap", "frequency cap (calls per number)"),
@@ -121,7 +122,8 @@ def _wants_scan(conn: Connection, list_ids: Sequence[int], mine: int | None = No
     return mine * 5 > total
 
 
-def campaign_info(conn: Connection, campaign: int | str, *, sized: bool = True) -> CampaignInfo:
+def campaign_info(conn: Connection, campaign: int | str, *, sized: bool = True,
+                  at: datetime | None = None) -> CampaignInfo:
     """The campaign by id or name; :class:`InputError` when unknown.
 
     ``sized`` False leaves ``scan`` unset (the caller decides with :func:`_wants_scan`).
@@ -138,7 +140,7 @@ def campaign_info(conn: Connection, campaign: int | str, *, sized: bool = True) 
     ).all()
     scan = _wants_scan(conn, [r[0] for r in lists]) if sized else False
     return CampaignInfo(row.id, row.name, row.status, _window(row.definition),
-                        ClaimLimits.from_data(row.definition), tuple((r[0], r[1], bool(r[2])) for r in lists), scan)
+                        ClaimLimits.from_data(row.definition, at), tuple((r[0], r[1], bool(r[2])) for r in lists), scan)
 
 
 def zone_keys_sync(conn: Connection, info: CampaignInfo) -> list[tuple[str, str | None, str | None]]:
@@ -178,15 +180,41 @@ def _dnc_phones(campaign_id: int) -> Any:
 
 
 def _capped_phones(limits: ClaimLimits, at: datetime) -> Any | None:
-    """Numbers with ``max_calls_per_number`` calls or more in the last ``per_days`` (the claim's test)."""
-    if not limits.max_calls_per_number:
-        return None
-    return (
+    """Numbers at a frequency cap: ``max_calls_per_number`` calls or more in the last ``per_days``,
+    or as many as one of the jurisdiction's ``caps`` allows (the claim's test)."""
+    caps = list(limits.caps)
+    if limits.max_calls_per_number:
+        caps.append((limits.max_calls_per_number, limits.per_days))
+    parts = [
         select(calls.c.phone)
-        .where(calls.c.placed_at > at - timedelta(days=limits.per_days))
+        .where(calls.c.placed_at > at - timedelta(days=days))
         .group_by(calls.c.phone)
-        .having(func.count() >= limits.max_calls_per_number)
-    )
+        .having(func.count() >= cap)
+        for cap, days in sorted(set(caps))
+    ]
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else union(*parts)
+
+
+def _revoked_phones(limits: ClaimLimits) -> Any | None:
+    """Numbers a revocation holds in the campaign's consent scopes (no later consent)."""
+    if not limits.scopes:
+        return None
+    rev, given = consents.alias("rev"), consents.alias("given")
+    later = select(literal(1)).where(given.c.phone == rev.c.phone, given.c.kind == "given",
+                                     given.c.scope.in_(limits.scopes), given.c.at > rev.c.at).exists()
+    return select(rev.c.phone).where(rev.c.kind == "revoked", rev.c.scope.in_(limits.scopes), ~later)
+
+
+def _consented_phones(limits: ClaimLimits) -> Any | None:
+    """Numbers with consent standing in the campaign's scopes, when its jurisdiction requires it."""
+    if not limits.consent_required:
+        return None
+    g, r = consents.alias("g"), consents.alias("r")
+    later = select(literal(1)).where(r.c.phone == g.c.phone, r.c.kind == "revoked",
+                                     r.c.scope.in_(limits.scopes), r.c.at >= g.c.at).exists()
+    return select(g.c.phone).where(g.c.kind == "given", g.c.scope.in_(limits.scopes), ~later)
 
 
 def _gap_calls_where(limits: ClaimLimits, at: datetime) -> list[Any] | None:
@@ -211,6 +239,8 @@ class NumberSets:
     dnc: Any
     capped: Any | None
     gapped: Any | None
+    revoked: Any | None = None
+    consented: Any | None = None  # only when consent is required: leads not in it are held
 
     @classmethod
     def of(cls, info: CampaignInfo, at: datetime, *, shared: bool = False) -> NumberSets:
@@ -220,12 +250,17 @@ class NumberSets:
         if shared:
             sets = [None if q is None else select(q.cte(name).prefix_with("MATERIALIZED").c.phone)
                     for q, name in zip(sets, ("dnc_set", "capped_set", "gapped_set"), strict=True)]
-        return cls(*sets)
+        return cls(*sets, _revoked_phones(info.limits), _consented_phones(info.limits))
 
     def all(self) -> Any:
-        """Every number in any of the sets."""
-        parts = [q for q in (self.dnc, self.capped, self.gapped) if q is not None]
+        """Every number in any of the sets (the consented set aside: see :meth:`held`)."""
+        parts = [q for q in (self.dnc, self.capped, self.gapped, self.revoked) if q is not None]
         return union_all(*parts) if len(parts) > 1 else parts[0]
+
+    def held(self, t: Any = leads) -> Any:
+        """The condition on a lead's number these sets may hold it by."""
+        cond = t.c.phone.in_(self.all())
+        return cond if self.consented is None else or_(cond, t.c.phone.not_in(self.consented))
 
 
 def _gap_releases(conn: Connection, info: CampaignInfo, at: datetime) -> dict[str, datetime]:
@@ -268,6 +303,8 @@ def _lasting(
         whens.append((t.c.list_id.in_(info.inactive_list_ids), "inactive"))
     whens += [
         (or_(st == "dnc", t.c.phone.in_(sets.dnc)), "dnc"),
+        *([(t.c.phone.in_(sets.revoked), "consent")] if sets.revoked is not None else []),
+        *([(t.c.phone.not_in(sets.consented), "consent")] if sets.consented is not None else []),
         (st == "done", "done"),
         (st == "dialing", "in_progress"),
         (st.not_in(CALLABLE_STATUSES), "other"),
@@ -453,7 +490,7 @@ def _exceptions(info: CampaignInfo, at: datetime, active: Sequence[int], sets: N
     cols = (leads.c.id, leads.c.list_id, leads.c.status, leads.c.timezones, leads.c.next_call_at, leads.c.phone,
             leads.c.attempts, leads.c.callback_owner, leads.c.callback_exclusive_until,
             (literal(0) if exhausted is None else case((exhausted, 1), else_=0)).label("x"))
-    ids = union(select(leads.c.id).where(leads.c.phone.in_(sets.all())),
+    ids = union(select(leads.c.id).where(sets.held()),
                 select(leads.c.id).where(leads.c.status == "callback", leads.c.next_call_at <= at,
                                          leads.c.callback_owner.is_not(None), leads.c.callback_exclusive_until > at))
     return select(*cols).where(leads.c.id.in_(ids), leads.c.list_id.in_(active)).subquery("exc")
@@ -601,7 +638,7 @@ def why(conn: Connection, campaign: int | str, at: datetime | None = None, *, de
 
 
 def _why(conn: Connection, campaign: int | str, at: datetime, detail: bool) -> WhyReport:
-    info = campaign_info(conn, campaign, sized=False)
+    info = campaign_info(conn, campaign, sized=False, at=at)
     groups = _key_groups(conn, info, at) if info.list_ids else []
     info = replace(info, scan=_wants_scan(conn, info.list_ids, sum(g[3] + g[4] + g[5] for g in groups)))
     if info.window.regions:
@@ -734,7 +771,7 @@ def forecast(
     if hours < 1:
         raise InputError("hours: must be at least 1")
     at = _at(at)
-    info = campaign_info(conn, campaign)
+    info = campaign_info(conn, campaign, at=at)
     rate = dial_rate(conn, info.id, at, rate_hours) if rate is None else rate
     bounds = [at + timedelta(hours=k) for k in range(hours + 1)]
     st = leads.c.status

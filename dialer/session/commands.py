@@ -2,7 +2,8 @@
 
 PBX actions (:class:`Originate`, :class:`QueueAdd`, :class:`QueuePause`, :class:`QueueRemove`)
 go to the AMI link; database writes (:class:`WriteCallStatus`, :class:`EndCall`, :class:`CountAnswer`,
-:class:`LogAgentState`, :class:`SetAgentState`, :class:`SetAgentCampaign`, :class:`GiveBack`)
+:class:`LogAgentState`, :class:`SetAgentState`, :class:`SetAgentCampaign`, :class:`GiveBack`,
+:class:`RecordOptOut`)
 to the storage layer, in order; :class:`Emit` to the listeners (dashboards, simulated agents);
 :class:`Diagnose` asks why a campaign has nothing to call; :class:`ExpireDisposition` lets the
 rules decide for a call whose disposition the wrap-up limit gave up on.
@@ -159,6 +160,18 @@ class GiveBack:
 
 
 @dataclass(frozen=True)
+class RecordOptOut:
+    """The called party pressed the opt-out key of the safe-harbour message: the number goes on
+    the global do-not-call list and the consent ledger records the revocation (channel
+    ``keypress``), effective at once in every campaign."""
+
+    call_id: int
+    phone: str
+    campaign: str
+    at: datetime
+
+
+@dataclass(frozen=True)
 class ExpireDisposition:
     """A call that reached ``agent`` waited longer than the wrap-up limit for its disposition:
     the campaign's rules decide the lead's next step as for a connected call without one (unless
@@ -189,8 +202,9 @@ class Emit:
 
 
 Command = (Originate | QueueAdd | QueueRemove | QueuePause | WriteCallStatus | EndCall | CountAnswer | LogAgentState
-           | SetAgentState | SetAgentCampaign | GiveBack | ExpireDisposition | Diagnose | Emit)
+           | SetAgentState | SetAgentCampaign | GiveBack | RecordOptOut | ExpireDisposition | Diagnose | Emit)
 #: Commands that are PBX actions other than an Originate.
 PbxAction = QueueAdd | QueuePause | QueueRemove
 #: Commands that are database writes (executed in order by the engine's writer).
-WRITES = (WriteCallStatus, EndCall, CountAnswer, LogAgentState, SetAgentState, SetAgentCampaign, GiveBack)
+WRITES = (WriteCallStatus, EndCall, CountAnswer, LogAgentState, SetAgentState, SetAgentCampaign, GiveBack,
+          RecordOptOut)

@@ -105,6 +105,7 @@ class LiveCall:
     known_agent: str | None = None
     reached_agent: bool = False  # the dialplan noted it connected (agent maybe not of this node)
     noted_abandoned: bool = False  # the dialplan noted it dropped (no agent in time)
+    opted_out: bool = False  # the opt-out keypress was recorded
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,7 @@ from dialer.session.commands import (
     QueueAdd,
     QueuePause,
     QueueRemove,
+    RecordOptOut,
     RulesDue,
     SetAgentCampaign,
     SetAgentState,
@@ -589,6 +590,10 @@ class Session:
             rec = dataclasses.replace(rec, agent=self.agents[rec.agent_interface].name)
         self._observe_answer(live, rec, u)
         cmds: list[Command] = []
+        if rec.opted_out and not live.opted_out:
+            live.opted_out = True
+            log.info("opt-out keypress", extra={"call": live.call_id, "campaign": live.campaign.name})
+            cmds.append(RecordOptOut(live.call_id, live.phone, live.campaign.name, dt(u.at)))  # type: ignore[arg-type]
         if state is CallState.CONNECTED:
             cmds += self._connected(live, rec, u.at)
         if state is CallState.ENDED:

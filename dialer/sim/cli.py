@@ -74,8 +74,11 @@ def dialplan(scenario: Scenario, extensions: list[str]) -> dict[str, list[tuple[
             (exten, 2, "UserEvent", "DialerAnswered,LeadID: ${LEAD_ID}"),
             (exten, 3, "Queue", f"${{EXTEN}},,,,{scenario.queue_wait:g}"),
             (exten, 4, "UserEvent", "DialerDrop,LeadID: ${LEAD_ID},QueueStatus: ${QUEUESTATUS}"),
-            (exten, 5, "Playback", "dialer-safe-harbour"),
-            (exten, 6, "Hangup", ""),
+            (exten, 5, "Read", "OPTOUT,dialer-safe-harbour,1,,1,3"),
+            (exten, 6, "GotoIf", '$["${OPTOUT}" = "9"]?optout'),
+            (exten, 7, "Hangup", ""),
+            (exten, 8, "UserEvent", "DialerOptOut,LeadID: ${LEAD_ID},Digit: ${OPTOUT}"),
+            (exten, 9, "Hangup", ""),
         ]
     out = {connect: rows}
     for ctx in scenario.customer_contexts:

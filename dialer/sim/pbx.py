@@ -210,6 +210,7 @@ class Stats:
         0  # queue timeout: QueueCallerAbandon + DialerDrop (the abandon rate's numerator)
     )
     caller_abandoned: int = 0  # the called party hung up while waiting in the queue
+    opt_outs: int = 0  # dropped callers who pressed 9 in the safe-harbour message (DialerOptOut)
     completed: int = 0  # agent calls ended
     routed: int = 0  # answered calls dialled straight to an agent (DIALER_AGENT: owned callbacks)
     hung_up_by_client: int = 0  # ended by a Hangup action
@@ -963,12 +964,29 @@ class PBX:
     def _drop(self, call: Call, status: str, key: str = "QueueStatus") -> None:
         call.c1.set(priority=4, app="UserEvent")
         self._user_event(call, "DialerDrop", [("LeadID", call.lead_id), (key, status)])
+        # as recorded (ami-captures/06): Wait(1) stands for the message (the shipped dialplan's
+        # Read(OPTOUT,dialer-safe-harbour,...), which also takes the opt-out digit)
         call.c1.set(priority=5, app="Wait", appdata="1")
         call.t_queue = self._later(self.scenario.drop_wait, self._drop_done, call)
 
+    def _opts_out(self, call: Call) -> bool:
+        """Whether this abandoned caller presses 9 (``SIM_OPTOUT=1`` forces it; otherwise the
+        scenario's ``called.opt_out`` share, from a draw of its own: the call's other draws stay)."""
+        forced = call.vars.get("SIM_OPTOUT", "").strip()
+        if forced:
+            return forced == "1"
+        share = self.scenario.called.opt_out
+        return share > 0 and random.Random(self.scenario.seed * 7_919 + call.seq).random() < share
+
     def _drop_done(self, call: Call) -> None:
         call.t_queue = None
-        call.c1.set(priority=6, app="Hangup", appdata="")
+        priority = 6
+        if self._opts_out(call):
+            self.stats.opt_outs += 1
+            call.c1.set(priority=priority, app="UserEvent")
+            self._user_event(call, "DialerOptOut", [("LeadID", call.lead_id), ("Digit", "9")])
+            priority += 1
+        call.c1.set(priority=priority, app="Hangup", appdata="")
         self._hangup_all(call, 16)
 
     # ------------------------------------------------------------------ agents

@@ -45,6 +45,8 @@ class CalledParties:
     patience: Distribution = Fixed(math.inf)
     talk_time: Distribution = LogNormal(70, sd=50, min=5, max=1800)
     machine_time: Distribution = Uniform(8, 25)
+    #: the share of abandoned callers who press 9 in the safe-harbour message (opt-out)
+    opt_out: float = 0.0
 
     def weights(self) -> list[tuple[str, float]]:
         pairs = [(name, float(getattr(self, name))) for name in OUTCOMES]

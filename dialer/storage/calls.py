@@ -7,14 +7,14 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Delete, Select, Update, delete, func, select, update
+from sqlalchemy import Delete, Select, Update, delete, func, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from campaigns.rules import CallResult, NextAction
 from dialer.job_models import node_heartbeats
 from dialer.storage import campaigns
 from dialer.storage.leads import CampaignRef, apply_rules
-from dialer.storage.tables import calls, leads
+from dialer.storage.tables import calls, consents, dnc, leads
 from dialer.vocabulary import LIVE_ANSWER, CallStatus, LeadStatus, Outcome
 
 #: Facts about a call that, once stored, are never overwritten with "unknown" (NULL): a restart
@@ -129,6 +129,24 @@ async def live_answers(conn: AsyncConnection, campaign_id: int, since: datetime,
     ledger takes them."""
     rows = await conn.execute(live_answers_stmt(campaign_id, since, node))
     return [(placed_at.timestamp(), outcome == Outcome.ABANDONED) for placed_at, outcome in rows]
+
+
+def opt_out_stmts(call_id: int, phone: str, campaign: str, at: datetime) -> tuple[Any, Any]:
+    """An opt-out keypress: the number on the global DNC list (unless already there) and the
+    revocation in the consent ledger (every campaign's scope, channel ``keypress``)."""
+    on_list = select(dnc.c.id).where(dnc.c.phone == phone, dnc.c.scope == 0).exists()
+    add = insert(dnc).from_select(
+        ["phone", "scope", "source", "reason"],
+        select(literal(phone), literal(0), literal(f"campaign {campaign}"),
+               literal("opt-out keypress in the safe-harbour message")).where(~on_list))
+    revoke = insert(consents).values(phone=phone, kind="revoked", scope="*", at=at, channel="keypress",
+                                     evidence=f"call {call_id}", source=f"campaign {campaign}")
+    return add, revoke
+
+
+async def record_opt_out(conn: AsyncConnection, call_id: int, phone: str, campaign: str, at: datetime) -> None:
+    for stmt in opt_out_stmts(call_id, phone, campaign, at):
+        await conn.execute(stmt)
 
 
 async def give_back(conn: AsyncConnection, claimed: Iterable[Any]) -> None:

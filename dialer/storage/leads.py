@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Insert, Select, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from campaigns.definition import CampaignDefinition
+from campaigns.packs import us_state_of
 from campaigns.rules import (
     AddToDnc,
     Callback,
@@ -32,6 +33,7 @@ from dialer.session.unknown import after_unknown
 from dialer.storage import outbox
 from dialer.storage.tables import calls, campaigns, dnc, leads, lists_
 from dialer.vocabulary import CALLABLE, LeadStatus, Outcome
+from lists.models import consents
 
 ZoneKey = tuple[str, str | None, str | None]
 
@@ -153,12 +155,17 @@ def lead_fields(lead: Any) -> dict[str, Any]:
             "country": lead.country, "postal_code": lead.postal_code, **(lead.custom or {})}
 
 
-async def _add_dnc(conn: AsyncConnection, phone: str, scope: int, camp: CampaignRef, reason: str) -> None:
+async def _add_dnc(conn: AsyncConnection, phone: str, scope: int, camp: CampaignRef, reason: str,
+                   now: datetime) -> None:
     exists_ = (await conn.execute(select(func.count()).select_from(dnc).where(
         dnc.c.phone == phone, dnc.c.scope == scope))).scalar()
     if not exists_:
         await conn.execute(insert(dnc).values(phone=phone, scope=scope, campaign_id=scope or None,
                                               source=f"campaign {camp.name}", reason=reason))
+    # the consent ledger keeps the revocation and how it came (the compliance report counts it)
+    await conn.execute(insert(consents).values(
+        phone=phone, kind="revoked", scope="*" if not scope else f"campaign:{camp.name}", at=now,
+        channel="disposition", evidence=reason or None, source=f"campaign {camp.name}"))
 
 
 async def _write_step(conn: AsyncConnection, camp: CampaignRef, lead: Any, action: NextAction,
@@ -168,7 +175,7 @@ async def _write_step(conn: AsyncConnection, camp: CampaignRef, lead: Any, actio
     values.update(step.values)
     summary = step.summary
     if step.dnc_scope is not None:
-        await _add_dnc(conn, lead.phone, step.dnc_scope, camp, getattr(action, "reason", ""))
+        await _add_dnc(conn, lead.phone, step.dnc_scope, camp, getattr(action, "reason", ""), now)
     if step.move_to is not None:
         target_list = await move_list(conn, step.move_to, camp.name, now)
         if target_list is None:
@@ -229,7 +236,9 @@ def zone_keys_stmt(*, campaign_id: int | None = None, lists: Any = None, regions
     """The distinct (timezones[, country, state]) of leads still to be called: of a campaign
     (through its lists), or of the lists a condition on ``leads.list_id`` names (``lists``).
     Without ``regions`` only the zone sets (a covering index): see :func:`zone_key_rows`."""
-    cols = (leads.c.timezones, leads.c.country, leads.c.state) if regions else (leads.c.timezones,)
+    cols: tuple[Any, ...] = (leads.c.timezones,)
+    if regions:  # and the number's head: a US area code's state counts as the lead's too
+        cols = (leads.c.timezones, leads.c.country, leads.c.state, func.substr(leads.c.phone, 1, 5))
     stmt = select(*cols).where(leads.c.status.in_(CALLABLE)).distinct()
     if lists is not None:
         return stmt.where(lists)
@@ -238,8 +247,21 @@ def zone_keys_stmt(*, campaign_id: int | None = None, lists: Any = None, regions
 
 
 def zone_key_rows(rows: Iterable[Sequence[Any]]) -> list[ZoneKey]:
-    """Rows of :func:`zone_keys_stmt` as (timezones, country, state) whatever the columns."""
-    return [(r[0], r[1], r[2]) if len(r) == 3 else (r[0], None, None) for r in rows]
+    """Rows of :func:`zone_keys_stmt` as (timezones, country, state) whatever the columns.
+
+    A US number whose area code lies in another state than the lead's ``state`` column gives a
+    second key with the area code's state: the window must be open for both (the stricter)."""
+    out: set[ZoneKey] = set()
+    for r in rows:
+        if len(r) < 3:
+            out.add((r[0], None, None))
+            continue
+        out.add((r[0], r[1], r[2]))
+        if len(r) > 3 and r[3] and str(r[3]).startswith("+1"):
+            area = us_state_of(str(r[3]) + "5550100")
+            if area and (r[2] or "").strip().upper() != area:
+                out.add((r[0], "US", area))
+    return sorted(out, key=lambda k: (k[0], k[1] or "", k[2] or ""))
 
 
 async def zone_keys(conn: AsyncConnection, campaign_id: int) -> list[ZoneKey]:

@@ -35,6 +35,7 @@ from dialer.session.commands import (
     EndCall,
     GiveBack,
     LogAgentState,
+    RecordOptOut,
     SetAgentCampaign,
     SetAgentState,
     WriteCallStatus,
@@ -76,6 +77,8 @@ async def store(conn: AsyncConnection, cmd: Any, rng: random.Random) -> None:
         await conn.execute(agents.campaign_stmt(cmd.agent_id, cmd.campaign_id))
     elif isinstance(cmd, GiveBack):
         await calls.give_back(conn, cmd.leads)
+    elif isinstance(cmd, RecordOptOut):
+        await calls.record_opt_out(conn, cmd.call_id, cmd.phone, cmd.campaign, cmd.at)
     else:
         raise TypeError(f"not a write command: {cmd!r}")
 

@@ -41,6 +41,7 @@ from dialer.ami.events import (
     DialerAnswered,
     DialerDrop,
     DialerMachine,
+    DialerOptOut,
     DialState,
     Hangup,
     Newchannel,
@@ -214,6 +215,7 @@ class CallRecord:
     talk_time: int | None
     lost: bool  # fate unknown since the link dropped (cleared when reconciled live)
     routed_to: str = ""  # the agent interface an owned callback is dialled to ("" = the queue)
+    opted_out: bool = False  # the called party pressed the opt-out key of the safe-harbour message
 
     @property
     def ended(self) -> bool:
@@ -245,6 +247,7 @@ class _Call:
     placed_at: float
     phase: CallState = CallState.PLACED  # last known phase, even while lost
     lost: bool = False
+    opted_out: bool = False
     blind: bool = False  # was lost and found alive: events may have been missed meanwhile
     outcome: Outcome | None = None
     reason: str = ""
@@ -314,6 +317,7 @@ class _Call:
             self.talk_time,
             self.lost,
             self.route_interface,
+            self.opted_out,
         )
 
 
@@ -621,6 +625,11 @@ class CallTracker:
             return self._signal(call, Signal.ABANDONED, now)
         if isinstance(event, DialerMachine):
             return self._signal(call, Signal.MACHINE, now)
+        if isinstance(event, DialerOptOut):  # no change of phase: a fact about the call
+            if call.opted_out:
+                return []
+            call.opted_out = True
+            return [CallUpdate(call.attempt_id, call.state, now, call.snapshot())]
         return []
 
     # ------------------------------------------------------------------ internals

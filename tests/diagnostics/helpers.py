@@ -12,9 +12,9 @@ from campaigns.models import campaigns as campaigns_t
 from dialer.db import open_engine
 from dialer.models import agents as agents_t
 from dialer.models import calls
+from lists.models import consents, leads
 from lists.models import dnc_numbers as dnc
 from lists.models import lead_lists as lists_
-from lists.models import leads
 
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)  # a Monday: 10:00 New York, 16:00 Budapest, 00:00 Tokyo
 NY, TOKYO = "America/New_York", "Asia/Tokyo"
@@ -45,6 +45,7 @@ def seed(
     dnc_rows: Sequence[dict[str, Any]] = (),
     call_rows: Sequence[dict[str, Any]] = (),
     agents: Sequence[dict[str, Any]] = (),
+    consent_rows: Sequence[dict[str, Any]] = (),
 ) -> Engine:
     """Campaign 1 ``c`` (and an unrelated campaign 2 ``other``) with the given rows."""
     engine = open_engine(url)
@@ -59,6 +60,8 @@ def seed(
             conn.execute(insert(leads), [dict(r) for r in rows])
         if dnc_rows:
             conn.execute(insert(dnc), list(dnc_rows))
+        if consent_rows:
+            conn.execute(insert(consents), [{"channel": "test", **c} for c in consent_rows])
         if agents:
             conn.execute(insert(agents_t),
                          [{"interface": "PJSIP/x", "token_hash": "x", **a} for a in agents])

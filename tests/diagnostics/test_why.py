@@ -45,6 +45,16 @@ def _alone(case: str) -> dict:
         held = [lead(phone=p[0]), lead(phone=p[1]), lead(status="dnc")]
         extra["dnc_rows"] = [{"phone": p[0], "scope": 0}, {"phone": p[1], "scope": 1, "campaign_id": 1},
                              {"phone": "+12125550000", "scope": 2, "campaign_id": 2}]
+    elif case == "consent":  # revoked in every campaign's scope, the seller's, the campaign's
+        held = [lead(phone=x) for x in p]
+        extra["definition"] = {"name": "c", "compliance": {"seller": "acme"}}
+        extra["consent_rows"] = [
+            {"phone": p[0], "kind": "revoked", "scope": "*", "at": ago(days=1)},
+            {"phone": p[1], "kind": "revoked", "scope": "acme", "at": ago(days=1)},
+            {"phone": p[2], "kind": "given", "scope": "*", "at": ago(days=2)},
+            {"phone": p[2], "kind": "revoked", "scope": "campaign:c", "at": ago(days=1)},
+            {"phone": p[2], "kind": "given", "scope": "other-seller", "at": ago(hours=1)},
+        ]
     elif case == "done":
         held = [lead(status="done") for _ in range(3)]
     elif case == "attempts":
@@ -83,6 +93,29 @@ def test_each_reason_alone(db_url: str, reason: str) -> None:
     assert counts(db_url) == expect(callable=2, **{reason: 3})
 
 
+def test_consent_required_by_the_jurisdiction(db_url: str) -> None:
+    """Germany requires consent: leads without it on record are held, and the claim agrees."""
+    p = [phone() for _ in range(4)]
+    seed(db_url, [lead(phone=x) for x in p], definition={"name": "c", "jurisdiction": "DE"}, consent_rows=[
+        {"phone": p[0], "kind": "given", "scope": "*", "at": ago(days=3)},
+        {"phone": p[1], "kind": "given", "scope": "campaign:c", "at": ago(days=3)},
+        {"phone": p[2], "kind": "given", "scope": "*", "at": ago(days=3)},
+        {"phone": p[2], "kind": "revoked", "scope": "*", "at": ago(days=1)},
+        {"phone": p[3], "kind": "given", "scope": "campaign:other", "at": ago(days=3)},
+    ])
+    assert counts(db_url) == expect(callable=2, consent=2)
+
+
+def test_consent_requirement_starts_on_the_packs_date(sqlite_url: str) -> None:
+    """France requires consent from 2026-08-11: ``why --at`` judges by the date asked about."""
+    p = [phone() for _ in range(2)]
+    seed(sqlite_url, [lead(phone=x) for x in p], definition={"name": "c", "jurisdiction": "FR"},
+         consent_rows=[{"phone": p[0], "kind": "given", "scope": "*", "at": ago(days=200)}])
+    before = NOW.replace(year=2026, month=8, day=10)
+    assert counts(sqlite_url, at=before) == expect(callable=2)
+    assert counts(sqlite_url) == expect(callable=1, consent=1)
+
+
 def test_earliest_moments(sqlite_url: str) -> None:
     from dialer.db import open_engine
 
@@ -100,7 +133,7 @@ def test_earliest_moments(sqlite_url: str) -> None:
         assert by["window"].earliest == NOW.replace(hour=23)
         assert by["window"].detail == [{"zones": TOKYO, "leads": 1, "opens_at": NOW.replace(hour=23)}]
         data = report.as_dict()
-        assert data["reasons"][7]["detail"][0]["opens_at"] == "2026-11-23T23:00:00+00:00"
+        assert data["reasons"][8]["detail"][0]["opens_at"] == "2026-11-23T23:00:00+00:00"
         assert top_reason(conn, 1, NOW).startswith("gap not elapsed (3 leads; first due 2026-11-23 16:00 UTC)")
 
 
