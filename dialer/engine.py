@@ -354,8 +354,24 @@ class Engine:
 
     def reconciled(self, channels: Iterable[CoreShowChannel]) -> None:
         """Logged in again and ``CoreShowChannels`` taken: settle the calls that were in flight."""
-        self._run(self.session.reconciled(channels, self.now()))
+        self._spawn(self._reconcile(list(channels)))
+
+    async def _reconcile(self, channels: list[CoreShowChannel]) -> None:
+        """Calls that ended while no one watched: first what the dialplan noted of them (the
+        agent they reached), then settled from the channels; the notes are cleared after."""
+        try:
+            vanished = self.session.vanished(channels)
+            if vanished:
+                noted = await self.link.connected_agents(vanished)
+                if noted:
+                    log.info("calls reached an agent while no one watched", extra={"calls": sorted(noted)})
+                await self._execute(self.session.connected_while_blind(noted, self.now()), report=False)
+            self._run(self.session.reconciled(channels, self.now()))
+        except Exception:
+            log.exception("settling the calls after a reconnect failed")
+            raise
         self._pace_now.set()
+        await self.link.forget_connected()
 
     # ------------------------------------------------------------------ agents
 

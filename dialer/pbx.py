@@ -25,6 +25,10 @@ from dialer.session.commands import PbxAction, QueueAdd, QueuePause, QueueRemove
 
 log = logging.getLogger("dialer.engine")
 
+#: The AstDB family where the shipped dialplan notes, at hangup, the agent interface a call
+#: reached (config/asterisk/extensions-dialer.conf, ``h`` extension; key: DIALER_CALL_ID).
+CONNECTED_FAMILY = "dialer-connected"
+
 
 class PbxLink(Protocol):
     """What the engine needs from the AMI client (see :mod:`dialer.ami.client`)."""
@@ -45,6 +49,13 @@ class PbxLink(Protocol):
 
     def reconcile_soon(self) -> None:
         """Take ``CoreShowChannels`` in the background; the result comes as ``reconciled``."""
+
+    async def connected_agents(self, call_ids: Iterable[int]) -> dict[int, str]:
+        """The agent interface each of these calls reached, as the dialplan noted it at hangup
+        (AstDB ``dialer-connected/<call id>``): for calls that ended while no one watched."""
+
+    async def forget_connected(self) -> None:
+        """Clear those notes (every call they name has been settled)."""
 
 
 class OriginateRefused(DialerError):
@@ -156,6 +167,24 @@ class AmiLink:
 
     def reconcile_soon(self) -> None:
         self.client.reconcile_soon()
+
+    async def connected_agents(self, call_ids: Iterable[int]) -> dict[int, str]:
+        found: dict[int, str] = {}
+        for call_id in call_ids:
+            try:
+                value = await self.client.db_get(CONNECTED_FAMILY, str(call_id))
+            except AmiError as exc:  # not known: the call stays UNKNOWN, as without the note
+                log.warning("could not read the dialplan's note of a call", extra={"call": call_id, "error": str(exc)})
+                continue
+            if value:
+                found[call_id] = value
+        return found
+
+    async def forget_connected(self) -> None:
+        try:
+            await self.client.db_del_tree(CONNECTED_FAMILY)
+        except AmiError as exc:
+            log.warning("could not clear the dialplan's notes of connected calls", extra={"error": str(exc)})
 
 
 def route_to(engine_ref: list[Any]) -> Any:

@@ -22,5 +22,11 @@ class FakeLink:
     async def queue_status(self, queue: str | None = None) -> list:
         return []
 
+    async def connected_agents(self, call_ids) -> dict:
+        return {}
+
+    async def forget_connected(self) -> None:
+        self.actions.append(("forget_connected", ()))
+
     def reconcile_soon(self) -> None:
         self.actions.append(("reconcile", ()))

@@ -604,6 +604,24 @@ class AmiClient:
             fields["Queue"] = queue
         return [e for m in await self._list(fields) if (e := parse_event(_frame(m))) is not None]
 
+    async def db_get(self, family: str, key: str) -> str | None:
+        """An AstDB value (``DBGet``), ``None`` when there is no such entry."""
+        try:
+            items = await self._list({"Action": "DBGet", "Family": family, "Key": key})
+        except AmiActionError as exc:
+            if "not found" in exc.message.lower():
+                return None
+            raise
+        return next((str(m.get("Val", "")) for m in items if m.get("Event") == "DBGetResponse"), None)
+
+    async def db_del_tree(self, family: str) -> None:
+        """Delete an AstDB family (``DBDelTree``); an empty one is not an error."""
+        try:
+            await self.send({"Action": "DBDelTree", "Family": family})
+        except AmiActionError as exc:
+            if "not found" not in exc.message.lower():
+                raise
+
     async def core_show_channels(self) -> list[CoreShowChannel]:
         """Every live channel, from the ``CoreShowChannels`` event list."""
         items = await self._list({"Action": "CoreShowChannels"})

@@ -93,6 +93,7 @@ class LiveCall:
     known_answered: float | None = None
     known_connected: float | None = None
     known_agent: str | None = None
+    reached_agent: bool = False  # the dialplan noted it connected (agent maybe not of this node)
 
 
 @dataclass(frozen=True)

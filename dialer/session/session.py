@@ -100,7 +100,7 @@ def adopted_outcome(live: LiveCall, rec: CallRecord) -> Outcome:
     is CONNECTED (its disposition is owed); an answered call this run cannot place is UNKNOWN
     (never a failure)."""
     outcome = stored_outcome(rec.outcome)
-    if live.known_connected is not None or live.known_agent or rec.agent:
+    if live.known_connected is not None or live.known_agent or live.reached_agent or rec.agent:
         return Outcome.CONNECTED
     if live.known_answered is not None and outcome not in _SEEN_ANSWER:
         return Outcome.UNKNOWN
@@ -260,6 +260,38 @@ class Session:
             cmds.append(QueueAdd(agent.campaign.queue, agent.interface, agent.name, paused=code is not None,
                                  state_interface=agent.state_interface,
                                  reason=code or "", on_error="resync"))
+        return cmds
+
+    def vanished(self, channels: Iterable[CoreShowChannel]) -> list[int]:
+        """Calls whose fate is unknown (lost with the link, or adopted) and that ``channels``
+        (a ``CoreShowChannels`` result) no longer show: they ended while no one watched."""
+        alive = {x for c in channels for x in (c.uniqueid, c.linkedid) if x}
+        out = []
+        for live in self.live.values():
+            rec = self.calls.get(live.attempt_id)
+            if rec is not None and rec.lost and not alive & {rec.channel_id, rec.other_channel_id}:
+                out.append(live.call_id)
+        return out
+
+    def connected_while_blind(self, noted: Mapping[int, str], now: float) -> list[Command]:
+        """Calls the dialplan noted, at their hangup, as connected to an agent interface (AstDB,
+        read for :meth:`vanished` calls before :meth:`reconciled`): they reached that agent, who
+        owes the disposition and is kept paused until it comes.  Learnt, never unlearnt."""
+        by_id = {c.call_id: c for c in self.live.values()}
+        cmds: list[Command] = []
+        for call_id, interface in noted.items():
+            live = by_id.get(call_id)
+            if live is None or live.reached_agent:
+                continue
+            live.reached_agent = True
+            agent = self.agents.get(interface)
+            if agent is None:
+                continue  # another node's agent, or gone: the wrap-up limit decides (owed_since)
+            live.known_agent = live.known_agent or agent.name
+            if call_id not in agent.owed:
+                agent.owed.append(call_id)
+            if agent.paused in (None, CALLBACK_PAUSE):
+                cmds += self._pause(agent, True, WRAPUP_PAUSE)  # no new call before the disposition
         return cmds
 
     def _bridged_to_agents(self, channels: list[CoreShowChannel], now: float) -> None:
@@ -534,7 +566,7 @@ class Session:
     def _finish(self, live: LiveCall, rec: CallRecord, now: float) -> list[Command]:
         self.live.pop(live.attempt_id, None)
         camp = live.campaign
-        outcome = adopted_outcome(live, rec) if live.adopted else stored_outcome(rec.outcome)
+        outcome = adopted_outcome(live, rec) if live.adopted or live.reached_agent else stored_outcome(rec.outcome)
         agent_name = rec.agent or live.known_agent
         connected = _first(rec.connected_at, live.known_connected,
                            rec.ended_at if outcome is Outcome.CONNECTED else None)

@@ -27,6 +27,10 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "QueuePause": ("Makes a queue member temporarily unavailable.", "agent,all"),
     "QueueStatus": ("Show queue status.", "<none>"),
     "QueueSummary": ("Show queue summary.", "<none>"),
+    "DBGet": ("Get DB Entry.", "system,reporting,all"),
+    "DBPut": ("Put DB entry.", "system,all"),
+    "DBDel": ("Delete DB entry.", "system,all"),
+    "DBDelTree": ("Delete DB Tree.", "system,all"),
 }
 
 

@@ -292,6 +292,7 @@ class PBX:
         self.stats = Stats()
         self.truth: dict[str, CallTruth] = {}
         self.calls: set[Call] = set()
+        self.astdb: dict[tuple[str, str], str] = {}  # AstDB: (family, key) -> value
         self.channels: dict[str, Channel] = {}
         self.queues: dict[str, Queue] = {}
         self._seq = 0
@@ -1372,6 +1373,10 @@ class PBX:
             call.queue.callers.remove(call)
         self.calls.discard(call)
         call.truth.ended_at = self.now()
+        if call.truth.connected and call.vars.get("DIALER_CALL_ID"):
+            # The shipped dialplan's ``h`` extension: the agent interface the call reached
+            # (MEMBERINTERFACE, or the owner dialled for an owned callback), noted in AstDB.
+            self.astdb[("dialer-connected", call.vars["DIALER_CALL_ID"])] = call.truth.agent
 
     def hangup_channel(self, name: str, cause: int = 16) -> bool:
         """The Hangup action: ``False`` if there is no such channel."""

@@ -589,6 +589,42 @@ class AmiConnection(asyncio.Protocol):
         self.write(list_complete("CoreShowChannelsComplete", aid, len(chans)))
 
 
+    # AstDB, as manager.c answers it (manager_dbget / dbput / dbdel / dbdeltree).
+    def a_dbget(self, h: dict[str, str], _v: list[str], aid: str | None) -> None:
+        family, key = h.get("family", ""), h.get("key", "")
+        if not family or not key:
+            return self.error(aid, "No family specified." if not family else "No key specified.")
+        value = self.pbx.astdb.get((family, key))
+        if value is None:
+            return self.error(aid, "Database entry not found")
+        self.ok(aid, "Result will follow")
+        tail = f"ActionID: {aid}\r\n" if aid is not None else ""
+        self.write(f"Event: DBGetResponse\r\nFamily: {family}\r\nKey: {key}\r\nVal: {value}\r\n{tail}\r\n")
+        self.write(f"Event: DBGetComplete\r\n{tail}\r\n")
+
+    def a_dbput(self, h: dict[str, str], _v: list[str], aid: str | None) -> None:
+        family, key = h.get("family", ""), h.get("key", "")
+        if not family or not key:
+            return self.error(aid, "No family specified." if not family else "No key specified.")
+        self.pbx.astdb[(family, key)] = h.get("val", "")
+        self.ok(aid, "Updated database successfully")
+
+    def a_dbdel(self, h: dict[str, str], _v: list[str], aid: str | None) -> None:
+        if self.pbx.astdb.pop((h.get("family", ""), h.get("key", "")), None) is None:
+            return self.error(aid, "Database entry not found")
+        self.ok(aid, "Key deleted successfully")
+
+    def a_dbdeltree(self, h: dict[str, str], _v: list[str], aid: str | None) -> None:
+        family = h.get("family", "")
+        if not family:
+            return self.error(aid, "No family specified.")
+        doomed = [k for k in self.pbx.astdb if k[0] == family]
+        if not doomed:
+            return self.error(aid, "Database entry not found")
+        for k in doomed:
+            del self.pbx.astdb[k]
+        self.ok(aid, "Key tree deleted successfully")
+
     def a_listcommands(self, h: dict[str, str], _v: list[str], aid: str | None) -> None:
         pairs = [(name, f"{synopsis} (Priv: {priv})") for name, (synopsis, priv) in ACTIONS.items()]
         self.write(response(aid, "Success", pairs))
@@ -647,6 +683,10 @@ _HANDLERS: dict[str, Callable[[AmiConnection, dict[str, str], list[str], str | N
     "listcommands": AmiConnection.a_listcommands,
     "command": AmiConnection.a_command,
     "showdialplan": AmiConnection.a_showdialplan,
+    "dbget": AmiConnection.a_dbget,
+    "dbput": AmiConnection.a_dbput,
+    "dbdel": AmiConnection.a_dbdel,
+    "dbdeltree": AmiConnection.a_dbdeltree,
 }
 
 

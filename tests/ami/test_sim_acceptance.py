@@ -216,3 +216,25 @@ async def test_frozen_pbx_detected_by_watchdog(pbx: AmiServer) -> None:
         assert client.connected
     finally:
         await client.close()
+
+
+async def test_astdb_note_of_a_connected_call(pbx: AmiServer) -> None:
+    """The dialplan's ``h`` extension notes the agent a call reached in AstDB
+    (``dialer-connected/<DIALER_CALL_ID>``); the client reads it with DBGet (a missing entry is
+    ``None``) and clears the family with DBDelTree, as manager.c answers them."""
+    core = Core()
+    async with AmiClient(settings(pbx.port), core) as client:
+        assert await client.db_get("dialer-connected", "41") is None
+        await client.queue_add("camp1", AGENT, member_name="agent1")
+        await core.until(lambda: core.agents.count(AgentState.READY) == 1)
+        core.place("t-41")
+        await client.originate("t-41", "Local/5550001@sim-customers", context="dialer-connect",
+                               ring_timeout=20.0, variables={"DIALER_CALL_ID": "41"})
+        await core.until(lambda: len(core.calls) == 0 and core.calls.get("t-41").outcome is not None)  # type: ignore[union-attr]
+        assert core.calls.get("t-41").outcome is Outcome.CONNECTED  # type: ignore[union-attr]
+        assert await client.db_get("dialer-connected", "41") == AGENT
+        await client.send({"Action": "DBPut", "Family": "other", "Key": "k", "Val": "v"})
+        await client.db_del_tree("dialer-connected")
+        await client.db_del_tree("dialer-connected")  # already empty: not an error
+        assert await client.db_get("dialer-connected", "41") is None
+        assert await client.db_get("other", "k") == "v"

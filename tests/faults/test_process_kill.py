@@ -120,5 +120,5 @@ async def test_sigkill_dialer_run_and_restart(tmp_path: Path) -> None:
     got = outcome(url, [site.sim])
     print(f"\n{KILLS} SIGKILLs of dialer run: {got}")
     assert got.dialled_twice == 0
-    assert got.reached_agent_failed == 0, got.failed_detail
+    assert got.reached_agent_failed == 0 and got.reached_agent_unknown == 0, got.failed_detail
     assert got.open_rows == 0 and got.leads_dialing == 0

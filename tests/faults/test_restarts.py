@@ -35,6 +35,9 @@ async def test_kill_and_restart_ten_times(db: str, tmp_path: Path, request: pyte
           f"placed {[round(r, 2) for r in site.resumed]} s (scaled)")
     assert got.dialled_twice == 0
     assert got.reached_agent_failed == 0
+    # ... nor unknown: a call that reached an agent and ended while no daemon ran is known by the
+    # dialplan's AstDB note (the agent owes its disposition; the lead is not dialled again).
+    assert got.reached_agent_unknown == 0
     assert got.open_rows == 0 and got.leads_dialing == 0
     # [0] is the first start.  Dialling resumes within 5 s of every restart: the PBX's state is
     # known, the governor decides on it, and the first call it wants is placed (claim included).

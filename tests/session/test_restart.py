@@ -96,6 +96,40 @@ def test_an_adopted_call_still_live_keeps_its_agent_when_it_ends() -> None:
     assert end.values["outcome"] is Outcome.CONNECTED and end.values["agent"] == "alice"
 
 
+def test_a_call_the_dialplan_noted_as_connected_is_connected_and_owed() -> None:
+    """Adopted with no fact stored (placed, then the crash), gone from the PBX; the dialplan's
+    AstDB note says it reached alice: CONNECTED, alice owes it and is paused until she
+    disposes — never UNKNOWN (which would dial the customer again after the gap)."""
+    s = restarted()
+    s.restore_agent(agent_row(), [], queue_member(), T0 + 1)
+    adopt(s, call_id=7)
+    adopt(s, call_id=8)
+    assert s.vanished([]) == [7, 8]
+    cmds = s.connected_while_blind({7: "PJSIP/alice"}, T0 + 100)
+    assert [(c.paused, c.reason) for c in of(cmds, QueuePause)] == [(True, WRAPUP_PAUSE)]
+    ends = {e.call_id: e for e in of(s.reconciled([], T0 + 100), EndCall)}
+    assert ends[7].values["outcome"] is Outcome.CONNECTED and ends[7].values["agent"] == "alice"
+    assert ends[7].rules is None and s.owed_since[7] == ("alice", T0 + 100)
+    assert ends[8].values["outcome"] is Outcome.UNKNOWN  # no note: unknown, as before
+    assert 7 in s.agent_by_name("alice").owed  # type: ignore[union-attr]
+
+
+def test_a_noted_call_of_an_agent_of_no_node_here_still_reached_an_agent() -> None:
+    s = restarted()
+    adopt(s, call_id=3)
+    assert s.connected_while_blind({3: "PJSIP/bob"}, T0 + 50) == []
+    [end] = of(s.reconciled([], T0 + 50), EndCall)
+    assert end.values["outcome"] is Outcome.CONNECTED and end.rules is None
+
+
+def test_only_calls_lost_and_gone_are_looked_up() -> None:
+    s = restarted()
+    adopt(s, call_id=1)
+    adopt(s, call_id=2)
+    alive = parse_event({"Event": "CoreShowChannel", **channel("dlr-2")})
+    assert s.vanished([alive]) == [1]
+
+
 def test_unknown_outcome_retries_no_sooner_than_the_recall_gap() -> None:
     base = campaign().definition
     definition = dataclasses.replace(base, limits=dataclasses.replace(base.limits, max_attempts=5))
