@@ -16,6 +16,7 @@ from dialer import __version__
 
 # command name -> (module, one-line help shown by `dialer --help`)
 COMMANDS: dict[str, tuple[str, str]] = {
+    "init": ("dialer.cli.init", "Write a starting configuration: settings, an example campaign, Asterisk files."),
     "demo": ("dialer.cli.demo", "Run a whole simulated campaign against the built-in PBX simulator."),
     "run": ("dialer.cli.run", "Run the dialer daemon: connect to the PBX and dial every active campaign."),
     "lists": ("dialer.cli.lists", "Import, inspect, export and delete lead lists."),
@@ -117,3 +118,17 @@ class CliContext:
 
             self._engine = open_engine(self.settings.database_url)
         return self._engine
+
+    @property
+    def reader(self):
+        """The engine for a command that only reads: it never creates a database (an existing
+        one is migrated as for :attr:`engine`); none yet is a one-line error that says where."""
+        if self._engine is None:
+            from dialer.db import sqlite_file
+            from dialer.errors import NoDatabase
+
+            path = sqlite_file(self.settings.database_url)
+            if path is not None and not path.exists():
+                raise NoDatabase(f"no database yet at {path}: nothing to show (commands that write, "
+                                 "such as `dialer campaigns apply` or `dialer db upgrade`, create it)")
+        return self.engine

@@ -22,7 +22,7 @@ def cli(obj, campaign: str, since: str | None, as_json: bool) -> None:
     """Outcomes, dispositions, refusal reasons, contacts and successes per hour, abandon rate
     (last 24 h and 30 days, abandoned / (abandoned + connected)), talk minutes per agent-hour,
     average handle time, average wait between calls and list exhaustion."""
-    with obj.engine.connect() as conn:
+    with obj.reader.connect() as conn:
         campaign_id, _status, definition = store.load(conn, campaign)
         report = build_report(
             conn, campaign_id, campaign, now=datetime.now(UTC), since=parse_when(since, "--since"),
