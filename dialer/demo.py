@@ -28,8 +28,8 @@ from dialer.api import token_hash
 from dialer.clock import ScaledClock
 from dialer.db import open_engine
 from dialer.engine import Engine
-from dialer.resources import config_dir, default_data_dir
 from dialer.models import agents as agents_t
+from dialer.resources import config_dir, default_data_dir
 from dialer.server import Server
 from dialer.services.campaigns import apply_definition
 from dialer.services.report import build_report

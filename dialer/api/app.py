@@ -13,7 +13,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from dialer.api import handlers
+from dialer.api import handlers, health
 from dialer.api.auth import token_hash
 from dialer.api.responses import error
 from dialer.clock import Clock
@@ -61,7 +61,7 @@ def create_app(
 ) -> Starlette:
     """The agents' API over ``engine``; ``clock`` defaults to the engine's (the daemon's time)."""
     app = Starlette(
-        routes=[*ROUTES, *WEB_ROUTES],  # the API, then the desktop and the wallboard (dialer/web)
+        routes=[*ROUTES, *health.ROUTES, *WEB_ROUTES],  # the API, then the desktop and the wallboard (dialer/web)
         middleware=[Middleware(SecurityHeaders), Middleware(UnexpectedErrors)],
         exception_handlers={
             HTTPException: _http_error,

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
 import click
 
@@ -50,7 +49,13 @@ def pacing(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from dialer.errors import InputError
-    from dialer.pacing.sim.bench import POLICY_SPECS, default_scenario_dir, default_scenarios, run_bench, scenario_file
+    from dialer.pacing.sim.bench import (
+        POLICY_SPECS,
+        default_scenario_dir,
+        default_scenarios,
+        run_bench,
+        scenario_file,
+    )
 
     try:
         files = [scenario_file(s) for s in scenarios] or default_scenarios()
