@@ -15,10 +15,16 @@ STARTER: tuple[tuple[str, str], ...] = (
 )
 
 
+#: Folders of config/ copied whole: the Asterisk files, the systemd units.
+FOLDERS = ("asterisk", "systemd")
+
+
 def plan(config: Path, target: Path) -> list[tuple[Path, Path]]:
-    """The files ``init`` writes: settings, an example campaign and every Asterisk file."""
+    """The files ``init`` writes: settings, an example campaign, every Asterisk file and the
+    systemd units."""
     files = [(config / src, target / dest) for src, dest in STARTER]
-    files += [(p, target / "asterisk" / p.name) for p in sorted((config / "asterisk").iterdir()) if p.is_file()]
+    for folder in FOLDERS:
+        files += [(p, target / folder / p.name) for p in sorted((config / folder).iterdir()) if p.is_file()]
     return files
 
 
@@ -31,6 +37,7 @@ def next_steps(target: Path, data_dir: Path) -> list[str]:
         f"edit {target / 'campaigns' / 'example.toml'}, then: dialer campaigns apply {target / 'campaigns' / 'example.toml'}",
         "dialer lists import leads.csv --list retention-q2 --campaign retention-basic",
         "dialer agents add NAME --interface PJSIP/1001; dialer campaigns start retention-basic; dialer run",
+        f"as a service: {target / 'systemd'} (README, \"Deploying\")",
         f"(the database and tokens go to {data_dir}; try everything first with: dialer demo)",
     ]
 
@@ -43,8 +50,8 @@ def next_steps(target: Path, data_dir: Path) -> list[str]:
 def cli(obj, directory: Path, force: bool, as_json: bool) -> None:
     """Write a starting configuration into DIRECTORY (default: the current one): dialer.toml
     (the settings, every default shown), campaigns/example.toml and the Asterisk files
-    (asterisk/: manager.conf user, the dialer's dialplan, queues, AMD, trunk). Creates no
-    database. Existing files are kept unless --force."""
+    (asterisk/: manager.conf user, the dialer's dialplan, queues, AMD, trunk) and the systemd
+    units (systemd/). Creates no database. Existing files are kept unless --force."""
     from dialer.errors import InputError
     from dialer.resources import config_dir
 

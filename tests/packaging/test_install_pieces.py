@@ -57,7 +57,9 @@ def test_init_writes_a_starting_configuration_and_keeps_existing_files(tmp_path:
     out = json.loads(result.output)
     written = {Path(f).relative_to(target).as_posix() for f in out["files"]}
     asterisk = {f"asterisk/{p.name}" for p in (ROOT / "config" / "asterisk").iterdir()}
-    assert written == {"dialer.toml", "campaigns/example.toml", *asterisk}
+    units = {f"systemd/{p.name}" for p in (ROOT / "config" / "systemd").iterdir()}
+    assert "systemd/dialer.service" in units
+    assert written == {"dialer.toml", "campaigns/example.toml", *asterisk, *units}
     assert (target / "campaigns" / "example.toml").read_text() == \
         (ROOT / "config" / "campaigns" / "retention-basic.toml").read_text()
     assert any("DIALER_CONFIG" in step for step in out["next_steps"])
