@@ -120,15 +120,21 @@ class CliContext:
         return self._engine
 
     @property
+    def missing_database(self):
+        """The SQLite file that does not exist yet (None: there is one, or the database is a server)."""
+        from dialer.db import sqlite_file
+
+        path = sqlite_file(self.settings.database_url)
+        return path if self._engine is None and path is not None and not path.exists() else None
+
+    @property
     def reader(self):
         """The engine for a command that only reads: it never creates a database (an existing
         one is migrated as for :attr:`engine`); none yet is a one-line error that says where."""
-        if self._engine is None:
-            from dialer.db import sqlite_file
+        path = self.missing_database
+        if path is not None:
             from dialer.errors import NoDatabase
 
-            path = sqlite_file(self.settings.database_url)
-            if path is not None and not path.exists():
-                raise NoDatabase(f"no database yet at {path}: nothing to show (commands that write, "
-                                 "such as `dialer campaigns apply` or `dialer db upgrade`, create it)")
+            raise NoDatabase(f"no database yet at {path}: nothing to show (commands that write, "
+                             "such as `dialer campaigns apply` or `dialer db upgrade`, create it)")
         return self.engine

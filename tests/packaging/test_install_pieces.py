@@ -80,7 +80,8 @@ def test_init_writes_a_starting_configuration_and_keeps_existing_files(tmp_path:
 READ_ONLY = [
     ["campaigns", "ls"], ["campaigns", "show", "x"], ["campaigns", "status", "x"], ["lists", "ls"],
     ["lists", "show", "x"], ["calls", "ls"], ["calls", "show", "1"], ["agents", "ls"], ["report", "x"],
-    ["dnc", "check", "+12125550143"],
+    ["dnc", "check", "+12125550143"], ["jobs", "history"], ["lists", "audit", "x"],
+    ["campaigns", "why", "x"], ["campaigns", "forecast", "x"],
 ]
 
 
@@ -90,6 +91,15 @@ def test_commands_that_only_read_never_create_a_database(tmp_path: Path, args: l
     result = CliRunner().invoke(main, args, env={"DIALER_DATA_DIR": str(data)})
     assert result.exit_code == 1, result.output
     assert f"no database yet at {data / 'dialer.db'}" in result.output
+    assert not data.exists()
+
+
+def test_jobs_ls_shows_the_schedules_without_a_database(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    result = CliRunner().invoke(main, ["jobs", "ls", "--json"], env={"DIALER_DATA_DIR": str(data)})
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)
+    assert rows and all(r["last_started"] is None for r in rows)
     assert not data.exists()
 
 
