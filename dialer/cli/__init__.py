@@ -76,7 +76,8 @@ class LazyGroup(click.Group):
     "config_file",
     type=click.Path(dir_okay=False),
     envvar="DIALER_CONFIG",
-    help="Settings file (TOML) overriding config/dialer.toml; DIALER_* variables override both.",
+    help="Settings file (TOML) overriding the shipped defaults (config/dialer.toml; `dialer init` "
+    "writes a copy); DIALER_* variables override both.",
 )
 @click.version_option(__version__, prog_name="dialer")
 @click.pass_context
