@@ -10,6 +10,7 @@ commands it returns: AMI actions through the :class:`PbxLink`, database writes t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
@@ -209,10 +210,8 @@ class Engine:
             except Exception:
                 log.exception("pacing pass failed")
             rest = max(0.0, self.pacing_interval - (self.clock.monotonic() - started))
-            try:
+            with contextlib.suppress(TimeoutError):
                 await wait_for(self.clock, self._pace_now.wait(), rest)
-            except TimeoutError:
-                pass
             self._pace_now.clear()
 
     async def _housekeeping(self) -> None:
