@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from dialer.pacing import AgentState
@@ -63,7 +63,7 @@ class DaemonMetrics:
         self.writes = Counter("dialer_db_writes", "Queued database writes made.", ["node"], registry=r)
         self.loop_lag = Gauge("dialer_event_loop_lag_seconds", "How late the event loop ran the last probe.",
                               ["node"], registry=r)
-        self.loop_lag_max = Histogram("dialer_event_loop_lag", "Event-loop lag per probe (seconds).", ["node"],
+        self.loop_lag_hist = Histogram("dialer_event_loop_lag_probe_seconds", "Event-loop lag per probe.", ["node"],
                                       buckets=_LATENCY_BUCKETS, registry=r)
         self._campaign: dict[int, str] = {}  # call id -> campaign name
         self._answered: set[int] = set()
@@ -136,7 +136,7 @@ class DaemonMetrics:
             await asyncio.sleep(interval)
             lag = max(0.0, loop.time() - asked)
             self.loop_lag.labels(self.node).set(lag)
-            self.loop_lag_max.labels(self.node).observe(lag)
+            self.loop_lag_hist.labels(self.node).observe(lag)
 
     # ------------------------------------------------------------------ out
 
@@ -179,8 +179,8 @@ class EngineCollector(Collector):
         synced = GaugeMetricFamily("dialer_ami_synced", "1 while the PBX's state is known (reconciled).",
                                    labels=["node"])
         synced.add_metric([node], 1.0 if engine.session.synced else 0.0)
-        reconnects = GaugeMetricFamily("dialer_ami_reconnects", "AMI reconnects since the daemon started.",
-                                       labels=["node"])
+        reconnects = CounterMetricFamily("dialer_ami_reconnects", "AMI reconnects since the daemon started.",
+                                         labels=["node"])
         client = getattr(engine.link, "client", None)
         reconnects.add_metric([node], float(getattr(client, "reconnects", 0)))
         writer = engine.writer

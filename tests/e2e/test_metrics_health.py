@@ -74,6 +74,7 @@ async def test_metrics_during_a_run_equal_the_report(e2e_options) -> None:
     # The daemon's rolling 24 h rate is the report's (which rounds to 5 places).
     assert value(end, "dialer_abandon_rate", window="24h", **camp) == pytest.approx(report.abandon_rate_24h, abs=1e-5)
     assert value(end, "dialer_lines_in_use", **camp) == 0
+    assert value(end, "dialer_event_loop_lag_probe_seconds_count", node=node) >= 1
 
 
 async def test_readyz_follows_the_pbx_link(e2e_options) -> None:
@@ -103,7 +104,7 @@ async def test_readyz_follows_the_pbx_link(e2e_options) -> None:
                         "/readyz to be ready again")
             poller.cancel()
             scrape = samples((await http.get("/metrics")).text)
-            assert value(scrape, "dialer_ami_reconnects", node="demo") >= 1
+            assert value(scrape, "dialer_ami_reconnects_total", node="demo") >= 1
             assert value(scrape, "dialer_ami_up", node="demo") == 1.0
     finally:
         await run.stop()
