@@ -80,3 +80,50 @@ def test_ready_only_when_every_check_passes(ami: bool, reachable: bool, flowing:
     assert ready == (ami and reachable and flowing)
     assert (checks["ami"] == "logged in") == ami
     assert (checks["database"] == "writable") == (reachable and flowing)
+
+
+OUTCOMES = {  # outcome -> (answered, connected) at the end
+    "CONNECTED": (True, True), "ABANDONED": (True, False), "MACHINE": (True, False), "NO_ANSWER": (False, False),
+    "BUSY": (False, False), "FAILED": (False, False),
+}
+
+
+@st.composite
+def interleaved_calls(draw):
+    """Calls with their commands (Originate, status writes, EndCall), interleaved at random."""
+    n = draw(st.integers(1, 8))
+    outcomes = [draw(st.sampled_from(sorted(OUTCOMES))) for _ in range(n)]
+    queues = []
+    for call_id, outcome in enumerate(outcomes, 1):
+        answered, connected = OUTCOMES[outcome]
+        cmds: list = [originate(call_id, draw(st.sampled_from(["spring", "autumn"])))]
+        if answered:
+            cmds += [status(call_id, True, False)] * draw(st.integers(0, 2))
+        if connected:
+            cmds += [status(call_id, True, True)] * draw(st.integers(0, 2))
+        cmds.append(EndCall(call_id, {"outcome": outcome, "answered_at": T if answered else None,
+                                      "connected_at": T if connected else None}))
+        queues.append(cmds)
+    order = []
+    while any(queues):
+        i = draw(st.sampled_from([k for k, q in enumerate(queues) if q]))
+        order.append(queues[i].pop(0))
+    return outcomes, order
+
+
+@given(interleaved_calls())
+def test_counters_equal_the_calls_final_facts(case) -> None:
+    outcomes, cmds = case
+    m = DaemonMetrics("n1")
+    for cmd in cmds:
+        m.observe(cmd)
+    campaigns = {c.call_id: c.variables["CAMPAIGN"] for c in cmds if isinstance(c, Originate)}
+    for camp in ("spring", "autumn"):
+        mine = [o for i, o in enumerate(outcomes, 1) if campaigns[i] == camp]
+        assert count(m, "dialer_calls_placed_total", camp) == len(mine)
+        assert count(m, "dialer_calls_answered_total", camp) == sum(OUTCOMES[o][0] for o in mine)
+        assert count(m, "dialer_calls_connected_total", camp) == sum(OUTCOMES[o][1] for o in mine)
+        assert count(m, "dialer_calls_abandoned_total", camp) == mine.count("ABANDONED")
+        for outcome in set(mine):
+            assert count(m, "dialer_calls_ended_total", camp, outcome=outcome) == mine.count(outcome)
+    assert not m._campaign and not m._ending  # nothing kept for calls that ended
