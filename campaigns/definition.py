@@ -21,6 +21,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 from campaigns import pbxnames
+from campaigns.integrations import (
+    RecordingSettings,
+    WebhookSettings,
+    parse_recording,
+    parse_webhook,
+    recording_to_data,
+    webhook_to_data,
+)
 from campaigns.parsing import Invalid, Problems, check_keys, format_duration, join, parse_duration
 from campaigns.rulespec import (
     DEFAULT_BANDS,
@@ -163,6 +171,8 @@ class CampaignDefinition:
     rules: tuple[Rule, ...] = ()
     default_rules: bool = True  # the built-in rules apply after the campaign's own
     hour_bands: tuple[tuple[int, int], ...] = DEFAULT_BANDS
+    recording: RecordingSettings = field(default_factory=RecordingSettings)
+    webhook: WebhookSettings | None = None
 
     @cached_property
     def _dispositions(self) -> dict[str, Disposition]:
@@ -216,7 +226,8 @@ def script_placeholders(text: str) -> set[str]:
 
 _TOP_KEYS = (
     "version", "name", "description", "lists", "dial", "script", "dispositions",
-    "refusal_reasons", "order_form", "window", "limits", "rules", "recycle",
+    "refusal_reasons", "order_form", "window", "limits", "rules", "recycle", "recording",
+    "webhook",
 )  # fmt: skip
 _DIAL_KEYS = (
     "mode", "ratio", "max_lines_per_agent", "abandon_target", "trunk", "caller_id",
@@ -567,6 +578,8 @@ def parse_definition(data: Mapping[str, Any], source: str = "<campaign>") -> Cam
         rules=parse_rules(data["rules"], "rules", problems, known) if "rules" in data else (),
         default_rules=_Reader(recycle, "recycle", problems).boolean("default_rules", True),
         hour_bands=bands,
+        recording=parse_recording(data.get("recording"), problems),
+        webhook=parse_webhook(data.get("webhook"), problems),
     )
     for i, rule in enumerate(definition.rules):
         if rule.then.kind == "move" and rule.then.campaign == name:
@@ -631,7 +644,7 @@ def definition_to_data(d: CampaignDefinition) -> dict[str, Any]:
     }
     if dial.caller_id is not None:
         dial_data["caller_id"] = dial.caller_id
-    return {
+    out: dict[str, Any] = {
         "version": FORMAT_VERSION,
         "name": d.name,
         "description": d.description,
@@ -657,6 +670,12 @@ def definition_to_data(d: CampaignDefinition) -> dict[str, Any]:
         "rules": [rule_to_data(r) for r in d.rules],
         "recycle": {"default_rules": d.default_rules, "hour_bands": bands_to_data(d.hour_bands)},
     }
+    recording, webhook = recording_to_data(d.recording), webhook_to_data(d.webhook)
+    if recording is not None:
+        out["recording"] = recording
+    if webhook is not None:
+        out["webhook"] = webhook
+    return out
 
 
 def definition_from_data(

@@ -58,6 +58,8 @@ class Call(Base):
     disposed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     # What the rules decided after this call (retry_at, finish, dnc, move, callback).
     next_action: Mapped[str | None] = mapped_column(String(200))
+    # The call's recording (the campaign's ``[recording]``), until the retention job removes it.
+    recording_path: Mapped[str | None] = mapped_column(String(500))
 
     __table_args__ = (
         Index("ix_calls_campaign_placed", "campaign_id", "placed_at"),
@@ -146,6 +148,34 @@ class PacingState(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())
 
 
+class WebhookEvent(Base):
+    """The webhook outbox: an event for a campaign's CRM, written in the transaction of the
+    outcome it reports and delivered later, in ``id`` order per lead (docs/webhooks.md)."""
+
+    __tablename__ = "webhook_outbox"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    # Deterministic (``call-12-connected``): the same fact is never queued twice; the receiver
+    # dedupes on it (header ``X-Dialer-Event-Id``).
+    event_id: Mapped[str] = mapped_column(String(100), unique=True)
+    event: Mapped[str] = mapped_column(String(32))
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    lead_id: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    payload: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # pending | delivered | failed (gave up after the campaign's max_attempts: ``dialer webhooks retry``)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    last_error: Mapped[str | None] = mapped_column(String(300))
+
+    __table_args__ = (
+        Index("ix_webhook_outbox_status_next", "status", "next_attempt_at"),
+        Index("ix_webhook_outbox_lead", "lead_id", "id"),
+    )
+
+
 # The tables under their names, for Core queries (imported as objects, never looked up by name).
 calls = cast(Table, Call.__table__)
 agents = cast(Table, Agent.__table__)
@@ -153,3 +183,4 @@ agent_campaigns = cast(Table, AgentCampaign.__table__)
 web_sessions = cast(Table, WebSession.__table__)
 agent_state_log = cast(Table, AgentStateLog.__table__)
 pacing_state = cast(Table, PacingState.__table__)
+webhook_outbox = cast(Table, WebhookEvent.__table__)

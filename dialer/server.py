@@ -28,6 +28,7 @@ from dialer.logs import setup_logging
 from dialer.pbx import AmiLink, route_to
 from dialer.settings import HttpSettings, Settings
 from dialer.storage.journal import FILENAME as JOURNAL
+from dialer.webhooks.delivery import Deliverer
 
 log = logging.getLogger("dialer.server")
 
@@ -98,6 +99,8 @@ class Server:
         self.client: AmiClient | None = None
         self.jobs: Any = None  # the JobScheduler
         self._reloads: set[asyncio.Task] = set()
+        self.webhooks: Deliverer | None = None
+        self.webhooks_task: asyncio.Task | None = None
         self._stop = asyncio.Event()
         self.started = asyncio.Event()
 
@@ -180,6 +183,9 @@ class Server:
                 await api.start()
                 log.info("agents' API listening", extra={"http": f"{self.settings.http.host}:{self.settings.http.port}"})
             run = asyncio.create_task(engine.run())
+            # The webhook outbox, delivered beside the dialling, never in its way (docs/webhooks.md).
+            self.webhooks = Deliverer(db, self.clock, lock=engine._db_lock)
+            self.webhooks_task = asyncio.create_task(self.webhooks.run(), name="webhooks")
             self.started.set()
             log.info("dialer running", extra={"node": self.node, "ami": self.client.where})
             stop = asyncio.create_task(self._stop.wait())
@@ -190,6 +196,9 @@ class Server:
             await engine.stop()
             await run
         finally:
+            if self.webhooks_task is not None:  # what is not delivered stays in the outbox
+                self.webhooks_task.cancel()
+                await asyncio.gather(self.webhooks_task, return_exceptions=True)
             if self.jobs is not None:
                 await self.jobs.stop()
                 self.jobs = None

@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dialer.api import handlers, health
 from dialer.api.auth import token_hash
+from dialer.api.recordings import ROUTES as RECORDING_ROUTES
 from dialer.api.responses import error
 from dialer.clock import Clock
 from dialer.errors import Conflict, DialerError, Forbidden, Invalid, NotFound, PbxError, Unavailable
@@ -61,7 +62,7 @@ def create_app(
 ) -> Starlette:
     """The agents' API over ``engine``; ``clock`` defaults to the engine's (the daemon's time)."""
     app = Starlette(
-        routes=[*ROUTES, *health.ROUTES, *WEB_ROUTES],  # the API, then the desktop and the wallboard (dialer/web)
+        routes=[*ROUTES, *RECORDING_ROUTES, *health.ROUTES, *WEB_ROUTES],  # the API, then the desktop and the wallboard (dialer/web)
         middleware=[Middleware(SecurityHeaders), Middleware(UnexpectedErrors)],
         exception_handlers={
             HTTPException: _http_error,

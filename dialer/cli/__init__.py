@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "campaigns": ("dialer.cli.campaigns", "Define, start, pause and inspect campaigns."),
     "agents": ("dialer.cli.agents", "Log agents in and out, pause them, show their state."),
     "calls": ("dialer.cli.calls", "Inspect calls and record dispositions."),
+    "webhooks": ("dialer.cli.webhooks", "Webhooks to a CRM: list, retry and test event delivery."),
     "report": ("dialer.cli.report", "Campaign results: outcomes, dispositions, abandon rate."),
     "jobs": ("dialer.cli.jobs", "Scheduled jobs: list, run now, history."),
     "scheduler": ("dialer.cli.scheduler", "Run the scheduled jobs alone (a jobs-only node)."),

@@ -105,3 +105,22 @@ async def _dispose_offline(url, call_id, code, reason, callback_at, order, note)
                              note=note, now=datetime.now(UTC), rng=random.Random())
     finally:
         await db.dispose()
+
+
+@cli.command("recording")
+@click.argument("call_id", type=int)
+@json_option
+@click.pass_obj
+def recording_cmd(obj, call_id: int, as_json: bool) -> None:
+    """The path of a call's recording (campaigns with [recording]; removed after its retention)."""
+    from dialer.services.recordings import recording_path
+
+    with obj.engine.connect() as conn:
+        path = recording_path(conn, call_id)
+    if path is None:
+        raise InputError(f"call {call_id} has no recording (its campaign does not record, it did not reach an "
+                         "agent, or the recording was removed after the retention days)")
+    if as_json:
+        emit({"call_id": call_id, "path": path}, True)
+    else:
+        click.echo(path)

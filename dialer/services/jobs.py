@@ -17,6 +17,9 @@ a job).  :mod:`dialer.scheduler` runs them — on one node at a time, recorded i
   needs no rewrite: re-validate the stored zones, count unknown ones, list the zones whose UTC
   offset changes in the next 7 days.
 - ``compliance_report`` — yesterday's report per campaign into ``<data_dir>/reports/``.
+- ``purge_recordings`` — call recordings older than their campaign's ``[recording]
+  retention_days`` are deleted and their path cleared (:mod:`dialer.services.recordings`).
+- ``purge_webhooks`` — webhook events delivered more than 30 days ago leave the outbox.
 - ``purge_stale_claims`` — calls left in flight by a node that is gone (a crash): ended as
   ``UNKNOWN`` ("stale claim purged"), their lead back to ``retry``, due now.
 """
@@ -42,6 +45,7 @@ from campaigns.windows import get_zone
 from dialer.errors import DialerError
 from dialer.job_models import node_heartbeats as heartbeats
 from dialer.models import calls
+from dialer.services.recordings import purge_expired
 from dialer.services.retarget import number_history
 from lists.models import dnc_numbers as dnc
 from lists.models import lead_lists as lists_t
@@ -309,6 +313,29 @@ def purge_stale_claims(ctx: JobContext) -> JobResult:
     return JobResult(counts, f"{counts['calls_purged']} stale calls purged")
 
 
+def purge_recordings(ctx: JobContext) -> JobResult:
+    """Delete recordings past their campaign's retention; clear their paths."""
+    with ctx.engine.begin() as conn:
+        counts = purge_expired(conn, ctx.now)
+    message = f"{counts['deleted']} recordings deleted" + (f", {counts['missing']} already gone" if counts["missing"] else "")
+    if counts["failed"]:
+        return JobResult(counts, message + f"; {counts['failed']} could not be deleted (see the log)", "warning")
+    return JobResult(counts, message)
+
+
+#: How long delivered webhook events stay in the outbox (``dialer webhooks ls`` shows them).
+WEBHOOK_KEEP = timedelta(days=30)
+
+
+def purge_webhooks(ctx: JobContext) -> JobResult:
+    """Delete webhook events delivered more than :data:`WEBHOOK_KEEP` ago."""
+    from dialer.storage.outbox import prune_stmt
+
+    with ctx.engine.begin() as conn:
+        n = conn.execute(prune_stmt(ctx.now - WEBHOOK_KEEP)).rowcount or 0
+    return JobResult({"deleted": n}, f"{n} delivered webhook events removed")
+
+
 JOBS: dict[str, JobSpec] = {
     spec.name: spec
     for spec in (
@@ -319,5 +346,9 @@ JOBS: dict[str, JobSpec] = {
                 "Yesterday's compliance report per campaign (CSV, JSON)."),
         JobSpec("purge_stale_claims", purge_stale_claims, "*/5 * * * *",
                 "End calls a crashed node left in flight; leads back to retry."),
+        JobSpec("purge_recordings", purge_recordings, "45 3 * * *",
+                "Delete call recordings older than their campaign's retention days."),
+        JobSpec("purge_webhooks", purge_webhooks, "50 3 * * *",
+                "Remove webhook events delivered more than 30 days ago from the outbox."),
     )
 }

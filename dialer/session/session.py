@@ -492,6 +492,9 @@ class Session:
         }
         if call.owner is not None:
             variables["DIALER_AGENT"] = call.owner.interface
+        recording = call.campaign.definition.recording
+        if recording.enabled:  # the dialplan records the call once an agent takes it (MixMonitor)
+            variables["DIALER_RECORDING"] = recording.base(call.call_id)
         return Originate(
             call.call_id, call.attempt_id,
             channel=dial.trunk.format(number=call.phone, number_national=call.phone.lstrip("+")),
@@ -593,6 +596,8 @@ class Session:
         }
         log.info("call ended", extra={"call": live.call_id, "campaign": camp.name, "outcome": outcome.value,
                                       "phone": live.phone, "cause": rec.hangup_cause})
+        if outcome is Outcome.CONNECTED and camp.definition.recording.enabled:
+            values["recording_path"] = camp.definition.recording.path(live.call_id)
         if outcome is Outcome.CONNECTED:
             # The agent's disposition decides the lead's next step (or the wrap-up limit's rule).
             self.owed_since[live.call_id] = (agent_name or "", now)  # no agent known: the limit decides

@@ -27,6 +27,7 @@ from typing import Any
 from dialer.clock import Clock, Timer
 from dialer.sim.dialplan import resolve
 from dialer.sim.events import CAUSE_TXT, CLASS_BITS, STATE_DESC, event, lines
+from dialer.sim.recording import write_recording
 from dialer.sim.scenario import QueueConfig, Scenario
 
 KNOWN_TECHS = frozenset(
@@ -254,7 +255,7 @@ class Call:
         "dest_exten", "application", "vars", "timeout", "cid_num", "cid_name", "async_", "outcome",
         "ring_time", "patience", "talk_time", "rng", "phase", "answered_at", "join_at", "queue",
         "orig_pos", "member", "a1", "a2", "ring_at", "connect_at", "t_party", "t_dial", "t_queue",
-        "t_agent", "on_result", "truth", "amd", "lead_id", "channel_ids", "owner",
+        "t_agent", "on_result", "truth", "amd", "lead_id", "channel_ids", "owner", "recording",
     )  # fmt: skip
 
     def __init__(self) -> None:
@@ -269,6 +270,7 @@ class Call:
         self.orig_pos = 0
         self.phase = "dialing"
         self.owner = ""  # DIALER_AGENT: the interface dialled straight instead of the queue
+        self.recording = ""  # the file MixMonitor writes while the call is bridged to an agent
 
     def channels(self) -> list[Channel]:
         return [c for c in (self.c1, self.c2, self.a1, self.a2) if c is not None]
@@ -1215,6 +1217,7 @@ class PBX:
         self.stats.connected += 1
         call.truth.connected = True
         call.truth.agent = iface
+        self._record(call)
         talk = (
             DETERMINISTIC_AGENT_TALK
             if self.scenario.deterministic
@@ -1225,6 +1228,21 @@ class PBX:
             if call.t_party is not None:
                 call.t_party.cancel()
             call.t_party = self._later(call.talk_time, self._party_hangup, call)
+
+    def _record(self, call: Call) -> None:
+        """``DIALER_RECORDING`` set: MixMonitor on the called party's channel once an agent
+        takes the call (queues.conf ``monitor-format``, ``MONITOR_FILENAME``), as Asterisk does."""
+        base = call.vars.get("DIALER_RECORDING", "").strip()
+        if not base or call.recording:
+            return
+        write_recording(base)
+        call.recording = base
+        self._ev("MixMonitorStart", call.c1)
+
+    def _stop_recording(self, call: Call) -> None:
+        if call.recording and call.c1 is not None and call.c1.name in self.channels:
+            self._ev("MixMonitorStop", call.c1)
+        call.recording = ""
 
     def _complete(self, call: Call, reason: str) -> None:
         m, q = call.member, call.queue
@@ -1353,6 +1371,7 @@ class PBX:
     def _end_call(
         self, call: Call, hangups: list[tuple[Channel | None, int]], *, notify: bool = True
     ) -> None:
+        self._stop_recording(call)
         for ch, cause in hangups:
             self._hangup(ch, cause)
         if notify:

@@ -23,7 +23,7 @@ from campaigns.rules import Callback, CallResult, Retry
 from dialer.errors import Conflict, Unavailable
 from dialer.session.commands import CampaignRef
 from dialer.session.dispositions import check_call, check_disposition
-from dialer.storage import calls, campaigns
+from dialer.storage import calls, campaigns, outbox
 from dialer.storage.availability import UNAVAILABLE, unreachable
 from dialer.storage.leads import apply_rules
 from dialer.storage.tables import calls as calls_t
@@ -52,6 +52,10 @@ async def record(
         if winner is None:
             raise Conflict(f"call {row.id}: the wrap-up limit passed and its rules decided already")
         raise Conflict(f"call {row.id} is already disposed ({winner})")
+    hook = camp.definition.webhook
+    if hook is not None and hook.wants("call.disposed"):  # before the lead's own events (their order)
+        await _disposed_event(conn, camp, row, code=code, reason=reason, callback_at=callback_at,
+                              order_form=order_form, note=note, at=now)
     result = CallResult(Outcome.CONNECTED, attempt=row.attempt, placed_at=row.placed_at, disposition=code,
                         reason=reason, callback_at=callback_at, agent=row.agent)
     action = await apply_rules(conn, camp, row.lead_id, result, row.id, now, rng, last_outcome=Outcome.CONNECTED)
@@ -61,6 +65,20 @@ async def record(
         if action.notes:
             out["notes"] = list(action.notes)
     return out
+
+
+async def _disposed_event(conn: AsyncConnection, camp: CampaignRef, row: Any, *, code: str, reason: str | None,
+                          callback_at: datetime | None, order_form: dict | None, note: str | None,
+                          at: datetime) -> None:
+    disposition, refusal = camp.definition.disposition(code), camp.definition.refusal_reason(reason or "")
+    data = {"call": {"id": row.id, "attempt": row.attempt, "agent": row.agent},
+            "disposition": {"code": code, "label": disposition.label if disposition else code,
+                            "refusal_reason": reason, "refusal_label": refusal.label if refusal else None,
+                            "callback_at": callback_at.isoformat() if callback_at else None,
+                            "order_form": order_form or {}, "note": note}}
+    lead = await outbox.lead_row(conn, row.lead_id)
+    await outbox.enqueue(conn, event="call.disposed", event_id=f"call-{row.id}-disposed", campaign_id=camp.id,
+                         campaign=camp.name, lead=lead, data=data, at=at)
 
 
 async def dispose(

@@ -28,6 +28,7 @@ from campaigns.rules import (
 from campaigns.windows import region_code
 from dialer.session.runtime import rule_outcome
 from dialer.session.unknown import after_unknown
+from dialer.storage import outbox
 from dialer.storage.tables import calls, campaigns, dnc, leads, lists_
 from dialer.vocabulary import CALLABLE, LeadStatus, Outcome
 
@@ -196,7 +197,24 @@ async def apply_rules(
                               "callback_owner": None, "callback_exclusive_until": None}
     summary = await _write_step(conn, camp, lead, action, values, now)
     await conn.execute(update(calls).where(calls.c.id == call_id).values(next_action=summary[:200]))
+    if camp.definition.webhook is not None:
+        await _lead_events(conn, camp, lead, call_id, action, values["status"], summary, now)
     return action
+
+
+async def _lead_events(conn: AsyncConnection, camp: CampaignRef, lead: Any, call_id: int, action: NextAction,
+                       status: str, summary: str, now: datetime) -> None:
+    """The webhook events of a rule's decision: ``dnc.added``, then ``lead.finished``."""
+    hook = camp.definition.webhook
+    assert hook is not None
+    common = {"campaign_id": camp.id, "campaign": camp.name, "lead": lead, "at": now}
+    if isinstance(action, AddToDnc) and hook.wants("dnc.added"):
+        await outbox.enqueue(conn, event="dnc.added", event_id=f"call-{call_id}-dnc-added", data={
+            "call_id": call_id, "dnc": {"phone": lead.phone, "scope": action.scope, "reason": action.reason}},
+            **common)
+    if status in (LeadStatus.DONE, LeadStatus.DNC) and hook.wants("lead.finished"):
+        await outbox.enqueue(conn, event="lead.finished", event_id=f"call-{call_id}-lead-finished", data={
+            "call_id": call_id, "status": str(status), "reason": summary, "attempts": lead.attempts}, **common)
 
 
 # ---------------------------------------------------------------------- zone keys

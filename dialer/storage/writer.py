@@ -39,9 +39,10 @@ from dialer.session.commands import (
     SetAgentState,
     WriteCallStatus,
 )
-from dialer.storage import agents, calls
+from dialer.storage import agents, calls, outbox
 from dialer.storage.availability import UNAVAILABLE, unreachable
 from dialer.storage.journal import Journal
+from dialer.vocabulary import CallStatus, Outcome
 
 log = logging.getLogger("dialer.engine")
 
@@ -58,8 +59,12 @@ async def store(conn: AsyncConnection, cmd: Any, rng: random.Random) -> None:
     if isinstance(cmd, WriteCallStatus):
         await conn.execute(calls.status_stmt(cmd.call_id, cmd.status, answered_at=cmd.answered_at,
                                              connected_at=cmd.connected_at, agent=cmd.agent))
+        if cmd.status == CallStatus.CONNECTED:  # the CRM hears of it in the same transaction
+            await outbox.call_connected(conn, cmd.call_id, cmd.connected_at)
     elif isinstance(cmd, EndCall):
         await calls.end_call(conn, cmd.call_id, cmd.values, rng, cmd.rules)
+        if cmd.values.get("outcome") == Outcome.CONNECTED:  # queued once (its event id), if not yet
+            await outbox.call_connected(conn, cmd.call_id, cmd.values.get("connected_at"))
     elif isinstance(cmd, LogAgentState):
         await conn.execute(agents.log_stmt(cmd.agent_id, cmd.campaign_id, cmd.state, cmd.pause_code, cmd.started,
                                                 cmd.ended))

@@ -20,8 +20,9 @@ from dialer.web.events import EventHub
 from dialer.web.throttle import SignInThrottle
 
 #: No inline script or style, nothing from another origin, no framing.
-CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
-       "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+#: ``media-src 'self'``: the wallboard's player of call recordings (/api/calls/{id}/recording).
+CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; media-src 'self'; "
+       "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 
 ROUTES: list[BaseRoute] = [
     Route("/", lambda request: pages.RedirectResponse("/agent", status_code=307), methods=["GET"]),

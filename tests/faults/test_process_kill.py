@@ -36,7 +36,7 @@ def _free_port() -> int:
 
 async def _cli(env: dict[str, str], *args: str) -> tuple[int, str]:
     result = await asyncio.to_thread(CliRunner().invoke, main, list(args), env=env)
-    return result.exit_code, result.output
+    return result.exit_code, result.stdout  # (the logs go to stderr)
 
 
 class Daemon:
