@@ -115,7 +115,7 @@ def recording_cmd(obj, call_id: int, as_json: bool) -> None:
     """The path of a call's recording (campaigns with [recording]; removed after its retention)."""
     from dialer.services.recordings import recording_path
 
-    with obj.engine.connect() as conn:
+    with obj.reader.connect() as conn:
         path = recording_path(conn, call_id)
     if path is None:
         raise InputError(f"call {call_id} has no recording (its campaign does not record, it did not reach an "

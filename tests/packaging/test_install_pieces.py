@@ -81,7 +81,7 @@ READ_ONLY = [
     ["campaigns", "ls"], ["campaigns", "show", "x"], ["campaigns", "status", "x"], ["lists", "ls"],
     ["lists", "show", "x"], ["calls", "ls"], ["calls", "show", "1"], ["agents", "ls"], ["report", "x"],
     ["dnc", "check", "+12125550143"], ["jobs", "history"], ["lists", "audit", "x"],
-    ["campaigns", "why", "x"], ["campaigns", "forecast", "x"],
+    ["campaigns", "why", "x"], ["campaigns", "forecast", "x"], ["calls", "recording", "1"], ["webhooks", "ls"],
 ]
 
 
