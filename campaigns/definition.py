@@ -11,7 +11,6 @@ The file format is documented in ``docs/campaigns.md``.
 from __future__ import annotations
 
 import re
-import string
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from campaigns import pbxnames
+from campaigns import trunk as trunk_template
 from campaigns.integrations import (
     RecordingSettings,
     WebhookSettings,
@@ -80,7 +80,7 @@ class DialSettings:
     ratio: float = 1.0  # ratio mode: lines per ready agent
     max_lines_per_agent: float = 3.0  # predictive: never more lines than this per ready agent
     abandon_target: float = MAX_ABANDON_TARGET  # fraction, never above 0.03
-    trunk: str = ""  # dial string template with {number}, e.g. PJSIP/{number}@carrier
+    trunk: str = ""  # dial string template, e.g. PJSIP/{e164}@carrier (campaigns.trunk)
     caller_id: str | None = None
     max_lines: int = 10  # concurrent calls for the campaign
     ring_timeout: int = 25  # seconds, at least 15
@@ -88,10 +88,12 @@ class DialSettings:
     amd: bool = False
     list_order: Literal["priority", "mix"] = "priority"
     new_first: bool = True  # new leads before recycled ones (callbacks due always come first)
+    wrapup_limit: int = 600  # seconds an agent may take to dispose a call; then the rules decide
 
     def dial_string(self, number: str) -> str:
-        """The Originate channel for ``number`` (``PJSIP/+15551234567@carrier``)."""
-        return self.trunk.replace("{number}", number)
+        """The Originate channel for ``number`` (E.164) as the template wants it
+        (``PJSIP/+15551234567@carrier``, ``PJSIP/15551234567@carrier``...)."""
+        return trunk_template.dial_string(self.trunk, number)
 
 
 @dataclass(frozen=True)
@@ -231,7 +233,7 @@ _TOP_KEYS = (
 )  # fmt: skip
 _DIAL_KEYS = (
     "mode", "ratio", "max_lines_per_agent", "abandon_target", "trunk", "caller_id",
-    "max_lines", "ring_timeout", "queue", "amd", "list_order", "new_first",
+    "max_lines", "ring_timeout", "queue", "amd", "list_order", "new_first", "wrapup_limit",
 )  # fmt: skip
 
 
@@ -349,21 +351,9 @@ def _parse_dial(data: Mapping[str, Any], name: str, problems: Problems) -> DialS
         else:
             abandon = float(value)
     trunk = r.text("trunk", "", required=True) or ""
-    if trunk.strip():
-        try:
-            names = {f for _, f, _, _ in string.Formatter().parse(trunk) if f is not None}
-        except ValueError as exc:
-            r.bad("trunk", f"invalid template: {exc}")
-        else:
-            if "number" not in names:
-                r.bad(
-                    "trunk",
-                    f"must contain {{number}}, e.g. 'PJSIP/{{number}}@carrier' (got {trunk!r})",
-                )
-            if extra := names - {"number"}:
-                r.bad("trunk", f"only {{number}} may be used (found {', '.join(sorted(extra))})")
-            elif "number" in names and (problem := pbxnames.trunk_problem(trunk)):
-                r.bad("trunk", problem)
+    problem = trunk.strip() and (trunk_template.template_problem(trunk) or pbxnames.trunk_problem(trunk))
+    if problem:
+        r.bad("trunk", problem)
     ring = d.ring_timeout
     if "ring_timeout" in data:
         value = data["ring_timeout"]
@@ -400,6 +390,7 @@ def _parse_dial(data: Mapping[str, Any], name: str, problems: Problems) -> DialS
         amd=r.boolean("amd", d.amd),
         list_order=r.choice("list_order", ("priority", "mix"), d.list_order),
         new_first=r.boolean("new_first", d.new_first),
+        wrapup_limit=r.integer("wrapup_limit", d.wrapup_limit, 10, 3600),
     )
 
 
@@ -641,6 +632,7 @@ def definition_to_data(d: CampaignDefinition) -> dict[str, Any]:
         "amd": dial.amd,
         "list_order": dial.list_order,
         "new_first": dial.new_first,
+        "wrapup_limit": dial.wrapup_limit,
     }
     if dial.caller_id is not None:
         dial_data["caller_id"] = dial.caller_id

@@ -19,7 +19,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 
 from campaigns import store as campaign_store
 from campaigns.definition import CampaignDefinition, load_definition
@@ -70,6 +70,20 @@ class DemoOptions:
     campaign_file: Path = DEMO_CAMPAIGN
     start: datetime | None = None  # the scaled clock's first moment (None: now); tests pin it
     scenario_overrides: dict[str, Any] = field(default_factory=dict)
+    http_port: int | None = None  # serve the desktop and the wallboard there (None: no HTTP)
+
+
+#: The demo's desktop accounts: a person may act as agent ``you`` and watch as ``supervisor``.
+DEMO_AGENT, DEMO_SUPERVISOR = "you", "supervisor"
+
+
+@dataclass(frozen=True)
+class DemoDesktop:
+    """Where the demo serves the pages, and the accounts to sign in with (made for this run)."""
+
+    agent_url: str
+    supervisor_url: str
+    password: str
 
 
 def demo_regions(window: CallingWindow, at: datetime, minutes: float) -> list[tuple[str, str, str, int]]:
@@ -105,8 +119,9 @@ class SimulatedAgents:
     """Agent desktops played by the computer: each call is disposed after a wrap-up time."""
 
     def __init__(self, engine: Engine, definition: CampaignDefinition, rng: random.Random,
-                 wrap_up: tuple[float, float] = (4.0, 15.0)) -> None:
+                 wrap_up: tuple[float, float] = (4.0, 15.0), humans: frozenset[str] = frozenset()) -> None:
         self.engine = engine
+        self.humans = humans  # agents played by a person at the desktop: never disposed here
         self.definition = definition
         self.rng = rng
         self.wrap_up = wrap_up
@@ -119,7 +134,7 @@ class SimulatedAgents:
                 self._on_event("disposition_due", {"agent": agent.name, "call_id": call_id})
 
     def _on_event(self, kind: str, data: dict) -> None:
-        if kind == "disposition_due" and data.get("agent"):
+        if kind == "disposition_due" and data.get("agent") and data["agent"] not in self.humans:
             task = asyncio.get_running_loop().create_task(self._dispose(data["agent"], data["call_id"]))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
@@ -192,6 +207,7 @@ class DemoRun:
     definition: CampaignDefinition
     task: asyncio.Task
     import_result: Any
+    desktop: DemoDesktop | None = None
 
     async def stop(self) -> None:
         self.daemon.request_stop()
@@ -235,6 +251,7 @@ async def start_demo(opts: DemoOptions, *, log_file: Path | None = None) -> Demo
             {"name": n, "interface": f"Local/{9001 + i}@sim-agents", "token_hash": token_hash(f"demo-{n}"),
              "state": "logged_out"} for i, n in enumerate(names)
         ])
+        desktop = _desktop_accounts(conn, opts, applied.campaign_id, len(names)) if opts.http_port is not None else None
     engine.dispose()
     del applied
 
@@ -242,7 +259,11 @@ async def start_demo(opts: DemoOptions, *, log_file: Path | None = None) -> Demo
     server = await start_server(sim, "127.0.0.1", 0)
     settings.ami.port = server.port
     settings.ami.ping_interval = 5.0
-    daemon = Server(settings, clock=clock, node="demo", http=False, drain_timeout=120.0, pacing_interval=1.0)
+    if opts.http_port is not None:
+        settings.http.port = opts.http_port
+        settings.http.screen_number = "full"  # made-up numbers
+    daemon = Server(settings, clock=clock, node="demo", http=opts.http_port is not None, drain_timeout=120.0,
+                    pacing_interval=1.0)
     task = asyncio.create_task(daemon.serve())
     started = asyncio.create_task(daemon.started.wait())
     await asyncio.wait({task, started}, return_when=asyncio.FIRST_COMPLETED)
@@ -252,10 +273,33 @@ async def start_demo(opts: DemoOptions, *, log_file: Path | None = None) -> Demo
         task.result()
     eng = daemon.engine
     assert eng is not None
-    agents = SimulatedAgents(eng, definition, random.Random(opts.seed + 1))
+    agents = SimulatedAgents(eng, definition, random.Random(opts.seed + 1), humans=frozenset({DEMO_AGENT}))
     for n in names:
         await eng.agent_login(n, definition.name)
-    return DemoRun(settings, sim, server, daemon, eng, agents, definition, task, result)
+    return DemoRun(settings, sim, server, daemon, eng, agents, definition, task, result, desktop)
+
+
+def _desktop_accounts(conn: Any, opts: DemoOptions, campaign_id: int, n: int) -> DemoDesktop:
+    """Agent ``you`` (a simulated phone that answers, assigned to the campaign) and a
+    ``supervisor``, both with one fresh password printed by ``dialer demo``."""
+    import secrets
+
+    from dialer.models import agent_campaigns
+    from dialer.web.passwords import hash_password
+
+    password = secrets.token_urlsafe(9)
+    hashed = hash_password(password)
+    conn.execute(insert(agents_t), [
+        {"name": DEMO_AGENT, "interface": f"Local/{9001 + n}@sim-agents", "token_hash": token_hash(secrets.token_hex()),
+         "state": "logged_out", "password_hash": hashed, "role": "agent"},
+        {"name": DEMO_SUPERVISOR, "interface": f"Local/{9002 + n}@sim-agents",
+         "token_hash": token_hash(secrets.token_hex()), "state": "logged_out", "password_hash": hashed,
+         "role": "supervisor"},
+    ])
+    you = conn.execute(select(agents_t.c.id).where(agents_t.c.name == DEMO_AGENT)).scalar_one()
+    conn.execute(insert(agent_campaigns).values(agent_id=you, campaign_id=campaign_id))
+    base = f"http://127.0.0.1:{opts.http_port}"
+    return DemoDesktop(f"{base}/agent", f"{base}/supervisor", password)
 
 
 def final_report(run: DemoRun) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from dialer.metrics import DaemonMetrics
 from dialer.pbx import OriginateRefused, PbxLink, perform, queue_members
 from dialer.services.diagnostics import top_reason
 from dialer.session import (
+    MAX_WRAPUP,
     CampaignRuntime,
     ClaimPlan,
     Command,
@@ -42,6 +43,7 @@ from dialer.storage import calls as calls_db
 from dialer.storage import campaigns as campaigns_db
 from dialer.storage import dispositions
 from dialer.storage import leads as leads_db
+from dialer.storage import ledger as ledger_db
 from dialer.storage.details import call_details
 from dialer.storage.writer import Writer
 from dialer.vocabulary import CampaignStatus
@@ -59,8 +61,10 @@ class Engine:
 
     def __init__(self, db: AsyncEngine, link: PbxLink, clock: Clock, *, node: str = "node1",
                  pacing_interval: float = 1.0, drain_timeout: float = 60.0, context: str = "dialer-connect",
-                 seed: int | None = None) -> None:
+                 seed: int | None = None, ledger_interval: float = 5.0) -> None:
         self.db = db
+        self.ledger_interval = ledger_interval  # clock seconds between reads of the peers' abandons
+        self._peers_at = float("-inf")
         self.link = link
         self.clock = clock
         self.node = node
@@ -142,7 +146,7 @@ class Engine:
         if dial:
             # Rolling abandon counts survive restarts: the live answers of the last 30 days.
             since = self.clock.now() - timedelta(days=LEDGER_DAYS)
-            self.session.add_campaign(camp, await calls_db.live_answers(conn, row.id, since))
+            self.session.add_campaign(camp, await calls_db.live_answers(conn, row.id, since, self.node))
         return camp
 
     async def reload_campaigns(self) -> None:
@@ -229,6 +233,7 @@ class Engine:
             if mono - last_save >= 60.0:
                 last_save = mono
                 await self._save_stats()
+                await self.expire_orphans()
 
     async def flush(self) -> None:
         """Wait until every queued database write is done (tests, reports)."""
@@ -280,6 +285,21 @@ class Engine:
             else:
                 await calls_db.expire_disposition(conn, cmd.call_id, cmd.at, self.rng, self._campaign_ref)
 
+    async def expire_orphans(self, node_timeout: float = 90.0, wrapup: float = MAX_WRAPUP) -> int:
+        """Apply the wrap-up limit's rule to the undisposed calls of nodes that are gone (their
+        leads would wait for a disposition no one will give); how many."""
+        try:
+            at = self.clock.now()
+            async with self.db.connect() as conn:
+                ids = (await conn.execute(calls_db.orphaned_stmt(
+                    self.node, at, timedelta(seconds=node_timeout), timedelta(seconds=wrapup)))).scalars().all()
+            for call_id in ids:
+                await self._write_now(commands.ExpireDisposition(call_id, "", at))
+        except Exception:
+            log.exception("expiring a gone node's dispositions failed")
+            return 0
+        return len(ids)
+
     def _campaign_ref(self, campaign_id: int) -> Any:
         return self.campaigns[campaign_id].ref if campaign_id in self.campaigns else None
 
@@ -323,6 +343,8 @@ class Engine:
     async def pace_once(self) -> None:
         """One pacing pass over every active campaign."""
         now = self.now()
+        if now - self._peers_at >= self.ledger_interval:
+            await self.sync_peers(now)
         for camp_id in list(self.campaigns) if self.writer.healthy else ():  # none while the database is away
             plan = self.session.plan_claim(camp_id, now)
             if plan is not None:
@@ -330,6 +352,21 @@ class Engine:
                 claimed = await self._claim(plan, now)
                 self.metrics.claimed(name, plan.n, len(claimed), time.perf_counter() - started)
                 self._run(self.session.leads_claimed(plan, claimed, now))
+
+    async def sync_peers(self, now: float) -> None:
+        """Read the other nodes' abandon counts (the campaign-wide ledger, docs/scaling.md); a
+        failed read puts the campaigns on progressive, then stops them (dialer.pacing.shared)."""
+        self._peers_at = now
+        try:
+            async with self.db.connect() as conn:
+                counts = await ledger_db.peer_counts(conn, self.node, self.clock.now())
+        except Exception as exc:
+            if fell := self.session.peers_failed(now):
+                log.warning("campaign abandon ledger unreadable: progressive only, then no calls",
+                            extra={"campaigns": fell, "error": type(exc).__name__})
+            return
+        if back := self.session.peers_read(counts, now):
+            log.info("campaign abandon ledger readable again", extra={"campaigns": back})
 
     async def _claim(self, plan: ClaimPlan, now: float) -> list[ClaimedLead]:
         """Claim the plan's leads (a ``calls`` row each); owned callbacks whose owner cannot take
@@ -359,6 +396,13 @@ class Engine:
     def link_lost(self) -> None:
         """The AMI link dropped: calls in flight are unknown until reconciled."""
         self._run(self.session.link_lost(self.now()))
+
+    def pbx_stopping(self, stopping: bool, reason: str = "") -> None:
+        """The PBX says it is shutting down (no Originates until it is back), or no longer."""
+        if stopping:
+            self._run(self.session.pbx_shutting_down(self.now(), reason or "Asterisk is shutting down"))
+        else:
+            self.session.pbx_resumed()
 
     def reconciled(self, channels: Iterable[CoreShowChannel]) -> None:
         """Logged in again and ``CoreShowChannels`` taken: settle the calls that were in flight."""
@@ -412,13 +456,13 @@ class Engine:
 
     async def dispose(self, call_id: int, *, code: str, reason: str | None = None,
                       callback_at: datetime | None = None, order_form: dict | None = None, note: str | None = None,
-                      agent_name: str | None = None) -> dict:
+                      agent_name: str | None = None, owned: bool = True) -> dict:
         """Record the agent's disposition of a connected call and decide the lead's next step."""
         await self.flush()  # the call's own updates (agent, end) may still be queued
         result = await dispositions.dispose(
             self.db, call_id, code=code, reason=reason, callback_at=callback_at, order_form=order_form, note=note,
             agent_name=agent_name, now=self.clock.now(), rng=self.rng, lock=self._db_lock,
-            campaign=self._campaign_ref)
+            campaign=self._campaign_ref, owned=owned)
         await self._execute(self.session.disposed(call_id, self.now()))
         return result
 

@@ -43,6 +43,8 @@ class NodeHeartbeat(Base):
     pid: Mapped[int | None] = mapped_column(Integer)
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    pbx: Mapped[str | None] = mapped_column(String(200))  # the AMI address of the node's PBX
+    version: Mapped[str | None] = mapped_column(String(32))  # the dialer's version
 
 
 job_runs = cast(Table, JobRun.__table__)

@@ -138,6 +138,23 @@ class AgentStateLog(Base):
     __table_args__ = (Index("ix_agent_state_log_campaign_started", "campaign_id", "started_at"),)
 
 
+class AuditEntry(Base):
+    """Who did what, when and from where (append-only: database triggers refuse updates and
+    deletes; written through :mod:`dialer.storage.audit`)."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    actor: Mapped[str] = mapped_column(String(100))  # an agent or supervisor name, "admin", "cli:<user>"
+    action: Mapped[str] = mapped_column(String(32))  # a dialer.vocabulary.AuditAction
+    target: Mapped[str | None] = mapped_column(String(200))  # the agent, call, number, campaign or list
+    source: Mapped[str | None] = mapped_column(String(100))  # the client address, "cli", "daemon"
+    detail: Mapped[dict | None] = mapped_column(JSON)
+
+    __table_args__ = (Index("ix_audit_log_at", "at"),)
+
+
 class PacingState(Base):
     """A campaign's learned pacing statistics, so that they survive restarts."""
 
@@ -176,6 +193,20 @@ class WebhookEvent(Base):
     )
 
 
+class AbandonMinute(Base):
+    """The campaign-wide abandon ledger: one node's live answers of one campaign in one minute,
+    upserted by that node's writer and summed by every node's governor (docs/scaling.md)."""
+
+    __tablename__ = "abandon_minutes"
+    __table_args__ = (Index("ix_abandon_minutes_campaign_minute", "campaign_id", "minute"),)
+
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True)
+    node: Mapped[str] = mapped_column(String(64), primary_key=True)
+    minute: Mapped[datetime] = mapped_column(UtcDateTime(), primary_key=True)
+    abandoned: Mapped[int] = mapped_column(Integer, default=0)
+    connected: Mapped[int] = mapped_column(Integer, default=0)
+
+
 # The tables under their names, for Core queries (imported as objects, never looked up by name).
 calls = cast(Table, Call.__table__)
 agents = cast(Table, Agent.__table__)
@@ -184,3 +215,5 @@ web_sessions = cast(Table, WebSession.__table__)
 agent_state_log = cast(Table, AgentStateLog.__table__)
 pacing_state = cast(Table, PacingState.__table__)
 webhook_outbox = cast(Table, WebhookEvent.__table__)
+audit_log = cast(Table, AuditEntry.__table__)
+abandon_minutes = cast(Table, AbandonMinute.__table__)

@@ -16,6 +16,7 @@ from dialer.ami.events import (
     AmiEvent,
     LinkLost,
     LinkUp,
+    PbxStopping,
     QueueMember,
     Reconciled,
     ReconcileFailed,
@@ -205,6 +206,8 @@ def route_to(engine_ref: list[Any]) -> Any:
             engine.reconciled(item.channels)
         elif isinstance(item, ReconcileFailed):  # the link is up: status "reconciling", no pacing yet
             engine.session.reconcile_failed(item.reason, item.attempt, item.retry_in)
+        elif isinstance(item, PbxStopping):
+            engine.pbx_stopping(item.stopping, item.reason)
         elif isinstance(item, LinkUp):
             if item.reconnected:  # up again; calls are placed once reconciled
                 engine.session.link_restored()

@@ -45,6 +45,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
+from dialer import __version__
 from dialer.clock import Clock, RealClock
 from dialer.errors import ConfigError, InputError
 from dialer.job_models import job_runs
@@ -257,16 +258,17 @@ class JobRunner:
                 out[name] = due
         return out
 
-    def heartbeat(self, role: str, started_at: datetime) -> None:
+    def heartbeat(self, role: str, started_at: datetime, pbx: str | None = None) -> None:
+        """Say this node is alive (and, a node's registration, which PBX and version it runs)."""
         now = self.clock.now()
+        values = {"role": role, "pid": os.getpid(), "started_at": started_at, "seen_at": now,
+                  "pbx": pbx, "version": __version__}
         with self.engine.begin() as conn:
-            if conn.execute(update(heartbeats).where(heartbeats.c.node == self.node)
-                            .values(role=role, pid=os.getpid(), seen_at=now)).rowcount:
+            if conn.execute(update(heartbeats).where(heartbeats.c.node == self.node).values(**values)).rowcount:
                 return
         try:
             with self.engine.begin() as conn:
-                conn.execute(insert(heartbeats).values(node=self.node, role=role, pid=os.getpid(),
-                                                       started_at=started_at, seen_at=now))
+                conn.execute(insert(heartbeats).values(node=self.node, **values))
         except IntegrityError:
             pass  # another process of the same node name wrote it first
 
@@ -293,8 +295,10 @@ class JobScheduler:
         catch_up: bool = True,
         heartbeat_interval: float = 30.0,
         context: dict[str, Any] | None = None,
+        pbx: str | None = None,
     ) -> None:
         self.settings = settings
+        self.pbx = pbx
         self.node = node
         self.clock = clock or RealClock()
         self.role = role
@@ -387,7 +391,7 @@ class JobScheduler:
     async def beat(self) -> None:
         assert self.runner is not None
         try:
-            await asyncio.to_thread(self.runner.heartbeat, self.role, self._started_at)
+            await asyncio.to_thread(self.runner.heartbeat, self.role, self._started_at, self.pbx)
         except Exception:
             log.exception("heartbeat failed")
 

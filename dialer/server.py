@@ -97,7 +97,7 @@ class Server:
         self.pacing_interval = pacing_interval
         self.engine: Engine | None = None
         self.client: AmiClient | None = None
-        self.jobs: Any = None  # the JobScheduler
+        self.jobs: Any = None  # the node's JobScheduler while it serves
         self._reloads: set[asyncio.Task] = set()
         self.webhooks: Deliverer | None = None
         self.webhooks_task: asyncio.Task | None = None
@@ -136,8 +136,11 @@ class Server:
     async def _start_jobs(self, engine: Engine, *, catch_up: bool = True) -> None:
         from dialer.scheduler import JobScheduler  # overnight jobs (docs/scheduler.md)
 
+        assert self.client is not None
+        # heartbeats every 30 s of the node's clock (APScheduler counts real seconds)
         self.jobs = JobScheduler(self.settings, node=self.node, clock=self.clock, catch_up=catch_up,
-                                 live_calls=lambda: list(engine.live))
+                                 live_calls=lambda: list(engine.live), pbx=self.client.where,
+                                 heartbeat_interval=30.0 / self.clock.speed)
         await self.jobs.start()
 
     async def serve(self) -> None:
@@ -159,6 +162,26 @@ class Server:
                 await self.jobs.stop()
                 self.jobs = None
 
+    async def _connect(self) -> bool:
+        """Log in to the PBX, retrying with backoff while it cannot be reached (each attempt
+        logged, never the secret); False when a stop is asked for first."""
+        assert self.client is not None
+        log.info("connecting to the PBX", extra={"ami": self.client.where})
+        connect = asyncio.ensure_future(self.client.connect(retry=True))
+        stop = asyncio.ensure_future(self._stop.wait())
+        try:
+            await asyncio.wait({connect, stop}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+        if not connect.done():
+            connect.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await connect
+            log.info("shutdown requested before the PBX could be reached")
+            return False
+        connect.result()
+        return True
+
     async def _serve(self) -> None:
         url = self.settings.database_url
         open_engine(url).dispose()  # migrations, with a clear error when unreachable
@@ -167,7 +190,8 @@ class Server:
         self.client = AmiClient(self.settings.ami, route_to(ref))
         api = None
         try:
-            await self.client.connect()
+            if not await self._connect():
+                return
             engine = Engine(db, AmiLink(self.client), self.clock, node=self.node,
                             drain_timeout=self.drain_timeout, pacing_interval=self.pacing_interval)
             self.engine = engine

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -48,6 +49,9 @@ class LogSettings:
     mask_numbers: bool = True
 
 
+SCREEN_NUMBER = ("full", "last4", "hidden")
+
+
 @dataclass
 class HttpSettings:
     host: str = "127.0.0.1"
@@ -60,6 +64,18 @@ class HttpSettings:
     keep_alive_timeout: float = 5.0  # an idle connection is closed after
     max_header_bytes: int = 16 * 1024  # request line and headers; 431/400 above
     max_connections: int = 200  # concurrent connections; 503 above
+    # The customer's number on the agent's screen: "full", "last4" (+1 *** *** 0143) or "hidden".
+    screen_number: str = "last4"
+    # TLS: both files (PEM) to serve HTTPS; the session cookie is then Secure.  Empty: plain HTTP.
+    cert_file: str = ""
+    key_file: str = ""
+    # Origins (comma-separated, e.g. "https://desk.example.com") allowed to call the API from a
+    # desktop served elsewhere (CORS); empty: none.
+    cors_origins: str = ""
+
+    @property
+    def cors_list(self) -> list[str]:
+        return [o.strip().rstrip("/") for o in self.cors_origins.split(",") if o.strip()]
 
     def limit_problems(self) -> list[str]:
         """The API limits out of their ranges, one line each (for :func:`validate`)."""
@@ -68,8 +84,20 @@ class HttpSettings:
             "header_timeout": (0.1, 3600), "keep_alive_timeout": (0.1, 3600),
             "max_header_bytes": (1024, 1 << 20), "max_connections": (1, 100_000),
         }
-        return [f"http.{name} {getattr(self, name)!r} is not between {low:g} and {high:g}"
-                for name, (low, high) in bounds.items() if not low <= getattr(self, name) <= high]
+        problems = [f"http.{name} {getattr(self, name)!r} is not between {low:g} and {high:g}"
+                    for name, (low, high) in bounds.items() if not low <= getattr(self, name) <= high]
+        if bool(self.cert_file) != bool(self.key_file):
+            problems.append("http.cert_file and http.key_file: give both (TLS) or neither")
+        for name in ("cert_file", "key_file"):
+            path = getattr(self, name)
+            if path and not Path(path).is_file():
+                problems.append(f"http.{name} {path!r}: no such file")
+        for origin in self.cors_list:
+            if origin != "*" and not re.fullmatch(r"https?://[^/\s]+", origin):
+                problems.append(f"http.cors_origins: {origin!r} is not an origin like https://desk.example.com")
+        if self.screen_number not in SCREEN_NUMBER:
+            problems.append(f"http.screen_number {self.screen_number!r} is not one of {', '.join(SCREEN_NUMBER)}")
+        return problems
 
 
 @dataclass

@@ -46,6 +46,7 @@ class Outcome(StrEnum):
     CONGESTION = "CONGESTION"
     INVALID_NUMBER = "INVALID_NUMBER"
     FAILED = "FAILED"
+    PBX_DOWN = "PBX_DOWN"  # refused or cut short by the PBX shutting down: the attempt is given back
     UNKNOWN = "UNKNOWN"
 
 
@@ -70,6 +71,27 @@ class CampaignStatus(StrEnum):
     ACTIVE = "active"
     PAUSED = "paused"
     STOPPED = "stopped"
+
+
+class AuditAction(StrEnum):
+    """What an ``audit_log`` row records (``dialer audit ls``)."""
+
+    SIGN_IN = "sign_in"
+    SIGN_IN_FAILED = "sign_in_failed"
+    SIGN_OUT = "sign_out"
+    LOGIN = "login"  # into a campaign's queue
+    LOGOUT = "logout"
+    PAUSE = "pause"
+    READY = "ready"
+    DISPOSITION = "disposition"
+    DNC_ADDED = "dnc_added"
+    FORCE_PAUSE = "force_pause"  # a supervisor paused an agent
+    FORCE_LOGOUT = "force_logout"  # a supervisor logged an agent out
+    CAMPAIGN_STARTED = "campaign_started"
+    CAMPAIGN_PAUSED = "campaign_paused"
+    CAMPAIGN_STOPPED = "campaign_stopped"
+    LIST_IMPORTED = "list_imported"
+    LIST_DELETED = "list_deleted"
 
 
 #: Pause code the engine sets while an agent wraps up a call (the queue must not ring them).

@@ -7,7 +7,11 @@ It adds what a dialer needs and panoramisk 1.4 does not do (see ``docs/ami.md``)
 - reconnect with exponential backoff and jitter (panoramisk's own fixed-delay reconnect and its
   unchecked Ping are switched off), re-login, then ``CoreShowChannels`` to reconcile — retried
   with backoff while the link is up, each failure reported (``ReconcileFailed``);
-- a watchdog Ping whose missing or wrong Pong declares the link dead;
+- a watchdog Ping whose missing or wrong Pong declares the link dead — but a PBX answering
+  "Asterisk is shutting down" is alive: ``PbxStopping`` is delivered (once; again with
+  ``stopping=False`` if it answers normally later) and the link is kept until the PBX closes it,
+  so that the calls still live end on it; a login refused that way is retried like a refused
+  connection, never taken for bad credentials;
 - per-action timeouts, and actions in flight failed (not silently re-sent: panoramisk would
   re-send an Originate after a reconnect) when the link drops;
 - Originate always ``Async: true`` and answered by its immediate response, so that
@@ -40,8 +44,10 @@ from dialer.ami.events import (
     CoreShowChannel,
     LinkLost,
     LinkUp,
+    PbxStopping,
     Reconciled,
     ReconcileFailed,
+    is_shutting_down,
     parse_event,
 )
 from dialer.ami.ids import OriginateIds, originate_ids
@@ -63,7 +69,7 @@ __all__ = [
 
 log = logging.getLogger("dialer.ami")
 
-AmiItem = AmiEvent | LinkUp | LinkLost | Reconciled | ReconcileFailed
+AmiItem = AmiEvent | LinkUp | LinkLost | Reconciled | ReconcileFailed | PbxStopping
 T = TypeVar("T")
 
 
@@ -146,6 +152,7 @@ class AmiClient:
         self._reconcile_owed = False
         self._tasks: list[asyncio.Task[None]] = []
         self._redact = _Redact(settings.secret.reveal())
+        self._pbx_stopping = False  # the PBX answers "Asterisk is shutting down"
         self.reconnects = 0
         self.last_pong_rtt: float | None = None
 
@@ -170,10 +177,28 @@ class AmiClient:
 
     # ------------------------------------------------------------------ lifecycle
 
-    async def connect(self) -> None:
-        """Connect and log in (raising a clear :class:`AmiError`), then keep the link up."""
+    async def connect(self, *, retry: bool = False) -> None:
+        """Connect and log in (raising a clear :class:`AmiError`), then keep the link up.
+
+        ``retry``: a PBX that cannot be reached yet (refused, timed out, shutting down) is tried
+        again with the reconnect backoff, each failure logged, until it answers (cancel to give
+        up); refused credentials still raise at once — waiting would not fix them."""
         self._closing = False
-        await self._open(reconnected=False)
+        attempt = 0
+        while True:
+            try:
+                await self._open(reconnected=False)
+                break
+            except AmiAuthError:
+                raise
+            except AmiError as exc:
+                if not retry:
+                    raise
+                delay = self.backoff(attempt)
+                attempt += 1
+                log.warning("PBX not reachable; retrying", extra={
+                    "ami": self.where, "error": str(exc), "attempt": attempt, "retry_in": round(delay, 3)})
+                await self.clock.sleep(delay)
         loop = asyncio.get_running_loop()
         self._tasks = [
             loop.create_task(self._supervise(), name="ami-reconnect"),
@@ -261,6 +286,7 @@ class AmiClient:
         finally:
             self._logging_in = False
         self._logged_in = True
+        self._pbx_stopping = False
         self._down.clear()
         log.info("AMI logged in", extra={"ami": self.where, "user": s.username})
         self._deliver(LinkUp(reconnected=reconnected))
@@ -297,6 +323,8 @@ class AmiClient:
         if not resp.success:
             self._abort()
             message = str(resp.get("Message") or "refused")
+            if is_shutting_down(message):
+                raise AmiConnectError(f"AMI at {self.where} refused the login: {message}")
             raise AmiAuthError(
                 f"AMI login as {s.username!r} refused by {self.where}: {message}"
                 " (check the username and secret)"
@@ -438,10 +466,27 @@ class AmiClient:
             return f"no Pong within {timeout:g} s"
         except AmiError as exc:
             return str(exc)
+        if self._stopping_answer(resp):
+            return None  # alive; the PBX closes the link when it has stopped
         if resp.get("Response") != "Success" or resp.get("Ping") != "Pong":
             return "wrong answer to Ping"
         self.last_pong_rtt = self.clock.monotonic() - start
+        if self._pbx_stopping:  # answered normally again: the shutdown was aborted
+            self._pbx_stopping = False
+            log.info("AMI: the PBX is no longer shutting down", extra={"ami": self.where})
+            self._deliver(PbxStopping(False))
         return None
+
+    def _stopping_answer(self, resp: Any) -> bool:
+        """``resp`` is an error saying the PBX is shutting down (``PbxStopping`` delivered once)."""
+        message = str(resp.get("Message", "")) if resp.get("Response") == "Error" else ""
+        if not is_shutting_down(message):
+            return False
+        if not self._pbx_stopping:
+            self._pbx_stopping = True
+            log.warning("AMI: the PBX is shutting down", extra={"ami": self.where, "answer": message})
+            self._deliver(PbxStopping(True, message))
+        return True
 
     def _deliver(self, item: AmiItem) -> None:
         try:
@@ -488,6 +533,7 @@ class AmiClient:
     async def send(self, fields: Mapping[str, Any], *, timeout: float | None = None) -> Message:
         """Any single-response action; raises :class:`AmiActionError` on ``Response: Error``."""
         resp = await self._request(fields, timeout=timeout)
+        self._stopping_answer(resp)
         if resp.get("Response") in ("Error", "Fail", "Failure"):
             raise AmiActionError(str(fields.get("Action")), str(resp.get("Message", "")))
         return resp
@@ -497,8 +543,10 @@ class AmiClient:
     ) -> list[Message]:
         resp = await self._request(fields, timeout=timeout, as_list=None)
         if not isinstance(resp, list):  # a single response: an error
+            self._stopping_answer(resp)
             raise AmiActionError(str(fields.get("Action")), str(resp.get("Message", "")))
         first = resp[0]
+        self._stopping_answer(first)
         if first.get("Response") in ("Error", "Fail", "Failure"):
             raise AmiActionError(str(fields.get("Action")), str(first.get("Message", "")))
         return resp[1:]

@@ -37,6 +37,7 @@ __all__ = [
     "Newchannel",
     "Newstate",
     "OriginateResponse",
+    "PbxStopping",
     "QueueCallerAbandon",
     "QueueCallerJoin",
     "QueueCallerLeave",
@@ -51,6 +52,7 @@ __all__ = [
     "Reconciled",
     "Shutdown",
     "UserEvent",
+    "is_shutting_down",
     "parse_event",
 ]
 
@@ -517,6 +519,25 @@ def parse_event(frame: Mapping[str, Any]) -> AmiEvent | None:
 # ------------------------------------------------------------------ link notifications
 # Not AMI events: what the client tells the core about the link itself, on the same channel
 # as the events, so that their order relative to the events is kept.
+
+
+#: What Asterisk answers to every action once a shutdown has begun (``core stop gracefully``).
+SHUTTING_DOWN = "Asterisk is shutting down"
+
+
+def is_shutting_down(message: str) -> bool:
+    """An action's error ``message`` says the PBX is shutting down."""
+    return SHUTTING_DOWN.lower() in message.lower()
+
+
+@dataclass(frozen=True, slots=True)
+class PbxStopping:
+    """The PBX answers actions "Asterisk is shutting down" (``stopping``), or answers them
+    again (its shutdown was aborted).  The link stays up: calls still live end on it, then the
+    ``Shutdown`` event comes and the PBX closes the connection."""
+
+    stopping: bool
+    reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -45,11 +46,18 @@ ROUTES = [
     Route("/api/agents/{name}/pause", handlers.pause, methods=["POST"]),
     Route("/api/agents/{name}/ready", handlers.ready, methods=["POST"]),
     Route("/api/agents/{name}/call", handlers.current_call, methods=["GET"]),
+    Route("/api/agents/{name}/callbacks", handlers.my_callbacks, methods=["GET"]),
     Route("/api/calls/{call_id}/disposition", handlers.disposition, methods=["POST"]),
+    Route("/api/calls/{call_id}/dnc", handlers.do_not_call, methods=["POST"]),
+    Route("/api/calls/{call_id}/callback-slots", handlers.callback_slots, methods=["GET"]),
     Route("/api/status", handlers.status, methods=["GET"]),
+    Route("/api/campaigns/{name}/pause", handlers.campaign_pause, methods=["POST"]),
+    Route("/api/campaigns/{name}/resume", handlers.campaign_resume, methods=["POST"]),
     Route("/api/campaigns/{name}/why", handlers.campaign_why, methods=["GET"]),
     Route("/api/campaigns/{name}/forecast", handlers.campaign_forecast, methods=["GET"]),
     Route("/api/lists/{name}/audit", handlers.list_audit, methods=["GET"]),
+    Route("/api/openapi.json", handlers.openapi, methods=["GET"]),
+    *RECORDING_ROUTES,  # dialer/api/recordings.py
 ]
 
 
@@ -61,9 +69,15 @@ def create_app(
     clock: Clock | None = None,
 ) -> Starlette:
     """The agents' API over ``engine``; ``clock`` defaults to the engine's (the daemon's time)."""
+    settings = settings or Settings()
+    cors = settings.http.cors_list
     app = Starlette(
-        routes=[*ROUTES, *RECORDING_ROUTES, *health.ROUTES, *WEB_ROUTES],  # the API, then the desktop and the wallboard (dialer/web)
-        middleware=[Middleware(SecurityHeaders), Middleware(UnexpectedErrors)],
+        routes=[*ROUTES, *health.ROUTES, *WEB_ROUTES],  # the API, then the desktop and the wallboard (dialer/web)
+        middleware=[*([Middleware(CORSMiddleware, allow_origins=cors, allow_credentials="*" not in cors,
+                                  allow_methods=["GET", "POST"],
+                                  allow_headers=["Authorization", "Content-Type", "X-CSRF-Token"], max_age=600)]
+                      if cors else []),
+                    Middleware(SecurityHeaders), Middleware(UnexpectedErrors)],
         exception_handlers={
             HTTPException: _http_error,
             **{cls: _typed_error(status) for cls, status in STATUS.items()},
@@ -71,7 +85,7 @@ def create_app(
     )
     app.state.engine = engine
     app.state.db = engine.db
-    app.state.settings = settings or Settings()
+    app.state.settings = settings
     app.state.clock = clock or getattr(engine, "clock", None)
     app.state.admin_hash = token_hash(admin_token)
     install_web(app.state, engine)

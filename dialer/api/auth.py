@@ -16,7 +16,9 @@ from starlette.requests import Request
 from dialer.api.inputs import MAX_NAME
 from dialer.errors import Forbidden, NotFound
 from dialer.models import agents as agents_t
-from dialer.web.sessions import SESSION_COOKIE, cookie_caller
+from dialer.storage.audit import record_async
+from dialer.vocabulary import AuditAction
+from dialer.web.sessions import SESSION_COOKIE, cookie_caller, session_user
 
 _CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
@@ -62,3 +64,23 @@ async def path_agent(request: Request) -> str:
             if (await conn.execute(select(agents_t.c.id).where(agents_t.c.name == name))).first():
                 return name
     raise NotFound(f"unknown agent {name[:MAX_NAME]!r}")
+
+
+async def actor(request: Request) -> str:
+    """Who is asking, for the audit log: the signed-in user's name (a supervisor too), the
+    agent whose token it is, or ``admin``.  Call after the request was authorised."""
+    if "authorization" not in request.headers and SESSION_COOKIE in request.cookies:
+        user = await session_user(request)
+        if user is not None:
+            return user.name
+    return await caller(request) or "admin"
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "?"
+
+
+async def audit(request: Request, action: AuditAction, target: object = None, **detail: object) -> None:
+    """Append who did ``action`` to ``target``, from where, to the audit log."""
+    await record_async(request.app.state.db, action, await actor(request), target=target,
+                       source=client_address(request), detail={k: v for k, v in detail.items() if v is not None})

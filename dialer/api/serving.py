@@ -56,7 +56,9 @@ class HeaderTimeoutH11(H11Protocol):
 def uvicorn_limits(http: HttpSettings) -> dict[str, Any]:
     """Keyword arguments for ``uvicorn.Config`` from the ``[http]`` settings."""
     protocol = type("HeaderTimeoutH11", (HeaderTimeoutH11,), {"header_timeout": http.header_timeout})
+    tls = {"ssl_certfile": http.cert_file, "ssl_keyfile": http.key_file} if http.cert_file else {}
     return {
+        **tls,
         "http": protocol,
         "timeout_keep_alive": http.keep_alive_timeout,
         "h11_max_incomplete_event_size": http.max_header_bytes,

@@ -27,12 +27,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "webhooks": ("dialer.cli.webhooks", "Webhooks to a CRM: list, retry and test event delivery."),
     "report": ("dialer.cli.report", "Campaign results: outcomes, dispositions, abandon rate."),
     "jobs": ("dialer.cli.jobs", "Scheduled jobs: list, run now, history."),
+    "nodes": ("dialer.cli.nodes", "Nodes sharing the database: PBX, heartbeat, agents, lines."),
     "scheduler": ("dialer.cli.scheduler", "Run the scheduled jobs alone (a jobs-only node)."),
     "pbx": ("dialer.cli.pbx", "Check the Asterisk server: AMI user, dialplan, queue, safe-harbour sound."),
     "sim": ("dialer.cli.sim", "Run the built-in PBX simulator (speaks AMI like Asterisk)."),
     "bench": ("dialer.cli.bench", "Benchmarks: pacing policies in a discrete-event simulation."),
     "db": ("dialer.cli.db", "Database schema: upgrade, current revision."),
     "config": ("dialer.cli.config", "Show the effective settings (secrets masked)."),
+    "audit": ("dialer.cli.audit", "The audit log: who did what, when and from where."),
 }
 
 

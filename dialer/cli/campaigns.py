@@ -11,6 +11,7 @@ from campaigns import store
 from campaigns.definition import definition_to_data, load_definition
 from dialer.cli.common import emit, json_option
 from dialer.services.campaigns import apply_definition, list_campaigns
+from dialer.vocabulary import AuditAction
 
 
 @click.group()
@@ -69,12 +70,21 @@ def show_cmd(obj, name: str, as_json: bool) -> None:
           "rules": len(definition.rules)}, False, title=f"campaign {name}")
 
 
+AUDITED = {"active": AuditAction.CAMPAIGN_STARTED, "paused": AuditAction.CAMPAIGN_PAUSED,
+           "stopped": AuditAction.CAMPAIGN_STOPPED}
+
+
 def _status_command(verb: str, status: str, help_text: str) -> None:
     @cli.command(verb, help=help_text)
     @click.argument("name")
     @click.pass_obj
     def cmd(obj, name: str) -> None:
+        from dialer.cli.audit import cli_actor
+        from dialer.storage.audit import record
+
         previous = store.set_status(obj.engine, name, status)
+        with obj.engine.begin() as conn:
+            record(conn, AUDITED[status], cli_actor(), target=name, source="cli", detail={"previous": previous})
         click.echo(f"campaign {name!r}: {previous} -> {status}")
 
 

@@ -24,21 +24,29 @@ from dialer.cli.output import print_report
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Where the demo's database, lead file and log go (reset each run); default: "
                    "demo/ in the data directory (`dialer config` shows it).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True,
+              help="Serve the agent desktop and the wallboard on 127.0.0.1:PORT while the demo runs.")
+@click.option("--no-http", is_flag=True, help="Do not serve the desktop and the wallboard.")
 @click.option("--json", "as_json", is_flag=True, help="No dashboard; print the final report as JSON.")
 @click.pass_obj
-def cli(obj, minutes: float, speed: float, agents: int, leads: int, seed: int, data_dir: Path | None,
-        as_json: bool) -> None:
+def cli(obj, minutes: float, speed: float, agents: int, leads: int, seed: int, data_dir: Path | None, port: int,
+        no_http: bool, as_json: bool) -> None:
     """Run a whole campaign against the built-in PBX simulator.
 
     Starts the simulator, a fresh SQLite database, imports a generated lead file, applies the
     example campaign campaigns/demo.toml of the shipped config (predictive), logs in simulated agents who
     dispose their calls, and dials for MINUTES of scaled time with a live dashboard. Ends with
     the campaign report. The daemon's log goes to DATA_DIR/dialer.log.
+
+    While it runs it serves the agent desktop and the supervisor wallboard (their URLs and a
+    password made for this run are printed first): sign in as `you` to take calls yourself,
+    as `supervisor` to watch the floor.
     """
     from dialer.demo import DemoOptions
 
     data_dir = data_dir or obj.settings.data_dir / "demo"
-    opts = DemoOptions(minutes=minutes, speed=speed, agents=agents, leads=leads, seed=seed, data_dir=data_dir)
+    opts = DemoOptions(minutes=minutes, speed=speed, agents=agents, leads=leads, seed=seed, data_dir=data_dir,
+                       http_port=None if no_http else port)
     report = asyncio.run(_run(opts, dashboard=not as_json and sys.stdout.isatty()))
     if as_json:
         click.echo(json.dumps(report, indent=2, default=str))
@@ -56,8 +64,16 @@ async def _run(opts, dashboard: bool) -> dict:
     console = Console(stderr=True)
     console.print(f"[bold]dialer demo[/]: {opts.agents} agents, {opts.leads} leads, "
                   f"{opts.minutes:g} simulated minutes at {opts.speed:g}x (log: {opts.data_dir / 'dialer.log'})")
-    run = await start_demo(opts, log_file=opts.data_dir / "dialer.log")
+    try:
+        run = await start_demo(opts, log_file=opts.data_dir / "dialer.log")
+    except OSError as exc:
+        from dialer.errors import DialerError
+
+        raise DialerError(f"cannot serve the desktop on 127.0.0.1:{opts.http_port} ({exc.strerror or exc}): "
+                          "choose another --port, or --no-http") from None
     console.print(import_summary(run.import_result))
+    if run.desktop is not None:
+        click.echo(desktop_lines(run.desktop), err=not dashboard)
     clock = run.engine.clock
     end = clock.monotonic() + opts.minutes * 60
     try:
@@ -80,6 +96,15 @@ async def _run(opts, dashboard: bool) -> dict:
         await run.stop()
         raise
     return final_report(run)
+
+
+def desktop_lines(desktop) -> str:
+    """The two URLs and how to sign in (printed before the dashboard)."""
+    from dialer.demo import DEMO_AGENT, DEMO_SUPERVISOR
+
+    return (f"agent desktop:        {desktop.agent_url}   (sign in as {DEMO_AGENT!r}, take calls yourself)\n"
+            f"supervisor wallboard: {desktop.supervisor_url}   (sign in as {DEMO_SUPERVISOR!r})\n"
+            f"password for both (this run only): {desktop.password}")
 
 
 def import_summary(result) -> str:

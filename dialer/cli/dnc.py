@@ -73,6 +73,13 @@ def add_cmd(obj, number: str, campaign: str | None, region: str | None, reason: 
     e164 = _e164(number, region or obj.settings.lists.default_region or None)
     with obj.engine.begin() as conn:
         added = add_numbers(conn, [e164], _campaign_id(conn, campaign), source="cli", reason=reason)
+        if added:
+            from dialer.cli.audit import cli_actor
+            from dialer.storage.audit import record
+            from dialer.vocabulary import AuditAction
+
+            record(conn, AuditAction.DNC_ADDED, cli_actor(), target=e164, source="cli",
+                   detail={"campaign": campaign, "reason": reason})
     if as_json:
         click.echo(json.dumps({"number": e164, "added": bool(added)}))
     else:

@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from dialer.errors import InputError
+from dialer.vocabulary import AuditAction
 
 
 def _json(data: Any) -> None:
@@ -91,10 +92,24 @@ def import_cmd(obj, file: Path, list_name: str, campaign: str | None, region: st
             result = import_file(engine, file, options, progress=lambda n: bar.advance(task, n))
     else:
         result = import_file(engine, file, options)
+    _audit(engine, AuditAction.LIST_IMPORTED, list_name, {"file": file.name, **_counts(result.as_dict())})
     if as_json:
         _json(result.as_dict())
         return
     _print_result(result)
+
+
+def _audit(engine, action: AuditAction, name: str, detail: dict) -> None:
+    from dialer.cli.audit import cli_actor
+    from dialer.storage.audit import record
+
+    with engine.begin() as conn:
+        record(conn, action, cli_actor(), target=name, source="cli", detail=detail)
+
+
+def _counts(summary: dict) -> dict:
+    """The import's counts for the audit log (numbers only: no lead data)."""
+    return {k: v for k, v in summary.items() if isinstance(v, int) and not isinstance(v, bool)}
 
 
 def _print_result(result) -> None:
@@ -226,6 +241,8 @@ def delete_cmd(obj, name: str, archive: bool, force: bool, yes: bool, as_json: b
         raise InputError("not deleted")
     with obj.engine.begin() as conn:
         done = remove_list(conn, name, datetime.now(UTC), archive=archive, force=force)
+    _audit(obj.engine, AuditAction.LIST_DELETED, name, {k: v for k, v in done.as_dict().items()
+                                                         if isinstance(v, int | bool | str)})
     if as_json:
         _json(done.as_dict())
     elif done.archived:

@@ -23,7 +23,9 @@ from typing import Any
 
 import click
 
+from campaigns.trunk import dial_string, template_problem
 from dialer.ami.codec import Banner, Frame, FrameParser, encode_action
+from dialer.ami.events import is_shutting_down
 from dialer.sim.dialplan import resolve
 
 #: Actions the daemon sends; the check needs ShowDialPlan too, Command is optional.
@@ -54,7 +56,10 @@ class Check:
 
 def check_login(response: Mapping[str, str], events: Iterable[Mapping[str, str]]) -> list[Check]:
     if response.get("Response") != "Success":
-        return [Check("login", False, f"{response.get('Message', 'refused')}: check [ami] username/secret "
+        message = response.get("Message", "refused")
+        if is_shutting_down(message):
+            return [Check("login", False, f"{message}: wait until Asterisk is running again, then check again")]
+        return [Check("login", False, f"{message}: check [ami] username/secret "
                                       "and manager.conf's permit/deny for this host")]
     booted = any(e.get("Event") == "FullyBooted" for e in events)
     return [Check("login", True, "logged in"),
@@ -257,12 +262,13 @@ async def _conversation(probe: Probe, username: str, secret: str, target: Target
 
 
 async def _test_call(probe: Probe, target: Target) -> list[Check]:
-    if "{number}" not in target.trunk:
-        return [Check("test call", False, "no trunk template with {number} (--trunk or the campaign's)")]
+    if not target.trunk or (problem := template_problem(target.trunk)):
+        detail = f": {problem}" if target.trunk else ""
+        return [Check("test call", False, f"no usable trunk template (--trunk or the campaign's){detail}")]
     channel_id = f"pbxcheck-{int(time.time())}"
     variables = f"LEAD_ID=0,CAMPAIGN=pbx-check,DIALER_QUEUE={target.queue},DIALER_AMD=0,ATTEMPT=1"
     fields: dict[str, object] = {
-        "Channel": target.trunk.replace("{number}", target.call or ""), "Context": target.context,
+        "Channel": dial_string(target.trunk, target.call or ""), "Context": target.context,
         "Exten": target.queue, "Priority": 1, "Timeout": int(target.ring_timeout * 1000), "Async": "true",
         "ChannelId": channel_id, "OtherChannelId": channel_id + "-peer", "Variable": variables}
     if target.caller_id:
@@ -292,7 +298,7 @@ def cli() -> None:
 @click.option("--campaign", help="Take the queue, trunk and caller id from this campaign (database).")
 @click.option("--queue", help="The campaign's Asterisk queue (default: the campaign's).")
 @click.option("--context", default="dialer-connect", show_default=True, help="The dialer's dialplan context.")
-@click.option("--trunk", help="Dial string template with {number} (default: the campaign's).")
+@click.option("--trunk", help="Dial string template with {e164}, {digits} or {national} (default: the campaign's).")
 @click.option("--call", "number", metavar="NUMBER",
               help="Also place a test call to NUMBER (as the campaign dials it, e.g. +12125550100); "
                    "when answered it goes to the queue like any call.")

@@ -40,7 +40,8 @@ def check_http_port(host: str, port: int) -> None:
 def cli(obj, node: str, no_http: bool, drain_timeout: float, speed: float) -> None:
     """Run the dialer daemon.
 
-    Connects to the PBX (settings [ami]), reconciles calls left in flight by a previous run
+    Connects to the PBX (settings [ami]; while it cannot be reached, retries with backoff and
+    logs each attempt), reconciles calls left in flight by a previous run
     (CoreShowChannels), then dials every active campaign, tracks calls and agents, and
     serves the agents' HTTP API (settings [http]) with /metrics, /healthz and /readyz. Stops
     gracefully on SIGTERM or Ctrl-C: no new calls, a bounded wait for calls in flight,

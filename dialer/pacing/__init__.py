@@ -9,7 +9,7 @@ campaign's policy, its line caps and abandon limit, and the abandon ledger) and 
 
     governor = PacingGovernor.for_mode(campaign.dial_mode, ratio=campaign.ratio,
                                        max_lines_per_agent=campaign.max_lines_per_agent)
-    counts = governor.ledger.counts(clock.now())
+    counts = governor.counts(clock.now())  # its ledger + other nodes' (dialer.pacing.shared)
     n = governor.decide(Snapshot(
         now=clock.now(),
         agents=[AgentView(AgentState.TALKING, since=t_connected), ...],
@@ -19,6 +19,7 @@ campaign's policy, its line caps and abandon limit, and the abandon ledger) and 
         abandon_target=campaign.abandon_target,
         day=counts.day,
         hour=counts.hour,
+        month=counts.month,
         stats=stats,
     ))
 
@@ -30,6 +31,8 @@ simulator in :mod:`dialer.pacing.sim` drives the very same objects in virtual ti
 """
 
 from dialer.pacing.policies import POLICIES, Policy, Progressive, Ratio, make_policy
+from dialer.pacing.shared import LedgerHealth
+from dialer.pacing.shared import Windows as LedgerCounts
 from dialer.pacing.snapshot import (
     DROP_TIMEOUT,
     MAX_ABANDON_TARGET,
@@ -51,6 +54,8 @@ __all__ = [
     "AgentView",
     "CallState",
     "CallView",
+    "LedgerCounts",
+    "LedgerHealth",
     "PacingStats",
     "Policy",
     "Progressive",

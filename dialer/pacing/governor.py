@@ -29,7 +29,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from dialer.pacing.policies import Policy, Progressive, make_policy
-from dialer.pacing.snapshot import AbandonCounts, AgentState, Snapshot
+from dialer.pacing.shared import LedgerHealth, PeerCounts
+from dialer.pacing.shared import Windows as LedgerCounts
+from dialer.pacing.snapshot import AbandonCounts, AgentState, CallState, Snapshot
 
 HOUR = 3600.0
 DAY = 86400.0
@@ -93,15 +95,6 @@ class _Window:
         return AbandonCounts(abandoned=self.abandoned, connected=self.connected)
 
 
-@dataclass(frozen=True, slots=True)
-class LedgerCounts:
-    """The ledger's three rolling windows at one instant."""
-
-    hour: AbandonCounts
-    day: AbandonCounts
-    month: AbandonCounts
-
-
 @dataclass
 class AbandonLedger:
     """Live-answered calls of one campaign over the rolling hour, day and 30 days.
@@ -146,10 +139,40 @@ class AbandonLedger:
         return LedgerCounts(self._hour.counts(), self._day.counts(), self._month.counts())
 
 
+def abandon_budget(counts: AbandonCounts, target: float) -> int:
+    """How many more abandoned calls the window can take before its rate passes ``target``
+    (with no more connected calls): the largest ``k`` with ``(a + k) / (n + k) <= target``."""
+    if target >= 1.0:
+        return 1 << 30
+    k = (target * counts.answered - counts.abandoned) / (1.0 - target)
+    return max(0, int(k + 1e-9))
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The governor's last decision and why (for the wallboard): what the policy wished, the
+    limits that applied, and what was placed."""
+
+    at: float
+    policy_wants: int
+    free_lines: int
+    line_cap: int | None  # predictive: lines the per-agent cap still allows
+    wants: int
+    limited_by: str  # "policy", "lines", "agent line cap", "abandon limit"
+    ready: int
+    working: int
+    ringing: int
+    waiting: int
+
+    def as_dict(self) -> dict[str, object]:
+        return {k: getattr(self, k) for k in self.__slots__}
+
+
 def abandon_limit_reached(snap: Snapshot) -> bool:
-    """True when one more abandoned call would put the rolling 24 h abandon rate over target."""
-    day = snap.day
-    return day.abandoned > 0 and (day.abandoned + 1) / (day.answered + 1) > snap.target
+    """True when one more abandoned call would put the rolling 24 h (or 30-day) abandon rate
+    over target."""
+    return any(w.abandoned > 0 and (w.abandoned + 1) / (w.answered + 1) > snap.target
+               for w in (snap.day, snap.month))
 
 
 @dataclass
@@ -164,6 +187,9 @@ class PacingGovernor:
     policy: Policy
     max_lines_per_agent: float = MAX_LINES_PER_AGENT
     ledger: AbandonLedger = field(default_factory=AbandonLedger)
+    last: Decision | None = field(default=None, compare=False)
+    #: The other nodes' answers of the campaign (:mod:`dialer.pacing.shared`); none by default.
+    peers: PeerCounts = field(default_factory=PeerCounts)
 
     @classmethod
     def for_mode(cls, mode: str, *, ratio: float = 1.0,
@@ -185,15 +211,41 @@ class PacingGovernor:
         return cls(mode_for(policy.name) if mode is None else mode, policy, max_lines_per_agent,
                    AbandonLedger() if ledger is None else ledger)
 
+    def counts(self, now: float) -> LedgerCounts:
+        """The campaign's rolling counts: this node's ledger plus the peers' as last read."""
+        return self.ledger.counts(now) + self.peers.counts
+
+    def health(self, now: float) -> LedgerHealth:
+        return self.peers.health(now)
+
     def decide(self, snap: Snapshot) -> int:
-        """Calls to place now: the policy's wish within the lines and the abandon limit."""
-        want = min(self.policy.decide(snap), snap.free_lines)
+        """Calls to place now: the policy's wish within the lines and the abandon limit; the
+        decision and what limited it are kept in :attr:`last` (the wallboard shows it).
+
+        A node that cannot read its campaign's ledger dials no more than progressive, and
+        nothing once the reads have failed long enough (:class:`~dialer.pacing.shared.PeerCounts`).
+        """
+        health = self.peers.health(snap.now)
+        wish = self.policy.decide(snap)
+        want = min(wish, snap.free_lines)
+        limited = "policy" if want == wish else "lines"
+        cap: int | None = None
         if self.mode == "predictive":
             cap = int(self.max_lines_per_agent * snap.count_agents(*WORKING)) - snap.lines_busy
-            want = min(want, cap)
-        elif self.mode == "ratio" and abandon_limit_reached(snap):
-            want = min(want, _PROGRESSIVE.decide(snap))
-        return max(0, want)
+            if cap < want:
+                want, limited = cap, "agent line cap"
+        unread = health is LedgerHealth.PROGRESSIVE
+        if unread or (self.mode != "progressive" and abandon_limit_reached(snap)):
+            fallback = _PROGRESSIVE.decide(snap)
+            if fallback < want:
+                want, limited = fallback, "campaign ledger unreadable" if unread else "abandon limit"
+        if health is LedgerHealth.STOPPED:
+            want, limited = 0, "campaign ledger unreadable: stopped"
+        want = max(0, want)
+        ringing = sum(1 for c in snap.calls if c.state is CallState.RINGING)
+        self.last = Decision(snap.now, wish, snap.free_lines, cap, want, limited, snap.ready,
+                             snap.count_agents(*WORKING), ringing, len(snap.calls) - ringing)
+        return want
 
     def record_answer(self, at: float, abandoned: bool) -> None:
         """A live answer ended its wait: connected to an agent, or abandoned."""

@@ -44,6 +44,10 @@ class Predictive:
     - ``margin``: the set point of the abandon feedback, as a share of the target.
     - ``gain`` / ``hour_gain``: strength of the 24 h and last-hour feedback terms.
     - ``max_alpha``: the per-call risk budget never exceeds ``max_alpha * target``.
+    - ``warmup``: cold start. While the last 24 h hold fewer than ``warmup / target`` live
+      answers (67 at 3 % with 2.0), the budget is scaled by their share of that number: one
+      abandon among 20 answers is already 5 %, and a burst of early abandons would hold the
+      campaign in progressive-only mode until enough answers dilute it (issue 18). 0 disables.
     - ``step``: resolution (s) of the answer-time grid.
     - ``tick``: recommended seconds between decisions (calling more often is harmless).
     """
@@ -57,6 +61,7 @@ class Predictive:
         gain: float = 0.5,
         hour_gain: float = 0.5,
         max_alpha: float = 3.0,
+        warmup: float = 0.0,
         step: float = 2.0,
         max_new: int = 2000,
         tick: float = 2.0,
@@ -66,6 +71,7 @@ class Predictive:
         self.gain = gain
         self.hour_gain = hour_gain
         self.max_alpha = max_alpha
+        self.warmup = warmup
         self.step = step
         self.max_new = max_new
 
@@ -82,8 +88,10 @@ class Predictive:
         z_day = (a - sp * n) / math.sqrt(sp * n + 1.0)
         h_a, h_n = s.hour.abandoned, s.hour.answered
         z_hour = max(0.0, (h_a - sp * h_n) / math.sqrt(sp * h_n + 1.0))
-        alpha = target * math.exp(-self.gain * z_day - self.hour_gain * z_hour)
-        return min(alpha, self.max_alpha * target)
+        alpha = min(target * math.exp(-self.gain * z_day - self.hour_gain * z_hour), self.max_alpha * target)
+        if self.warmup > 0:
+            alpha *= min(1.0, (n + 1) * target / self.warmup)
+        return alpha
 
     # -- the decision --------------------------------------------------------------------
     def decide(self, s: Snapshot) -> int:

@@ -109,6 +109,8 @@ class Snapshot:
     abandon_target: float = MAX_ABANDON_TARGET
     day: AbandonCounts = field(default_factory=AbandonCounts)
     hour: AbandonCounts = field(default_factory=AbandonCounts)
+    #: abandon counts over the rolling 30 days (the US rule's window)
+    month: AbandonCounts = field(default_factory=AbandonCounts)
     stats: PacingStats | None = None
     lines_in_use: int | None = None
     drop_timeout: float = DROP_TIMEOUT

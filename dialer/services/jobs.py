@@ -56,6 +56,10 @@ log = logging.getLogger("dialer.jobs")
 CALLABLE = ("new", "retry", "callback")
 
 
+#: A node is gone when its heartbeat is older than this (the purge job, ``dialer nodes ls``).
+NODE_TIMEOUT = timedelta(seconds=90)
+
+
 @dataclass
 class JobContext:
     """What a job gets: a sync engine, where files go, who and when it runs."""
@@ -68,7 +72,7 @@ class JobContext:
     #: Channel ids of the calls this process's engine tracks (None: no engine in this process).
     live_calls: Collection[str] | None = None
     #: A node is gone when its heartbeat is older than this.
-    node_timeout: timedelta = timedelta(seconds=90)
+    node_timeout: timedelta = NODE_TIMEOUT
     #: Placing/ringing calls older than their ring timeout plus this are stale (of a gone node).
     stale_margin: timedelta = timedelta(minutes=2)
     #: Answered/connected calls older than this are stale (of a gone node).

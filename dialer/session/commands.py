@@ -1,7 +1,7 @@
 """What the session asks its shell to do: frozen dataclasses, executed in the order given.
 
 PBX actions (:class:`Originate`, :class:`QueueAdd`, :class:`QueuePause`, :class:`QueueRemove`)
-go to the AMI link; database writes (:class:`WriteCallStatus`, :class:`EndCall`,
+go to the AMI link; database writes (:class:`WriteCallStatus`, :class:`EndCall`, :class:`CountAnswer`,
 :class:`LogAgentState`, :class:`SetAgentState`, :class:`SetAgentCampaign`, :class:`GiveBack`)
 to the storage layer, in order; :class:`Emit` to the listeners (dashboards, simulated agents);
 :class:`Diagnose` asks why a campaign has nothing to call; :class:`ExpireDisposition` lets the
@@ -112,6 +112,16 @@ class EndCall:
 
 
 @dataclass(frozen=True)
+class CountAnswer:
+    """A live answer into the campaign-wide abandon ledger: one more in this node's minute."""
+
+    campaign_id: int
+    node: str
+    minute: datetime
+    abandoned: bool
+
+
+@dataclass(frozen=True)
 class LogAgentState:
     """A span of time an agent spent in one state (the state log)."""
 
@@ -178,9 +188,9 @@ class Emit:
     data: Mapping[str, Any] = field(default_factory=dict)
 
 
-Command = (Originate | QueueAdd | QueueRemove | QueuePause | WriteCallStatus | EndCall | LogAgentState
+Command = (Originate | QueueAdd | QueueRemove | QueuePause | WriteCallStatus | EndCall | CountAnswer | LogAgentState
            | SetAgentState | SetAgentCampaign | GiveBack | ExpireDisposition | Diagnose | Emit)
 #: Commands that are PBX actions other than an Originate.
 PbxAction = QueueAdd | QueuePause | QueueRemove
 #: Commands that are database writes (executed in order by the engine's writer).
-WRITES = (WriteCallStatus, EndCall, LogAgentState, SetAgentState, SetAgentCampaign, GiveBack)
+WRITES = (WriteCallStatus, EndCall, CountAnswer, LogAgentState, SetAgentState, SetAgentCampaign, GiveBack)

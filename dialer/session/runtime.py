@@ -18,6 +18,13 @@ log = logging.getLogger("dialer.engine")
 
 #: Longest wrap-up before the agent is made ready again without a disposition.
 MAX_WRAPUP = 600.0
+
+
+def wrapup_limit(camp: CampaignRuntime | None) -> float:
+    """Seconds an agent of ``camp`` may wrap up before the rules decide (``[dial] wrapup_limit``;
+    :data:`MAX_WRAPUP` without a campaign)."""
+    limit = getattr(camp.definition.dial, "wrapup_limit", None) if camp is not None else None
+    return float(limit) if limit else MAX_WRAPUP
 #: How often the distinct time-zone sets of a campaign's leads are re-read.
 ZONE_REFRESH = 300.0
 
@@ -41,6 +48,7 @@ class CampaignRuntime:
     open_minute: int = -1
     idle_reason: str = ""
     placed: int = 0
+    answered: int = 0  # live or machine answers of its calls since the daemon started
     exhausted_at: float | None = None
 
     @classmethod
@@ -70,7 +78,9 @@ class CampaignRuntime:
     def redefine(self, definition: CampaignDefinition) -> None:
         """A changed definition: a new governor on the same abandon ledger."""
         self.definition = definition
+        peers = self.governor.peers
         self.governor = make_governor(definition, self.governor.ledger)
+        self.governor.peers = peers
         self.stats.ring_timeout = definition.dial.ring_timeout
         self.zones_read_at = float("-inf")  # its window or lists may have changed: re-read
 

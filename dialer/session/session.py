@@ -29,12 +29,14 @@ from typing import Any
 
 from campaigns.rules import CallResult
 from dialer import pacing
-from dialer.ami.events import AmiEvent, CoreShowChannel, QueueMemberEvent
+from dialer.ami.events import AmiEvent, CoreShowChannel, QueueMemberEvent, Shutdown
 from dialer.ami.ids import originate_ids
 from dialer.claim import ClaimedLead, open_zone_sets
 from dialer.errors import Conflict
+from dialer.pacing.governor import abandon_budget
 from dialer.session.commands import (
     Command,
+    CountAnswer,
     Diagnose,
     Emit,
     EndCall,
@@ -66,9 +68,17 @@ from dialer.session.runtime import (
     rule_outcome,
     stored_outcome,
     stored_state,
+    wrapup_limit,
 )
 from dialer.tracking.agents import AgentState, AgentTracker, AgentUpdate
-from dialer.tracking.calls import CallRecord, CallState, CallTracker, CallUpdate, interface_of
+from dialer.tracking.calls import (
+    CallRecord,
+    CallState,
+    CallTracker,
+    CallUpdate,
+    interface_of,
+    is_shutting_down,
+)
 from dialer.vocabulary import CALLBACK_PAUSE, WRAPUP_PAUSE, AgentStatus, CallStatus, Outcome
 
 log = logging.getLogger("dialer.engine")
@@ -79,6 +89,11 @@ IDLE_NO_LEADS = "idle: no callable leads"
 def dt(t: float | None) -> datetime | None:
     """Clock seconds as an aware UTC datetime (the database's times)."""
     return None if t is None else datetime.fromtimestamp(t, UTC)
+
+
+def minute_of(t: float) -> datetime:
+    """The ledger's minute bucket (aware UTC) of clock seconds ``t``."""
+    return datetime.fromtimestamp(t - t % 60, UTC)
 
 
 def ts(at: datetime | None) -> float | None:
@@ -133,6 +148,7 @@ class Session:
         # a reconciliation): no calls are placed meanwhile, though the link is up.
         self.synced = True
         self.reconciling: dict[str, Any] | None = None  # the last failed reconciliation, for status
+        self.pbx_stopping = False  # the PBX said it is shutting down: no Originates until it is back
         self.owed_since: dict[int, tuple[str, float]] = {}  # call id -> (agent, since): dispositions owed
         self.counters = {"placed": 0, "answered": 0, "connected": 0, "abandoned": 0, "ended": 0}
         self._since: dict[str, float] = {}  # agent interface -> when its current state began
@@ -145,6 +161,25 @@ class Session:
         """Dial ``camp``; ``answers``: its live answers read back from storage, oldest first."""
         camp.governor.ledger.extend(answers)
         self.campaigns[camp.id] = camp
+        for agent in self.agents.values():  # resumed after a pause: its agents stayed logged in
+            if agent.campaign is not None and agent.campaign.id == camp.id:
+                agent.campaign = camp
+
+    def peers_read(self, counts: Mapping[int, pacing.LedgerCounts], now: float) -> list[str]:
+        """The other nodes' rolling counts per campaign id, read at ``now`` (a campaign not in
+        ``counts`` has none); the names of the campaigns whose ledger was failing until now."""
+        back = [c.name for c in self.campaigns.values() if c.governor.peers.failing_since is not None]
+        for camp in self.campaigns.values():
+            camp.governor.peers.read(counts.get(camp.id, pacing.LedgerCounts()), now)
+        return back
+
+    def peers_failed(self, now: float) -> list[str]:
+        """The peers' counts could not be read at ``now``: the campaigns that just fell back to
+        progressive (see :mod:`dialer.pacing.shared`)."""
+        fresh = [c.name for c in self.campaigns.values() if c.governor.peers.failing_since is None]
+        for camp in self.campaigns.values():
+            camp.governor.peers.failed(now)
+        return fresh
 
     def drop_campaign(self, campaign_id: int) -> None:
         """No more dialling for the campaign (paused, stopped); its calls in flight finish."""
@@ -176,7 +211,7 @@ class Session:
         agent = AgentRuntime(row.id, row.name, row.interface, camp, owed=list(owed),
                              state_interface=getattr(row, "state_interface", None))
         self.agents[row.interface] = agent
-        self.agent_tracker.set_wrap_up(row.interface, MAX_WRAPUP)
+        self.agent_tracker.set_wrap_up(row.interface, wrapup_limit(camp))
         # Its state is the campaign queue's (a member of other queues too is not "ready" here
         # while paused in this one).
         home = self._agent_updates(self.agent_tracker.set_queue(row.interface, camp.queue, now))
@@ -213,6 +248,8 @@ class Session:
         """One typed AMI event."""
         if event is None:
             return []
+        if isinstance(event, Shutdown):
+            self._stopping("Shutdown event", shutdown=event.shutdown, restart=event.restart)
         return self._call_updates(self.calls.handle(event, now)) + self._agent_updates(
             self.agent_tracker.handle(event, now))
 
@@ -228,9 +265,30 @@ class Session:
         return self._call_updates(self.calls.link_lost(now))
 
     def link_restored(self) -> None:
-        """Logged in again: the link is up; the PBX's state is known once reconciled."""
+        """Logged in again: the link is up (a PBX that was shutting down is back: it takes
+        logins again); the PBX's state is known once reconciled."""
         self.link_up = True
         self.synced = False
+        if self.pbx_stopping:
+            log.info("PBX back after its shutdown: dialling resumes once reconciled")
+        self.pbx_stopping = False
+
+    def pbx_shutting_down(self, now: float, reason: str = "Asterisk is shutting down") -> list[Command]:
+        """The PBX answered an action "Asterisk is shutting down": no Originates until the link
+        is back; calls in flight that end unanswered are the PBX's doing (``PBX_DOWN``)."""
+        self._stopping(reason)
+        return self._call_updates(self.calls.pbx_shutting_down(now))
+
+    def pbx_resumed(self) -> None:
+        """The PBX answers actions again without a new login (its shutdown was aborted)."""
+        if self.pbx_stopping:
+            log.info("PBX no longer shutting down: dialling resumes")
+        self.pbx_stopping = False
+
+    def _stopping(self, reason: str, **extra: Any) -> None:
+        if not self.pbx_stopping:
+            log.warning("PBX shutting down: no new calls until it is back", extra={"reason": reason, **extra})
+        self.pbx_stopping = True
 
     def reconcile_pending(self) -> None:
         """Calls were adopted at start: no new calls until the PBX's channels are known."""
@@ -312,7 +370,8 @@ class Session:
         return self._call_updates(self.calls.originate_accepted(attempt_id, now))
 
     def originate_refused(self, attempt_id: str, now: float, message: str) -> list[Command]:
-        return self._call_updates(self.calls.originate_failed(attempt_id, now, message))
+        cmds = self.pbx_shutting_down(now, message) if is_shutting_down(message) else []
+        return cmds + self._call_updates(self.calls.originate_failed(attempt_id, now, message))
 
     def originate_unknown(self, attempt_id: str, now: float) -> list[Command]:
         """The Originate timed out or the link went down under it: reconciling will tell."""
@@ -329,11 +388,11 @@ class Session:
                 agents.append(pacing.AgentView(state, a.since))
         views, lines = self._call_views(camp)
         dial = camp.definition.dial
-        ledger = camp.governor.ledger
+        counts = camp.governor.counts(now)  # the campaign's: this node's and its peers'
         return pacing.Snapshot(
             now=now, agents=agents, calls=views, ring_timeout=float(dial.ring_timeout), max_lines=dial.max_lines,
-            abandon_target=dial.abandon_target, day=ledger.day(now), hour=ledger.hour(now), stats=camp.stats,
-            lines_in_use=lines,
+            abandon_target=dial.abandon_target, day=counts.day, hour=counts.hour, month=counts.month,
+            stats=camp.stats, lines_in_use=lines,
         )
 
     def _call_views(self, camp: CampaignRuntime) -> tuple[list[pacing.CallView], int]:
@@ -368,7 +427,7 @@ class Session:
     def plan_claim(self, campaign_id: int, now: float) -> ClaimPlan | None:
         """How many leads the campaign's governor wants dialled now (None: none)."""
         camp = self.campaigns.get(campaign_id)
-        if camp is None or not self.link_up or not self.synced:
+        if camp is None or not self.link_up or not self.synced or self.pbx_stopping:
             return None
         snap = self.snapshot(camp, now)
         want = camp.governor.decide(snap)
@@ -467,7 +526,8 @@ class Session:
         self.live[lead.channel_id] = live
         cmds = self._call_updates(self.calls.place(
             lead.channel_id, now, lead_id=str(lead.lead_id), campaign=camp.name,
-            agent=owner.name if owner else None, agent_interface=owner.interface if owner else None))
+            agent=owner.name if owner else None, agent_interface=owner.interface if owner else None,
+            ring_timeout=float(camp.definition.dial.ring_timeout)))
         if owner is not None:
             # Out of the queue's rotation until the call reaches them or fails.
             owner.reserved = live
@@ -497,7 +557,7 @@ class Session:
             variables["DIALER_RECORDING"] = recording.base(call.call_id)
         return Originate(
             call.call_id, call.attempt_id,
-            channel=dial.trunk.format(number=call.phone, number_national=call.phone.lstrip("+")),
+            channel=dial.dial_string(call.phone),
             context=self.context, exten=call.campaign.queue, timeout=float(dial.ring_timeout),
             caller_id=dial.caller_id, variables=variables,
         )
@@ -539,6 +599,7 @@ class Session:
             return
         live.answered_reported = True
         self.counters["answered"] += 1
+        live.campaign.answered += 1
         answered = rec.answered_at if rec.answered_at is not None else u.at
         live.campaign.stats.observe_attempt(
             placed_at=live.placed, ring_seconds=max(0.0, answered - live.placed), answered=True,
@@ -580,13 +641,14 @@ class Session:
             cmds += self._agent_updates(self.agent_tracker.release(owner.interface, now))
             cmds += self._end_reservation(owner)
         self.counters["ended"] += 1
-        if not live.answered_reported:
+        if not live.answered_reported and outcome is not Outcome.PBX_DOWN:  # not a sample of the answer rate
             camp.stats.observe_attempt(placed_at=live.placed, ring_seconds=max(0.0, now - live.placed),
                                        answered=False, live=False, now=now)
         if outcome in (Outcome.ABANDONED, Outcome.CONNECTED):
             if outcome is Outcome.ABANDONED:
                 self.counters["abandoned"] += 1
             camp.governor.record_answer(now, outcome is Outcome.ABANDONED)
+            cmds.append(CountAnswer(camp.id, self.node, minute_of(now), outcome is Outcome.ABANDONED))
         ended = dt(rec.ended_at if rec.ended_at is not None else now)
         values = {  # a fact unknown here (None) leaves the stored one (dialer.storage.calls.FACTS)
             "status": CallStatus.ENDED, "outcome": outcome, "hangup_cause": rec.hangup_cause,
@@ -635,9 +697,14 @@ class Session:
         cmds.append(SetAgentState(agent.id, stored_state(u.state, code), code, dt(u.at)))  # type: ignore[arg-type]
         if u.previous is AgentState.TALKING and camp is not None:
             camp.stats.observe_talk(max(0.0, u.at - started), now=u.at)
+        early = u.state is AgentState.WRAP_UP and camp is not None and not agent.owed
         cmds += self._wrapup(agent, u)
         cmds.append(Emit("agent", {"agent": agent.name, "state": u.state.value, "previous": u.previous.value,
                                    "call_id": agent.call_id}))
+        if early:
+            # Disposed before the hang-up: nothing is owed, so the wrap-up ends at once; the
+            # queue pause is the one the disposition set (none, or the pause asked for).
+            cmds += self._agent_updates(self.agent_tracker.end_wrap_up(agent.interface, u.at))
         return cmds
 
     def _wrapup(self, agent: AgentRuntime, u: AgentUpdate) -> list[Command]:
@@ -648,7 +715,8 @@ class Session:
         cmds: list[Command] = []
         if u.state is AgentState.WRAP_UP and camp is not None:
             agent.wrapup_started = u.at
-            cmds += self._pause(agent, True, WRAPUP_PAUSE)
+            if agent.owed:  # else disposed before the hang-up: no wrap-up (see _agent_update)
+                cmds += self._pause(agent, True, WRAPUP_PAUSE)
         if (u.previous is AgentState.WRAP_UP and u.state is AgentState.PAUSED and snap.pause_code == WRAPUP_PAUSE
                 and agent.owed):
             # The wrap-up time limit passed without a disposition: the rules decide for the
@@ -664,7 +732,8 @@ class Session:
 
     def _expire_owed(self, now: float) -> list[Command]:
         """Dispositions owed longer than the wrap-up limit: the rules decide."""
-        due = [cid for cid, (_, since) in self.owed_since.items() if now - since >= MAX_WRAPUP]
+        due = [cid for cid, (who, since) in self.owed_since.items()
+               if now - since >= wrapup_limit(getattr(self.agent_by_name(who), "campaign", None))]
         return self._expire(due, now) if due else []
 
     def _expire(self, call_ids: Iterable[int], now: float) -> list[Command]:
@@ -716,7 +785,7 @@ class Session:
         agent = self.agents.setdefault(who.interface, AgentRuntime(who.id, who.name, who.interface))
         agent.campaign = camp
         agent.state_interface = getattr(who, "state_interface", None)
-        self.agent_tracker.set_wrap_up(who.interface, MAX_WRAPUP)
+        self.agent_tracker.set_wrap_up(who.interface, wrapup_limit(camp))
         if now is not None:
             cmds += self._agent_updates(self.agent_tracker.set_queue(who.interface, camp.queue, now))
         # Already a member (e.g. adopted after a restart): the engine takes it as done and sets
@@ -774,13 +843,17 @@ class Session:
         """A summary for dashboards and ``/api/status``."""
         out: dict[str, Any] = {"node": self.node, "link_up": self.link_up, "synced": self.synced,
                                "counters": dict(self.counters), "campaigns": []}
-        if self.link_up and not self.synced:
+        if self.pbx_stopping:
+            out["link"] = "PBX shutting down: no new calls until it is back"
+        elif self.link_up and not self.synced:
             out["link"] = "reconciling" + (
                 f" (attempt {self.reconciling['attempt']}: {self.reconciling['reason']}; retry in "
                 f"{self.reconciling['retry_in']} s)" if self.reconciling else "")
         for camp in self.campaigns.values():
             snap = self.snapshot(camp, now)
-            day = snap.day
+            day = snap.day  # the campaign's, every node's
+            month = camp.governor.counts(now).month
+            own_day = camp.governor.ledger.day(now)
             out["campaigns"].append({
                 "name": camp.name,
                 "mode": camp.definition.dial.mode,
@@ -792,9 +865,21 @@ class Session:
                                  if c.campaign is camp and c.owner is not None and c.owner.reserved is c),
                 "lines": snap.lines_busy,
                 "placed": camp.placed,
+                "answered": camp.answered,
                 "abandoned_24h": day.abandoned,
                 "connected_24h": day.connected,
                 "abandon_rate_24h": round(day.rate, 4),
+                "abandoned_30d": month.abandoned,
+                "connected_30d": month.connected,
+                "abandon_rate_30d": round(month.rate, 4),
+                "abandon_target": snap.target,
+                # more abandoned calls each window can take before its rate passes the target
+                "abandon_budget_24h": abandon_budget(day, snap.target),
+                "abandon_budget_30d": abandon_budget(month, snap.target),
+                # the governor's last decision: lines wanted and why
+                "pacing": camp.governor.last.as_dict() if camp.governor.last is not None else None,
+                "node_24h": {"abandoned": own_day.abandoned, "connected": own_day.connected},
+                "ledger": camp.governor.health(now).value,
                 "idle_reason": camp.idle_reason,
                 "stats": camp.stats.summary(),
             })

@@ -152,6 +152,7 @@ class Member:
     wrapuptime: int = 0
     busy_until: float = 0.0  # wrap-up
     on_break: bool = False
+    optimised: bool = False  # its Local channel optimised away mid-call: reads "not in use"
     timer: Timer | None = None
 
     def pairs(self, *, ringinuse: bool = True) -> list[tuple[str, object]]:
@@ -255,7 +256,7 @@ class Call:
         "dest_exten", "application", "vars", "timeout", "cid_num", "cid_name", "async_", "outcome",
         "ring_time", "patience", "talk_time", "rng", "phase", "answered_at", "join_at", "queue",
         "orig_pos", "member", "a1", "a2", "ring_at", "connect_at", "t_party", "t_dial", "t_queue",
-        "t_agent", "on_result", "truth", "amd", "lead_id", "channel_ids", "owner", "recording",
+        "t_agent", "on_result", "truth", "amd", "lead_id", "channel_ids", "owner", "recording", "device",
     )  # fmt: skip
 
     def __init__(self) -> None:
@@ -270,6 +271,7 @@ class Call:
         self.orig_pos = 0
         self.phase = "dialing"
         self.owner = ""  # DIALER_AGENT: the interface dialled straight instead of the queue
+        self.device = ""  # an Originate to an agent's own device (its queue member interface)
         self.recording = ""  # the file MixMonitor writes while the call is bridged to an agent
 
     def channels(self) -> list[Channel]:
@@ -303,6 +305,8 @@ class PBX:
         self._held: list[tuple[int, str]] | None = None
         self._rng = random.Random(scenario.seed)
         self.started = self.epoch()
+        self.shutting_down = False  # no dialplan runs for a failed Originate (recording 06)
+        self._device_use: dict[str, int] = {}  # agent device -> its calls (direct, not the queue's)
         self._load_queues()
 
     # ------------------------------------------------------------------ plumbing
@@ -498,6 +502,7 @@ class PBX:
             and not m.on_break
             and (m.status == 1 or m.ringinuse)
             and m.busy_until <= self.now()
+            and not m.optimised  # (Asterisk would offer it a second call: not modelled)
         )
 
     def _pick_member(self, q: Queue) -> Member | None:
@@ -590,6 +595,8 @@ class PBX:
             cust_ctx = ""
             call.dial_string = resource
         call.number = number
+        if local and cust_ctx not in self.scenario.customer_contexts and self._members_of(f"{tech}/{target}"):
+            call.device = f"{tech}/{target}"  # an agent's own device: it answers at once
         uid1 = params.get("channelid") or self._new_uid()
         truth = CallTruth(uid1, action_id, number, call.lead_id)
         call.truth = truth
@@ -624,7 +631,7 @@ class PBX:
                 ch.set(cid_num=cid_num, cid_name=cid_name, con_num=cid_num, con_name=cid_name)
         call.c1.set(app="AppDial2", appdata="(Outgoing Line)")
 
-        if local and cust_ctx not in self.scenario.customer_contexts:
+        if local and cust_ctx not in self.scenario.customer_contexts and not call.device:
             # Unknown context: the Local channel pair is created and torn down at once.
             truth.outcome = "failed"
             self.stats.failed += 1
@@ -642,7 +649,9 @@ class PBX:
         truth.outcome = call.outcome
         self.stats.outcomes[call.outcome] += 1
         det = self.scenario.deterministic
-        if call.outcome in ("human", "machine", "no_answer"):
+        if call.device:  # answered at once, no ringing (recording 08 b)
+            call.t_dial = self._later(DETERMINISTIC_FAIL_DELAY, self._answer, call)
+        elif call.outcome in ("human", "machine", "no_answer"):
             self._newstate(call.c1, 5)
             self._dial_ev("DialState", call, call.c1, "DialStatus: RINGING\r\n")
             if call.c2:
@@ -675,7 +684,8 @@ class PBX:
         """Asterisk runs the `failed` extension of a failed Originate's context on a fake
         channel "OutgoingSpoolFailed" (its own Uniqueid, all the Originate's variables)."""
         mode = self.scenario.failed_exten
-        if call.application or call.dest_context != self.scenario.connect_context or mode == "absent":
+        if (call.application or call.dest_context != self.scenario.connect_context or mode == "absent"
+                or self.shutting_down):
             return
         if mode == "caught" and resolve(self.scenario.connect_extensions, "failed") is None:
             return
@@ -696,6 +706,11 @@ class PBX:
         self._ev("Hangup", ch, f"Cause: 16\r\nCause-txt: {CAUSE_TXT.get(16, 'Normal Clearing')}\r\n")
 
     def _choose_outcome(self, call: Call) -> None:
+        if call.device:  # the agents' context answers at once and talks (recording 08 b)
+            call.outcome, call.ring_time, call.talk_time = "human", 0.0, None
+            call.patience = (DETERMINISTIC_AGENT_TALK if self.scenario.deterministic
+                             else self.scenario.agents.talk_time.sample(call.rng))
+            return
         forced = call.vars.get("SIM_OUTCOME", "").strip().lower()
         called = self.scenario.called
         if self.scenario.deterministic or forced:
@@ -809,6 +824,8 @@ class PBX:
             call.c2.set(priority=7, app="Answer", appdata="")
             self._newstate(call.c2, 6)
             call.c2.set(priority=8, app="Wait", appdata="6")
+        if call.device:
+            self._device_up(call.device)
         self._newstate(call.c1, 6)
         self._dial_ev("DialEnd", call, call.c1, "DialStatus: ANSWER\r\n")
         self._originate_response(call, True, 4, channel=call.c1.name)
@@ -1066,7 +1083,9 @@ class PBX:
         self._dial_ev("DialBegin", call, call.a1, f"DialString: {iface}\r\n", caller=call.c1)
         call.a1.set(con_num=call.cid_num, con_name=call.cid_name, exten="s")
         members = self._members_of(iface)
-        if any(m.status != 1 for _, m in members):  # ringinuse does not apply to Dial: busy
+        if self._owner_device_busy(iface, members):
+            if call.a2 is not None and not members:  # a device that answers BUSY itself (08 c)
+                self._newstate(call.a2, 7)
             self._owner_busy(call)
             return
         delay = 0.0 if self.scenario.deterministic else self.scenario.agents.answer_delay.sample(call.rng)
@@ -1083,16 +1102,26 @@ class PBX:
         else:
             call.t_agent = self._later(delay, self._owner_answer, call)
 
+    def _owner_device_busy(self, iface: str, members: list[tuple[Queue, Member]]) -> bool:
+        """Whether a ``Dial`` to the owner's device answers BUSY: a customer-like Local number
+        by its last digit (recording 08 c); an agent's device in use, unless
+        ``[pbx] owner_in_use = "answers"`` (recording 08 b: a Local agent interface whose context
+        answers is never busy, a second channel answers)."""
+        tech, _, rest = iface.partition("/")
+        number, _, ctx = rest.partition("@")
+        if tech.lower() == "local" and ctx in self.scenario.customer_contexts:
+            digit = number[-1:] if number[-1:].isdigit() else "1"
+            return DETERMINISTIC[digit][0] == "busy"
+        if self.scenario.owner_in_use == "answers":
+            return False
+        return any(m.status != 1 for _, m in members)  # ringinuse does not apply to Dial: busy
+
     def _owner_answer(self, call: Call) -> None:
         call.t_agent = None
-        members = self._members_of(call.owner)
-        for _, m in members:
-            m.status = 2
         if call.a2:
             self._newstate(call.a2, 6)
             call.a2.set(priority=2, app="Wait", appdata="4")
-        for _, m in members:
-            self._member_ev("QueueMemberStatus", m)
+        self._device_up(call.owner)
         self._newstate(call.a1, 6)
         self._dial_ev("DialEnd", call, call.a1, "DialStatus: ANSWER\r\n", caller=call.c1)
         self._bridged(call, call.owner)
@@ -1129,7 +1158,24 @@ class PBX:
     def _owner_done(self, call: Call) -> None:
         """The owner's call ended: the device is idle again (no queue statistics, no wrap-up)."""
         self.stats.completed += 1
-        for q, m in self._members_of(call.owner):
+        self._device_down(call.owner)
+
+    def _device_up(self, iface: str) -> None:
+        """A call of the device's own (not the queue's) starts: "in use" when it is the first."""
+        self._device_use[iface] = self._device_use.get(iface, 0) + 1
+        if self._device_use[iface] == 1:
+            for _, m in self._members_of(iface):
+                m.status = 2
+                self._member_ev("QueueMemberStatus", m)
+
+    def _device_down(self, iface: str) -> None:
+        """... and ends: "not in use" when it was the last; the queues may offer it a call."""
+        left = self._device_use.get(iface, 0) - 1
+        if left > 0:
+            self._device_use[iface] = left
+            return
+        self._device_use.pop(iface, None)
+        for q, m in self._members_of(iface):
             m.status = 1
             self._member_ev("QueueMemberStatus", m)
             self._distribute(q)
@@ -1206,6 +1252,18 @@ class PBX:
         if not status_first:
             self._member_ev("QueueMemberStatus", m)
         self._bridged(call, m.interface)
+        if (self.scenario.local_optimisation and _is_local(m.interface) and not m.interface.endswith("/n")
+                and m.state_interface in ("", m.interface)):
+            self._later(LOCAL_OPTIMISATION_DELAY, self._optimise, call, m)
+
+    def _optimise(self, call: Call, m: Member) -> None:
+        """The member's Local channel is optimised out of the bridge (recording 04): both halves
+        hang up, the call goes on with the channel behind it, and the device state the queue
+        follows — the Local channel's — reads "not in use"."""
+        if call.phase != "connected" or call.member is not m:
+            return
+        m.status, m.in_call, m.optimised = 1, False, True
+        self._member_ev("QueueMemberStatus", m)
 
     def _bridged(self, call: Call, iface: str) -> None:
         """The called party and the agent talk; whoever hangs up first ends it."""
@@ -1265,11 +1323,17 @@ class PBX:
     def _member_done(self, call: Call) -> None:
         m, q = call.member, call.queue
         call.member = None
+        stale = self.scenario.stale_in_use
+        if stale > 0 and call.rng.random() < stale:  # Asterisk 22 now and then (issue 16 item 7)
+            m.in_call, m.status = True, 2
+            self._member_ev("QueueMemberStatus", m)
+        optimised, m.optimised = m.optimised, False
         m.in_call = False
         m.status = 1
         m.calls_taken += 1
         m.last_call = int(self.epoch())
-        self._member_ev("QueueMemberStatus", m)
+        if not optimised:  # an optimised member already reads "not in use": nothing follows
+            self._member_ev("QueueMemberStatus", m)
         if m.interface not in q.members:
             return
         wrap = m.wrapuptime or q.config.wrapuptime
@@ -1396,6 +1460,8 @@ class PBX:
             # The shipped dialplan's ``h`` extension: the agent interface the call reached
             # (MEMBERINTERFACE, or the owner dialled for an owned callback), noted in AstDB.
             self.astdb[("dialer-connected", call.vars["DIALER_CALL_ID"])] = call.truth.agent
+        if call.device and call.answered_at:
+            self._device_down(call.device)
 
     def hangup_channel(self, name: str, cause: int = 16) -> bool:
         """The Hangup action: ``False`` if there is no such channel."""
@@ -1440,20 +1506,26 @@ class PBX:
             call.truth.ended_at = self.now()
         self.calls.clear()
         self.channels.clear()
+        self._device_use.clear()
         for q in self.queues.values():
             q.callers.clear()
             for m in q.members.values():
                 if m.timer is not None:
                     m.timer.cancel()
                 m.in_call, m.status, m.busy_until, m.on_break, m.timer = False, 1, 0.0, False, None
+                m.optimised = False
         if not keep_members:
             self._load_queues()
         self.started = self.epoch()
+        self.shutting_down = False
 
     # --------------------------------------------------------------- queries
     def active_calls(self) -> int:
         return len(self.calls)
 
+
+#: Seconds from AgentConnect to the Local channel optimisation (recording 04: 0.6 s).
+LOCAL_OPTIMISATION_DELAY = 0.6
 
 DETERMINISTIC_OUTCOMES = frozenset(o for o, _, _ in DETERMINISTIC.values())
 

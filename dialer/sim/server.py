@@ -2,7 +2,8 @@
 
 ``sim = Simulator(scenario)``; ``server = await start_server(sim, "127.0.0.1", 0)``;
 ``server.port``; faults ``server.drop_connections()``, ``server.freeze(seconds)``,
-``await server.restart()``; ``await server.close()``.  Ground truth in ``sim.stats``.
+``await server.restart()``, ``server.stop_gracefully()``; ``await server.close()``.  Ground
+truth in ``sim.stats``.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ log = logging.getLogger("dialer.sim")
 BANNER = "Asterisk Call Manager/13.0.0"
 MAX_BUFFER = 32 * 1024 * 1024  # a client that stops reading is cut off, as Asterisk does
 _PRE_LOGIN = frozenset({"login", "logoff", "challenge"})
+#: CLI commands that stop the PBX gracefully (calls in progress end first).
+STOP_COMMANDS = frozenset({"core stop gracefully", "core stop when convenient"})
 
 
 class Simulator:
@@ -107,6 +110,9 @@ class AmiServer:
         self._held: list[tuple[int, bytes]] = []
         self._thaw: asyncio.TimerHandle | None = None
         self.total_connections = 0
+        self.shutting_down = False  # ``core stop gracefully`` under way: every action refused
+        self.stopped = asyncio.Event()  # set when a graceful stop has closed everything
+        self._stopper: asyncio.Task[None] | None = None
         sim.pbx.listeners.append(self._broadcast)
 
     @property
@@ -123,6 +129,8 @@ class AmiServer:
 
     async def close(self) -> None:
         """Stop listening and close every connection."""
+        if self._stopper is not None:
+            self._stopper.cancel()
         if self._server is not None:
             self._server.close()
         self.drop_connections()
@@ -188,6 +196,42 @@ class AmiServer:
             return
         self.drop_connections()
         self.sim.pbx.reset(keep_members=keep_members)
+
+    def stop_gracefully(self, *, linger: float = 2.0, downtime: float | None = None) -> None:
+        """Like ``core stop gracefully`` (recording 06 of the Asterisk 22 set): from now on every
+        action on every connection, logins included, is answered ``Response: Error`` /
+        ``Message: Asterisk is shutting down`` and nothing new is dialled; calls in progress go
+        on to their natural end; ``linger`` seconds (simulated) after the last one, ``Event:
+        Shutdown`` (``Cleanly``, ``Restart: False``) and the connections close.  The port then
+        refuses connections; with ``downtime`` (wall-clock seconds) the PBX starts again after
+        it, its dynamic members forgotten, as a restarted Asterisk."""
+        if self.shutting_down:
+            return
+        self.shutting_down = self.sim.pbx.shutting_down = True
+        self.stopped.clear()
+        self._stopper = asyncio.ensure_future(self._stop_when_idle(linger, downtime))
+
+    async def _stop_when_idle(self, linger: float, downtime: float | None) -> None:
+        while self.sim.active_calls():
+            await asyncio.sleep(0.01)
+        await self.sim.clock.sleep(linger)
+        self._broadcast(CLASS_BITS["system"],
+                        "Event: Shutdown\r\nPrivilege: system,all\r\nShutdown: Cleanly\r\nRestart: False\r\n\r\n")
+        server, self._server = self._server, None
+        if server is not None:
+            server.close()
+        for conn in list(self.connections):
+            conn.close()
+        if server is not None:
+            await server.wait_closed()
+        self.sim.pbx.reset()
+        self.shutting_down = False
+        self.stopped.set()
+        log.info("sim: stopped gracefully")
+        if downtime is not None:
+            await asyncio.sleep(downtime)
+            await self.start()
+            log.info("sim: started again")
 
     # ------------------------------------------------------------------ events
     def _broadcast(self, bit: int, text: str) -> None:
@@ -294,6 +338,9 @@ class AmiConnection(asyncio.Protocol):
             self.write(response(aid, "Error", [("Message", "Missing action in request")]))
             return
         name = action.lower()
+        if self.server.shutting_down:  # manager.c: before the login check, for every action
+            self.write(response(aid, "Error", [("Message", "Asterisk is shutting down")]))
+            return
         if not self.authenticated and name not in _PRE_LOGIN:
             self.write(response(aid, "Error", [("Message", "Permission denied")]))
             return
@@ -633,6 +680,12 @@ class AmiConnection(asyncio.Protocol):
         command = h.get("command", "").strip()
         if not command:
             self.error(aid, "No command provided")
+            return
+        if " ".join(command.split()).lower() in STOP_COMMANDS:
+            # Asterisk's session thread stays in the command until the PBX closes the connection:
+            # no response and no events on it (recording 06, full/).
+            self.blocked, self.mask = True, 0
+            self.server.stop_gracefully()
             return
         known, output = cli_command(self.scenario, command)
         status = "Success" if known else "Error"

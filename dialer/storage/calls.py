@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Delete, Select, Update, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from campaigns.rules import CallResult, NextAction
+from dialer.job_models import node_heartbeats
 from dialer.storage import campaigns
 from dialer.storage.leads import CampaignRef, apply_rules
 from dialer.storage.tables import calls, leads
@@ -63,11 +64,26 @@ def undisposed_stmt(node: str | None = None) -> Select:
     return stmt if node is None else stmt.where(calls.c.node == node)
 
 
-def live_answers_stmt(campaign_id: int, since: datetime) -> Select:
-    """(placed_at, outcome) of the campaign's live answers since ``since``, oldest first."""
-    return (select(calls.c.placed_at, calls.c.outcome)
-            .where(calls.c.campaign_id == campaign_id, calls.c.placed_at >= since, calls.c.outcome.in_(LIVE_ANSWER))
-            .order_by(calls.c.placed_at))
+def orphaned_stmt(node: str, now: datetime, node_timeout: timedelta, wrapup: timedelta) -> Select:
+    """Ids of calls of *gone* nodes (no heartbeat within ``node_timeout``, not ``node``) that
+    reached an agent, ended more than ``wrapup`` ago and never got a disposition: the node that
+    would have applied the wrap-up limit is dead, so another node does (docs/scaling.md)."""
+    alive = select(node_heartbeats.c.node).where(node_heartbeats.c.seen_at >= now - node_timeout)
+    return (select(calls.c.id)
+            .where(calls.c.disposition.is_(None), calls.c.connected_at.is_not(None), calls.c.next_action.is_(None),
+                   calls.c.status == CallStatus.ENDED, calls.c.ended_at < now - wrapup, calls.c.node != node,
+                   calls.c.node.not_in(alive))
+            .order_by(calls.c.id))
+
+
+def live_answers_stmt(campaign_id: int, since: datetime, node: str | None = None) -> Select:
+    """(placed_at, outcome) of the campaign's live answers since ``since`` (of ``node``'s calls
+    only, if given: the other nodes' come from the shared ledger), oldest first."""
+    stmt = (select(calls.c.placed_at, calls.c.outcome)
+            .where(calls.c.campaign_id == campaign_id, calls.c.placed_at >= since, calls.c.outcome.in_(LIVE_ANSWER)))
+    if node is not None:
+        stmt = stmt.where(calls.c.node == node)
+    return stmt.order_by(calls.c.placed_at)
 
 
 def disposition_stmt(call_id: int, *, code: str, reason: str | None, callback_at: datetime | None,
@@ -107,9 +123,11 @@ async def undisposed(conn: AsyncConnection, node: str | None = None) -> dict[str
     return out
 
 
-async def live_answers(conn: AsyncConnection, campaign_id: int, since: datetime) -> list[tuple[float, bool]]:
-    """The campaign's live answers since ``since`` as the abandon ledger takes them."""
-    rows = await conn.execute(live_answers_stmt(campaign_id, since))
+async def live_answers(conn: AsyncConnection, campaign_id: int, since: datetime,
+                       node: str | None = None) -> list[tuple[float, bool]]:
+    """The campaign's live answers since ``since`` (``node``'s only, if given) as the abandon
+    ledger takes them."""
+    rows = await conn.execute(live_answers_stmt(campaign_id, since, node))
     return [(placed_at.timestamp(), outcome == Outcome.ABANDONED) for placed_at, outcome in rows]
 
 

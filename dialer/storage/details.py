@@ -35,6 +35,21 @@ def booked_stmt(lead_id: int, call_id: int) -> Select:
             .where(calls.c.lead_id == lead_id, calls.c.id < call_id).order_by(calls.c.id.desc()).limit(1))
 
 
+#: Previous calls shown on the screen pop.
+HISTORY = 5
+
+
+def history_stmt(lead_id: int, call_id: int, limit: int = HISTORY) -> Select:
+    """The lead's calls before ``call_id``, newest first: the screen pop's "last outcomes"."""
+    return (select(calls.c.placed_at, calls.c.outcome, calls.c.disposition, calls.c.refusal_reason, calls.c.agent)
+            .where(calls.c.lead_id == lead_id, calls.c.id < call_id).order_by(calls.c.id.desc()).limit(limit))
+
+
+def _history(rows: Any) -> list[dict[str, Any]]:
+    return [{"placed_at": r.placed_at.isoformat() if r.placed_at else None, "outcome": r.outcome,
+             "disposition": r.disposition, "refusal_reason": r.refusal_reason, "agent": r.agent} for r in rows]
+
+
 def _fields(row: Any) -> dict[str, Any]:
     custom = row.custom or {}
     return {"first_name": row.first_name, "last_name": row.last_name, "phone": row.phone, "state": row.state,
@@ -53,8 +68,9 @@ def _campaign_view(definition: CampaignDefinition) -> dict[str, Any]:
     }
 
 
-def screen(row: Any, booked: Any) -> dict[str, Any]:
-    """The screen pop of a call ``row`` (:func:`call_stmt`), ``booked`` the lead's previous call."""
+def screen(row: Any, booked: Any, history: Any = ()) -> dict[str, Any]:
+    """The screen pop of a call ``row`` (:func:`call_stmt`), ``booked`` the lead's previous call,
+    ``history`` its previous calls (:func:`history_stmt`)."""
     callback = booked is not None and booked.callback_at is not None
     definition = definition_from_data(row.definition, f"campaign {row.campaign_name}")
     fields = _fields(row)
@@ -65,6 +81,8 @@ def screen(row: Any, booked: Any) -> dict[str, Any]:
         "outcome": row.outcome,
         "lead": {"id": row.lead_id, **fields, "timezones": row.timezones.split()},
         "script": render_script(definition.script, fields),
+        "attempt": row.attempt,  # this call is the lead's attempt number ...
+        "history": _history(history),  # ... after these (newest first)
         **_campaign_view(definition),
         "connected_at": row.connected_at.isoformat() if row.connected_at else None,
         "disposition": row.disposition,
@@ -83,4 +101,29 @@ async def call_details(db: AsyncEngine, call_id: int) -> dict | None:
         if row is None:
             return None
         booked = (await conn.execute(booked_stmt(row.lead_id, row.id))).first()
-    return screen(row, booked)
+        history = (await conn.execute(history_stmt(row.lead_id, row.id))).all()
+    return screen(row, booked, history)
+
+
+async def callback_context(db: AsyncEngine, call_id: int) -> tuple[Any, CampaignDefinition, list[str], str | None] | None:
+    """For the callback picker: the call row, its campaign's definition, the lead's candidate
+    zones and region code; None when the call is unknown."""
+    from campaigns.windows import region_code
+
+    async with db.connect() as conn:
+        row = (await conn.execute(call_stmt(call_id))).first()
+    if row is None:
+        return None
+    definition = definition_from_data(row.definition, f"campaign {row.campaign_name}")
+    return row, definition, (row.timezones or "").split(), region_code(row.country, row.state)
+
+
+def owned_callbacks_stmt(agent: str, start: Any, end: Any) -> Select:
+    """The agent's owned callbacks due from ``start`` to ``end`` (aware UTC), soonest first."""
+    from dialer.vocabulary import LeadStatus
+
+    return (select(leads.c.id, leads.c.first_name, leads.c.last_name, leads.c.phone, leads.c.timezones,
+                   leads.c.next_call_at, leads.c.callback_exclusive_until)
+            .where(leads.c.callback_owner == agent, leads.c.status == LeadStatus.CALLBACK,
+                   leads.c.next_call_at >= start, leads.c.next_call_at < end)
+            .order_by(leads.c.next_call_at, leads.c.id).limit(200))

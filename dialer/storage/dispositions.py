@@ -41,6 +41,7 @@ def take_stmt(call_id: int, *, code: str, reason: str | None, callback_at: datet
 async def record(
     conn: AsyncConnection, camp: CampaignRef, row: Any, *, code: str, reason: str | None,
     callback_at: datetime | None, order_form: dict | None, note: str | None, now: datetime, rng: random.Random,
+    owned: bool = True,
 ) -> dict:
     """Take the disposition of the connected call ``row`` (Conflict when another was taken
     first) and apply the campaign's rules to its lead; returns what was decided (the API's and
@@ -57,7 +58,7 @@ async def record(
         await _disposed_event(conn, camp, row, code=code, reason=reason, callback_at=callback_at,
                               order_form=order_form, note=note, at=now)
     result = CallResult(Outcome.CONNECTED, attempt=row.attempt, placed_at=row.placed_at, disposition=code,
-                        reason=reason, callback_at=callback_at, agent=row.agent)
+                        reason=reason, callback_at=callback_at, agent=row.agent if owned else None)
     action = await apply_rules(conn, camp, row.lead_id, result, row.id, now, rng, last_outcome=Outcome.CONNECTED)
     out: dict[str, Any] = {"call_id": row.id, "disposition": code, "next": type(action).__name__}
     if isinstance(action, Retry | Callback):
@@ -85,7 +86,7 @@ async def dispose(
     db: AsyncEngine, call_id: int, *, code: str, reason: str | None = None, callback_at: datetime | None = None,
     order_form: dict | None = None, note: str | None = None, agent_name: str | None = None, now: datetime,
     rng: random.Random, lock: asyncio.Lock | None = None,
-    campaign: Callable[[int], CampaignRef | None] = lambda _id: None,
+    campaign: Callable[[int], CampaignRef | None] = lambda _id: None, owned: bool = True,
 ) -> dict:
     """Check and record a disposition at ``now``; returns what was decided for the lead.
 
@@ -93,7 +94,8 @@ async def dispose(
     disposed — also when another request took it meanwhile —, did not reach an agent),
     DispositionError (the campaign does not accept it) or Unavailable (the database cannot be
     reached now).  ``campaign``: the campaign by id when the caller has it (the daemon), else
-    it is read.
+    it is read.  ``owned``: a callback goes to the agent who booked it (when the campaign's rule
+    gives callbacks an owner); false: to anyone.
     """
     try:
         async with db.connect() as conn:
@@ -105,7 +107,38 @@ async def dispose(
                           now=now)
         async with lock or contextlib.nullcontext(), db.begin() as conn:
             return await record(conn, camp, row, code=code, reason=reason, callback_at=callback_at,
-                                order_form=order_form, note=note, now=now, rng=rng)
+                                order_form=order_form, note=note, now=now, rng=rng, owned=owned)
+    except Exception as exc:
+        if unreachable(exc):
+            raise Unavailable(UNAVAILABLE) from exc
+        raise
+
+
+async def add_dnc_request(db: AsyncEngine, call_id: int, *, agent_name: str | None, actor: str,
+                          source: str | None, now: datetime) -> dict:
+    """The customer on ``call_id`` asked not to be called: their number goes onto the global DNC
+    list at once, with who asked and when in the same transaction's audit entry.  The call must
+    be one that reached an agent (``agent_name``'s own, unless ``None``: staff)."""
+    from sqlalchemy import func, insert
+
+    from dialer.storage.audit import entry_stmt
+    from dialer.storage.tables import dnc
+    from dialer.vocabulary import AuditAction
+
+    try:
+        async with db.begin() as conn:
+            row = await calls.row(conn, call_id)
+            check_call(row, call_id, agent_name)
+            known = (await conn.execute(select(func.count()).select_from(dnc).where(
+                dnc.c.phone == row.phone, dnc.c.scope == 0))).scalar()
+            if not known:
+                await conn.execute(insert(dnc).values(
+                    phone=row.phone, scope=0, campaign_id=None, source=f"agent {row.agent or actor}"[:100],
+                    reason=f"asked during call {call_id}", created_at=now))
+            await conn.execute(entry_stmt(AuditAction.DNC_ADDED, actor, target=row.phone, source=source, at=now,
+                                          detail={"call_id": call_id, "already_listed": bool(known)}))
+        return {"call_id": call_id, "campaign_id": row.campaign_id, "phone": row.phone, "added": not known,
+                "at": now.isoformat()}
     except Exception as exc:
         if unreachable(exc):
             raise Unavailable(UNAVAILABLE) from exc

@@ -26,6 +26,7 @@ from campaigns.rules import (
     evaluate,
 )
 from campaigns.windows import region_code
+from dialer.session.pbxdown import GIVE_BACK, after_pbx_down
 from dialer.session.runtime import rule_outcome
 from dialer.session.unknown import after_unknown
 from dialer.storage import outbox
@@ -188,13 +189,17 @@ async def apply_rules(
     lead = (await conn.execute(select(leads).where(leads.c.id == lead_id))).first()
     history = await lead_history(conn, lead_id, lead.phone, call_id)
     zones, region = lead.timezones.split(), region_code(lead.country, lead.state)
+    values: dict[str, Any] = {"last_outcome": result.disposition or last_outcome, "last_call_at": now,
+                              "callback_owner": None, "callback_exclusive_until": None}
+    action: NextAction
     if result.outcome == Outcome.UNKNOWN:  # not a failure: its own path (dialer.session.unknown)
         action = after_unknown(camp.definition, history, result, now=now, zones=zones, region=region)
+    elif result.outcome == Outcome.PBX_DOWN:  # the PBX's doing: the attempt back (dialer.session.pbxdown)
+        action = after_pbx_down(camp.definition, history, result, now=now, zones=zones, region=region)
+        values["attempts"] = leads.c.attempts + GIVE_BACK
     else:
         action = evaluate(camp.definition, history, result, now=now, rng=rng, lead=lead_fields(lead),
                           zones=zones, region=region)
-    values: dict[str, Any] = {"last_outcome": result.disposition or last_outcome, "last_call_at": now,
-                              "callback_owner": None, "callback_exclusive_until": None}
     summary = await _write_step(conn, camp, lead, action, values, now)
     await conn.execute(update(calls).where(calls.c.id == call_id).values(next_action=summary[:200]))
     if camp.definition.webhook is not None:

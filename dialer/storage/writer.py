@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from dialer.clock import Clock, RealClock
 from dialer.errors import Unavailable
 from dialer.session.commands import (
+    CountAnswer,
     EndCall,
     GiveBack,
     LogAgentState,
@@ -39,7 +40,7 @@ from dialer.session.commands import (
     SetAgentState,
     WriteCallStatus,
 )
-from dialer.storage import agents, calls, outbox
+from dialer.storage import agents, calls, ledger, outbox
 from dialer.storage.availability import UNAVAILABLE, unreachable
 from dialer.storage.journal import Journal
 from dialer.vocabulary import CallStatus, Outcome
@@ -65,6 +66,8 @@ async def store(conn: AsyncConnection, cmd: Any, rng: random.Random) -> None:
         await calls.end_call(conn, cmd.call_id, cmd.values, rng, cmd.rules)
         if cmd.values.get("outcome") == Outcome.CONNECTED:  # queued once (its event id), if not yet
             await outbox.call_connected(conn, cmd.call_id, cmd.values.get("connected_at"))
+    elif isinstance(cmd, CountAnswer):
+        await ledger.bump(conn, cmd.campaign_id, cmd.node, cmd.minute, cmd.abandoned)
     elif isinstance(cmd, LogAgentState):
         await conn.execute(agents.log_stmt(cmd.agent_id, cmd.campaign_id, cmd.state, cmd.pause_code, cmd.started,
                                                 cmd.ended))

@@ -48,6 +48,8 @@ from dialer.ami.events import (
     OriginateResponse,
     QueueCallerAbandon,
     QueueCallerJoin,
+    Shutdown,
+    is_shutting_down,
 )
 from dialer.ami.ids import originate_ids
 
@@ -61,7 +63,9 @@ __all__ = [
     "Signal",
     "failure_outcome",
     "interface_of",
+    "is_shutting_down",
 ]
+
 
 
 class CallState(enum.Enum):
@@ -87,6 +91,7 @@ class Outcome(enum.Enum):
     CONGESTION = "congestion"
     INVALID_NUMBER = "invalid_number"
     FAILED = "failed"  # Originate refused or failed, unusable channel
+    PBX_DOWN = "pbx_down"  # refused or cut short by the PBX shutting down: not the lead's doing
     UNKNOWN = "unknown"  # lost with the AMI link before anything conclusive was known
 
 
@@ -264,6 +269,8 @@ class _Call:
     talk_time: int | None = None
     route_interface: str = ""  # an owned callback: the agent interface the dialplan dials
     route_agent: str = ""  # ... and that agent's name
+    ring_timeout: float | None = None  # the Originate's ring timeout (s), when the caller knows it
+    pbx_down_at: float | None = None  # when the PBX said it was shutting down, while this call lived
 
     @property
     def state(self) -> CallState:
@@ -359,6 +366,7 @@ class CallTracker:
         recovered: bool = False,
         agent: str | None = None,
         agent_interface: str | None = None,
+        ring_timeout: float | None = None,
     ) -> list[CallUpdate]:
         """Register an attempt before its Originate is sent.
 
@@ -366,6 +374,8 @@ class CallTracker:
         ``recovered=True`` adopts an attempt found in flight after a restart: it starts as
         ``UNKNOWN`` until :meth:`reconcile`.  ``agent_interface`` (and ``agent``, its name): an
         owned callback, which the dialplan dials straight to that agent instead of the queue.
+        ``ring_timeout``: the Originate's, to tell a call cut short by a PBX shutdown from one
+        that rang its full time (see :meth:`pbx_shutting_down`).
         """
         if attempt_id in self._calls:
             raise ValueError(f"attempt {attempt_id!r} is already tracked")
@@ -377,6 +387,7 @@ class CallTracker:
         call = _Call(attempt_id, channel_id, other_channel_id, action_id, lead_id, campaign, now)
         call.lost = recovered
         call.route_interface, call.route_agent = agent_interface or "", agent or ""
+        call.ring_timeout = ring_timeout
         self._calls[attempt_id] = call
         for uid in (channel_id, other_channel_id):
             if uid:
@@ -400,9 +411,21 @@ class CallTracker:
         if call is None:
             return []
         call.originate_error = message or "Originate failed"
+        if is_shutting_down(call.originate_error):
+            call.pbx_down_at = now
         if call.up or call.phase in _ANSWERED_PHASES:
             return []  # contradicted by events already seen; let them decide
         return self._end(call, now)
+
+    def pbx_shutting_down(self, now: float) -> list[CallUpdate]:
+        """The PBX is shutting down (an action answered "Asterisk is shutting down", or the
+        ``Shutdown`` event): an attempt in flight that then ends unanswered — cut short, or
+        never learnt about because the link closed — ends ``PBX_DOWN``, not the lead's doing
+        (one that rings its full time is still ``NO_ANSWER``, one that was busy ``BUSY``)."""
+        for call in self._calls.values():
+            if call.pbx_down_at is None:
+                call.pbx_down_at = now
+        return []
 
     def mark_unknown(self, attempt_id: str, now: float) -> list[CallUpdate]:
         """One attempt's fate is unknown (e.g. its Originate timed out): reconcile it later."""
@@ -512,6 +535,8 @@ class CallTracker:
         """Feed one typed event (``None`` and unrelated events are ignored)."""
         if event is None:
             return []
+        if isinstance(event, Shutdown):
+            return self.pbx_shutting_down(now)
         if isinstance(event, OriginateResponse):
             call = (event.uniqueid and self._by_uid.get(event.uniqueid)) or self._by_action.get(
                 event.action_id
@@ -633,7 +658,27 @@ class CallTracker:
             return self._end(call, now)  # failed without creating a channel
         return []  # failed, but its channel's events are still to come (``tick`` settles)
 
-    def _decide(self, call: _Call) -> tuple[Outcome, str]:
+    def _decide(self, call: _Call, now: float) -> tuple[Outcome, str]:
+        outcome = self._decide_facts(call)
+        if call.pbx_down_at is not None and call.phase not in _ANSWERED_PHASES and self._cut_short(
+                call, outcome[0], now):
+            return Outcome.PBX_DOWN, (f"PBX shutting down: {call.originate_error}" if call.originate_error
+                                      else f"cut short by the PBX shutting down ({outcome[1]})")
+        return outcome
+
+    @staticmethod
+    def _cut_short(call: _Call, outcome: Outcome, now: float) -> bool:
+        """An unanswered attempt the PBX's shutdown ended: refused, lost with the link, failed, or
+        ended as no answer before its ring timeout (a second of slack)."""
+        if outcome in (Outcome.UNKNOWN, Outcome.FAILED, Outcome.CONGESTION):
+            return True
+        if outcome is Outcome.NO_ANSWER:
+            end = call.hung_at if call.hung_at is not None else now
+            rang = end - (call.accepted_at if call.accepted_at is not None else call.placed_at)
+            return call.ring_timeout is None or rang < call.ring_timeout - 1.0
+        return False  # BUSY, INVALID_NUMBER: the called party's answer, shutdown or not
+
+    def _decide_facts(self, call: _Call) -> tuple[Outcome, str]:
         phase = call.phase
         if phase is CallState.CONNECTED:
             return Outcome.CONNECTED, f"agent {call.agent}" if call.agent else "agent"
@@ -660,7 +705,7 @@ class CallTracker:
 
     def _end(self, call: _Call, now: float) -> list[CallUpdate]:
         previous = call.state
-        call.outcome, call.reason = self._decide(call)
+        call.outcome, call.reason = self._decide(call, now)
         call.phase = CallState.ENDED
         call.ended_at = now
         del self._calls[call.attempt_id]

@@ -34,6 +34,9 @@ ROUTES: list[BaseRoute] = [
     Route("/web/login", pages.campaign_login, methods=["POST"]),
     Route("/web/wallboard", pages.wallboard, methods=["GET"]),
     Route("/web/events", pages.events, methods=["GET"]),
+    Route("/web/charts/{campaign}/{kind}.svg", pages.chart, methods=["GET"]),
+    Route("/web/agents-report", pages.agents_report, methods=["GET"]),
+    Route("/web/agents-report.csv", pages.agents_report, methods=["GET"]),
     Mount("/static", StaticFiles(directory=pages.STATIC), name="static"),
 ]
 
@@ -46,6 +49,8 @@ def install(state: Any, engine: Any) -> EventHub:
         listeners.append(hub)
     state.web_hub = hub
     state.web_throttle = SignInThrottle()
+    state.web_diagnostics = {}  # campaign -> (read at, callable leads and when the list runs dry)
+    state.web_paused = []
     return hub
 
 

@@ -6,6 +6,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from dialer.web.masking import mask_phone
+
 #: The states the wallboard counts agents by, in the order it shows them.
 STATES = ("ready", "reserved", "talking", "wrap_up", "paused", "unavailable")
 
@@ -20,6 +22,8 @@ class AgentView:
     since: float  # when the state began, the engine's clock (seconds)
     pause_code: str | None
     call_id: int | None
+    lead: str | None = None  # the current call's lead: its id and masked number
+    connected: float | None = None  # when the current call reached the agent (the engine's clock)
 
 
 def board(status: dict[str, Any], agents: Iterable[AgentView], now: float) -> dict[str, Any]:
@@ -35,8 +39,14 @@ def board(status: dict[str, Any], agents: Iterable[AgentView], now: float) -> di
             "agents": [_agent(a, now) for a in mine],
             "calls": {"ringing": camp.get("ringing", 0), "waiting": camp.get("waiting", 0),
                       "lines": camp.get("lines", 0), "placed": camp.get("placed", 0),
+                      "answered": camp.get("answered", 0),
                       "connected_24h": camp.get("connected_24h", 0), "abandoned_24h": camp.get("abandoned_24h", 0)},
             "abandon_rate_24h": camp.get("abandon_rate_24h", 0.0),
+            "abandon": {k: camp.get(k) for k in ("abandon_rate_24h", "abandon_rate_30d", "abandoned_30d",
+                                                  "connected_30d", "abandon_target", "abandon_budget_24h",
+                                                  "abandon_budget_30d")},
+            "pacing": camp.get("pacing"),
+            "stats": camp.get("stats", {}),
             "idle_reason": camp.get("idle_reason"),
         })
     return {
@@ -49,7 +59,8 @@ def board(status: dict[str, Any], agents: Iterable[AgentView], now: float) -> di
 
 def _agent(a: AgentView, now: float) -> dict[str, Any]:
     return {"name": a.name, "state": a.state, "pause_code": a.pause_code or None,
-            "seconds_in_state": max(0, round(now - a.since)), "call_id": a.call_id}
+            "seconds_in_state": max(0, round(now - a.since)), "call_id": a.call_id, "lead": a.lead,
+            "call_seconds": max(0, round(now - a.connected)) if a.connected is not None else None}
 
 
 def agent_views(engine: Any) -> list[AgentView]:
@@ -59,7 +70,11 @@ def agent_views(engine: Any) -> list[AgentView]:
         snap = engine.agent_tracker.get(runtime.interface)
         if snap is None or snap.state.value == "logged_out":
             continue
+        call = runtime.call
+        rec = engine.session.calls.get(call.attempt_id) if call is not None and hasattr(engine, "session") else None
         out.append(AgentView(
             name=runtime.name, campaign=runtime.campaign.name if runtime.campaign is not None else None,
-            state=snap.state.value, since=snap.since, pause_code=snap.pause_code, call_id=runtime.call_id))
+            state=snap.state.value, since=snap.since, pause_code=snap.pause_code, call_id=runtime.call_id,
+            lead=f"lead {call.lead_id} {mask_phone(call.phone, 'last4')}" if call is not None else None,
+            connected=getattr(rec, "connected_at", None) or (call.known_connected if call is not None else None)))
     return out

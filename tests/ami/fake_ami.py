@@ -134,7 +134,8 @@ class FakeAmi:
     ``unanswered`` (leave the next N actions of a kind unanswered), ``replies`` (answer a kind
     with raw bytes, malformed ones included)."""
 
-    def __init__(self, *, username: str = "dialer", secret: str = "s3cr3t-Valu3") -> None:
+    def __init__(self, *, username: str = "dialer", secret: str = "s3cr3t-Valu3", port: int = 0) -> None:
+        self._listen_port = port
         self.username = username
         self.secret = secret
         self.send_banner = True
@@ -157,7 +158,7 @@ class FakeAmi:
 
     async def __aenter__(self) -> FakeAmi:
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(lambda: _Conn(self), "127.0.0.1", 0)
+        self._server = await loop.create_server(lambda: _Conn(self), "127.0.0.1", self._listen_port)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -568,3 +568,81 @@ async def test_late_list_items_of_a_timed_out_action_are_not_events() -> None:
             )
             await sink.wait_for(QueueMemberStatus)
             assert not sink.of(CoreShowChannel)
+
+
+async def test_pbx_shutting_down_keeps_the_link_until_it_closes_then_reconnects() -> None:
+    """``core stop gracefully`` (recording 06, as the simulator does it): the watchdog's Ping
+    answered "Asterisk is shutting down" does not kill the link (calls still live end on it):
+    ``PbxStopping`` once; an Originate is refused with that message; then ``Shutdown``, the
+    close, and re-logins refused (connection refused) until the PBX is back."""
+    from dialer.ami.events import PbxStopping
+    from dialer.sim import Simulator, start_server
+
+    sim = Simulator(speed=50.0, username="dialer", secret=SECRET, deterministic=True)
+    server = await start_server(sim)
+    sink = Sink()
+    client = AmiClient(settings(server.port, ping_interval=0.05), sink, reconnect_min_delay=0.05)
+    try:
+        await client.connect()
+        # A call that rings (…3 rings 60 s) until its 30 s timeout: 0.6 s here; the stop waits for it.
+        await client.originate("att-0", "Local/+12125550143@sim-customers", context="dialer-connect",
+                               exten="camp1", ring_timeout=30)
+        server.stop_gracefully(downtime=0.3)
+        [stopping] = await sink.wait_for(PbxStopping)
+        assert stopping == PbxStopping(True, "Asterisk is shutting down")
+        with pytest.raises(AmiActionError, match="Asterisk is shutting down"):
+            await client.originate("att-1", "Local/+12125550101@sim-customers", context="dialer-connect")
+        [done] = await sink.wait_for(OriginateResponse)
+        assert (done.reason, sim.truth["att-0"].outcome) == (3, "no_answer")  # type: ignore[attr-defined]
+        await sink.wait_for(Shutdown)
+        [lost] = await sink.wait_for(LinkLost)
+        assert sink.index(stopping) < sink.index(lost) and len(sink.of(PbxStopping)) == 1
+        first, again = await sink.wait_for(LinkUp, 2, timeout=5.0)
+        assert again == LinkUp(reconnected=True) and client.connected
+    finally:
+        await client.close()
+        await server.close()
+
+
+async def test_login_refused_because_the_pbx_is_shutting_down_is_not_a_credentials_error() -> None:
+    from dialer.sim import Simulator, start_server
+
+    sim = Simulator(speed=50.0, username="dialer", secret=SECRET)
+    server = await start_server(sim)
+    try:
+        server.shutting_down = True  # as while a graceful stop waits for its calls
+        client = AmiClient(settings(server.port), Sink())
+        with pytest.raises(AmiConnectError, match="refused the login: Asterisk is shutting down") as err:
+            await client.connect()
+        assert not isinstance(err.value, AmiAuthError)
+    finally:
+        server.shutting_down = False
+        await server.close()
+
+
+async def test_connect_with_retry_waits_for_the_pbx_but_not_for_bad_credentials(
+    all_logs: pytest.LogCaptureFixture,
+) -> None:
+    """``connect(retry=True)`` (``dialer run``): refused connections are retried with backoff,
+    each logged; once the PBX listens, the login goes through.  A wrong secret raises at once."""
+    port = free_port()
+    client = AmiClient(settings(port), Sink(), reconnect_min_delay=0.05)
+    task = asyncio.ensure_future(client.connect(retry=True))
+    try:
+        for _ in range(200):
+            if sum("PBX not reachable" in r.getMessage() for r in all_logs.records) >= 2:
+                break
+            await asyncio.sleep(0.01)
+        assert not task.done()
+        async with FakeAmi(port=port) as ami:
+            await asyncio.wait_for(task, 3.0)
+            assert client.connected and ami.actions_named("Login")
+            await client.close()
+    finally:
+        task.cancel()
+    async with FakeAmi(secret="the-right-one") as ami:
+        client = AmiClient(settings(ami.port), Sink(), reconnect_min_delay=0.05)
+        with pytest.raises(AmiAuthError):
+            await asyncio.wait_for(client.connect(retry=True), 3.0)
+        await client.close()
+    assert_no_secret(all_logs)

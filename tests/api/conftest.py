@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 
 from campaigns import store
 from campaigns.definition import load_definition
@@ -55,6 +55,9 @@ def seed(url: str, tmp_path: Path) -> None:
             {"name": "alice", "interface": "PJSIP/alice", "token_hash": token_hash("tok-alice"), "state": "logged_out"},
             {"name": "bob", "interface": "PJSIP/bob", "token_hash": token_hash("tok-bob"), "state": "logged_out"},
         ])
+        # both may log in to the campaign (an unassigned agent may not: 403)
+        conn.execute(insert(metadata.tables["agent_campaigns"]), [
+            {"agent_id": a, "campaign_id": cid} for a in conn.execute(select(metadata.tables["agents"].c.id)).scalars()])
         common = {"campaign_id": cid, "lead_id": 1, "phone": "+12125550143", "attempt": 1, "node": "n",
                   "status": "ended", "ring_timeout": 15, "placed_at": placed, "ended_at": placed}
         conn.execute(insert(calls), [

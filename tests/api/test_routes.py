@@ -28,11 +28,27 @@ async def test_login(api: Api) -> None:
     r = await post("/api/agents/alice/login", json={}, headers=ALICE)
     assert r.status_code == 422 and r.json()["error"].startswith("campaign: required")
     r = await post("/api/agents/alice/login", json={"campaign": "other"}, headers=ALICE)
+    assert r.status_code == 403 and "not assigned to campaign 'other'" in r.json()["error"]
+    r = await post("/api/agents/alice/login", json={"campaign": "other"}, headers=ADMIN)
     assert r.status_code == 409 and "'other' is not running" in r.json()["error"]
     r = await post("/api/agents/alice/login", json={"campaign": "e2e"}, headers=ALICE)
     assert r.status_code == 200 and r.json() == {"agent": "alice", "campaign": "e2e", "state": "logged_in"}
     assert ("add", ("e2e", "PJSIP/alice", "alice")) in api.link.actions
     await login(api, "bob", ADMIN)  # the admin may act for any agent
+
+
+async def test_login_needs_an_assignment(api: Api) -> None:
+    """Like the desktop: an agent not assigned to the campaign may not log in to it (403)."""
+    from dialer.models import agent_campaigns, agents
+
+    async with api.engine.db.begin() as conn:
+        bob = (await conn.execute(select(agents.c.id).where(agents.c.name == "bob"))).scalar_one()
+        await conn.execute(agent_campaigns.delete().where(agent_campaigns.c.agent_id == bob))
+    r = await api.client.post("/api/agents/bob/login", json={"campaign": "e2e"}, headers=BOB)
+    assert r.status_code == 403 and r.json() == {
+        "error": "agent 'bob' is not assigned to campaign 'e2e' (dialer agents assign)"}
+    assert not any(a[0] == "add" for a in api.link.actions)
+    await login(api, "bob", ADMIN)  # the admin may still log any agent in
 
 
 async def test_logout(api: Api) -> None:

@@ -39,6 +39,9 @@ async def api(tmp_path: Path, db_url: str):
             {"name": "alice", "interface": "PJSIP/alice", "token_hash": token_hash("tok-alice"), "state": "logged_out"},
             {"name": "bob", "interface": "PJSIP/bob", "token_hash": token_hash("tok-bob"), "state": "logged_out"},
         ])
+        # both may log in to the campaign (an unassigned agent may not: 403)
+        conn.execute(insert(metadata.tables["agent_campaigns"]), [
+            {"agent_id": a, "campaign_id": cid} for a in conn.execute(select(metadata.tables["agents"].c.id)).scalars()])
         conn.execute(insert(calls).values(id=7, campaign_id=cid, lead_id=1, phone="+12125550143", attempt=1,
                                           node="n", status="ended", outcome="CONNECTED", ring_timeout=15,
                                           placed_at=now, connected_at=now, ended_at=now, agent="alice",

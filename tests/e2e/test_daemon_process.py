@@ -120,3 +120,80 @@ async def test_run_agents_and_sigterm(tmp_path: Path) -> None:
         rows = conn.execute(select(calls.c.status, calls.c.outcome)).all()
     engine.dispose()
     assert rows and all(r.status == "ended" and r.outcome for r in rows)
+
+
+async def test_run_with_the_pbx_down_at_start_retries_until_it_is_up(tmp_path: Path) -> None:
+    """Issue 16: ``dialer run`` started while nothing listens on the AMI port does not exit: it
+    logs each failed attempt (never the secret) and retries with backoff; once the PBX listens
+    it logs in and dials."""
+    import random
+
+    ami_port, http_port = _free_port(), _free_port()
+    env = {"DIALER_DATA_DIR": str(tmp_path / "data"), "DIALER_AMI_PORT": str(ami_port),
+           "DIALER_HTTP_PORT": str(http_port), "DIALER_AMI_SECRET": "dialer-S3cret", "DIALER_LOG_FORMAT": "json",
+           "DIALER_AMI_RECONNECT_MAX_DELAY": "1"}
+    leads = tmp_path / "leads.csv"
+    campaign = write_campaign(tmp_path, "progressive")
+    write_leads(leads, 20, random.Random(1), E2E_START, 60, load_definition(campaign).window)
+    await _cli(env, "campaigns", "apply", str(campaign))
+    await _cli(env, "lists", "import", str(leads), "--list", "e2e", "--campaign", "e2e", "--json")
+    await _cli(env, "campaigns", "start", "e2e")
+    await _cli(env, "agents", "add", "ann", "--interface", "Local/9001@sim-agents")
+    log_path = tmp_path / "daemon.log"
+    log = open(log_path, "wb")  # noqa: SIM115
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "dialer.cli", "run", "--node", "t1", "--speed", str(SPEED), "--drain-timeout", "5",
+        env={**os.environ, **env}, stdout=log, stderr=log,
+    )
+    server = None
+    try:
+        await until(lambda: log_path.read_text().count("PBX not reachable") >= 2, timeout=30,
+                    what="two failed attempts logged")
+        assert proc.returncode is None  # still running
+        sim = Simulator(demo_scenario(3, SPEED, {}), speed=SPEED, seed=3, secret="dialer-S3cret")
+        server = await start_server(sim, "127.0.0.1", ami_port)
+        for _ in range(200):  # the API answers once the daemon is up
+            try:
+                await _cli(env, "agents", "login", "ann", "--campaign", "e2e")
+                break
+            except AssertionError:
+                await asyncio.sleep(0.1)
+        else:
+            raise AssertionError(log_path.read_text())
+        await until(lambda: sim.stats.placed >= 1, what="a call placed")
+        proc.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(proc.wait(), 30) == 0
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+        log.close()
+        if server is not None:
+            await server.close()
+    lines = [json.loads(line) for line in log_path.read_text().splitlines() if line.startswith("{")]
+    retries = [r for r in lines if r.get("msg") == "PBX not reachable; retrying"]
+    assert retries, lines
+    assert all(f"cannot connect to AMI at 127.0.0.1:{ami_port}" in r["error"] and r["retry_in"] > 0
+               for r in retries), retries
+    assert [r["attempt"] for r in retries[:2]] == [1, 2]
+    assert any(r.get("msg") == "dialer running" for r in lines)
+    assert "dialer-S3cret" not in log_path.read_text()
+
+
+async def test_stop_while_waiting_for_the_pbx_exits_cleanly(tmp_path: Path, caplog) -> None:  # type: ignore[no-untyped-def]
+    """SIGTERM (``request_stop``) while the PBX has not answered yet: no engine was started,
+    the daemon returns at once."""
+    import logging
+
+    from dialer.server import Server
+    from dialer.settings import Settings
+
+    settings = Settings(data_dir=tmp_path / "data")
+    settings.ami.port = _free_port()
+    server = Server(settings, http=False)
+    caplog.set_level(logging.INFO)
+    task = asyncio.create_task(server.serve())
+    await until(lambda: any("PBX not reachable" in r.getMessage() for r in caplog.records), 10, "a retry")
+    server.request_stop()
+    await asyncio.wait_for(task, 5)
+    assert server.engine is None and not server.started.is_set()
+    assert any("shutdown requested before the PBX could be reached" in r.getMessage() for r in caplog.records)

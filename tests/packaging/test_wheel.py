@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import sysconfig
@@ -120,7 +121,11 @@ def test_init_demo_bench_and_a_read_only_command_from_an_empty_folder(installed:
     assert (installed.work / "dialer.toml").read_text() == (ROOT / "config" / "dialer.toml").read_text()
     assert not data_dir.exists()  # init writes configuration, no database
 
-    demo = installed.dialer("demo", "--minutes", "1", "--leads", "60", "--agents", "3", "--speed", "60", "--json")
+    with socket.socket() as probe:  # the demo serves the desktop (the wheel's static files) on a free port
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    demo = installed.dialer("demo", "--minutes", "1", "--leads", "60", "--agents", "3", "--speed", "60",
+                            "--port", str(port), "--json")
     assert demo.returncode == 0, demo.stderr[-3000:]
     report = json.loads(demo.stdout)
     assert report["simulator_truth"]["placed"] > 0

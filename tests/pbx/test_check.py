@@ -155,3 +155,11 @@ def test_extension_patterns(pattern: str, exten: str, hit: bool) -> None:
 def test_literal_wins_over_pattern() -> None:
     assert resolve(["_[a-zA-Z0-9].", "failed"], "failed") == "failed"
     assert resolve(["_[a-zA-Z0-9]."], "camp1") == "_[a-zA-Z0-9]."
+
+
+def test_login_refused_because_asterisk_is_shutting_down_says_so() -> None:
+    from dialer.cli.pbx import check_login
+
+    [check] = check_login({"Response": "Error", "Message": "Asterisk is shutting down"}, [])
+    assert check.ok is False and "wait until Asterisk is running again" in check.detail
+    assert "username" not in check.detail

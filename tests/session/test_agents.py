@@ -124,3 +124,71 @@ def test_login_moves_the_agent_between_campaigns_and_refusals_are_typed() -> Non
         s.login(who("alice"), "other")
     assert s.login(who("alice"), "e2e") == [SetAgentCampaign(1, 1, "t"), QueueAdd("e2e", "PJSIP/alice", "alice")]
     assert s.logout(who("alice")) == [QueueRemove("e2e", "PJSIP/alice")]
+
+
+def test_disposition_before_the_hangup_leaves_no_wrapup() -> None:
+    """Disposed while still talking: the hang-up that follows ends the wrap-up at once (the agent
+    was stuck paused "wrapup" with nothing owed)."""
+    s = session("progressive", "alice")
+    place(s, lead(1))
+    connect(s, "dlr-1", "alice", T0 + 5)
+    s.disposed(1, T0 + 20)
+    assert s.agents["PJSIP/alice"].call_id is None
+    cmds = feed(s, {"Event": "AgentComplete", "Queue": "e2e", "Interface": "PJSIP/alice", "MemberName": "alice",
+                    **channel("dlr-1"), "HoldTime": "1", "TalkTime": "40", "Reason": "caller"}, TALK_END)
+    cmds += hangup(s, "dlr-1", TALK_END)
+    assert s.agent_tracker.get("PJSIP/alice").state is AgentState.READY
+    assert of(cmds, QueuePause) == []  # never paused "wrapup"
+    assert [c.data["state"] for c in of(cmds, Emit, kind="agent")][-2:] == ["wrap_up", "ready"]
+    assert of(cmds, EndCall)[0].rules is None  # the disposition already decided the lead
+    # nothing left to expire, and the agent is not paused afterwards
+    assert of(s.tick(TALK_END + 2 * MAX_WRAPUP), QueuePause) == []
+    assert s.agents["PJSIP/alice"].paused is None
+
+
+def test_disposition_before_the_hangup_then_the_pending_pause() -> None:
+    s = session("progressive", "alice")
+    place(s, lead(1))
+    connect(s, "dlr-1", "alice", T0 + 5)
+    s.pause(who("alice"), "LUNCH")
+    s.disposed(1, T0 + 20)
+    cmds = hangup(s, "dlr-1", TALK_END)
+    feed(s, {"Event": "AgentComplete", "Queue": "e2e", "Interface": "PJSIP/alice", "MemberName": "alice",
+             **channel("dlr-1"), "HoldTime": "1", "TalkTime": "40", "Reason": "caller"}, TALK_END)
+    cmds += s.tick(TALK_END + 1)
+    assert of(cmds, QueuePause) == []  # the LUNCH pause set at the disposition stays, no "wrapup"
+    assert s.agents["PJSIP/alice"].paused == "LUNCH"
+    assert s.agent_tracker.get("PJSIP/alice").state is not AgentState.WRAP_UP
+
+
+def test_the_campaigns_wrapup_limit_applies() -> None:
+    import dataclasses
+
+    from dialer.session import Session
+    from tests.session.helpers import campaign, login
+
+    camp = campaign()
+    camp.definition = dataclasses.replace(camp.definition,
+                                          dial=dataclasses.replace(camp.definition.dial, wrapup_limit=30))
+    s = Session(node="t")
+    s.add_campaign(camp, [])
+    login(s, "alice")
+    talked(s)
+    feed(s, member("QueueMemberPause", "alice", paused=True, reason=WRAPUP_PAUSE), TALK_END + 1)
+    assert s.tick(TALK_END + 29) == []
+    [expired] = of(s.tick(TALK_END + 31), ExpireDisposition)  # 30 s, not the default 600
+    assert expired.call_id == 1
+
+
+def test_agents_follow_their_campaign_when_it_is_resumed() -> None:
+    """Paused (dropped) and resumed (added anew): the logged-in agents belong to the new runtime,
+    so owned callbacks and pauses find them."""
+    from tests.session.helpers import campaign
+
+    s = session("progressive", "alice")
+    old = s.campaigns[1]
+    s.drop_campaign(1)
+    fresh = campaign()
+    s.add_campaign(fresh)
+    assert s.agents["PJSIP/alice"].campaign is fresh is not old
+    assert s.ready_owners(fresh) == {"alice"}

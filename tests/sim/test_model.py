@@ -194,3 +194,21 @@ def test_trunk_channel_is_one_channel_and_sim_outcome_forces() -> None:
     assert names == {"PJSIP/carrier-00000001", "OutgoingSpoolFailed"}
     assert sim.truth["t1"].outcome == "busy" and sim.truth["t1"].number == "36301234567"
     assert any("Cause: 17\r\n" in e for e in events if e.startswith("Event: Hangup"))
+
+
+def test_stale_in_use_after_agent_complete() -> None:
+    """``[pbx] stale_in_use``: Asterisk 22's stale ``Status: 2`` right after ``AgentComplete``,
+    then ``Status: 1`` (issue 16 item 7); none by default."""
+    def statuses(stale: float) -> list[str]:
+        clock = ManualClock()
+        sim = Simulator(capture_scenario().with_(stale_in_use=stale), clock=clock)
+        events = recorder(sim)
+        sim.add_member("camp1", "Local/9001@sim-agents", "a1")
+        originate(sim, "5550001", "c-1")
+        clock.advance(30.0)
+        done = next(i for i, e in enumerate(events) if e.startswith("Event: AgentComplete"))
+        return [line for e in events[done:] if e.startswith("Event: QueueMemberStatus")
+                for line in e.split("\r\n") if line.startswith("Status: ")]
+
+    assert statuses(1.0) == ["Status: 2", "Status: 1"]
+    assert statuses(0.0) == ["Status: 1"]

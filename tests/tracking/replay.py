@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dialer.ami.capture import Recorded, read_capture
-from dialer.ami.events import parse_event
+from dialer.ami.events import is_shutting_down, parse_event
 from dialer.tracking.agents import AgentTracker, AgentUpdate
 from dialer.tracking.calls import CallTracker, CallUpdate
 
@@ -28,6 +28,7 @@ def feed(replay: Replay, item: Recorded) -> None:
         if f.get("Action") == "Originate":
             attempt = f.get("ChannelId") or f["ActionID"]
             replay.attempts[f["ActionID"]] = attempt
+            variables = dict(v.split("=", 1) for v in f.get("Variable", "").split(",") if "=" in v)
             replay.call_updates += replay.calls.place(
                 attempt,
                 now,
@@ -35,9 +36,13 @@ def feed(replay: Replay, item: Recorded) -> None:
                 other_channel_id=f.get("OtherChannelId"),
                 action_id=f["ActionID"],
                 use_default_ids=False,
+                agent_interface=variables.get("DIALER_AGENT"),
+                ring_timeout=int(f["Timeout"]) / 1000 if f.get("Timeout") else None,
             )
         return
     if "Response" in f and "Event" not in f:
+        if f["Response"] == "Error" and is_shutting_down(f.get("Message", "")):
+            replay.call_updates += replay.calls.pbx_shutting_down(now)  # as the daemon does (PbxStopping)
         attempt = replay.attempts.get(f.get("ActionID", ""))
         if attempt is not None:
             if f["Response"] == "Success":

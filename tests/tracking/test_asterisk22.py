@@ -11,6 +11,8 @@ from dialer.ami.capture import Recorded, read_capture
 from dialer.ami.codec import Frame
 from dialer.ami.events import AgentComplete, AgentConnect, QueueMemberStatus
 from dialer.tracking.agents import AgentState, AgentTracker
+from dialer.tracking.calls import CallState
+from dialer.tracking.calls import Outcome as CallOutcome
 from tests.ami.captures import FIXTURES
 from tests.tracking.replay import Replay, feed, replay_capture
 
@@ -153,3 +155,81 @@ def test_in_use_after_idle_is_a_call_again() -> None:
     assert t.handle(QueueMemberStatus("QueueMemberStatus", "q", "PJSIP/a", "a", 1), 9.0) == []
     [u] = t.handle(QueueMemberStatus("QueueMemberStatus", "q", "PJSIP/a", "a", 2), 20.0)
     assert u.state is S.TALKING  # the agent picked up the phone: a call of its own
+
+
+# ------------------------------------------------------------------ item 5: a PBX shutting down
+
+CALL_LONG, CALL_REFUSED = "call-1601", "call-1602"
+
+
+def outcome(r: Replay, attempt: str) -> tuple[CallOutcome | None, str]:
+    record = r.calls.get(attempt)
+    assert record is not None and record.ended, attempt
+    return record.outcome, record.reason
+
+
+def test_06_refused_during_shutdown_is_the_pbxs_doing_and_a_full_ring_is_no_answer() -> None:
+    """Recording 06: the Originate answered "Asterisk is shutting down" ends PBX_DOWN (the lead
+    gets its attempt back); the call ringing since before the shutdown rang its full 30 s
+    (Reason 3, cause 19): a real no-answer.  The agent stays ready; ``Shutdown`` is the end."""
+    r = replay("06", items("06"))
+    assert outcome(r, CALL_REFUSED) == (CallOutcome.PBX_DOWN, "PBX shutting down: Asterisk is shutting down")
+    assert outcome(r, CALL_LONG)[0] is CallOutcome.NO_ANSWER
+    assert r.agents.get(AGENT1, "accprog").state is S.READY  # type: ignore[union-attr]
+    assert len(r.calls) == 0
+
+
+def test_06_a_ringing_call_cut_short_by_the_shutdown_is_the_pbxs_doing() -> None:
+    """The same recording with the ringing call ended 6 s into its 30 s (as ``core stop now`` or
+    a trunk going down does; the issue saw NO_ANSWER after 6 s of 15 s): PBX_DOWN, not NO_ANSWER."""
+    recorded = items("06")
+    cut = [replace(i, at=7.5) if i.at > 31 and i.frame.get("Event") != "Shutdown" else i for i in recorded]
+    cut.sort(key=lambda i: i.at)
+    r = replay("06", cut)
+    assert outcome(r, CALL_LONG) == (CallOutcome.PBX_DOWN, "cut short by the PBX shutting down (reason 3)")
+
+
+def test_06_a_call_lost_with_the_link_the_shutdown_closed_is_the_pbxs_doing() -> None:
+    """Up to the ``Shutdown`` event with the call still ringing, then the link closes: after
+    the re-login the call is gone from CoreShowChannels: PBX_DOWN (it was never answered: the
+    events before the Shutdown say so), not UNKNOWN."""
+    recorded = [i for i in items("06") if not (i.at > 31 and i.frame.get("Event") != "Shutdown")]
+    r = replay("06", recorded)
+    assert r.calls.get(CALL_LONG).state is CallState.RINGING  # type: ignore[union-attr]
+    r.calls.link_lost(34.0)
+    r.calls.reconcile([], 60.0)
+    assert outcome(r, CALL_LONG)[0] is CallOutcome.PBX_DOWN
+    # Without a word of a shutdown, a call lost with the link stays UNKNOWN (it may have been answered).
+    r = replay("06", [i for i in recorded if i.frame.get("Event") != "Shutdown" and "during" not in i.frame.get(
+        "ActionID", "")])
+    r.calls.link_lost(34.0)
+    r.calls.reconcile([], 60.0)
+    assert outcome(r, CALL_LONG)[0] is CallOutcome.UNKNOWN
+
+
+# ------------------------------------------------------------------ 08: owned callbacks
+
+
+def test_08_owned_callbacks_reach_their_owner_or_fall_back_to_the_queue() -> None:
+    """Recording 08: (a) the idle owner agent2 is dialled straight and answers; (b) agent2 busy
+    on another call, but a Local interface is never busy: a second channel answers; (c) an
+    owner's device that answers BUSY: the call goes into the queue and agent1 takes it."""
+    r = replay("08", items("08"), wrap_up=5.0)
+    a, b, c = (r.calls.get(f"call-180{i}") for i in (1, 2, 3))
+    assert a is not None and b is not None and c is not None
+    assert (a.outcome, a.agent_interface) == (CallOutcome.CONNECTED, AGENT2)
+    assert (b.outcome, b.agent_interface) == (CallOutcome.CONNECTED, AGENT2)
+    assert (c.outcome, c.agent_interface, c.agent, c.queue) == (CallOutcome.CONNECTED, AGENT1, "agent1", "accprog")
+    assert a.queue == b.queue == ""  # no queue events for a call that reached its owner
+    assert r.agents.times(AGENT1, r.end).calls == 1
+    # The owner, paused "callback" in the queue, talks while its device is in use (a; then the
+    # occupying call and b back to back) and is paused again after; agent1 takes c through the
+    # queue: talking, then wrap-up.
+    seq = [(u.agent.interface, u.state, round(u.at, 1)) for u in r.agent_updates if u.state is not S.LOGGED_OUT]
+    assert seq == [
+        (AGENT1, S.READY, 1.0), (AGENT2, S.PAUSED, 1.5),
+        (AGENT2, S.TALKING, 4.0), (AGENT2, S.PAUSED, 8.5), (AGENT2, S.TALKING, 12.0), (AGENT2, S.PAUSED, 20.0),
+        (AGENT1, S.RESERVED, 25.5), (AGENT1, S.TALKING, 25.5), (AGENT1, S.WRAP_UP, 30.0), (AGENT1, S.READY, 35.0),
+    ]
+    assert {u.agent.pause_code for u in r.agent_updates if u.agent.interface == AGENT2 and u.state is S.PAUSED} == {
+        "callback"}

@@ -21,6 +21,7 @@ from sqlalchemy import insert, select, update
 from dialer.demo import DemoOptions, DemoRun, start_demo
 from dialer.models import agent_campaigns, agents
 from dialer.web.passwords import hash_password
+from tests.api.conftest import api, settings  # noqa: F401  (the API fixture, for tests without a browser)
 from tests.e2e.conftest import E2E_START
 
 INSTALL = ("the browser tests need Debian's chromium: run `apt-get install -y chromium` as root "
@@ -40,7 +41,7 @@ queue = "web"
 ring_timeout = 15
 
 [window]
-hours = "00:00-24:00"
+hours = "08:00-21:00"
 
 [[dispositions]]
 code = "SALE"
@@ -51,6 +52,16 @@ flags = ["contact", "success", "final"]
 code = "REFUSED"
 label = "Refused"
 flags = ["contact", "refusal", "final"]
+
+[[dispositions]]
+code = "CALLBACK"
+label = "Call back"
+flags = ["contact", "callback"]
+
+[[dispositions]]
+code = "DNC"
+label = "Do not call"
+flags = ["contact", "dnc", "final"]
 
 [[refusal_reasons]]
 code = "PRICE"

@@ -88,6 +88,9 @@ async def test_desktop_call_flow_and_wallboard(daemon: Daemon, browser: Browser)
     latency = float(await section.get_attribute("data-popped-at")) - float(await section.get_attribute("data-sent-at"))
     assert latency < POP_BUDGET_MS, f"screen pop took {latency:.0f} ms from the connect event"
     await expect(board.locator('tr[data-agent="wendy"]')).to_have_attribute("data-state", re.compile("talking|wrap_up"))
+    # the current call's lead (number masked) and how long it has lasted
+    await expect(board.locator('tr[data-agent="wendy"] [data-part="call"]')).to_have_text(
+        re.compile(r"^lead \d+ \+•+\d{4} · \d+:\d\d$"))
     call_id = int(await section.get_attribute("data-call-id"))
 
     # a reload mid-call keeps the call
@@ -127,6 +130,8 @@ async def test_desktop_call_flow_and_wallboard(daemon: Daemon, browser: Browser)
     placed = board.locator('[data-metric="placed"] .n')
     await expect(placed).to_have_text(re.compile(r"\d+"))
     assert int(await placed.text_content()) >= 2
+    answered = int(await board.locator('[data-metric="answered"] .n').text_content())
+    assert 2 <= answered <= int(await placed.text_content())
     rate = f"{100 * status['abandon_rate_24h']:.2f} %"
     await expect(board.locator('[data-metric="abandon rate 24 h"] .n')).to_have_text(rate)
 

@@ -50,7 +50,9 @@ def test_board_counts_agents_by_state_with_time_in_state() -> None:
     assert camp["by_state"]["talking"] == 1 and camp["by_state"]["paused"] == 1 and camp["by_state"]["ready"] == 0
     assert [a["name"] for a in camp["agents"]] == ["al", "bob"]
     assert camp["agents"][0] == {"name": "al", "state": "talking", "pause_code": None, "seconds_in_state": 30,
-                                 "call_id": 5}
+                                 "call_id": 5, "lead": None, "call_seconds": None}
+    on_call = AgentView("al", "c", "talking", 70.0, "", 5, "lead 9 +•••••••0143", 64.5)
+    assert board(status, [on_call], 100.0)["campaigns"][0]["agents"][0]["call_seconds"] == 36
     assert camp["agents"][1]["pause_code"] == "BREAK"
     assert camp["calls"]["abandoned_24h"] == 1 and camp["abandon_rate_24h"] == 0.2
     assert [a["name"] for a in out["unassigned"]] == ["zed"]
@@ -68,3 +70,25 @@ def test_every_web_route_is_documented() -> None:
         if isinstance(route, Route) and route.path != "/":
             for method in (route.methods or set()) - {"HEAD"}:
                 assert f"`{method} {route.path}`" in docs, f"{method} {route.path} missing from docs/desktop.md"
+
+
+def test_charts_are_svg_with_escaped_labels_and_scaled_bars() -> None:
+    import xml.etree.ElementTree as ET
+
+    from dialer.web.charts import bars, line
+
+    svg = bars("Calls <b>", ["08", "09"], {"contacts": [2, 4], "<x>": [1, 0]})
+    root = ET.fromstring(svg)  # well-formed: every label escaped
+    ns = "{http://www.w3.org/2000/svg}"
+    assert root.tag == f"{ns}svg" and root.find(f"{ns}title").text == "Calls <b>"
+    rects = {(r.get("data-series"), r.get("data-i")): float(r.get("height")) for r in root.iter(f"{ns}rect")
+             if r.get("data-series")}
+    assert rects[("contacts", "1")] == 2 * rects[("contacts", "0")]  # heights proportional
+    assert ("<x>", "1") not in rects  # a zero draws nothing
+    stacked = ET.fromstring(bars("s", ["a"], {"x": [1], "y": [3]}, stacked=True))
+    ys = sorted(float(r.get("y")) for r in stacked.iter(f"{ns}rect") if r.get("data-series"))
+    assert len(ys) == 2 and ys[0] < ys[1]
+    rate = ET.fromstring(line("Abandon", ["1", "2", "3"], {"rate": [None, 1.0, 2.0]}, unit=" %", limit=3.0))
+    [poly] = list(rate.iter(f"{ns}polyline"))
+    assert len(poly.get("points").split()) == 2  # no point where there is no value
+    assert any(x.get("stroke-dasharray") for x in rate.iter(f"{ns}line"))  # the limit

@@ -189,14 +189,25 @@ class Simulation:
         return self.rec
 
     def _run_day(self, day: int) -> None:
+        self.begin_day(day)
+        while self.step():
+            pass
+        self.end_day()
+
+    def begin_day(self, day: int) -> None:
+        """Set the day up (policy, governor, agents' logins, breaks and logouts); then
+        :meth:`step` until it returns False, then :meth:`end_day`."""
         sc = self.sc
         self.day_start = start = day * DAY
         self.day_end = end = start + self.hours * HOUR
         self.rec.day_spans.append((start, end))
         policy = self.make()
+        peers = self.governor.peers if self.governor is not None else None
         self.governor = PacingGovernor.for_policy(
             policy, mode=self.mode, max_lines_per_agent=self.max_lines_per_agent, ledger=self.ledger
         )
+        if peers is not None:
+            self.governor.peers = peers  # the other sites' counts, as a daemon keeps them
         self.rec.policy = policy.name
         self.events.clear()
         self.queue.clear()
@@ -222,20 +233,30 @@ class Simulation:
         self.dialling = True
         self.at(start, TICK)
         self.at(end, DAY_END)
-        handlers: dict[int, Callable[[Any], None]] = {
+        self._handlers: dict[int, Callable[[Any], None]] = {
             TICK: self._tick, RESOLVE: self._resolve, AMD_DONE: self._amd_done, DROP: self._drop,
             CONNECT: self._connect, TALK_END: self._talk_end, WRAP_END: self._wrap_end,
             RELEASE: self._release, LOGIN: self._login, BREAK: self._break,
             BREAK_END: self._break_end, LOGOUT: self._logout,
         }
-        events = self.events
-        while events:
-            t, _, kind, obj = heapq.heappop(events)
-            if kind == DAY_END:
-                break
-            self.now = t
-            handlers[kind](obj)
-        self.now = end
+
+    def next_time(self) -> float:
+        """When the next event of the day happens (inf when none is left)."""
+        return self.events[0][0] if self.events else float("inf")
+
+    def step(self) -> bool:
+        """Handle the next event; False at the day's end."""
+        if not self.events:
+            return False
+        t, _, kind, obj = heapq.heappop(self.events)
+        if kind == DAY_END:
+            return False
+        self.now = t
+        self._handlers[kind](obj)
+        return True
+
+    def end_day(self) -> None:
+        self.now = self.day_end
         for a in self.agents:  # close the books on agents still logged in
             if a.state is not None:
                 self._account_out(a)
@@ -243,7 +264,8 @@ class Simulation:
 
     # -- pacing --------------------------------------------------------------------------
     def snapshot(self) -> Snapshot:
-        counts = self.ledger.counts(self.now)
+        assert self.governor is not None
+        counts = self.governor.counts(self.now)  # this site's ledger and the other sites' (if any)
         sc = self.sc
         return Snapshot(
             now=self.now,
@@ -253,6 +275,7 @@ class Simulation:
             max_lines=sc.lines,
             day=counts.day,
             hour=counts.hour,
+            month=counts.month,
             stats=self.stats,
             lines_in_use=self.lines,
             drop_timeout=sc.drop_timeout,

@@ -5,6 +5,8 @@ const $ = (id) => document.getElementById(id);
 const LABELS = { logged_out: "logged out", ready: "ready", reserved: "reserved for a callback",
   talking: "in call", wrap_up: "wrap-up", paused: "paused", unavailable: "unavailable" };
 let stateSince = Date.now();
+let currentState = "logged_out";
+let wrapupLimit = 0;  // seconds: the wrap-up limit (the disposition is then decided by the rules)
 let call = null;      // the screen pop shown (the API's call details)
 let chosen = null;    // the disposition chosen
 
@@ -15,6 +17,7 @@ function showState(state, code, secondsIn) {
   node.dataset.state = state;
   node.textContent = (LABELS[state] || state) + (state === "paused" && code ? " (" + code + ")" : "");
   stateSince = Date.now() - (secondsIn || 0) * 1000;
+  currentState = state;
   const loggedIn = state !== "logged_out";
   $("ready").disabled = !loggedIn || state === "ready";
   $("pause").disabled = !loggedIn;
@@ -22,7 +25,18 @@ function showState(state, code, secondsIn) {
   if (!call) $("waiting").hidden = !loggedIn;
 }
 
-setInterval(() => { $("since").textContent = duration((Date.now() - stateSince) / 1000); }, 250);
+function tickTimer() {
+  const elapsed = (Date.now() - stateSince) / 1000;
+  const node = $("since");
+  if (currentState === "wrap_up" && wrapupLimit) {
+    node.textContent = duration(elapsed) + " of " + duration(wrapupLimit);
+    node.classList.toggle("over", elapsed > wrapupLimit * 0.8);
+  } else {
+    node.textContent = duration(elapsed);
+    node.classList.remove("over");
+  }
+}
+setInterval(tickTimer, 250);
 
 function pauseCodes(codes) {
   const sel = $("pause-code");
@@ -36,6 +50,7 @@ async function load() {
   const me = await api("GET", "/web/me");
   if (!me.ok) { notice(me.data && me.data.error); return; }
   pauseCodes(me.data.pause_codes);
+  wrapupLimit = me.data.wrapup_limit || 0;
   $("campaign").textContent = me.data.campaign || "";
   showState(me.data.state, me.data.pause_code, me.data.seconds_in_state);
   if (!me.data.campaign) {
@@ -49,10 +64,28 @@ async function load() {
     }
     $("choose").hidden = false;
   }
+  if (me.data.campaign) loadCallbacks();
   if (me.data.call_id) {
     const res = await api("GET", "/api/agents/" + encodeURIComponent(NAME) + "/call");
     if (res.status === 200) showCall(res.data.call, null);
   }
+}
+
+async function loadCallbacks() {
+  const tz = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+  const res = await api("GET", "/api/agents/" + encodeURIComponent(NAME) + "/callbacks?tz=" + encodeURIComponent(tz));
+  if (!res.ok) return;
+  const body = $("callbacks-table").querySelector("tbody");
+  clear(body);
+  for (const c of res.data.callbacks) {
+    const tr = el("tr", null, { "data-lead": String(c.lead_id) });
+    tr.appendChild(el("td", new Date(c.at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })));
+    tr.appendChild(el("td", c.name || "(no name)"));
+    tr.appendChild(el("td", c.phone));
+    body.appendChild(tr);
+  }
+  $("callbacks-empty").hidden = res.data.callbacks.length > 0;
+  $("my-callbacks").hidden = false;
 }
 
 async function chooseCampaign(name) {
@@ -98,6 +131,15 @@ function showCall(details, sentAt) {
     fields.appendChild(el("dt", k));
     fields.appendChild(el("dd", typeof v === "object" ? JSON.stringify(v) : v));
   }
+  $("lead-attempt").textContent = details.attempt ? String(details.attempt) : "";
+  const hist = $("lead-history");
+  clear(hist);
+  for (const h of details.history || []) {
+    const when = h.placed_at ? new Date(h.placed_at).toLocaleDateString() : "";
+    const what = [h.outcome, h.disposition, h.refusal_reason].filter(Boolean).join(" · ");
+    hist.appendChild(el("li", when + " " + what));
+  }
+  if (!(details.history || []).length) hist.appendChild(el("li", "first call"));
   $("script").textContent = details.script || "";
   const banner = $("callback-banner");
   banner.hidden = !details.callback;
@@ -150,10 +192,42 @@ function buildForm(details) {
     order.appendChild(label);
   }
   $("note").value = "";
-  $("callback-at").value = "";
+  clear($("callback-day"));
+  clear($("callback-at"));
+  slots = null;
   for (const p of document.querySelectorAll(".field-error")) p.textContent = "";
   choose(null);
 }
+
+let slots = null;  // the picker's times, by local day
+
+async function loadSlots() {
+  if (slots || !call) return;
+  const res = await api("GET", "/api/calls/" + call.call_id + "/callback-slots?days=7");
+  if (!res.ok) { fieldError("callback_at", (res.data && res.data.error) || "no times"); return; }
+  slots = new Map();
+  for (const iso of res.data.slots) {
+    const d = new Date(iso);
+    const day = d.toLocaleDateString([], { weekday: "short", day: "numeric", month: "short" });
+    if (!slots.has(day)) slots.set(day, []);
+    slots.get(day).push(iso);
+  }
+  const days = $("callback-day");
+  clear(days);
+  for (const day of slots.keys()) days.appendChild(el("option", day, { value: day }));
+  if (!slots.size) fieldError("callback_at", "No time inside the lead's calling hours in the next 7 days.");
+  showTimes();
+}
+
+function showTimes() {
+  const times = $("callback-at");
+  clear(times);
+  for (const iso of (slots && slots.get($("callback-day").value)) || []) {
+    const label = new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    times.appendChild(el("option", label, { value: iso }));
+  }
+}
+$("callback-day").addEventListener("change", showTimes);
 
 function choose(d) {
   chosen = d;
@@ -162,6 +236,7 @@ function choose(d) {
   $("reason-row").hidden = !flags.includes("refusal");
   $("order").hidden = !flags.includes("success");
   $("callback-row").hidden = !flags.includes("callback");
+  if (flags.includes("callback")) loadSlots();
 }
 
 document.addEventListener("keydown", (ev) => {
@@ -193,7 +268,8 @@ $("dispose").addEventListener("submit", async (ev) => {
   if (chosen.flags.includes("callback")) {
     const v = $("callback-at").value;
     if (!v) { fieldError("callback_at", "Pick the time the customer asked for."); return; }
-    body.callback_at = new Date(v).toISOString();
+    body.callback_at = v;
+    body.callback_owner = document.querySelector('input[name="callback-owner"]:checked').value;
   }
   if (chosen.flags.includes("success")) {
     const order = {};
@@ -211,10 +287,23 @@ $("dispose").addEventListener("submit", async (ev) => {
     fieldError(field, msg);
     return;
   }
+  callDone("Saved: " + body.code);
+});
+
+function callDone(message) {
   call = null;
   $("call").hidden = true;
   $("waiting").hidden = false;
-  notice("Saved: " + body.code);
+  notice(message);
+  loadCallbacks();
+}
+
+$("dnc").addEventListener("click", async () => {
+  if (!call) return;
+  const res = await api("POST", "/api/calls/" + call.call_id + "/dnc", { note: $("note").value || null });
+  if (!res.ok) { notice((res.data && res.data.error) || ("error " + res.status)); return; }
+  if (res.data.disposition) callDone("Do not call: " + res.data.phone + " added, call disposed " + res.data.disposition);
+  else notice("Do not call: number added. " + res.data.error);
 });
 
 function listen() {
