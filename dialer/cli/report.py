@@ -72,7 +72,7 @@ def agents_cmd(obj, since: str | None, until: str | None, campaign: str | None, 
         raise InputError("--until must be after --since")
     if end - start > timedelta(days=366):
         raise InputError("--since to --until: at most 366 days")
-    with obj.engine.connect() as conn:
+    with obj.reader.connect() as conn:
         report = agent_report(conn, start, end, campaign)
     if csv_file is not None:
         csv_file.write_text(report_csv(report), encoding="utf-8")

@@ -82,6 +82,7 @@ READ_ONLY = [
     ["lists", "show", "x"], ["calls", "ls"], ["calls", "show", "1"], ["agents", "ls"], ["report", "x"],
     ["dnc", "check", "+12125550143"], ["jobs", "history"], ["lists", "audit", "x"],
     ["campaigns", "why", "x"], ["campaigns", "forecast", "x"], ["calls", "recording", "1"], ["webhooks", "ls"],
+    ["audit", "ls"], ["nodes", "ls"], ["report", "agents"], ["report", "campaign", "x"],
 ]
 
 
