@@ -414,16 +414,16 @@ class Engine:
         try:
             vanished = self.session.vanished(channels)
             if vanished:
-                noted = await self.link.connected_agents(vanished)
+                noted = await self.link.call_notes(vanished)
                 if noted:
                     log.info("calls reached an agent while no one watched", extra={"calls": sorted(noted)})
-                await self._execute(self.session.connected_while_blind(noted, self.now()), report=False)
+                await self._execute(self.session.noted_while_blind(noted, self.now()), report=False)
             self._run(self.session.reconciled(channels, self.now()))
         except Exception:
             log.exception("settling the calls after a reconnect failed")
             raise
         self._pace_now.set()
-        await self.link.forget_connected()
+        await self.link.forget_notes()
 
     # ------------------------------------------------------------------ agents
 

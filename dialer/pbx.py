@@ -26,9 +26,10 @@ from dialer.session.commands import PbxAction, QueueAdd, QueuePause, QueueRemove
 
 log = logging.getLogger("dialer.engine")
 
-#: The AstDB family where the shipped dialplan notes, at hangup, the agent interface a call
-#: reached (config/asterisk/extensions-dialer.conf, ``h`` extension; key: DIALER_CALL_ID).
-CONNECTED_FAMILY = "dialer-connected"
+#: The AstDB family where the shipped dialplan notes what became of a call (key: DIALER_CALL_ID):
+#: at hangup the agent interface it reached (``h`` extension), or ``abandoned`` where it drops it
+#: (config/asterisk/extensions-dialer.conf).
+CALLS_FAMILY = "dialer-calls"
 
 
 class PbxLink(Protocol):
@@ -51,11 +52,11 @@ class PbxLink(Protocol):
     def reconcile_soon(self) -> None:
         """Take ``CoreShowChannels`` in the background; the result comes as ``reconciled``."""
 
-    async def connected_agents(self, call_ids: Iterable[int]) -> dict[int, str]:
-        """The agent interface each of these calls reached, as the dialplan noted it at hangup
-        (AstDB ``dialer-connected/<call id>``): for calls that ended while no one watched."""
+    async def call_notes(self, call_ids: Iterable[int]) -> dict[int, str]:
+        """What the dialplan noted of these calls (AstDB ``dialer-calls/<call id>``): the agent
+        interface a call reached, or ``abandoned``; for calls that ended while no one watched."""
 
-    async def forget_connected(self) -> None:
+    async def forget_notes(self) -> None:
         """Clear those notes (every call they name has been settled)."""
 
 
@@ -169,11 +170,11 @@ class AmiLink:
     def reconcile_soon(self) -> None:
         self.client.reconcile_soon()
 
-    async def connected_agents(self, call_ids: Iterable[int]) -> dict[int, str]:
+    async def call_notes(self, call_ids: Iterable[int]) -> dict[int, str]:
         found: dict[int, str] = {}
         for call_id in call_ids:
             try:
-                value = await self.client.db_get(CONNECTED_FAMILY, str(call_id))
+                value = await self.client.db_get(CALLS_FAMILY, str(call_id))
             except AmiError as exc:  # not known: the call stays UNKNOWN, as without the note
                 log.warning("could not read the dialplan's note of a call", extra={"call": call_id, "error": str(exc)})
                 continue
@@ -181,9 +182,9 @@ class AmiLink:
                 found[call_id] = value
         return found
 
-    async def forget_connected(self) -> None:
+    async def forget_notes(self) -> None:
         try:
-            await self.client.db_del_tree(CONNECTED_FAMILY)
+            await self.client.db_del_tree(CALLS_FAMILY)
         except AmiError as exc:
             log.warning("could not clear the dialplan's notes of connected calls", extra={"error": str(exc)})
 

@@ -22,11 +22,11 @@ class FakeLink:
     async def queue_status(self, queue: str | None = None) -> list:
         return []
 
-    async def connected_agents(self, call_ids) -> dict:
+    async def call_notes(self, call_ids) -> dict:
         return {}
 
-    async def forget_connected(self) -> None:
-        self.actions.append(("forget_connected", ()))
+    async def forget_notes(self) -> None:
+        self.actions.append(("forget_notes", ()))
 
     def reconcile_soon(self) -> None:
         self.actions.append(("reconcile", ()))

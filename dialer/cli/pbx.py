@@ -102,6 +102,12 @@ def check_dialplan(response: Mapping[str, str], items: list[Mapping[str, str]], 
                             f"the pattern {catcher} catches Asterisk's 'failed' extension: every failed call "
                             "runs the connect dialplan; add 'exten => failed,1,Hangup()' (config/asterisk/"
                             "extensions-dialer.conf)" if catcher else "no extension matches 'failed'"))
+    noted = any(i.get("Context") == context and i.get("Extension") == "h" and "dialer-calls" in i.get("AppData", "")
+                for i in items)
+    checks.append(Check("hangup note", noted, "the h extension notes the agent a call reached (AstDB)" if noted else
+                        "no 'h' extension noting the agent a call reached (AstDB dialer-calls): a call that "
+                        "ends while the dialer is down is recorded UNKNOWN; add it from config/asterisk/"
+                        "extensions-dialer.conf (and setinterfacevar = yes in the queue)"))
     sounds = [i.get("AppData", "").split(",")[0] for i in items
               if i.get("Context") == context and i.get("Application", "").lower() == "playback"]
     return checks, (sounds[0] if sounds else None)

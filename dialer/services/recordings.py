@@ -38,6 +38,19 @@ def recording_path(conn: Connection, call_id: int) -> str | None:
     return row.recording_path
 
 
+def recent(conn: Connection, limit: int = 20) -> list[dict[str, Any]]:
+    """The latest calls with a recording still stored, newest first (the wallboard's list)."""
+    ended = func.coalesce(calls.c.ended_at, calls.c.placed_at)
+    rows = conn.execute(
+        select(calls.c.id, campaigns.c.name.label("campaign"), calls.c.agent, ended.label("ended_at"),
+               calls.c.disposition)
+        .join(campaigns, campaigns.c.id == calls.c.campaign_id)
+        .where(calls.c.recording_path.is_not(None)).order_by(ended.desc(), calls.c.id.desc()).limit(limit)
+    ).all()
+    return [{"call_id": r.id, "campaign": r.campaign, "agent": r.agent, "ended_at": r.ended_at,
+             "disposition": r.disposition, "url": f"/api/calls/{r.id}/recording"} for r in rows]
+
+
 def retention_of(definition: Any) -> RecordingSettings:
     """A stored campaign definition's recording settings (the defaults when it has none)."""
     return parse_recording((definition or {}).get("recording"), Problems())

@@ -11,12 +11,11 @@ counts as a call to the number).  Campaign rules cannot match ``PBX_DOWN``: this
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 
 from campaigns.definition import CampaignDefinition
-from campaigns.rules import CallResult, LeadHistory, Retry, earliest_allowed
-from campaigns.windows import next_open
+from campaigns.rules import CallResult, LeadHistory, Retry
+from dialer.session.unknown import retry_as
 
 RULE = "pbx-down:attempt-given-back"
 #: The change to the lead's attempt count that goes with this path.
@@ -27,12 +26,5 @@ def after_pbx_down(definition: CampaignDefinition, history: LeadHistory, call: C
                    zones: Sequence[str] = (), region: str | None = None) -> Retry:
     """The lead's next step after ``call`` was refused or cut by the PBX shutting down (pure):
     due again as soon as the campaign's limits and calling window allow."""
-    now = now.astimezone(UTC)
-    at = earliest_allowed(definition, history, replace(call, outcome="NO_ANSWER"), now)
-    notes = ["PBX shutting down: the attempt is given back"]
-    if zones:
-        opened = next_open(definition.window, zones, at, region)
-        if opened is not None and opened != at:
-            at = opened
-            notes.append("moved to the next open calling window")
-    return Retry(at, RULE, tuple(notes))
+    return retry_as(definition, history, call, "NO_ANSWER", now=now, zones=zones, region=region, rule=RULE,
+                    note="PBX shutting down: the attempt is given back")

@@ -104,6 +104,7 @@ class LiveCall:
     known_connected: float | None = None
     known_agent: str | None = None
     reached_agent: bool = False  # the dialplan noted it connected (agent maybe not of this node)
+    noted_abandoned: bool = False  # the dialplan noted it dropped (no agent in time)
 
 
 @dataclass(frozen=True)

@@ -102,6 +102,9 @@ def ts(at: datetime | None) -> float | None:
 
 
 #: Outcomes this run's tracker can tell after a restart without having seen the call begin.
+#: The dialplan's AstDB note of a call it dropped (config/asterisk/extensions-dialer.conf).
+ABANDONED_NOTE = "abandoned"
+
 _SEEN_ANSWER = frozenset({Outcome.CONNECTED, Outcome.ABANDONED, Outcome.MACHINE})
 
 
@@ -117,6 +120,8 @@ def adopted_outcome(live: LiveCall, rec: CallRecord) -> Outcome:
     outcome = stored_outcome(rec.outcome)
     if live.known_connected is not None or live.known_agent or live.reached_agent or rec.agent:
         return Outcome.CONNECTED
+    if live.noted_abandoned:
+        return Outcome.ABANDONED
     if live.known_answered is not None and outcome not in _SEEN_ANSWER:
         return Outcome.UNKNOWN
     return outcome
@@ -331,18 +336,22 @@ class Session:
                 out.append(live.call_id)
         return out
 
-    def connected_while_blind(self, noted: Mapping[int, str], now: float) -> list[Command]:
-        """Calls the dialplan noted, at their hangup, as connected to an agent interface (AstDB,
-        read for :meth:`vanished` calls before :meth:`reconciled`): they reached that agent, who
-        owes the disposition and is kept paused until it comes.  Learnt, never unlearnt."""
+    def noted_while_blind(self, noted: Mapping[int, str], now: float) -> list[Command]:
+        """What the dialplan noted in AstDB of calls that ended while no one watched (read for
+        :meth:`vanished` calls before :meth:`reconciled`): ``abandoned`` — the call was dropped
+        (ABANDONED, counted in the abandon rate); else the agent interface it reached — that
+        agent owes the disposition and is kept paused until it comes.  Learnt, never unlearnt."""
         by_id = {c.call_id: c for c in self.live.values()}
         cmds: list[Command] = []
-        for call_id, interface in noted.items():
+        for call_id, note in noted.items():
             live = by_id.get(call_id)
-            if live is None or live.reached_agent:
+            if live is None or live.reached_agent or live.noted_abandoned:
+                continue
+            if note == ABANDONED_NOTE:
+                live.noted_abandoned = True
                 continue
             live.reached_agent = True
-            agent = self.agents.get(interface)
+            agent = self.agents.get(note)
             if agent is None:
                 continue  # another node's agent, or gone: the wrap-up limit decides (owed_since)
             live.known_agent = live.known_agent or agent.name
@@ -630,7 +639,8 @@ class Session:
     def _finish(self, live: LiveCall, rec: CallRecord, now: float) -> list[Command]:
         self.live.pop(live.attempt_id, None)
         camp = live.campaign
-        outcome = adopted_outcome(live, rec) if live.adopted or live.reached_agent else stored_outcome(rec.outcome)
+        noted = live.reached_agent or live.noted_abandoned
+        outcome = adopted_outcome(live, rec) if live.adopted or noted else stored_outcome(rec.outcome)
         agent_name = rec.agent or live.known_agent
         connected = _first(rec.connected_at, live.known_connected,
                            rec.ended_at if outcome is Outcome.CONNECTED else None)

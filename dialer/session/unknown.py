@@ -30,13 +30,21 @@ def after_unknown(definition: CampaignDefinition, history: LeadHistory, call: Ca
     limit = definition.limits.max_attempts
     if limit and call.attempt >= limit:
         return Finish(f"maximum attempts reached ({limit}); last outcome unknown", RULE)
-    now = now.astimezone(UTC)
+    notes = f"outcome unknown: not before the re-call gap ({format_duration(definition.limits.gap_after_abandoned)})"
     # Judged as if the call had been abandoned: the longest gap the call may have required.
-    at = earliest_allowed(definition, history, replace(call, outcome=Outcome.ABANDONED), now)
-    notes = [f"outcome unknown: not before the re-call gap ({format_duration(definition.limits.gap_after_abandoned)})"]
+    return retry_as(definition, history, call, Outcome.ABANDONED, now=now, zones=zones, region=region,
+                    rule=RULE, note=notes)
+
+
+def retry_as(definition: CampaignDefinition, history: LeadHistory, call: CallResult, outcome: str, *,
+             now: datetime, zones: Sequence[str], region: str | None, rule: str, note: str) -> Retry:
+    """A retry as early as the campaign's limits allow had ``call`` ended ``outcome`` (its gap,
+    the caps), moved to the next open calling window of the lead's zones (pure)."""
+    at = earliest_allowed(definition, history, replace(call, outcome=outcome), now.astimezone(UTC))
+    notes = [note]
     if zones:
         opened = next_open(definition.window, zones, at, region)
         if opened is not None and opened != at:
             at = opened
             notes.append("moved to the next open calling window")
-    return Retry(at, RULE, tuple(notes))
+    return Retry(at, rule, tuple(notes))

@@ -61,6 +61,14 @@ def dialplan(scenario: Scenario, extensions: list[str]) -> dict[str, list[tuple[
             rows += [(exten, 1, "NoOp", "dialer: lead ${LEAD_ID} not answered: ${REASON}"),
                      (exten, 2, "Hangup", "")]
             continue
+        if exten == "h":
+            rows += [(exten, 1, "GotoIf", '$["${DIALER_CALL_ID}" = ""]?done'),
+                     (exten, 2, "ExecIf", '$["${MEMBERINTERFACE}" != ""]?Set(DB(dialer-calls/'
+                                          '${DIALER_CALL_ID})=${MEMBERINTERFACE})'),
+                     (exten, 3, "ExecIf", '$["${DIALSTATUS}" = "ANSWER" & "${DIALER_AGENT}" != ""]?Set(DB('
+                                          'dialer-calls/${DIALER_CALL_ID})=${DIALER_AGENT})'),
+                     (exten, 4, "NoOp", "")]
+            continue
         rows += [
             (exten, 1, "NoOp", "dialer: lead ${LEAD_ID} campaign ${CAMPAIGN} answered"),
             (exten, 2, "UserEvent", "DialerAnswered,LeadID: ${LEAD_ID}"),

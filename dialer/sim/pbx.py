@@ -675,6 +675,7 @@ class PBX:
     def connect_extensions(self) -> list[str]:
         """The connect context's extensions, as ``ShowDialPlan`` lists them."""
         extra = ["failed"] if self.scenario.failed_exten == "handled" else []
+        extra += ["h"] if self.scenario.hangup_note else []
         return extra + list(self.scenario.connect_extensions)
 
     def _exten_exists(self, exten: str) -> bool:
@@ -1456,10 +1457,12 @@ class PBX:
             call.queue.callers.remove(call)
         self.calls.discard(call)
         call.truth.ended_at = self.now()
-        if call.truth.connected and call.vars.get("DIALER_CALL_ID"):
-            # The shipped dialplan's ``h`` extension: the agent interface the call reached
-            # (MEMBERINTERFACE, or the owner dialled for an owned callback), noted in AstDB.
-            self.astdb[("dialer-connected", call.vars["DIALER_CALL_ID"])] = call.truth.agent
+        note = call.truth.agent if call.truth.connected else "abandoned" if call.truth.dropped else ""
+        if note and call.vars.get("DIALER_CALL_ID") and self.scenario.hangup_note:
+            # The shipped dialplan's notes in AstDB: at hangup (``h``), the agent interface the
+            # call reached (MEMBERINTERFACE, or the owner dialled for an owned callback); where
+            # it drops a call (safe harbour), "abandoned".
+            self.astdb[("dialer-calls", call.vars["DIALER_CALL_ID"])] = note
         if call.device and call.answered_at:
             self._device_down(call.device)
 

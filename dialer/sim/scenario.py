@@ -117,6 +117,9 @@ class Scenario:
     # state interface is the Local channel itself (recording 04): 0.6 s into the call its device
     # state reads "not in use" (QueueMemberStatus Status 1, InCall 0) while the call goes on.
     local_optimisation: bool = False
+    # The shipped dialplan's `h` extension: at hangup, the agent a connected call reached is
+    # noted in AstDB (dialer-calls/<DIALER_CALL_ID>); the recordings' dialplan has none.
+    hangup_note: bool = True
     # An owned callback's Dial to its agent's device while that device is in use: "busy" (a
     # phone without call waiting) or "answers" (recording 08 b: a Local agent interface whose
     # context answers is never busy).
@@ -190,7 +193,7 @@ def scenario_from_dict(data: dict[str, Any], name: str = "scenario") -> Scenario
     for key in ("queue_wait", "drop_wait", "stale_in_use"):
         if key in pbx:
             kwargs[key] = float(pbx.pop(key))
-    for key in ("auto_create_queues", "local_optimisation"):
+    for key in ("auto_create_queues", "local_optimisation", "hangup_note"):
         if key in pbx:
             kwargs[key] = bool(pbx.pop(key))
     if pbx:
@@ -239,6 +242,7 @@ def capture_scenario() -> Scenario:
         queues=(QueueConfig("camp1", strategy="rrmemory", timeout=15, wrapuptime=2),),
         auth_fail_delay=0.0,
         failed_exten="absent",  # tests/fixtures/ami/pbx-extensions.conf has no `failed`
+        hangup_note=False,  # ... nor an `h` extension
     )
 
 

@@ -37,6 +37,7 @@ ROUTES: list[BaseRoute] = [
     Route("/web/charts/{campaign}/{kind}.svg", pages.chart, methods=["GET"]),
     Route("/web/agents-report", pages.agents_report, methods=["GET"]),
     Route("/web/agents-report.csv", pages.agents_report, methods=["GET"]),
+    Route("/web/recordings", pages.recordings, methods=["GET"]),
     Mount("/static", StaticFiles(directory=pages.STATIC), name="static"),
 ]
 

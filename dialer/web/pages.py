@@ -318,6 +318,16 @@ async def agents_report(request: Request) -> Response:
     return Answer(report)
 
 
+async def recordings(request: Request) -> Response:
+    """The latest recorded calls, newest first, each with the URL that plays it (staff)."""
+    from dialer.services.recordings import recent
+
+    await _staff(request)
+    async with request.app.state.db.connect() as conn:
+        rows = await conn.run_sync(recent)
+    return Answer({"recordings": rows})
+
+
 class Answer(JSONResponse):
     """JSON with the timestamps written as the API writes them (ISO 8601 with an offset)."""
 

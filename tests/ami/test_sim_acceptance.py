@@ -218,13 +218,24 @@ async def test_frozen_pbx_detected_by_watchdog(pbx: AmiServer) -> None:
         await client.close()
 
 
-async def test_astdb_note_of_a_connected_call(pbx: AmiServer) -> None:
-    """The dialplan's ``h`` extension notes the agent a call reached in AstDB
-    (``dialer-connected/<DIALER_CALL_ID>``); the client reads it with DBGet (a missing entry is
+async def test_astdb_note_of_a_connected_call() -> None:
+    """The shipped dialplan's ``h`` extension notes the agent a call reached in AstDB
+    (``dialer-calls/<DIALER_CALL_ID>``); the client reads it with DBGet (a missing entry is
     ``None``) and clears the family with DBDelTree, as manager.c answers them."""
+    from dataclasses import replace
+
+    sim = Simulator(replace(capture_scenario(), hangup_note=True), speed=SPEED, secret=SECRET)
+    pbx = await start_server(sim, "127.0.0.1", 0)
+    try:
+        await _astdb_note(pbx)
+    finally:
+        await pbx.close()
+
+
+async def _astdb_note(pbx: AmiServer) -> None:
     core = Core()
     async with AmiClient(settings(pbx.port), core) as client:
-        assert await client.db_get("dialer-connected", "41") is None
+        assert await client.db_get("dialer-calls", "41") is None
         await client.queue_add("camp1", AGENT, member_name="agent1")
         await core.until(lambda: core.agents.count(AgentState.READY) == 1)
         core.place("t-41")
@@ -232,9 +243,9 @@ async def test_astdb_note_of_a_connected_call(pbx: AmiServer) -> None:
                                ring_timeout=20.0, variables={"DIALER_CALL_ID": "41"})
         await core.until(lambda: len(core.calls) == 0 and core.calls.get("t-41").outcome is not None)  # type: ignore[union-attr]
         assert core.calls.get("t-41").outcome is Outcome.CONNECTED  # type: ignore[union-attr]
-        assert await client.db_get("dialer-connected", "41") == AGENT
+        assert await client.db_get("dialer-calls", "41") == AGENT
         await client.send({"Action": "DBPut", "Family": "other", "Key": "k", "Val": "v"})
-        await client.db_del_tree("dialer-connected")
-        await client.db_del_tree("dialer-connected")  # already empty: not an error
-        assert await client.db_get("dialer-connected", "41") is None
+        await client.db_del_tree("dialer-calls")
+        await client.db_del_tree("dialer-calls")  # already empty: not an error
+        assert await client.db_get("dialer-calls", "41") is None
         assert await client.db_get("other", "k") == "v"

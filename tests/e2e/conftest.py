@@ -6,8 +6,10 @@ import asyncio
 import csv
 import os
 import random
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -112,3 +114,41 @@ def e2e_options(tmp_path: Path):
 
 
 __all__ = ["E2E_START", "run_until_done", "start_demo", "until", "write_campaign", "csv", "random"]
+
+
+async def kill_daemon(engine: Any, task: asyncio.Task, others: Iterable[asyncio.Task] = ()) -> None:
+    """kill -9 of a daemon as the database and the PBX see it: every task of it cancelled at
+    once (pacing, the writer with its queued writes, Originates, ``others``: webhook delivery,
+    the simulated desktops), its listeners gone; a dead process asks nothing more."""
+    doomed = [*engine._tasks, *engine._place_tasks, *others]
+    for t in doomed:
+        t.cancel()
+    engine.listeners.clear()
+    engine.link.reconcile_soon = lambda: None
+    task.cancel()
+    await asyncio.gather(task, *doomed, return_exceptions=True)
+
+
+async def crash_demo(run: DemoRun) -> None:
+    """kill -9 of the demo's daemon (:func:`kill_daemon`), webhook delivery included."""
+    webhooks = getattr(run.daemon, "webhooks_task", None)
+    await kill_daemon(run.engine, run.task, [*run.agents._tasks, *([webhooks] if webhooks else [])])
+
+
+async def restart_demo(run: DemoRun, seed: int = 5) -> None:
+    """A new daemon on the demo's settings and clock, with new simulated desktops."""
+    from dialer.demo import SimulatedAgents
+    from dialer.server import Server
+
+    daemon = Server(run.settings, clock=run.engine.clock, node="demo", http=False, drain_timeout=120)
+    run.daemon, run.task = daemon, asyncio.create_task(daemon.serve())
+    started = asyncio.create_task(daemon.started.wait())
+    done, _ = await asyncio.wait({run.task, started}, timeout=60, return_when=asyncio.FIRST_COMPLETED)
+    if run.task in done:
+        run.task.result()  # it ended: its error
+    if started not in done:
+        started.cancel()
+        pytest.fail("the restarted daemon did not start within 60 s")
+    run.engine = daemon.engine
+    run.agents = SimulatedAgents(daemon.engine, run.definition, random.Random(seed))
+

@@ -4,17 +4,13 @@ daemon adopts the calls the database says were in flight, reconciles them with t
 
 from __future__ import annotations
 
-import asyncio
-import random
 from collections import Counter
 
 from sqlalchemy import select
 
 from dialer.claim import calls, leads
 from dialer.db import open_engine
-from dialer.demo import SimulatedAgents
-from dialer.server import Server
-from tests.e2e.conftest import run_until_done, start_demo, until
+from tests.e2e.conftest import crash_demo, restart_demo, run_until_done, start_demo, until
 
 
 async def test_crash_and_restart(e2e_options) -> None:
@@ -22,16 +18,7 @@ async def test_crash_and_restart(e2e_options) -> None:
     try:
         await until(lambda: run.engine.counters["placed"] >= 12 and len(run.engine.live) >= 2, what="calls")
         in_flight = set(run.engine.live)
-        # A crash: every task of the daemon cancelled at once (no drain, queued writes lost),
-        # nothing of it runs on (tests/faults/harness.py does the same, ten times over).
-        engine = run.engine
-        doomed = [*engine._tasks, *engine._place_tasks, *run.agents._tasks]
-        for task in doomed:
-            task.cancel()
-        engine.listeners.clear()
-        engine.link.reconcile_soon = lambda: None  # a dead process asks nothing
-        run.task.cancel()
-        await asyncio.gather(run.task, *doomed, return_exceptions=True)
+        await crash_demo(run)  # (tests/faults/harness.py does the same, ten times over)
 
         engine = open_engine(run.settings.database_url)
         with engine.connect() as conn:
@@ -39,11 +26,7 @@ async def test_crash_and_restart(e2e_options) -> None:
         engine.dispose()
         assert in_flight <= unfinished  # the database knows which calls were in flight
 
-        daemon = Server(run.settings, clock=run.engine.clock, node="demo", http=False, drain_timeout=120)
-        run.daemon, run.task = daemon, asyncio.create_task(daemon.serve())
-        await daemon.started.wait()
-        run.engine = daemon.engine
-        run.agents = SimulatedAgents(daemon.engine, run.definition, random.Random(5))
+        await restart_demo(run)
         await run_until_done(run, timeout=120)
         await run.agents.drain()
     finally:

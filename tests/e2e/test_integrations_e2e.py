@@ -11,8 +11,6 @@ per event id, in order per lead."""
 
 from __future__ import annotations
 
-import asyncio
-import random
 from collections import defaultdict
 from datetime import timedelta
 from pathlib import Path
@@ -22,11 +20,18 @@ from sqlalchemy import select
 
 from dialer.claim import calls
 from dialer.db import open_engine
-from dialer.demo import DemoOptions, SimulatedAgents
+from dialer.demo import DemoOptions
 from dialer.models import webhook_outbox
-from dialer.server import Server
 from dialer.services.jobs import JobContext, purge_recordings
-from tests.e2e.conftest import E2E_CAMPAIGN, E2E_START, run_until_done, start_demo, until
+from tests.e2e.conftest import (
+    E2E_CAMPAIGN,
+    E2E_START,
+    crash_demo,
+    restart_demo,
+    run_until_done,
+    start_demo,
+    until,
+)
 from tests.webhooks.receiver import Receiver
 
 SECRET = "e2e-webhook-secret"
@@ -89,24 +94,10 @@ timeout = 0.5
     try:
         await until(lambda: len(receiver.first_seen) >= 5 and run.engine.counters["placed"] >= 15,
                     timeout=90, what="some events delivered")
-        # A crash: the daemon's tasks cancelled at once, webhook delivery included.
-        engine, daemon = run.engine, run.daemon
-        doomed = [*engine._tasks, *engine._place_tasks, *run.agents._tasks]
-        if daemon.webhooks_task is not None:
-            doomed.append(daemon.webhooks_task)
-        for task in doomed:
-            task.cancel()
-        engine.listeners.clear()
-        engine.link.reconcile_soon = lambda: None
-        run.task.cancel()
-        await asyncio.gather(run.task, *doomed, return_exceptions=True)
+        await crash_demo(run)  # webhook delivery included
         delivered_before = len(receiver.first_seen)
 
-        daemon = Server(run.settings, clock=run.engine.clock, node="demo", http=False, drain_timeout=120)
-        run.daemon, run.task = daemon, asyncio.create_task(daemon.serve())
-        await daemon.started.wait()
-        run.engine = daemon.engine
-        run.agents = SimulatedAgents(daemon.engine, run.definition, random.Random(5))
+        await restart_demo(run)
         await run_until_done(run, timeout=120)
         await run.agents.drain()
 

@@ -27,7 +27,7 @@ from dialer.services.campaigns import apply_definition
 from dialer.settings import Settings
 from dialer.sim import Simulator, start_server
 from lists.importer import ImportOptions, import_file
-from tests.e2e.conftest import E2E_START, write_campaign
+from tests.e2e.conftest import E2E_START, kill_daemon, write_campaign
 
 #: The simulated called parties and agents: short talks (25 s scaled), wrap-up by the simulated
 #: agents' desktops 4-15 s; queue ``wrapuptime = 2`` as shipped in config/asterisk.
@@ -99,9 +99,12 @@ class Site:
         self.daemon = Server(self.settings(), clock=self.clock, node=self.node, http=False, drain_timeout=60)
         self.task = asyncio.create_task(self.daemon.serve())
         started = asyncio.create_task(self.daemon.started.wait())
-        await asyncio.wait({self.task, started}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait({self.task, started}, timeout=60, return_when=asyncio.FIRST_COMPLETED)
         if self.task.done():
             self.task.result()
+        if not started.done():
+            started.cancel()
+            pytest.fail(f"{self.node}: the daemon did not start within 60 s")
         t0 = self.clock.now()
         decisions = self._watch_decisions()
         self.desk = SimulatedAgents(self.engine, self.definition, random.Random(len(self.resumed)))
@@ -151,14 +154,7 @@ class Site:
         once (pacing, writer with its queued writes, Originates, the agents' desktops), then
         its AMI connection closed; nothing of it runs on."""
         assert self.task is not None
-        engine = self.engine
-        doomed = [*engine._tasks, *engine._place_tasks, *(self.desk._tasks if self.desk else ())]
-        for task in doomed:
-            task.cancel()
-        engine.listeners.clear()
-        engine.link.reconcile_soon = lambda: None  # a dead process asks nothing
-        self.task.cancel()
-        await asyncio.gather(self.task, *doomed, return_exceptions=True)
+        await kill_daemon(self.engine, self.task, self.desk._tasks if self.desk else ())
         self.crashes += 1
 
     async def stop(self) -> None:

@@ -41,7 +41,7 @@ async def test_all_good_with_a_test_call() -> None:
     checks = await checks_against(trunk="Local/{number}@sim-customers", call="+12125550141")
     assert all(c.ok for c in checks), "\n".join(c.line() for c in checks)
     names = by_name(checks)
-    for name in ("login", "read system", "permissions", "dialplan", "extension", "failed extension",
+    for name in ("login", "read system", "permissions", "dialplan", "extension", "failed extension", "hangup note",
                  "queue", "safe-harbour sound", "test call", "read user", "event filters"):
         assert names[name] is True, name
     call = next(c for c in checks if c.name == "test call")
@@ -126,10 +126,14 @@ def test_dialplan_without_failed_and_with_a_catching_pattern() -> None:
              {"Context": "dialer-connect", "Extension": "_X.", "Application": "Playback", "AppData": "sh,noanswer"}]
     checks, sound = check_dialplan({"Response": "Success"}, items, "dialer-connect", "camp1")
     assert sound == "sh"
-    assert by_name(checks) == {"dialplan": True, "extension": False, "failed extension": True}
+    assert by_name(checks) == {"dialplan": True, "extension": False, "failed extension": True, "hangup note": False}
     items[0]["Extension"] = items[1]["Extension"] = "_[a-z]."
     checks, _ = check_dialplan({"Response": "Success"}, items, "dialer-connect", "camp1")
-    assert by_name(checks) == {"dialplan": True, "extension": True, "failed extension": False}
+    assert by_name(checks) == {"dialplan": True, "extension": True, "failed extension": False, "hangup note": False}
+    items.append({"Context": "dialer-connect", "Extension": "h", "Application": "ExecIf",
+                  "AppData": '$["${MEMBERINTERFACE}" != ""]?Set(DB(dialer-calls/${DIALER_CALL_ID})=x)'})
+    checks, _ = check_dialplan({"Response": "Success"}, items, "dialer-connect", "camp1")
+    assert by_name(checks)["hangup note"] is True
 
 
 def test_sound_not_checkable_without_command_permission() -> None:

@@ -105,7 +105,7 @@ def test_a_call_the_dialplan_noted_as_connected_is_connected_and_owed() -> None:
     adopt(s, call_id=7)
     adopt(s, call_id=8)
     assert s.vanished([]) == [7, 8]
-    cmds = s.connected_while_blind({7: "PJSIP/alice"}, T0 + 100)
+    cmds = s.noted_while_blind({7: "PJSIP/alice"}, T0 + 100)
     assert [(c.paused, c.reason) for c in of(cmds, QueuePause)] == [(True, WRAPUP_PAUSE)]
     ends = {e.call_id: e for e in of(s.reconciled([], T0 + 100), EndCall)}
     assert ends[7].values["outcome"] is Outcome.CONNECTED and ends[7].values["agent"] == "alice"
@@ -114,10 +114,21 @@ def test_a_call_the_dialplan_noted_as_connected_is_connected_and_owed() -> None:
     assert 7 in s.agent_by_name("alice").owed  # type: ignore[union-attr]
 
 
+def test_a_call_the_dialplan_noted_as_dropped_counts_as_abandoned() -> None:
+    """Dropped by the safe-harbour path while no one watched: ABANDONED (in the abandon rate,
+    its own rule path), never UNKNOWN."""
+    s = restarted()
+    adopt(s, call_id=5)
+    assert s.noted_while_blind({5: "abandoned"}, T0 + 60) == []
+    [end] = of(s.reconciled([], T0 + 60), EndCall)
+    assert end.values["outcome"] is Outcome.ABANDONED and end.rules is not None
+    assert s.campaigns[1].governor.ledger.day(T0 + 61).abandoned == 1
+
+
 def test_a_noted_call_of_an_agent_of_no_node_here_still_reached_an_agent() -> None:
     s = restarted()
     adopt(s, call_id=3)
-    assert s.connected_while_blind({3: "PJSIP/bob"}, T0 + 50) == []
+    assert s.noted_while_blind({3: "PJSIP/bob"}, T0 + 50) == []
     [end] = of(s.reconciled([], T0 + 50), EndCall)
     assert end.values["outcome"] is Outcome.CONNECTED and end.rules is None
 

@@ -74,3 +74,36 @@ async def test_wallboard_figures_charts_performance_and_actions(daemon: Daemon, 
     assert (await wendy.request.get(f"{daemon.url}/web/charts/web/hourly.svg")).status == 403
     await agent.close()
     await ctx.close()
+
+
+async def test_the_wallboard_lists_and_plays_recordings(daemon: Daemon, browser: Browser, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A recorded call is listed on the wallboard with a player whose source the daemon serves
+    (staff only: an agent's session gets 403 for the list)."""
+    from sqlalchemy import update
+
+    from dialer.models import calls
+    from tests.e2e.conftest import until
+
+    engine = daemon.run.engine
+    await engine.agent_login("wendy", "web")
+    await engine.agent_ready("wendy")
+    await until(lambda: engine.counters["placed"] >= 1, 60, "a call")
+    wav = tmp_path / "call.wav"
+    wav.write_bytes(b"RIFF\x24\x00\x00\x00WAVEfmt " + bytes(36))
+    async with engine.db.begin() as conn:  # through the daemon's own pool (SQLite: one writer)
+        call_id = (await conn.execute(select(calls.c.id).order_by(calls.c.id))).scalar()
+        await conn.execute(update(calls).where(calls.c.id == call_id).values(recording_path=str(wav)))
+    ctx = await browser.new_context()
+    page = await ctx.new_page()
+    await sign_in(page, f"{daemon.url}/supervisor", "sam", PASSWORD)
+    player = page.locator(f'#recordings-table tr[data-call="{call_id}"] audio')
+    await expect(player).to_have_count(1)
+    await expect(page.locator("#recordings-none")).to_be_hidden()
+    played = await page.request.get(daemon.url + await player.get_attribute("src"))
+    assert played.ok and played.headers["content-type"].startswith("audio/") and (await played.body()).startswith(b"RIFF")
+    agent = await browser.new_context()
+    agent_page = await agent.new_page()
+    await sign_in(agent_page, f"{daemon.url}/agent", "wendy", PASSWORD)
+    assert (await agent_page.request.get(f"{daemon.url}/web/recordings")).status == 403
+    await ctx.close()
+    await agent.close()

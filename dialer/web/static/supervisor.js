@@ -169,8 +169,27 @@ async function showPerformance() {
 }
 $("perf-form").addEventListener("submit", (ev) => { ev.preventDefault(); showPerformance(); });
 
+async function showRecordings() {
+  const res = await api("GET", "/web/recordings");
+  if (!res.ok) return;
+  const body = $("recordings-table").querySelector("tbody");
+  clear(body);
+  for (const r of res.data.recordings) {
+    const tr = el("tr", null, { "data-call": String(r.call_id) });
+    for (const v of [r.call_id, r.campaign, r.agent || "", (r.ended_at || "").replace("T", " ").slice(0, 19),
+      r.disposition || ""]) tr.appendChild(el("td", String(v)));
+    const td = el("td");
+    td.appendChild(el("audio", null, { controls: "", preload: "none", src: r.url }));
+    tr.appendChild(td);
+    body.appendChild(tr);
+  }
+  $("recordings-none").hidden = res.data.recordings.length > 0;
+}
+setInterval(showRecordings, 60000);
+
 const source = new EventSource("/web/events");
 source.addEventListener("tick", (ev) => render(JSON.parse(ev.data)));
 source.addEventListener("open", () => { document.body.dataset.live = "true"; });
 source.addEventListener("error", () => { document.body.dataset.live = "false"; });
 showPerformance();
+showRecordings();
