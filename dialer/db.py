@@ -89,6 +89,15 @@ def is_sqlite(url: str | URL) -> bool:
     return (make_url(url) if isinstance(url, str) else url).get_backend_name() == "sqlite"
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL (None: another database, or one in memory)."""
+    u = _parse(url)
+    if u.get_backend_name() != "sqlite" or not u.database or u.database == ":memory:" \
+            or u.database.startswith("file:"):
+        return None
+    return Path(u.database)
+
+
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")

@@ -29,6 +29,7 @@ from dialer.clock import ScaledClock
 from dialer.db import open_engine
 from dialer.engine import Engine
 from dialer.models import agents as agents_t
+from dialer.resources import config_dir, default_data_dir
 from dialer.server import Server
 from dialer.services.campaigns import apply_definition
 from dialer.services.report import build_report
@@ -37,7 +38,7 @@ from dialer.sim import Simulator, scenario_from_dict, start_server
 
 log = logging.getLogger("dialer.demo")
 
-DEMO_CAMPAIGN = Path(__file__).resolve().parents[1] / "config" / "campaigns" / "demo.toml"
+DEMO_CAMPAIGN = config_dir() / "campaigns" / "demo.toml"
 
 # (region, number prefix, zone, digits): numbers are the prefix plus random digits, ``digits``
 # digits after the "+" in all (each a valid number of its region: a test checks every one).
@@ -65,7 +66,7 @@ class DemoOptions:
     agents: int = 8
     leads: int = 1500
     seed: int = 7
-    data_dir: Path = Path("var/demo")
+    data_dir: Path = field(default_factory=lambda: default_data_dir() / "demo")
     campaign_file: Path = DEMO_CAMPAIGN
     start: datetime | None = None  # the scaled clock's first moment (None: now); tests pin it
     scenario_overrides: dict[str, Any] = field(default_factory=dict)

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,6 +26,7 @@ from dialer.ami.events import AmiEvent, CoreShowChannel
 from dialer.claim import ClaimedLead, claim_leads, revoked_among
 from dialer.clock import Clock, wait_for
 from dialer.errors import DialerError, PbxError
+from dialer.metrics import DaemonMetrics
 from dialer.pbx import OriginateRefused, PbxLink, perform, queue_members
 from dialer.services.diagnostics import top_reason
 from dialer.session import (
@@ -73,7 +75,9 @@ class Engine:
         self.rng = random.Random(seed)
         self.session = Session(node=node, context=context)
         self._db_lock = asyncio.Lock()
-        self.writer = Writer(db, self._db_lock, self.rng, clock)
+        self.metrics = DaemonMetrics(node)  # GET /metrics (dialer/api/health.py)
+        self.writer = Writer(db, self._db_lock, self.rng, clock, on_batch=self.metrics.db_written)
+        self.metrics.watch(self)
         self._stopping = asyncio.Event()
         self._pace_now = asyncio.Event()  # the PBX's state just became known: pace without waiting
         self._latest_import: int | None = None  # the newest lead import seen (reload_campaigns)
@@ -172,6 +176,7 @@ class Engine:
             asyncio.create_task(self._pacing_loop(), name="pacing"),
             self.writer.start(),
             asyncio.create_task(self._housekeeping(), name="housekeeping"),
+            asyncio.create_task(self.metrics.watch_loop(), name="loop-lag"),
         ]
         await self._stopping.wait()
 
@@ -241,6 +246,7 @@ class Engine:
     def _run(self, cmds: Iterable[Command]) -> None:
         """Execute commands without waiting: writes queued, PBX actions and Originates in tasks."""
         for cmd in cmds:
+            self.metrics.observe(cmd)
             if isinstance(cmd, commands.Emit):
                 self._emit(cmd.kind, dict(cmd.data))
             elif isinstance(cmd, commands.Originate):
@@ -344,7 +350,10 @@ class Engine:
         for camp_id in list(self.campaigns) if self.writer.healthy else ():  # none while the database is away
             plan = self.session.plan_claim(camp_id, now)
             if plan is not None:
-                self._run(self.session.leads_claimed(plan, await self._claim(plan, now), now))
+                name, started = self.campaigns[camp_id].name, time.perf_counter()
+                claimed = await self._claim(plan, now)
+                self.metrics.claimed(name, plan.n, len(claimed), time.perf_counter() - started)
+                self._run(self.session.leads_claimed(plan, claimed, now))
 
     async def sync_peers(self, now: float) -> None:
         """Read the other nodes' abandon counts (the campaign-wide ledger, docs/scaling.md); a

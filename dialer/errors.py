@@ -19,6 +19,10 @@ class InputError(DialerError):
     exit_code = 2
 
 
+class NoDatabase(DialerError):
+    """A command that only reads found no database (it never creates one)."""
+
+
 # Typed failures of requests (engine, storage, API): the HTTP API maps each class to one status
 # code with a Starlette exception handler; the CLI shows the message.
 

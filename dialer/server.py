@@ -2,8 +2,8 @@
 
 startup: database (migrated), AMI login, engine start (reconcile calls left in flight), the
 agents' HTTP API; main loop: the engine until SIGTERM/SIGINT or :meth:`Server.request_stop`;
-shutdown: stop placing calls, wait a bounded time for calls in flight, record everything,
-close the HTTP API and the AMI link.
+SIGHUP (systemd's ``ExecReload``): :meth:`Server.reload`; shutdown: stop placing calls, wait a
+bounded time for calls in flight, record everything, close the HTTP API and the AMI link.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import os
 import secrets
 import signal
 import socket
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,8 @@ from dialer.ami.client import AmiClient
 from dialer.clock import Clock, RealClock
 from dialer.db import make_async_engine, open_engine
 from dialer.engine import Engine
+from dialer.errors import DialerError
+from dialer.logs import setup_logging
 from dialer.pbx import AmiLink, route_to
 from dialer.settings import HttpSettings, Settings
 from dialer.storage.journal import FILENAME as JOURNAL
@@ -83,8 +86,10 @@ class Server:
         http: bool = True,
         drain_timeout: float = 60.0,
         pacing_interval: float = 1.0,
+        reload_settings: Callable[[], Settings] | None = None,
     ) -> None:
         self.settings = settings
+        self.reload_settings = reload_settings  # SIGHUP: the settings read again (None: kept)
         self.clock = clock or RealClock()
         self.node = node or socket.gethostname()
         self.http = http
@@ -92,26 +97,70 @@ class Server:
         self.pacing_interval = pacing_interval
         self.engine: Engine | None = None
         self.client: AmiClient | None = None
+        self.jobs: Any = None  # the node's JobScheduler while it serves
+        self._reloads: set[asyncio.Task] = set()
         self.webhooks: Deliverer | None = None
         self.webhooks_task: asyncio.Task | None = None
-        self.jobs: Any = None  # the node's JobScheduler while it serves
         self._stop = asyncio.Event()
         self.started = asyncio.Event()
 
     def request_stop(self) -> None:
         self._stop.set()
 
+    def request_reload(self) -> None:
+        task = asyncio.ensure_future(self.reload())
+        self._reloads.add(task)
+        task.add_done_callback(self._reloads.discard)
+
+    async def reload(self) -> None:
+        """Read the settings again and apply what can change without a restart — logging and
+        the job schedules — and pick up campaign changes now (they are otherwise picked up
+        within 5 s).  AMI, database and HTTP settings need a restart.  A settings file that no
+        longer loads is logged and the running settings are kept."""
+        if self.reload_settings is not None:
+            try:
+                fresh = self.reload_settings()
+            except DialerError as exc:
+                log.error("reload: settings not reloaded, the running ones are kept", extra={"error": str(exc)})
+            else:
+                setup_logging(fresh.log)
+                self.settings.log, self.settings.scheduler = fresh.log, fresh.scheduler
+                if self.jobs is not None and self.engine is not None and not self._stop.is_set():
+                    await self.jobs.stop()
+                    self.jobs = None
+                    await self._start_jobs(self.engine, catch_up=False)
+        if self.engine is not None:
+            await self.engine.reload_campaigns()
+        log.info("reloaded", extra={"node": self.node, "campaigns": len(self.engine.campaigns) if self.engine else 0})
+
+    async def _start_jobs(self, engine: Engine, *, catch_up: bool = True) -> None:
+        from dialer.scheduler import JobScheduler  # overnight jobs (docs/scheduler.md)
+
+        assert self.client is not None
+        # heartbeats every 30 s of the node's clock (APScheduler counts real seconds)
+        self.jobs = JobScheduler(self.settings, node=self.node, clock=self.clock, catch_up=catch_up,
+                                 live_calls=lambda: list(engine.live), pbx=self.client.where,
+                                 heartbeat_interval=30.0 / self.clock.speed)
+        await self.jobs.start()
+
     async def serve(self) -> None:
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
+        handlers = {signal.SIGTERM: self.request_stop, signal.SIGINT: self.request_stop,
+                    signal.SIGHUP: self.request_reload}
+        for sig, handler in handlers.items():
             with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.add_signal_handler(sig, self.request_stop)
+                loop.add_signal_handler(sig, handler)
         try:
             await self._serve()
         finally:
-            for sig in (signal.SIGTERM, signal.SIGINT):
+            for sig in handlers:
                 with contextlib.suppress(NotImplementedError, RuntimeError):
                     loop.remove_signal_handler(sig)
+            if self._reloads:
+                await asyncio.gather(*self._reloads, return_exceptions=True)
+            if self.jobs is not None:  # restarted by a reload that raced the shutdown
+                await self.jobs.stop()
+                self.jobs = None
 
     async def _connect(self) -> bool:
         """Log in to the PBX, retrying with backoff while it cannot be reached (each attempt
@@ -139,7 +188,7 @@ class Server:
         db = make_async_engine(url)
         ref: list[Engine | None] = [None]
         self.client = AmiClient(self.settings.ami, route_to(ref))
-        api = jobs = None
+        api = None
         try:
             if not await self._connect():
                 return
@@ -149,14 +198,7 @@ class Server:
             ref[0] = engine
             await engine.writer.open_journal(self.settings.data_dir / JOURNAL)  # writes kept at the last stop
             await engine.start()
-            from dialer.scheduler import JobScheduler  # overnight jobs (docs/scheduler.md)
-
-            # heartbeats every 30 s of the node's clock (APScheduler counts real seconds)
-            beat = 30.0 / self.clock.speed
-            jobs = JobScheduler(self.settings, node=self.node, clock=self.clock, live_calls=lambda: list(engine.live),
-                                pbx=self.client.where, heartbeat_interval=beat)
-            self.jobs = jobs
-            await jobs.start()
+            await self._start_jobs(engine)
             if self.http:
                 from dialer.api import create_app
 
@@ -181,8 +223,9 @@ class Server:
             if self.webhooks_task is not None:  # what is not delivered stays in the outbox
                 self.webhooks_task.cancel()
                 await asyncio.gather(self.webhooks_task, return_exceptions=True)
-            if jobs is not None:
-                await jobs.stop()
+            if self.jobs is not None:
+                await self.jobs.stop()
+                self.jobs = None
             if api is not None:
                 await api.stop()
             await self.client.close()

@@ -1,4 +1,4 @@
-"""Settings: built-in defaults, ``config/dialer.toml``, ``--config FILE``, then ``DIALER_*`` variables.
+"""Settings: built-in defaults, the shipped ``config/dialer.toml``, ``--config FILE``, then ``DIALER_*`` variables.
 
 Each later source overrides the earlier ones key by key.  Environment variables are named
 ``DIALER_<SECTION>_<KEY>`` (``DIALER_AMI_SECRET``), plus the short forms ``DIALER_DATABASE_URL``
@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from dialer.errors import ConfigError
+from dialer.resources import config_dir, default_data_dir
 from dialer.secrets import Secret, mask_url
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_CONFIG_FILE = PROJECT_ROOT / "config" / "dialer.toml"
+#: The documented defaults: the checkout's ``config/dialer.toml``, or the wheel's copy of it.
+DEFAULT_CONFIG_FILE = config_dir() / "dialer.toml"
 
 
 @dataclass
@@ -115,7 +116,8 @@ class ListsSettings:
 
 @dataclass
 class Settings:
-    data_dir: Path = Path("var")
+    # The platform's user data directory unless set (dialer.resources.default_data_dir).
+    data_dir: Path = field(default_factory=default_data_dir)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     ami: AmiSettings = field(default_factory=AmiSettings)
     log: LogSettings = field(default_factory=LogSettings)

@@ -16,10 +16,11 @@ Agents authenticate with ``Authorization: Bearer <token>``: their own token (sho
     GET  /api/campaigns/{name}/why?at=WHEN       callable leads and reasons (admin)
     GET  /api/campaigns/{name}/forecast?hours=N  hour-by-hour forecast (admin)
     GET  /api/lists/{name}/audit                 list audit (admin)
+    GET  /metrics, /healthz, /readyz             operations, no token (``health``)
 
 Status codes and limits: docs/daemon.md ("The agents' HTTP API").  Modules: ``app`` (routes,
 error mapping), ``handlers``, ``auth``, ``inputs`` (what a request may hold), ``responses``,
-``serving`` (uvicorn's limits for the daemon).
+``serving`` (uvicorn's limits for the daemon), ``health`` (metrics and probes).
 """
 
 from dialer.api.app import create_app

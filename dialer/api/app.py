@@ -14,7 +14,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from dialer.api import handlers
+from dialer.api import handlers, health
 from dialer.api.auth import token_hash
 from dialer.api.recordings import ROUTES as RECORDING_ROUTES
 from dialer.api.responses import error
@@ -73,7 +73,7 @@ def create_app(
     settings = settings or Settings()
     cors = settings.http.cors_list
     app = Starlette(
-        routes=[*ROUTES, *WEB_ROUTES],  # the API, then the desktop and the wallboard (dialer/web)
+        routes=[*ROUTES, *health.ROUTES, *WEB_ROUTES],  # the API, then the desktop and the wallboard (dialer/web)
         middleware=[*([Middleware(CORSMiddleware, allow_origins=cors, allow_credentials="*" not in cors,
                                   allow_methods=["GET", "POST"],
                                   allow_headers=["Authorization", "Content-Type", "X-CSRF-Token"], max_age=600)]

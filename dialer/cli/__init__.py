@@ -16,6 +16,7 @@ from dialer import __version__
 
 # command name -> (module, one-line help shown by `dialer --help`)
 COMMANDS: dict[str, tuple[str, str]] = {
+    "init": ("dialer.cli.init", "Write a starting configuration: settings, an example campaign, Asterisk files."),
     "demo": ("dialer.cli.demo", "Run a whole simulated campaign against the built-in PBX simulator."),
     "run": ("dialer.cli.run", "Run the dialer daemon: connect to the PBX and dial every active campaign."),
     "lists": ("dialer.cli.lists", "Import, inspect, export and delete lead lists."),
@@ -79,7 +80,8 @@ class LazyGroup(click.Group):
     "config_file",
     type=click.Path(dir_okay=False),
     envvar="DIALER_CONFIG",
-    help="Settings file (TOML) overriding config/dialer.toml; DIALER_* variables override both.",
+    help="Settings file (TOML) overriding the shipped defaults (config/dialer.toml; `dialer init` "
+    "writes a copy); DIALER_* variables override both.",
 )
 @click.version_option(__version__, prog_name="dialer")
 @click.pass_context
@@ -121,3 +123,23 @@ class CliContext:
 
             self._engine = open_engine(self.settings.database_url)
         return self._engine
+
+    @property
+    def missing_database(self):
+        """The SQLite file that does not exist yet (None: there is one, or the database is a server)."""
+        from dialer.db import sqlite_file
+
+        path = sqlite_file(self.settings.database_url)
+        return path if self._engine is None and path is not None and not path.exists() else None
+
+    @property
+    def reader(self):
+        """The engine for a command that only reads: it never creates a database (an existing
+        one is migrated as for :attr:`engine`); none yet is a one-line error that says where."""
+        path = self.missing_database
+        if path is not None:
+            from dialer.errors import NoDatabase
+
+            raise NoDatabase(f"no database yet at {path}: nothing to show (commands that write, "
+                             "such as `dialer campaigns apply` or `dialer db upgrade`, create it)")
+        return self.engine

@@ -64,7 +64,7 @@ def add_cmd(obj, name: str, interface: str, state_interface: str | None, rotate_
 @click.pass_obj
 def ls_cmd(obj, as_json: bool) -> None:
     """List agents with their state as last recorded by the daemon."""
-    with obj.engine.connect() as conn:
+    with obj.reader.connect() as conn:
         rows = conn.execute(
             select(agents_t.c.name, agents_t.c.interface, agents_t.c.state, agents_t.c.pause_code,
                    campaigns_t.c.name.label("campaign"), agents_t.c.state_since)
@@ -75,7 +75,7 @@ def ls_cmd(obj, as_json: bool) -> None:
 
 
 def _known(obj, name: str) -> None:
-    with obj.engine.connect() as conn:
+    with obj.reader.connect() as conn:
         if conn.execute(select(agents_t.c.id).where(agents_t.c.name == name)).first() is None:
             raise InputError(f"unknown agent {name!r} (create it with: dialer agents add {name} --interface ...)")
 

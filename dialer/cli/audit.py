@@ -42,7 +42,7 @@ def ls_cmd(obj, since: str | None, until: str | None, action: str | None, actor:
     start, end = parse_when(since, "--since"), parse_when(until, "--until")
     if start and end and end <= start:
         raise InputError("--until must be after --since")
-    with obj.engine.connect() as conn:
+    with obj.reader.connect() as conn:
         rows = entries(conn, since=start, until=end, action=AuditAction(action) if action else None,
                        actor=actor, limit=limit)
     for row in rows:

@@ -1,11 +1,11 @@
 """``dialer bench``: benchmarks. ``dialer bench pacing`` runs the pacing policies in the
-discrete-event simulator (virtual time) over the scenarios in ``benchmarks/scenarios``."""
+discrete-event simulator (virtual time) over the shipped scenarios (``benchmarks/scenarios``
+of the checkout, carried by the package)."""
 
 from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
 import click
 
@@ -20,8 +20,8 @@ def cli() -> None:
     "--scenario",
     "scenarios",
     multiple=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Scenario TOML file (repeatable); default: every file in benchmarks/scenarios/.",
+    help="Scenario: a TOML file, or the name of a shipped one (small, medium, ...; repeatable); "
+    "default: every shipped scenario.",
 )
 @click.option("--seeds", default=20, show_default=True, type=click.IntRange(1), help="Seeds per scenario and policy.")
 @click.option(
@@ -34,7 +34,7 @@ def cli() -> None:
 @click.option("--jobs", default=1, show_default=True, type=click.IntRange(1), help="Worker processes.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (summaries and every run) instead of a table.")
 def pacing(
-    scenarios: tuple[Path, ...],
+    scenarios: tuple[str, ...],
     seeds: int,
     policies: tuple[str, ...],
     hours: float | None,
@@ -49,11 +49,20 @@ def pacing(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from dialer.errors import InputError
-    from dialer.pacing.sim.bench import POLICY_SPECS, default_scenarios, run_bench
+    from dialer.pacing.sim.bench import (
+        POLICY_SPECS,
+        default_scenario_dir,
+        default_scenarios,
+        run_bench,
+        scenario_file,
+    )
 
-    files = list(scenarios) or default_scenarios()
+    try:
+        files = [scenario_file(s) for s in scenarios] or default_scenarios()
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
     if not files:
-        raise InputError("no scenario files: pass --scenario FILE or run from the repository root")
+        raise InputError(f"no scenario files in {default_scenario_dir()}: pass --scenario FILE")
     labels = list(policies) or list(POLICY_SPECS)
     bad = [p for p in labels if p not in POLICY_SPECS]
     if bad:

@@ -38,7 +38,7 @@ def ls_cmd(obj, campaign: str | None, limit: int, undisposed: bool, show_numbers
         q = q.where(campaigns_t.c.name == campaign)
     if undisposed:
         q = q.where(calls_t.c.outcome == Outcome.CONNECTED, calls_t.c.disposition.is_(None))
-    with obj.engine.connect() as conn:
+    with obj.reader.connect() as conn:
         rows = [dict(r) for r in conn.execute(q).mappings()]
     if not show_numbers:
         for r in rows:
@@ -52,7 +52,7 @@ def ls_cmd(obj, campaign: str | None, limit: int, undisposed: bool, show_numbers
 @click.pass_obj
 def show_cmd(obj, call_id: int, as_json: bool) -> None:
     """One call with everything recorded about it."""
-    with obj.engine.connect() as conn:
+    with obj.reader.connect() as conn:
         row = conn.execute(select(calls_t).where(calls_t.c.id == call_id)).mappings().first()
     if row is None:
         raise InputError(f"unknown call {call_id}")
@@ -115,7 +115,7 @@ def recording_cmd(obj, call_id: int, as_json: bool) -> None:
     """The path of a call's recording (campaigns with [recording]; removed after its retention)."""
     from dialer.services.recordings import recording_path
 
-    with obj.engine.connect() as conn:
+    with obj.reader.connect() as conn:
         path = recording_path(conn, call_id)
     if path is None:
         raise InputError(f"call {call_id} has no recording (its campaign does not record, it did not reach an "

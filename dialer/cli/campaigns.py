@@ -46,7 +46,7 @@ def apply_cmd(obj, file: Path, as_json: bool) -> None:
 @click.pass_obj
 def ls_cmd(obj, as_json: bool) -> None:
     """List campaigns with their status, dial mode and lead count."""
-    emit(list_campaigns(obj.engine), as_json, title="campaigns")
+    emit(list_campaigns(obj.reader), as_json, title="campaigns")
 
 
 @cli.command("show")
@@ -55,7 +55,7 @@ def ls_cmd(obj, as_json: bool) -> None:
 @click.pass_obj
 def show_cmd(obj, name: str, as_json: bool) -> None:
     """Show a campaign's definition."""
-    with obj.engine.connect() as conn:
+    with obj.reader.connect() as conn:
         _id, status, definition = store.load(conn, name)
     data = {"name": name, "status": status, **definition_to_data(definition)}
     if as_json:
@@ -103,7 +103,7 @@ def status_cmd(obj, name: str, as_json: bool) -> None:
 
     from dialer.services.report import build_report
 
-    with obj.engine.connect() as conn:
+    with obj.reader.connect() as conn:
         row = store.find(conn, name)
         now = datetime.now(UTC)
         report = build_report(conn, row.id, name, now=now, since=now - timedelta(hours=24))
@@ -131,7 +131,7 @@ def why_cmd(obj, name: str, at: str | None, as_json: bool) -> None:
     from dialer.cli.common import parse_when
     from dialer.services.diagnostics import print_why, why
 
-    with obj.engine.connect() as conn:
+    with obj.reader.connect() as conn:
         report = why(conn, name, parse_when(at, "--at"))
     if as_json:
         emit(report.as_dict(), True)
@@ -149,7 +149,7 @@ def forecast_cmd(obj, name: str, hours: int, as_json: bool) -> None:
     at the campaign's recent dial rate, when the list runs dry."""
     from dialer.services.diagnostics import forecast, print_forecast
 
-    with obj.engine.connect() as conn:
+    with obj.reader.connect() as conn:
         result = forecast(conn, name, hours)
     if as_json:
         emit(result.as_dict(), True)

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from dialer.db import current_revision, head_revision, make_sync_engine, upgrade
+from dialer.db import current_revision, head_revision, make_sync_engine, sqlite_file, upgrade
 from dialer.secrets import mask_url
 
 
@@ -32,7 +32,10 @@ def upgrade_cmd(obj, revision: str) -> None:
 def current_cmd(obj, as_json: bool) -> None:
     """Show the database's schema revision and the latest one available."""
     url = obj.settings.database_url
-    data = {"database": mask_url(url), "current": current_revision(make_sync_engine(url)), "head": head_revision()}
+    path = sqlite_file(url)
+    none_yet = path is not None and not path.exists()  # said, never created
+    current = None if none_yet else current_revision(make_sync_engine(url))
+    data = {"database": mask_url(url), "current": current, "head": head_revision()}
     if as_json:
         click.echo(json.dumps(data))
     else:

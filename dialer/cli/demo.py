@@ -21,18 +21,20 @@ from dialer.cli.output import print_report
 @click.option("--leads", type=click.IntRange(10, 200_000), default=1500, show_default=True,
               help="Leads in the generated list.")
 @click.option("--seed", type=int, default=7, show_default=True, help="Random seed (same seed, same demo).")
-@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("var/demo"),
-              show_default=True, help="Where the demo's database, lead file and log go (reset each run).")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Where the demo's database, lead file and log go (reset each run); default: "
+                   "demo/ in the data directory (`dialer config` shows it).")
 @click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True,
               help="Serve the agent desktop and the wallboard on 127.0.0.1:PORT while the demo runs.")
 @click.option("--no-http", is_flag=True, help="Do not serve the desktop and the wallboard.")
 @click.option("--json", "as_json", is_flag=True, help="No dashboard; print the final report as JSON.")
-def cli(minutes: float, speed: float, agents: int, leads: int, seed: int, data_dir: Path, port: int,
+@click.pass_obj
+def cli(obj, minutes: float, speed: float, agents: int, leads: int, seed: int, data_dir: Path | None, port: int,
         no_http: bool, as_json: bool) -> None:
     """Run a whole campaign against the built-in PBX simulator.
 
     Starts the simulator, a fresh SQLite database, imports a generated lead file, applies the
-    example campaign config/campaigns/demo.toml (predictive), logs in simulated agents who
+    example campaign campaigns/demo.toml of the shipped config (predictive), logs in simulated agents who
     dispose their calls, and dials for MINUTES of scaled time with a live dashboard. Ends with
     the campaign report. The daemon's log goes to DATA_DIR/dialer.log.
 
@@ -42,6 +44,7 @@ def cli(minutes: float, speed: float, agents: int, leads: int, seed: int, data_d
     """
     from dialer.demo import DemoOptions
 
+    data_dir = data_dir or obj.settings.data_dir / "demo"
     opts = DemoOptions(minutes=minutes, speed=speed, agents=agents, leads=leads, seed=seed, data_dir=data_dir,
                        http_port=None if no_http else port)
     report = asyncio.run(_run(opts, dashboard=not as_json and sys.stdout.isatty()))

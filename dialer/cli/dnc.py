@@ -118,7 +118,7 @@ def check_cmd(obj, number: str, campaign: str | None, region: str | None, as_jso
     from lists.dnc import dnc_entries
 
     e164 = _e164(number, region or obj.settings.lists.default_region or None)
-    with obj.engine.connect() as conn:
+    with obj.reader.connect() as conn:
         entries = dnc_entries(conn, e164, _campaign_id(conn, campaign))
     if as_json:
         click.echo(json.dumps({"number": e164, "dnc": bool(entries),

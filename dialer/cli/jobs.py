@@ -10,11 +10,11 @@ import click
 _json_opt = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 
 
-def _runner(obj):
+def _runner(obj, *, read_only: bool = False):
     from dialer.scheduler import JobRunner
 
     s = obj.settings
-    return JobRunner(obj.engine, data_dir=s.data_dir, node=socket.gethostname(), timezone=s.scheduler.timezone,
+    return JobRunner(obj.reader if read_only else obj.engine, data_dir=s.data_dir, node=socket.gethostname(), timezone=s.scheduler.timezone,
                      context={"default_region": s.lists.default_region or None})
 
 
@@ -38,7 +38,7 @@ def ls_cmd(obj, as_json: bool) -> None:
 
     schedules = job_schedules(obj.settings)
     tz = obj.settings.scheduler.timezone
-    last = _runner(obj).last_runs()
+    last = {} if obj.missing_database else _runner(obj, read_only=True).last_runs()  # none yet: never run
     now = datetime.now(UTC)
     rows = []
     for name, spec in JOBS.items():
@@ -96,7 +96,7 @@ def run_cmd(obj, name: str, as_json: bool) -> None:
 @click.pass_obj
 def history_cmd(obj, name: str | None, limit: int, as_json: bool) -> None:
     """Past runs (newest first), of every job or of NAME."""
-    runs = _runner(obj).history(name, limit)
+    runs = _runner(obj, read_only=True).history(name, limit)
     if as_json:
         click.echo(json.dumps(runs))
         return

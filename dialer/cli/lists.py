@@ -143,7 +143,7 @@ def ls_cmd(obj, show_all: bool, as_json: bool) -> None:
     """List the lead lists with their lead counts (archived lists only with --all)."""
     from dialer.services.listings import list_summaries
 
-    with obj.engine.connect() as conn:
+    with obj.reader.connect() as conn:
         rows = list_summaries(conn, archived=show_all)
     if as_json:
         _json(rows)
@@ -170,7 +170,7 @@ def show_cmd(obj, name: str, as_json: bool) -> None:
     """Show a list: lead counts by status and its import runs."""
     from dialer.services.listings import list_details
 
-    with obj.engine.connect() as conn:
+    with obj.reader.connect() as conn:
         info = list_details(conn, name)
     if as_json:
         _json(info)
@@ -207,7 +207,7 @@ def export_cmd(obj, name: str, out: Path, as_json: bool) -> None:
     """Export a list's leads (with status, attempts, last outcome) to a spreadsheet-safe CSV."""
     from lists.export import export_list
 
-    with obj.engine.connect() as conn:
+    with obj.reader.connect() as conn:
         n = export_list(conn, name, out)
     if as_json:
         _json({"list": name, "file": str(out), "leads": n})
@@ -264,7 +264,7 @@ def audit_cmd(obj, name: str, export: Path | None, as_json: bool) -> None:
     from dialer.services.listings import audit_list
     from lists.audit import export_affected, print_audit
 
-    with obj.engine.connect() as conn:
+    with obj.reader.connect() as conn:
         report = audit_list(conn, name)
     data = report.as_dict()
     if export is not None:

@@ -21,7 +21,7 @@ def ls_cmd(obj, as_json: bool) -> None:
     from dialer.cli.common import emit
     from dialer.services.nodes import node_rows
 
-    with obj.engine.connect() as conn:
+    with obj.reader.connect() as conn:
         rows = node_rows(conn, datetime.now(UTC))
     emit(rows, as_json, columns=["node", "role", "state", "pbx", "version", "last_heartbeat", "heartbeat_age_s",
                                  "agents", "agents_lost", "lines", "abandoned_24h", "connected_24h"], title="nodes")

@@ -321,7 +321,7 @@ def check(obj, campaign: str | None, queue: str | None, context: str, trunk: str
     if campaign:
         from campaigns import store
 
-        with obj.engine.connect() as conn:
+        with obj.reader.connect() as conn:
             _id, _status, definition = store.load(conn, campaign)
         dial = definition.dial
         queue, trunk = queue or dial.queue, trunk or dial.trunk

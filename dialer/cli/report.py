@@ -38,7 +38,7 @@ def campaign_cmd(obj, campaign: str, since: str | None, as_json: bool) -> None:
     """Outcomes, dispositions, refusal reasons, contacts and successes per hour, abandon rate
     (last 24 h and 30 days, abandoned / (abandoned + connected)), talk minutes per agent-hour,
     average handle time, average wait between calls and list exhaustion."""
-    with obj.engine.connect() as conn:
+    with obj.reader.connect() as conn:
         campaign_id, _status, definition = store.load(conn, campaign)
         report = build_report(
             conn, campaign_id, campaign, now=datetime.now(UTC), since=parse_when(since, "--since"),
@@ -72,7 +72,7 @@ def agents_cmd(obj, since: str | None, until: str | None, campaign: str | None, 
         raise InputError("--until must be after --since")
     if end - start > timedelta(days=366):
         raise InputError("--since to --until: at most 366 days")
-    with obj.engine.connect() as conn:
+    with obj.reader.connect() as conn:
         report = agent_report(conn, start, end, campaign)
     if csv_file is not None:
         csv_file.write_text(report_csv(report), encoding="utf-8")

@@ -43,15 +43,19 @@ def cli(obj, node: str, no_http: bool, drain_timeout: float, speed: float) -> No
     Connects to the PBX (settings [ami]; while it cannot be reached, retries with backoff and
     logs each attempt), reconciles calls left in flight by a previous run
     (CoreShowChannels), then dials every active campaign, tracks calls and agents, and
-    serves the agents' HTTP API (settings [http]). Stops gracefully on SIGTERM or Ctrl-C:
-    no new calls, a bounded wait for calls in flight, everything recorded, exit 0.
+    serves the agents' HTTP API (settings [http]) with /metrics, /healthz and /readyz. Stops
+    gracefully on SIGTERM or Ctrl-C: no new calls, a bounded wait for calls in flight,
+    everything recorded, exit 0. SIGHUP reloads: logging and job schedules from the settings,
+    campaign changes at once.
     """
     from dialer.clock import RealClock, ScaledClock
     from dialer.server import Server
+    from dialer.settings import load_settings
 
     settings = obj.settings
     if not no_http:
         check_http_port(settings.http.host, settings.http.port)
     clock = RealClock() if speed == 1 else ScaledClock(speed)
-    server = Server(settings, clock=clock, node=node, http=not no_http, drain_timeout=drain_timeout)
+    server = Server(settings, clock=clock, node=node, http=not no_http, drain_timeout=drain_timeout,
+                    reload_settings=lambda: load_settings(obj.config_file))
     asyncio.run(server.serve())

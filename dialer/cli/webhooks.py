@@ -30,7 +30,7 @@ def ls_cmd(obj, status: str | None, campaign: str | None, limit: int, as_json: b
     """The most recent events, newest first, with their delivery state."""
     from dialer.storage.outbox import list_stmt
 
-    with obj.engine.connect() as conn:
+    with obj.reader.connect() as conn:
         rows = [dict(r) for r in conn.execute(list_stmt(status=status, campaign=campaign, limit=limit)).mappings()]
     emit(rows, as_json, title="webhook events")
 

@@ -21,6 +21,7 @@ import asyncio
 import itertools
 import logging
 import random
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -98,8 +99,10 @@ class Writer:
     """
 
     def __init__(self, db: AsyncEngine, lock: asyncio.Lock, rng: random.Random, clock: Clock | None = None, *,
-                 limit: int = LIMIT, stop_timeout: float = 10.0) -> None:
+                 limit: int = LIMIT, stop_timeout: float = 10.0,
+                 on_batch: Callable[[float, int], None] | None = None) -> None:
         self.db = db
+        self.on_batch = on_batch  # (real seconds, writes) of each batch made (the daemon's metrics)
         self.lock = lock
         self.rng = rng
         self.clock: Clock = clock or RealClock()
@@ -194,6 +197,7 @@ class Writer:
         the database is away (the batch stays, to be tried again)."""
         n = 1 if self._one_by_one else min(BATCH, len(self.pending))
         batch = list(itertools.islice(self.pending, n))
+        started = time.perf_counter()
         try:
             async with self.lock, self.db.begin() as conn:
                 for w in batch:
@@ -210,6 +214,8 @@ class Writer:
             self.rejected += 1
         else:
             self._back()
+            if self.on_batch is not None:
+                self.on_batch(time.perf_counter() - started, n)
         await self._taken(n)
         return True
 

@@ -198,10 +198,11 @@ def test_every_route_is_documented() -> None:
     from pathlib import Path
 
     from dialer.api.app import ROUTES
+    from dialer.api.health import ROUTES as HEALTH_ROUTES
     from dialer.api.recordings import ROUTES as RECORDING_ROUTES
 
     docs = (Path(__file__).parents[2] / "docs" / "daemon.md").read_text()
-    for route in [*ROUTES, *RECORDING_ROUTES]:
+    for route in [*ROUTES, *RECORDING_ROUTES, *HEALTH_ROUTES]:
         for method in route.methods - {"HEAD"}:
             path = route.path.replace("{call_id}", "{id}")
             assert f"`{method} {path}" in docs, f"{method} {path} missing from docs/daemon.md"

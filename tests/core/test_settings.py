@@ -22,9 +22,15 @@ def test_default_file_matches_builtin_defaults() -> None:
     assert settings == Settings()
 
 
-def test_default_database_is_sqlite_in_data_dir() -> None:
+def test_default_database_is_sqlite_in_data_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # The default data directory is absolute: the platform's user data directory, never the
+    # working directory (a service started from / must not write /var/dialer.db).
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    monkeypatch.chdir(tmp_path)
     settings = load_settings(env={})
-    assert settings.database_url == "sqlite:///var/dialer.db"
+    assert settings.data_dir == tmp_path / "xdg" / "dialer"
+    assert settings.database_url == f"sqlite:///{tmp_path}/xdg/dialer/dialer.db"
+    assert not (tmp_path / "xdg").exists()  # loading settings creates nothing
     assert load_settings(env={"DIALER_DATA_DIR": "/tmp/x"}).database_url == "sqlite:////tmp/x/dialer.db"
 
 

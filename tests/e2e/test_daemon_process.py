@@ -31,6 +31,17 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _get(url: str) -> tuple[int, str]:
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=10) as resp:
+            return resp.status, resp.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
 async def _cli(env: dict, *args: str) -> str:
     result = await asyncio.to_thread(CliRunner().invoke, main, list(args), env=env)
     assert result.exit_code == 0, result.output
@@ -83,6 +94,17 @@ async def test_run_agents_and_sigterm(tmp_path: Path) -> None:
         await until(lambda: sim.stats.connected >= 2, what="a second connected call")
         out = await _cli(env, "agents", "ls", "--json")
         assert '"campaign": "e2e"' in out
+        # Operations over real HTTP: the probes and the metrics; SIGHUP (systemd's ExecReload)
+        # reloads and the daemon keeps running.
+        base = f"http://127.0.0.1:{http_port}"
+        assert await asyncio.to_thread(_get, f"{base}/healthz") == (200, '{"status":"ok"}')
+        status, ready = await asyncio.to_thread(_get, f"{base}/readyz")
+        assert status == 200 and '"ready":true' in ready
+        status, metrics = await asyncio.to_thread(_get, f"{base}/metrics")
+        assert status == 200 and 'dialer_calls_connected_total{campaign="e2e",node="t1"}' in metrics
+        proc.send_signal(signal.SIGHUP)
+        await until(lambda: '"msg": "reloaded"' in (tmp_path / "daemon.log").read_text(), what="the reload")
+        assert proc.returncode is None
         proc.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(proc.wait(), 30) == 0
     finally:

@@ -276,3 +276,50 @@ async def test_scheduler_command_stops_on_sigterm(sqlite_url: str, tmp_path: Pat
     with engine.connect() as conn:
         assert conn.execute(select(heartbeat.c.role)).scalar() == "scheduler"
     engine.dispose()
+
+
+async def test_scheduler_command_reloads_its_schedules_on_sighup(sqlite_url: str, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """systemd's ExecReload sends SIGHUP: the settings are read again and the jobs rescheduled;
+    a settings file that no longer loads keeps the running ones."""
+    import os
+    import signal
+
+    import dialer.scheduler as scheduler_mod
+    from dialer.cli.scheduler import _serve
+    from dialer.errors import ConfigError
+
+    started: list[dict[str, str]] = []
+
+    class Recording(scheduler_mod.JobScheduler):
+        async def start(self) -> None:
+            await super().start()
+            started.append(dict(self.schedules))
+
+    monkeypatch.setattr(scheduler_mod, "JobScheduler", Recording)
+    answers: list[Settings | Exception] = [ConfigError("site.toml: not valid TOML"),
+                                           _settings(sqlite_url, tmp_path, recycle="")]
+
+    def reload_settings() -> Settings:
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    task = asyncio.create_task(_serve(_settings(sqlite_url, tmp_path), "jobs-node", False, reload_settings))
+
+    async def wait_for(condition, what: str) -> None:
+        deadline = time.monotonic() + 10
+        while not condition():
+            assert time.monotonic() < deadline, f"timed out waiting for {what}"
+            await asyncio.sleep(0.02)
+
+    await wait_for(lambda: len(started) == 1, "the scheduler to start")
+    assert "recycle" in started[0]
+    os.kill(os.getpid(), signal.SIGHUP)  # the bad settings file: kept running as it was
+    await wait_for(lambda: len(answers) == 1, "the first reload")
+    os.kill(os.getpid(), signal.SIGHUP)
+    await wait_for(lambda: len(started) == 2, "the scheduler to restart")
+    assert "recycle" not in started[1] and not task.done()
+    os.kill(os.getpid(), signal.SIGTERM)
+    await asyncio.wait_for(task, 5)

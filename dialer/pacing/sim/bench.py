@@ -13,6 +13,7 @@ from dialer.pacing.policies import make_policy
 from dialer.pacing.sim.engine import simulate
 from dialer.pacing.sim.metrics import RunMetrics, Summary, run_metrics, summarise
 from dialer.pacing.sim.scenario import Scenario, ceiling, load_scenario
+from dialer.resources import scenarios_dir
 
 #: Benchmark label -> (dial mode, parameters). Order is the table's order. Each run dials
 #: through a PacingGovernor in the mode ``governor.GOVERNOR_MODES`` gives for the policy.
@@ -27,15 +28,31 @@ _COST = {"predictive": 8, "vicidial": 2}
 
 
 def default_scenario_dir() -> Path:
-    """``benchmarks/scenarios`` of the working directory, else of the source checkout."""
+    """``benchmarks/scenarios`` of the working directory, else the shipped scenarios (the
+    checkout's ``benchmarks/scenarios``, or the installed package's copy)."""
     here = Path.cwd() / "benchmarks" / "scenarios"
     if here.is_dir():
         return here
-    return Path(__file__).resolve().parents[3] / "benchmarks" / "scenarios"
+    return scenarios_dir()
 
 
 def default_scenarios() -> list[Path]:
     return sorted(default_scenario_dir().glob("*.toml"))
+
+
+def scenario_file(name: str) -> Path:
+    """A scenario given as a file, or by the name of a shipped one (``small``: ``small.toml``
+    of :func:`default_scenario_dir`); ValueError naming the choices when neither exists."""
+    path = Path(name)
+    if path.is_file():
+        return path
+    stem = path.name.removesuffix(".toml")
+    if path.parent == Path(".") and stem:
+        shipped = default_scenario_dir() / f"{stem}.toml"
+        if shipped.is_file():
+            return shipped
+    names = ", ".join(p.stem for p in default_scenarios()) or "none found"
+    raise ValueError(f"scenario {name!r}: no such file, and not a shipped scenario ({names})")
 
 
 @dataclass(frozen=True)
