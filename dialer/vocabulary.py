@@ -87,6 +87,7 @@ class AuditAction(StrEnum):
     DNC_ADDED = "dnc_added"
     FORCE_PAUSE = "force_pause"  # a supervisor paused an agent
     FORCE_LOGOUT = "force_logout"  # a supervisor logged an agent out
+    CAMPAIGN_APPLIED = "campaign_applied"  # created or changed; detail: compliance overrides
     CAMPAIGN_STARTED = "campaign_started"
     CAMPAIGN_PAUSED = "campaign_paused"
     CAMPAIGN_STOPPED = "campaign_stopped"

@@ -27,8 +27,16 @@ def cli() -> None:
 @click.pass_obj
 def apply_cmd(obj, file: Path, as_json: bool) -> None:
     """Create or update the campaign defined in FILE (validated; errors name the field)."""
+    from dialer.cli.audit import cli_actor
+    from dialer.storage.audit import record
+
     definition = load_definition(file)
     applied = apply_definition(obj.engine, definition)
+    overrides = [{"rule": o.rule, "reason": o.reason} for o in definition.compliance.overrides]
+    with obj.engine.begin() as conn:  # who changed the campaign, and any rule of its pack set aside
+        record(conn, AuditAction.CAMPAIGN_APPLIED, cli_actor(), target=definition.name, source="cli",
+               detail={"created": applied.created, "file": str(file), "jurisdiction": definition.jurisdiction,
+                       "overrides": overrides})
     data = {"campaign": definition.name, "created": applied.created, "mode": definition.dial.mode,
             "lists_attached": applied.lists_attached, "lists_missing": applied.lists_missing}
     if as_json:

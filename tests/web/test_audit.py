@@ -98,3 +98,12 @@ def test_cli_writes_campaign_and_dnc_entries_and_lists_them(sqlite_url: str, tmp
     assert "Ann" not in json.dumps(listed)  # counts, never lead data
     bad = CliRunner().invoke(main, ["audit", "ls", "--since", "yesterday"])
     assert bad.exit_code != 0 and "--since 'yesterday': not an ISO 8601" in bad.output
+    # applying a campaign that sets a rule of its pack aside: who, and which rule and why
+    strict = tmp_path / "strict.toml"
+    strict.write_text(write_campaign(tmp_path, "progressive").read_text().replace(
+        'name = "e2e"', 'name = "e2e"\njurisdiction = "US"', 1)
+        + '\n[[compliance.override]]\nrule = "window"\nreason = "B2B list, counsel 2026-10-02"\n')
+    run("campaigns", "apply", str(strict))
+    [applied] = json.loads(run("audit", "ls", "--json", "--action", "campaign_applied"))
+    assert applied["target"] == "e2e" and applied["detail"]["jurisdiction"] == "US"
+    assert applied["detail"]["overrides"] == [{"rule": "window", "reason": "B2B list, counsel 2026-10-02"}]
