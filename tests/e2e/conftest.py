@@ -119,7 +119,8 @@ __all__ = ["E2E_START", "run_until_done", "start_demo", "until", "write_campaign
 async def kill_daemon(engine: Any, task: asyncio.Task, others: Iterable[asyncio.Task] = ()) -> None:
     """kill -9 of a daemon as the database and the PBX see it: every task of it cancelled at
     once (pacing, the writer with its queued writes, Originates, ``others``: webhook delivery,
-    the simulated desktops), its listeners gone; a dead process asks nothing more."""
+    the simulated desktops), its listeners gone, its connections closed; a dead process asks
+    nothing more."""
     doomed = [*engine._tasks, *engine._place_tasks, *others]
     for t in doomed:
         t.cancel()
@@ -127,6 +128,9 @@ async def kill_daemon(engine: Any, task: asyncio.Task, others: Iterable[asyncio.
     engine.link.reconcile_soon = lambda: None
     task.cancel()
     await asyncio.gather(task, *doomed, return_exceptions=True)
+    # ... and its database connections closed, as the process's death closes them: SQLite's
+    # lock of a transaction the cancellation interrupted is released, as after a real kill -9.
+    await engine.db.dispose()
 
 
 async def crash_demo(run: DemoRun) -> None:

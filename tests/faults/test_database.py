@@ -253,7 +253,7 @@ async def test_no_calls_placed_while_the_writer_finds_the_database_away(tmp_path
         return []
 
     engine._claim = claim  # type: ignore[method-assign]
-    engine.session.plan_claim = lambda camp_id, now: SimpleNamespace(campaign_id=camp_id)  # type: ignore[method-assign]
+    engine.session.plan_claim = lambda camp_id, now: SimpleNamespace(campaign_id=camp_id, n=1)  # type: ignore[method-assign]
     engine.session.leads_claimed = lambda plan, claimed, now: []  # type: ignore[method-assign]
     engine.writer.failures = 1  # the last try found the database away
     await engine.pace_once()
