@@ -31,7 +31,7 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 from panoramisk.actions import Action  # type: ignore[import-untyped]
@@ -686,8 +686,3 @@ class AmiClient:
 
 def _frame(message: Message) -> Mapping[str, Any]:
     return message.frame if isinstance(message, FrameMessage) else message
-
-
-def live_ids(channels: Iterable[CoreShowChannel]) -> set[str]:
-    """Unique ids and linked ids of live channels (what reconciliation matches on)."""
-    return {x for c in channels for x in (c.uniqueid, c.linkedid) if x}

@@ -9,7 +9,7 @@ Unique ids are normalised: Asterisk's ``<unknown>`` / empty become ``None``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +24,7 @@ __all__ = [
     "AmiEvent",
     "CoreShowChannel",
     "CoreShowChannelsComplete",
+    "live_ids",
     "DialBegin",
     "DialEnd",
     "DialState",
@@ -308,6 +309,11 @@ class CoreShowChannel(ChannelEvent):
     application_data: str = ""
     duration: str = ""
     bridge_id: str = ""
+
+
+def live_ids(channels: Iterable[CoreShowChannel]) -> set[str]:
+    """Unique ids and linked ids of live channels (what reconciliation matches on)."""
+    return {x for c in channels for x in (c.uniqueid, c.linkedid) if x}
 
 
 @dataclass(frozen=True, slots=True)

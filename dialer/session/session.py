@@ -29,7 +29,7 @@ from typing import Any
 
 from campaigns.rules import CallResult
 from dialer import pacing
-from dialer.ami.events import AmiEvent, CoreShowChannel, QueueMemberEvent, Shutdown
+from dialer.ami.events import AmiEvent, CoreShowChannel, QueueMemberEvent, Shutdown, live_ids
 from dialer.ami.ids import originate_ids
 from dialer.claim import ClaimedLead, open_zone_sets
 from dialer.errors import Conflict
@@ -329,7 +329,7 @@ class Session:
     def vanished(self, channels: Iterable[CoreShowChannel]) -> list[int]:
         """Calls whose fate is unknown (lost with the link, or adopted) and that ``channels``
         (a ``CoreShowChannels`` result) no longer show: they ended while no one watched."""
-        alive = {x for c in channels for x in (c.uniqueid, c.linkedid) if x}
+        alive = live_ids(channels)
         out = []
         for live in self.live.values():
             rec = self.calls.get(live.attempt_id)
