@@ -71,6 +71,9 @@ class DemoOptions:
     start: datetime | None = None  # the scaled clock's first moment (None: now); tests pin it
     scenario_overrides: dict[str, Any] = field(default_factory=dict)
     http_port: int | None = None  # serve the desktop and the wallboard there (None: no HTTP)
+    #: The simulated agents' queue interfaces and device-state interfaces ({n}: 9001, 9002, ...).
+    agent_interface: str = "Local/{n}@sim-agents"
+    agent_state_interface: str | None = None
 
 
 #: The demo's desktop accounts: a person may act as agent ``you`` and watch as ``supervisor``.
@@ -248,8 +251,9 @@ async def start_demo(opts: DemoOptions, *, log_file: Path | None = None) -> Demo
     names = [f"agent{i + 1:02d}" for i in range(opts.agents)]
     with engine.begin() as conn:
         conn.execute(insert(agents_t), [
-            {"name": n, "interface": f"Local/{9001 + i}@sim-agents", "token_hash": token_hash(f"demo-{n}"),
-             "state": "logged_out"} for i, n in enumerate(names)
+            {"name": n, "interface": opts.agent_interface.format(n=9001 + i),
+             "state_interface": opts.agent_state_interface.format(n=9001 + i) if opts.agent_state_interface else None,
+             "token_hash": token_hash(f"demo-{n}"), "state": "logged_out"} for i, n in enumerate(names)
         ])
         desktop = _desktop_accounts(conn, opts, applied.campaign_id, len(names)) if opts.http_port is not None else None
     engine.dispose()

@@ -207,22 +207,11 @@ async def test_item7_a_stale_in_use_after_agent_complete_is_not_a_second_call(e2
 async def _talk_ratio(e2e_options, interface: str, state_interface: str | None) -> float:  # type: ignore[no-untyped-def]
     """Talk time the daemon measured (its agents' talking spans) over the calls' real talk
     time (connected to end), with the simulator optimising Local channels as Asterisk does."""
-    from sqlalchemy import update
-
     opts = e2e_options(mode="progressive", leads=16, agents=2)
-    opts = dataclasses.replace(opts, scenario_overrides={**opts.scenario_overrides,
-                                                         "pbx": {"local_optimisation": True}})
+    opts = dataclasses.replace(opts, agent_interface=interface, agent_state_interface=state_interface,
+                               scenario_overrides={**opts.scenario_overrides, "pbx": {"local_optimisation": True}})
     run = await start_demo(opts)
     try:
-        engine = open_engine(run.settings.database_url)
-        for i, name in enumerate(("agent01", "agent02")):
-            await run.engine.agent_logout(name)
-            with engine.begin() as conn:
-                conn.execute(update(agents).where(agents.c.name == name).values(
-                    interface=interface.format(n=9001 + i),
-                    state_interface=state_interface.format(n=i + 1) if state_interface else None))
-            await run.engine.agent_login(name, "e2e")
-        engine.dispose()
         await run_until_done(run)
         await run.agents.drain()
         await sim_seconds(run, 30)
