@@ -11,6 +11,8 @@ Under a jurisdiction (``campaigns.packs``): the packs and their versions; the wi
 with the pack applied and for both the lead's state column and its number's area code; calls
 to numbers without the consent the pack requires (0) and calls after a revocation in the
 campaign's scopes (0), both from the consent ledger as it stood when the call was placed;
+calls over a frequency cap (0) and calls inside a required gap after an abandoned call, an
+answering machine or a refusal (0), each judged against the number's calls in every campaign;
 the abandon rate by the pack's definition — per calendar day with an estimate of AMD false
 positives (machine verdicts × (1 − the campaign's ``amd_accuracy``)) where the pack says so
 (UK), else over 30 days — against the pack's limit; and the opt-outs received that day.
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from pathlib import Path
@@ -32,7 +35,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.engine import Connection, Engine
 
-from campaigns.definition import MAX_ABANDON_TARGET, MIN_RING_TIMEOUT, definition_from_data
+from campaigns.definition import MAX_ABANDON_TARGET, MIN_RING_TIMEOUT, Limits, definition_from_data
 from campaigns.models import campaigns as campaigns_t
 from campaigns.packs import lead_regions
 from campaigns.windows import is_open, region_code
@@ -75,6 +78,10 @@ class ComplianceReport:
     opt_outs: int = 0
     no_consent_call_ids: list[int] = field(default_factory=list)
     after_revocation_call_ids: list[int] = field(default_factory=list)
+    over_cap_calls: int = 0
+    inside_gap_calls: int = 0
+    over_cap_call_ids: list[int] = field(default_factory=list)
+    inside_gap_call_ids: list[int] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -142,6 +149,10 @@ def campaign_report(conn: Connection, campaign_id: int, day: date, tz: tzinfo, t
             rep.outside_window_call_ids.append(call_id)
     rep.outside_window = len(rep.outside_window_call_ids)
     _consent_checks(conn, rep, definition, camp.name, day_calls)
+    rep.over_cap_call_ids, rep.inside_gap_call_ids = frequency_breaches(
+        [c.id for c in day_calls], _history(conn, sorted({c.phone for c in day_calls}), start, definition.limits),
+        definition.limits)
+    rep.over_cap_calls, rep.inside_gap_calls = len(rep.over_cap_call_ids), len(rep.inside_gap_call_ids)
     _pack_abandon(conn, rep, definition, campaign_id, start, end)
     rep.opt_outs = conn.execute(select(func.count()).where(
         consents.c.channel == "keypress", consents.c.source == f"campaign {camp.name}",
@@ -168,6 +179,11 @@ def campaign_report(conn: Connection, campaign_id: int, day: date, tz: tzinfo, t
     if rep.jurisdiction and rep.abandon_rate_pack > rep.abandon_limit:
         rep.problems.append(f"abandon rate ({rep.abandon_definition}) {rep.abandon_rate_pack:.2%} above "
                             f"{rep.abandon_limit:.0%} ({rep.jurisdiction})")
+    if rep.over_cap_calls:
+        rep.problems.append(f"{rep.over_cap_calls} calls over a frequency cap per number")
+    if rep.inside_gap_calls:
+        rep.problems.append(f"{rep.inside_gap_calls} calls inside a required gap (after an abandoned call, "
+                            "a machine or a refusal)")
     if rep.no_consent_calls:
         rep.problems.append(f"{rep.no_consent_calls} calls to numbers without the consent {rep.jurisdiction} requires")
     if rep.after_revocation_calls:
@@ -195,6 +211,63 @@ def _consent_checks(conn: Connection, rep: ComplianceReport, definition: Any, na
             rep.no_consent_call_ids.append(row.id)
     rep.after_revocation_calls = len(rep.after_revocation_call_ids)
     rep.no_consent_calls = len(rep.no_consent_call_ids)
+
+
+@dataclass(frozen=True)
+class PastCall:
+    """What the frequency checks need of a call to a number (any campaign)."""
+
+    id: int
+    phone: str
+    placed_at: datetime
+    ended_at: datetime | None
+    outcome: str | None
+    refused: bool
+
+
+def _history(conn: Connection, phones: list[str], start: datetime, limits: Limits) -> list[PastCall]:
+    """Every call to ``phones`` (all campaigns) from the longest look-back before ``start`` on."""
+    look_back = max([limits.gap_after_refusal, limits.gap_after_abandoned, limits.gap_after_machine,
+                     timedelta(days=limits.per_days), *(timedelta(days=d) for _, d in limits.caps)])
+    out: list[PastCall] = []
+    for i in range(0, len(phones), 500):
+        out += [PastCall(r.id, r.phone, _aware(r.placed_at), _aware(r.ended_at) if r.ended_at else None,
+                         r.outcome, r.refusal_reason is not None)
+                for r in conn.execute(
+                    select(calls.c.id, calls.c.phone, calls.c.placed_at, calls.c.ended_at, calls.c.outcome,
+                           calls.c.refusal_reason)
+                    .where(calls.c.phone.in_(phones[i:i + 500]), calls.c.placed_at >= start - look_back,
+                           calls.c.placed_at.is_not(None)))]
+    return out
+
+
+def frequency_breaches(call_ids: list[int], history: list[PastCall], limits: Limits) -> tuple[list[int], list[int]]:
+    """Of ``call_ids`` (in ``history``), those placed when their number had already reached a cap
+    — ``calls`` in the last ``days`` days, or ``max_calls_per_number`` in ``per_days`` — and those
+    placed inside a gap after an earlier call to the number that had ended abandoned, on a
+    machine or refused.  Earlier: placed before (ties by id).  Pure; the claim's SQL says the
+    same (``dialer.claim.number_filter``)."""
+    caps = list(limits.caps) + ([(limits.max_calls_per_number, limits.per_days)] if limits.max_calls_per_number else [])
+    by_phone: dict[str, list[PastCall]] = {}
+    for c in sorted(history, key=lambda c: (c.placed_at, c.id)):
+        by_phone.setdefault(c.phone, []).append(c)
+    gaps: list[tuple[timedelta, Callable[[PastCall], bool]]] = [
+        (limits.gap_after_abandoned, lambda p: p.outcome == "ABANDONED"),
+        (limits.gap_after_machine, lambda p: p.outcome == "MACHINE"),
+        (limits.gap_after_refusal, lambda p: p.refused)]
+    wanted, over, inside = set(call_ids), [], []
+    for row in by_phone.values():
+        for i, c in enumerate(row):
+            if c.id not in wanted:
+                continue
+            before = row[:i]
+            if any(sum(1 for p in before if p.placed_at > c.placed_at - timedelta(days=days)) >= cap
+                   for cap, days in caps):
+                over.append(c.id)
+            if any(p.ended_at is not None and p.ended_at <= c.placed_at and started(p)
+                   and p.placed_at > c.placed_at - gap for p in before for gap, started in gaps if gap):
+                inside.append(c.id)
+    return sorted(over), sorted(inside)
 
 
 def _pack_abandon(conn: Connection, rep: ComplianceReport, definition: Any, campaign_id: int,
@@ -239,6 +312,7 @@ CSV_FIELDS = (
     "campaign", "day", "timezone", "calls", "live_answers", "connected", "abandoned", "abandon_rate",
     "calls_30d", "connected_30d", "abandoned_30d", "abandon_rate_30d", "outside_window", "dnc_calls",
     "min_ring_timeout", "jurisdiction", "packs", "no_consent_calls", "after_revocation_calls",
+    "over_cap_calls", "inside_gap_calls",
     "abandon_definition", "amd_false_positives_estimate", "abandon_rate_pack", "abandon_limit", "opt_outs",
     "ok", "problems",
 )
