@@ -21,7 +21,8 @@ Three clocks:
 - :class:`RealClock` — production.
 - :class:`ScaledClock` — ``ScaledClock(speed=20)`` makes one real second count as twenty:
   ring timeouts, wrap-up timers, pacing intervals and timestamps all follow it, so a campaign
-  of a few simulated minutes runs in a few real seconds.  ``dialer demo`` gives the engine a
+  of a few simulated minutes runs in a few real seconds; ``leap(to)`` steps its wall-clock time
+  over a night (tests of several days).  ``dialer demo`` gives the engine a
   ScaledClock and starts the PBX simulator at the same speed so both sides agree.
 - :class:`ManualClock` — tests and virtual time: time moves only when the test calls
   ``advance(seconds)``, ``advance_to(monotonic)`` or ``set(datetime)``; timers and sleepers
@@ -116,6 +117,15 @@ class ScaledClock:
 
     def call_later(self, delay: float, fn: Callable[..., Any], *args: Any) -> Timer:
         return asyncio.get_running_loop().call_later(max(0.0, delay) / self._speed, fn, *args)
+
+    def leap(self, to: datetime) -> None:
+        """Step wall-clock time forward to ``to``, as an NTP step on a real machine would;
+        ``monotonic`` (intervals, timers) goes on undisturbed.  Tests of several simulated days
+        leap over the nights while nothing is in flight."""
+        ahead = (to - self.now()).total_seconds()
+        if ahead < 0:
+            raise ValueError("the clock only leaps forward")
+        self._start_wall += timedelta(seconds=ahead)
 
 
 class RealClock(ScaledClock):

@@ -163,6 +163,16 @@ async def test_scaled_clock_timers_and_sleep_follow_the_speed() -> None:
     assert await wait_for(clock, asyncio.sleep(0, result="ok"), 10) == "ok"
 
 
+def test_a_scaled_clock_leaps_its_wall_time_forward_only() -> None:
+    clock = ScaledClock(speed=1, start=MANUAL_START)
+    mono = clock.monotonic()
+    clock.leap(MANUAL_START + timedelta(hours=11))
+    assert MANUAL_START + timedelta(hours=11) <= clock.now() < MANUAL_START + timedelta(hours=11, seconds=5)
+    assert clock.monotonic() - mono < 5  # intervals and timers are not disturbed
+    with pytest.raises(ValueError):
+        clock.leap(MANUAL_START)
+
+
 def test_every_clock_has_the_protocol() -> None:
     def use(clock: Clock) -> datetime:
         return clock.now()
