@@ -136,7 +136,8 @@ async def test_item6_leads_imported_into_a_campaign_that_ran_dry_are_dialled_at_
         path = run.settings.data_dir / "more.csv"
         write_leads(path, 5, random.Random(5), run.engine.clock.now(), 60, run.definition.window)
         engine = open_engine(run.settings.database_url)
-        import_file(engine, path, ImportOptions(list_name="e2e", campaign_id=1))
+        async with run.engine._db_lock:  # beside the running daemon: its writes wait (one SQLite writer)
+            await asyncio.to_thread(import_file, engine, path, ImportOptions(list_name="e2e", campaign_id=1))
         engine.dispose()
         imported_at = run.engine.clock.now()
         await until(lambda: run.engine.counters["placed"] > before, 30, "the new leads to be dialled")

@@ -147,7 +147,8 @@ async def daemon(tmp_path: Path) -> AsyncIterator[Daemon]:
     # The demo's one simulated agent leaves: the desktop's agent takes every call, and disposes it.
     run.engine.listeners.remove(run.agents._on_event)
     await run.engine.agent_logout("agent01")
-    _prepare(run)
+    async with run.engine._db_lock:  # beside the running daemon: its writes wait (one SQLite writer)
+        await asyncio.to_thread(_prepare, run)
     port = _free_port()
     app = create_app(run.engine, "admin-token", settings=run.settings)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
