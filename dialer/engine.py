@@ -148,7 +148,7 @@ class Engine:
         if dial:
             # Rolling abandon counts survive restarts: the live answers of the last 30 days.
             since = self.clock.now() - timedelta(days=LEDGER_DAYS)
-            self.session.add_campaign(camp, await calls_db.live_answers(conn, row.id, since, self.node))
+            self.session.add_campaign(camp, await calls_db.live_answers(conn, row.id, since, self.node, camp.amd))
         return camp
 
     async def reload_campaigns(self) -> None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from campaigns.definition import CampaignDefinition
 from dialer import pacing
 from dialer.pacing.governor import AbandonLedger, PacingGovernor
+from dialer.session.amd import AmdEstimate
 from dialer.session.commands import CampaignRef
 from dialer.tracking.agents import AgentState
 from dialer.tracking.calls import CallState
@@ -50,6 +51,7 @@ class CampaignRuntime:
     placed: int = 0
     answered: int = 0  # live or machine answers of its calls since the daemon started
     exhausted_at: float | None = None
+    amd: AmdEstimate = field(default_factory=lambda: AmdEstimate(0.0))  # set by create
 
     @classmethod
     def create(cls, id: int, name: str, definition: CampaignDefinition,
@@ -61,7 +63,7 @@ class CampaignRuntime:
                 stats = pacing.PacingStats.from_dict(saved_stats)
             except (KeyError, TypeError, ValueError):
                 log.warning("pacing statistics unreadable; starting afresh", extra={"campaign": name})
-        return cls(id, name, definition, make_governor(definition), stats)
+        return cls(id, name, definition, make_governor(definition), stats, amd=AmdEstimate.of(definition))
 
     @property
     def queue(self) -> str:
@@ -83,6 +85,7 @@ class CampaignRuntime:
         self.governor.peers = peers
         self.stats.ring_timeout = definition.dial.ring_timeout
         self.zones_read_at = float("-inf")  # its window or lists may have changed: re-read
+        self.amd.share = AmdEstimate.of(definition).share
 
 
 @dataclass

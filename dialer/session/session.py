@@ -664,6 +664,10 @@ class Session:
                 self.counters["abandoned"] += 1
             camp.governor.record_answer(now, outcome is Outcome.ABANDONED)
             cmds.append(CountAnswer(camp.id, self.node, minute_of(now), outcome is Outcome.ABANDONED))
+        elif outcome is Outcome.MACHINE:  # a pack may count a share of them as abandoned (UK)
+            for _ in range(camp.amd.machine_verdict()):
+                camp.governor.record_answer(now, True)
+                cmds.append(CountAnswer(camp.id, self.node, minute_of(now), True))
         ended = dt(rec.ended_at if rec.ended_at is not None else now)
         values = {  # a fact unknown here (None) leaves the stored one (dialer.storage.calls.FACTS)
             "status": CallStatus.ENDED, "outcome": outcome, "hangup_cause": rec.hangup_cause,

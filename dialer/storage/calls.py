@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from campaigns.rules import CallResult, NextAction
 from dialer.job_models import node_heartbeats
+from dialer.session.amd import AmdEstimate
 from dialer.storage import campaigns
 from dialer.storage.leads import CampaignRef, apply_rules
 from dialer.storage.tables import calls, consents, dnc, leads
@@ -76,11 +77,14 @@ def orphaned_stmt(node: str, now: datetime, node_timeout: timedelta, wrapup: tim
             .order_by(calls.c.id))
 
 
-def live_answers_stmt(campaign_id: int, since: datetime, node: str | None = None) -> Select:
+def live_answers_stmt(campaign_id: int, since: datetime, node: str | None = None, *,
+                      machines: bool = False) -> Select:
     """(placed_at, outcome) of the campaign's live answers since ``since`` (of ``node``'s calls
-    only, if given: the other nodes' come from the shared ledger), oldest first."""
+    only, if given: the other nodes' come from the shared ledger), oldest first; with
+    ``machines``, its machine verdicts too."""
+    outcomes = [*LIVE_ANSWER, Outcome.MACHINE] if machines else list(LIVE_ANSWER)
     stmt = (select(calls.c.placed_at, calls.c.outcome)
-            .where(calls.c.campaign_id == campaign_id, calls.c.placed_at >= since, calls.c.outcome.in_(LIVE_ANSWER)))
+            .where(calls.c.campaign_id == campaign_id, calls.c.placed_at >= since, calls.c.outcome.in_(outcomes)))
     if node is not None:
         stmt = stmt.where(calls.c.node == node)
     return stmt.order_by(calls.c.placed_at)
@@ -124,11 +128,19 @@ async def undisposed(conn: AsyncConnection, node: str | None = None) -> dict[str
 
 
 async def live_answers(conn: AsyncConnection, campaign_id: int, since: datetime,
-                       node: str | None = None) -> list[tuple[float, bool]]:
+                       node: str | None = None, amd: AmdEstimate | None = None) -> list[tuple[float, bool]]:
     """The campaign's live answers since ``since`` (``node``'s only, if given) as the abandon
-    ledger takes them."""
-    rows = await conn.execute(live_answers_stmt(campaign_id, since, node))
-    return [(placed_at.timestamp(), outcome == Outcome.ABANDONED) for placed_at, outcome in rows]
+    ledger takes them; with ``amd`` (a pack counting AMD false positives), its machine verdicts'
+    estimated false positives as abandoned answers."""
+    counting = amd is not None and amd.share > 0
+    rows = await conn.execute(live_answers_stmt(campaign_id, since, node, machines=counting))
+    out: list[tuple[float, bool]] = []
+    for placed_at, outcome in rows:
+        if outcome != Outcome.MACHINE:
+            out.append((placed_at.timestamp(), outcome == Outcome.ABANDONED))
+        elif amd is not None:
+            out += [(placed_at.timestamp(), True)] * amd.machine_verdict()
+    return out
 
 
 def opt_out_stmts(call_id: int, phone: str, campaign: str, at: datetime) -> tuple[Any, Any]:

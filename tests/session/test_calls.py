@@ -4,12 +4,29 @@ the rules' time, abandon accounting, the link lost and reconciled, and pacing de
 from __future__ import annotations
 
 import dataclasses
+import tomllib
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from campaigns.definition import parse_definition
 from dialer.ami.events import parse_event
-from dialer.session import Diagnose, EndCall, GiveBack, Originate, QueueAdd, WriteCallStatus, dt
+from dialer.session import (
+    CampaignRuntime,
+    Diagnose,
+    EndCall,
+    GiveBack,
+    Originate,
+    QueueAdd,
+    Session,
+    WriteCallStatus,
+    dt,
+)
+from dialer.session.amd import AmdEstimate
+from dialer.session.commands import CountAnswer
 from dialer.vocabulary import CallStatus, Outcome
+from tests.e2e.conftest import E2E_CAMPAIGN
 from tests.session.helpers import (
     T0,
     answered,
@@ -18,6 +35,7 @@ from tests.session.helpers import (
     feed,
     hangup,
     lead,
+    login,
     of,
     place,
     queued,
@@ -142,3 +160,50 @@ def test_a_campaign_dropped_meanwhile_gets_its_claim_back() -> None:
     plan = s.plan_claim(1, T0)
     s.drop_campaign(1)
     assert s.leads_claimed(plan, [lead(1)], T0) == [GiveBack((lead(1),))]
+
+
+def _uk(accuracy: str) -> CampaignRuntime:
+    data = tomllib.loads(E2E_CAMPAIGN.replace("MODE", "progressive"))
+    data["jurisdiction"] = "UK"
+    data["dial"]["amd"] = True
+    data["compliance"] = {"seller": "acme", **({"amd_accuracy": float(accuracy)} if accuracy else {})}
+    return CampaignRuntime.create(1, "e2e", parse_definition(data, "test"))
+
+
+@pytest.mark.parametrize(("accuracy", "abandons"), [("0.8", 2), ("", 10), ("1.0", 0)])
+def test_under_the_uk_pack_machine_verdicts_count_their_false_positive_estimate_as_abandons(
+        accuracy: str, abandons: int) -> None:
+    """Ofcom: the abandon rate includes an estimate of AMD false positives; the governor paces
+    against it: each machine verdict adds 1 - amd_accuracy (1 without one) of an abandon."""
+    s = Session(node="t")
+    s.add_campaign(_uk(accuracy), [])
+    login(s, "alice")
+    cmds: list = []
+    for i in range(1, 11):
+        place(s, lead(i), now=T0 + i)
+        answered(s, f"dlr-{i}", T0 + i + 3)
+        feed(s, {"Event": "UserEvent", "UserEvent": "DialerMachine", **channel(f"dlr-{i}")}, T0 + i + 4)
+        cmds += hangup(s, f"dlr-{i}", T0 + i + 5)
+    assert [c.values["outcome"] for c in of(cmds, EndCall)] == [Outcome.MACHINE] * 10
+    day = s.campaigns[1].governor.ledger.day(T0 + 20)
+    assert (day.abandoned, day.connected) == (abandons, 0)
+    assert len(of(cmds, CountAnswer, abandoned=True)) == abandons  # the campaign-wide ledger too
+
+
+def test_without_such_a_pack_machine_verdicts_are_not_in_the_abandon_rate() -> None:
+    s = session("progressive", "alice")
+    place(s, lead(1))
+    answered(s, "dlr-1", T0 + 3)
+    feed(s, {"Event": "UserEvent", "UserEvent": "DialerMachine", **channel("dlr-1")}, T0 + 4)
+    cmds = hangup(s, "dlr-1", T0 + 5)
+    assert of(cmds, EndCall)[0].values["outcome"] is Outcome.MACHINE and not of(cmds, CountAnswer)
+    assert s.campaigns[1].governor.ledger.day(T0 + 6).answered == 0
+
+
+@given(st.floats(0.0, 1.0), st.integers(0, 200))
+def test_the_estimate_counts_whole_false_positives_as_they_accrue(accuracy: float, verdicts: int) -> None:
+    est = AmdEstimate(1.0 - accuracy)
+    counted = sum(est.machine_verdict() for _ in range(verdicts))
+    expected = verdicts * (1.0 - accuracy)
+    assert expected - 1.0 < counted <= expected + 1e-6  # never more than accrued, never a whole one behind
+    assert 0.0 <= est.owed < 1.0
