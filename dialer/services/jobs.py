@@ -47,6 +47,7 @@ from dialer.job_models import node_heartbeats as heartbeats
 from dialer.models import calls
 from dialer.services.recordings import purge_expired
 from dialer.services.retarget import number_history
+from dialer.storage.leads import settle_unknown
 from lists.models import dnc_numbers as dnc
 from lists.models import lead_lists as lists_t
 from lists.models import leads
@@ -270,8 +271,8 @@ def stale_calls(conn: Connection, ctx: JobContext) -> list[Any]:
     now = ctx.now
     alive = select(heartbeats.c.node).where(heartbeats.c.seen_at >= now - ctx.node_timeout)
     rows = conn.execute(
-        select(calls.c.id, calls.c.lead_id, calls.c.node, calls.c.channel_id, calls.c.status,
-               calls.c.placed_at, calls.c.ring_timeout)
+        select(calls.c.id, calls.c.lead_id, calls.c.campaign_id, calls.c.node, calls.c.channel_id, calls.c.status,
+               calls.c.placed_at, calls.c.ring_timeout, calls.c.attempt)
         .where(calls.c.status != "ended", calls.c.ended_at.is_(None), calls.c.placed_at < now - ctx.stale_margin)
         .order_by(calls.c.id)
     ).all()
@@ -292,27 +293,34 @@ def stale_calls(conn: Connection, ctx: JobContext) -> list[Any]:
 
 
 def purge_stale_claims(ctx: JobContext) -> JobResult:
-    """End the calls a gone node left in flight; put their leads back to ``retry``, due now."""
-    counts = {"calls_purged": 0, "leads_released": 0, "nodes": []}
+    """End the calls a gone node left in flight (outcome ``UNKNOWN``) and move their leads on
+    as a restarted node moves its own unknown calls' leads: back to ``retry`` no sooner than the
+    re-call gap (the call may have been answered and abandoned), or finished at the campaign's
+    maximum attempts (``dialer.storage.leads.settle_unknown``)."""
+    counts: dict[str, Any] = {"calls_purged": 0, "leads_released": 0, "leads_finished": 0, "nodes": []}
+    definitions: dict[int, Any] = {}
     with ctx.engine.begin() as conn:
         rows = stale_calls(conn, ctx)
         nodes = set()
         for row in rows:
             done = conn.execute(
                 update(calls).where(calls.c.id == row.id, calls.c.status != "ended")
-                .values(status="ended", outcome="UNKNOWN", detail="stale claim purged", ended_at=ctx.now,
-                        next_action="retry now (stale claim purged)")
+                .values(status="ended", outcome="UNKNOWN", detail="stale claim purged", ended_at=ctx.now)
             ).rowcount
             if not done:
                 continue
             counts["calls_purged"] += 1
             nodes.add(row.node)
             newer = conn.execute(select(func.count()).where(calls.c.lead_id == row.lead_id, calls.c.id > row.id)).scalar()
-            if not newer:
-                counts["leads_released"] += conn.execute(
-                    update(leads).where(leads.c.id == row.lead_id, leads.c.status == "dialing")
-                    .values(status="retry", next_call_at=ctx.now)
-                ).rowcount or 0
+            if newer:
+                continue
+            if row.campaign_id not in definitions:
+                data = conn.execute(select(campaigns_t.c.definition, campaigns_t.c.name)
+                                    .where(campaigns_t.c.id == row.campaign_id)).one()
+                definitions[row.campaign_id] = definition_from_data(data.definition, f"campaign {data.name}")
+            summary = settle_unknown(conn, definitions[row.campaign_id], row.campaign_id, row, ctx.now)
+            if summary is not None:
+                counts["leads_finished" if summary.startswith("finish") else "leads_released"] += 1
         counts["nodes"] = sorted(nodes)
     return JobResult(counts, f"{counts['calls_purged']} stale calls purged")
 

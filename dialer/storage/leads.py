@@ -187,6 +187,28 @@ async def _write_step(conn: AsyncConnection, camp: CampaignRef, lead: Any, actio
     return summary
 
 
+def settle_unknown(conn: Connection, definition: CampaignDefinition, campaign_id: int, call: Any,
+                   now: datetime) -> str | None:
+    """A lead whose call ``call`` (``id``, ``lead_id``, ``attempt``, ``placed_at``) ended with an
+    unknown outcome without an engine to apply the rules (a gone node's call, purged): the same
+    step as :func:`apply_rules` takes (:func:`dialer.session.unknown.after_unknown`: not before
+    the re-call gap; finished at the maximum attempts), on a sync connection.  Only a lead still
+    ``dialing`` moves; returns the step's summary (None: the lead had moved on)."""
+    lead = conn.execute(select(leads).where(leads.c.id == call.lead_id, leads.c.status == LeadStatus.DIALING)).first()
+    if lead is None:
+        return None
+    history = history_of(conn.execute(history_stmt(lead.phone, exclude_call=call.id)), lead.id)
+    result = CallResult(rule_outcome(Outcome.UNKNOWN), attempt=call.attempt, placed_at=call.placed_at)
+    action = after_unknown(definition, history, result, now=now, zones=lead.timezones.split(),
+                           region=region_code(lead.country, lead.state))
+    step = next_step(action, campaign_id)
+    conn.execute(update(leads).where(leads.c.id == lead.id, leads.c.status == LeadStatus.DIALING).values(
+        last_outcome=Outcome.UNKNOWN, last_call_at=now, callback_owner=None, callback_exclusive_until=None,
+        **step.values))
+    conn.execute(update(calls).where(calls.c.id == call.id).values(next_action=step.summary[:200]))
+    return step.summary
+
+
 async def apply_rules(
     conn: AsyncConnection, camp: CampaignRef, lead_id: int, result: CallResult, call_id: int, now: datetime,
     rng: random.Random, *, last_outcome: str,

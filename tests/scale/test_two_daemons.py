@@ -1,8 +1,8 @@
 """End to end (issue 18): two daemons, each with its own simulated PBX and agents, dial one
 campaign from one PostgreSQL database in scaled time. One is killed (kill -9 as the database and
-its PBX see it) mid-campaign; the other closes its calls and puts its leads back in the pool
-within the grace period and finishes the campaign. Checked: no lead dialled twice (but the
-killed node's purged calls, re-dialled once), the campaign's abandon rate, both daemons' ledger
+its PBX see it) mid-campaign; the other closes its calls within the grace period and moves their
+leads on (retry after the re-call gap, or finished at the maximum attempts) and finishes the
+campaign. Checked: no lead dialled twice, the campaign's abandon rate, both daemons' ledger
 counts adding up to the campaign's, and the jobs run once per scheduled moment."""
 
 from __future__ import annotations
@@ -52,8 +52,8 @@ def _undisposed(url: str, node: str) -> list:
 
 
 async def _finish(site: Site, url: str, timeout: float = 90.0) -> None:
-    """Dial until nothing is left to call (the released leads have used their one attempt:
-    they wait in the pool as ``retry``) and nothing is in flight on ``site``; then stop it."""
+    """Dial until nothing is left to call (the purged calls' leads have used their one attempt:
+    finished, outcome unknown) and nothing is in flight on ``site``; then stop it."""
     engine = open_engine(url)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
@@ -118,9 +118,9 @@ async def test_two_daemons_one_campaign_one_killed(tmp_path: Path, postgres_url:
     engine.dispose()
     purged = {r.id for r in rows if r.detail == "stale claim purged"}
     assert {r.id for r in orphans} <= purged
-    # Back in the pool: due again (this campaign allows one attempt per lead, so they stay there;
-    # a campaign with attempts left dials them again, on the surviving node).
-    assert all(st in ("retry", "done", "finished") and (at is None or at <= a.clock.now()) for st, at in released), released
+    # Moved on as a restarted node's unknown calls are: this campaign allows one attempt per lead,
+    # so they are finished (a campaign with attempts left would retry them after the re-call gap).
+    assert released and all(st == "done" and at is None for st, at in released), released
     # No lead dialled twice: a lead has one call, or a purged call of the killed node and one more.
     per_lead = Counter(r.lead_id for r in rows)
     for lead_id, n in per_lead.items():

@@ -78,12 +78,35 @@ def test_stale_claim_purge_never_touches_a_live_call(db_url: str, tmp_path: Path
         if name in purged:
             assert (row.status, row.outcome, row.detail) == ("ended", "UNKNOWN", "stale claim purged"), name
             lr = lead_row(engine, ids[name])
-            assert lr.status == "retry" and aware(lr.next_call_at) == NOW
+            # as a restarted node's unknown calls: not before the re-call gap (may have been abandoned)
+            assert lr.status == "retry" and aware(lr.next_call_at) >= NOW + timedelta(hours=72), name
+            assert lr.last_outcome == "UNKNOWN" and row.next_action.startswith("retry at"), name
         else:
             assert row.status != "ended" and row.outcome is None, name
             assert lead_row(engine, ids[name]).status == "dialing", name
     # Without an engine in this process, its own calls are left alone.
     assert purge_stale_claims(JobContext(engine, tmp_path, "me", NOW + timedelta(hours=1))).counts["calls_purged"] == 2
+    engine.dispose()
+
+
+def test_a_purged_call_that_was_the_leads_last_attempt_finishes_the_lead(db_url: str, tmp_path: Path) -> None:
+    """A one-attempt campaign: the gone node's call used the lead's attempt; the lead is done
+    (outcome unknown), not left in ``retry`` where no claim would ever take it."""
+    engine = open_engine(db_url)
+    cid = campaign(engine, "a", limits={"max_attempts": 1})
+    lst = lead_list(engine, "l", cid)
+    lead_id = lead(engine, lst, "+12125550001", status="dialing", attempts=1)
+    with engine.begin() as conn:
+        conn.execute(insert(heartbeats).values(node="dead", role="daemon", started_at=NOW - timedelta(hours=2),
+                                               seen_at=NOW - timedelta(hours=1)))
+    call_id = _call(engine, lead_id, "dead", NOW - timedelta(minutes=10))
+    res = purge_stale_claims(JobContext(engine, tmp_path, "me", NOW, live_calls=frozenset()))
+    assert res.counts | {"nodes": []} == {"calls_purged": 1, "leads_released": 0, "leads_finished": 1, "nodes": []}
+    lr = lead_row(engine, lead_id)
+    assert (lr.status, lr.next_call_at, lr.last_outcome) == ("done", None, "UNKNOWN")
+    with engine.connect() as conn:
+        assert conn.execute(select(calls_t.c.next_action).where(calls_t.c.id == call_id)).scalar().startswith(
+            "finish: maximum attempts reached")
     engine.dispose()
 
 
