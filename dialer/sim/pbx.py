@@ -243,6 +243,7 @@ class CallTruth:
     connected: bool = False
     dropped: bool = False
     caller_abandoned: bool = False
+    abandoned_in_queue: bool = False  # ... while waiting in the queue (the dialplan notes it)
     agent: str = ""  # the interface of the agent who took the call
     routed_to: str = ""  # DIALER_AGENT: the agent interface the answered call was dialled to
     owner_busy: bool = False  # ... who was busy: the call went on to the queue
@@ -1415,6 +1416,7 @@ class PBX:
             if not by_client:
                 self.stats.caller_abandoned += 1
                 call.truth.caller_abandoned = True
+            call.truth.abandoned_in_queue = True
             self._end_call(
                 call, [(call.c2, cause), (call.c1, cause)] if call.c2 else [(call.c1, cause)]
             )
@@ -1427,6 +1429,7 @@ class PBX:
             if not by_client:
                 self.stats.caller_abandoned += 1
                 call.truth.caller_abandoned = True
+            call.truth.abandoned_in_queue = True
             self._end_call(
                 call, [(call.c2, cause), (call.c1, cause)] if call.c2 else [(call.c1, cause)]
             )
@@ -1475,11 +1478,12 @@ class PBX:
             call.queue.callers.remove(call)
         self.calls.discard(call)
         call.truth.ended_at = self.now()
-        note = call.truth.agent if call.truth.connected else "abandoned" if call.truth.dropped else ""
+        note = (call.truth.agent if call.truth.connected
+                else "abandoned" if call.truth.dropped or call.truth.abandoned_in_queue else "")
         if note and call.vars.get("DIALER_CALL_ID") and self.scenario.hangup_note:
             # The shipped dialplan's notes in AstDB: at hangup (``h``), the agent interface the
             # call reached (MEMBERINTERFACE, or the owner dialled for an owned callback); where
-            # it drops a call (safe harbour), "abandoned".
+            # it drops a call (safe harbour) or the caller hangs up waiting in the queue, "abandoned".
             self.astdb[("dialer-calls", call.vars["DIALER_CALL_ID"])] = note
         if call.device and call.answered_at:
             self._device_down(call.device)

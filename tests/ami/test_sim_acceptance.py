@@ -232,6 +232,36 @@ async def test_astdb_note_of_a_connected_call() -> None:
         await pbx.close()
 
 
+async def test_astdb_note_of_a_caller_who_hung_up_waiting_in_the_queue() -> None:
+    """The caller hangs up before a member takes the call (the only member is paused): the
+    ``h`` extension notes ``abandoned`` (``DIALER_QUEUED`` set, no ``MEMBERINTERFACE``), so a
+    dialer that was not watching counts the abandon as one that watched does."""
+    from dataclasses import replace
+
+    from dialer.distributions import Fixed
+
+    base = capture_scenario()
+    scenario = replace(base, hangup_note=True, queue_wait=30.0,
+                       called=replace(base.called, human=1, machine=0, busy=0, congestion=0, invalid=0,
+                                      no_answer=0, unavailable=0, ring_time=Fixed(1.0), patience=Fixed(2.0)))
+    sim = Simulator(scenario, speed=SPEED, secret=SECRET)
+    pbx = await start_server(sim, "127.0.0.1", 0)
+    try:
+        core = Core()
+        async with AmiClient(settings(pbx.port), core) as client:
+            await client.queue_add("camp1", AGENT, member_name="agent1")
+            await client.queue_pause(AGENT, True, queue="camp1", reason="LUNCH")
+            core.place("t-42")
+            await client.originate("t-42", "Local/5550001@sim-customers", context="dialer-connect",
+                                   ring_timeout=20.0, variables={"DIALER_CALL_ID": "42"})
+            await core.until(lambda: core.calls.get("t-42") is not None and core.calls.get("t-42").outcome is not None)  # type: ignore[union-attr]
+            assert core.calls.get("t-42").outcome is Outcome.ABANDONED  # type: ignore[union-attr]
+            assert sim.stats.caller_abandoned == 1
+            assert await client.db_get("dialer-calls", "42") == "abandoned"
+    finally:
+        await pbx.close()
+
+
 async def _astdb_note(pbx: AmiServer) -> None:
     core = Core()
     async with AmiClient(settings(pbx.port), core) as client:

@@ -48,6 +48,7 @@ async def test_kill_and_restart_ten_times(db: str, tmp_path: Path, request: pyte
     # The claim itself (SQLite, with the compliance checks: ~0.2 s real, 2 s scaled at 10x) is
     # the same as in steady dialling: typically within 5 s, bounded for a loaded machine.
     assert statistics.median(site.resumed[1:]) <= 5.0 and max(site.resumed[1:]) <= 10.0
-    # Abandons the daemon saw are counted; a call that ended while no daemon ran is UNKNOWN
-    # (never FAILED), so the count is the truth less at most those.
+    # Abandons the daemon saw are counted, and those that ended while no daemon ran by the
+    # dialplan's AstDB note (dropped, or the caller hung up waiting in the queue); a call that
+    # ended unseen without a note is UNKNOWN (never FAILED): the count is the truth less at most those.
     assert got.abandoned_truth - got.unknown <= got.abandoned_counted <= got.abandoned_truth
