@@ -72,6 +72,9 @@ class HttpSettings:
     # Origins (comma-separated, e.g. "https://desk.example.com") allowed to call the API from a
     # desktop served elsewhere (CORS); empty: none.
     cors_origins: str = ""
+    # A bearer token /metrics asks for (Prometheus ``authorization: credentials``); empty: none
+    # (the probes /healthz and /readyz never ask: bind the API to a private address).
+    metrics_token: Secret = field(default_factory=lambda: Secret(""))
 
     @property
     def cors_list(self) -> list[str]:

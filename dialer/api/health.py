@@ -1,7 +1,8 @@
-"""Operations endpoints, without a token (bind the API to a private address):
+"""Operations endpoints, without the API's tokens (bind the API to a private address):
 
     GET /metrics  Prometheus text format (dialer/metrics.py: calls, pacing, agents, lines,
-                  abandon windows, AMI link, database writes, event-loop lag)
+                  abandon windows, AMI link, database writes, event-loop lag); with
+                  ``[http] metrics_token`` set, only for ``Authorization: Bearer <token>``
     GET /healthz  200 while the process serves requests (liveness)
     GET /readyz   200 when the AMI link is logged in and the database takes writes, else 503
                   with what is not ready (readiness: a load balancer or systemd watchdog)
@@ -10,6 +11,7 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 from typing import Any
 
 from starlette.requests import Request
@@ -42,7 +44,20 @@ async def _db_reachable(engine: Any) -> bool:
     return True
 
 
+def metrics_allowed(token: str, authorization: str) -> bool:
+    """No token configured, or the request's bearer token is it (compared in constant time)."""
+    if not token:
+        return True
+    scheme, _, given = authorization.partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
+
+
 async def metrics(request: Request) -> Response:
+    settings = request.app.state.settings
+    token = settings.http.metrics_token.reveal() if settings is not None else ""
+    if not metrics_allowed(token, request.headers.get("authorization", "")):
+        return Answer({"error": "a bearer token is required for /metrics"}, status_code=401,
+                      headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
     body = request.app.state.engine.metrics.render()
     return Response(body, media_type=CONTENT_TYPE)
 
