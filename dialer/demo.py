@@ -71,8 +71,9 @@ class DemoOptions:
     start: datetime | None = None  # the scaled clock's first moment (None: now); tests pin it
     scenario_overrides: dict[str, Any] = field(default_factory=dict)
     http_port: int | None = None  # serve the desktop and the wallboard there (None: no HTTP)
-    #: The simulated agents' queue interfaces and device-state interfaces ({n}: 9001, 9002, ...).
-    agent_interface: str = "Local/{n}@sim-agents"
+    #: The simulated agents' queue interfaces and device-state interfaces ({n}: 9001, 9002, ...);
+    #: Local agent interfaces end in ``/n``, as docs/ami.md asks of a real PBX.
+    agent_interface: str = "Local/{n}@sim-agents/n"
     agent_state_interface: str | None = None
 
 
@@ -294,9 +295,10 @@ def _desktop_accounts(conn: Any, opts: DemoOptions, campaign_id: int, n: int) ->
     password = secrets.token_urlsafe(9)
     hashed = hash_password(password)
     conn.execute(insert(agents_t), [
-        {"name": DEMO_AGENT, "interface": f"Local/{9001 + n}@sim-agents", "token_hash": token_hash(secrets.token_hex()),
+        {"name": DEMO_AGENT, "interface": opts.agent_interface.format(n=9001 + n),
+         "token_hash": token_hash(secrets.token_hex()),
          "state": "logged_out", "password_hash": hashed, "role": "agent"},
-        {"name": DEMO_SUPERVISOR, "interface": f"Local/{9002 + n}@sim-agents",
+        {"name": DEMO_SUPERVISOR, "interface": opts.agent_interface.format(n=9002 + n),
          "token_hash": token_hash(secrets.token_hex()), "state": "logged_out", "password_hash": hashed,
          "role": "supervisor"},
     ])

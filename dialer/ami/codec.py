@@ -103,7 +103,8 @@ class FrameParser:
         max_frame: int = MAX_FRAME,
         on_error: Callable[[str], None] | None = None,
     ) -> None:
-        self._buf = b""
+        self._buf = bytearray()  # appended to in place: feeding byte by byte stays linear
+        self._scanned = 0  # the buffer before this held no frame end (a frame's search resumes here)
         self._banner_pending = expect_banner
         self._sep = b"\r\n"
         self._encoding = encoding
@@ -119,12 +120,12 @@ class FrameParser:
             nl = self._buf.find(b"\n")
             if nl < 0:
                 return out
-            line = self._buf[:nl]
+            line = bytes(self._buf[:nl])
             if line.endswith(b"\r"):
                 line = line[:-1]
             else:
                 self._sep = b"\n"
-            self._buf = self._buf[nl + 1 :]
+            del self._buf[: nl + 1]
             self._banner_pending = False
             out.append(Banner(line.decode(self._encoding, "replace")))
         self._frames(out)
@@ -152,12 +153,15 @@ class FrameParser:
             while buf.startswith(sep, pos):  # stray empty lines between frames
                 pos += len(sep)
             follows = buf.startswith(_FOLLOWS, pos)
-            idx, skip = _follows_end(buf, pos, sep) if follows else (buf.find(end, pos), len(end))
+            idx, skip = (_follows_end(buf, pos, sep) if follows
+                         else (buf.find(end, max(pos, self._scanned)), len(end)))
             if idx < 0 or idx - pos > self.max_frame:
                 if max(idx, len(buf)) - pos > self.max_frame:
                     self._error(f"frame longer than {self.max_frame} bytes: skipped")
                     self._skipping = True
                     continue
+                if not follows:  # the next feed's search starts where this one gave up
+                    self._scanned = max(pos, len(buf) - len(end) + 1)
                 break
             block = buf[pos:idx].decode(self._encoding, "replace")
             pos = idx + skip
@@ -172,7 +176,8 @@ class FrameParser:
                 out.extend(_parse_block(part, False) for part in _split_frames(lines))
             else:
                 out.append(_parse_block(block.split(text_sep), follows))
-        self._buf = buf[pos:]
+        del buf[:pos]
+        self._scanned = max(0, self._scanned - pos)
 
 
 def _follows_end(buf: bytes, pos: int, sep: bytes) -> tuple[int, int]:

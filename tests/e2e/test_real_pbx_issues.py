@@ -50,13 +50,14 @@ async def test_item1_paused_in_the_campaigns_queue_but_in_another_queue_is_not_r
     """Both agents paused (LUNCH) in the campaign's queue, then also added to another queue
     where they are not paused (Asterisk sends its QueueMemberAdded, Paused 0): the daemon counts
     no one ready and places no call (on the real PBX it kept dialling: 3 of 5 abandoned)."""
-    run = await start_demo(e2e_options(mode="progressive", leads=40, agents=2))
+    opts = e2e_options(mode="progressive", leads=40, agents=2)
+    run = await start_demo(opts)
     try:
         await until(lambda: run.engine.counters["placed"] >= 2, what="dialling")
         for name in ("agent01", "agent02"):
             await run.engine.agent_pause(name, "LUNCH")
         for i, name in enumerate(("agent01", "agent02")):
-            assert run.sim.add_member("other", f"Local/{9001 + i}@sim-agents", name) is None
+            assert run.sim.add_member("other", opts.agent_interface.format(n=9001 + i), name) is None
         await until(lambda: not run.engine.live, 30, "calls in flight to end")
         placed, abandoned = run.engine.counters["placed"], run.sim.stats.abandoned
         status = run.engine.status()["campaigns"][0]
