@@ -180,7 +180,7 @@ class FrameParser:
         self._scanned = max(0, self._scanned - pos)
 
 
-def _follows_end(buf: bytes, pos: int, sep: bytes) -> tuple[int, int]:
+def _follows_end(buf: bytes | bytearray, pos: int, sep: bytes) -> tuple[int, int]:
     """Where the old-style command output starting at ``pos`` ends, and how long the line
     ends after it are; ``(-1, 0)`` while that is not known yet.
 
