@@ -82,6 +82,7 @@ class ImportOptions:
     #: The consent column and its date column (None: auto-detected, see :mod:`lists.import_consent`).
     consent_column: str | None = None
     consent_date_column: str | None = None
+    consent: bool = True  # False: no consent column, even one named like it (it stays a custom field)
     #: The ledger scope of the file's consent: ``"*"``, a seller's name or ``"campaign:NAME"``
     #: (the CLI's default: the campaign's seller, else ``"*"``).
     consent_scope: str = "*"
@@ -475,7 +476,8 @@ def import_file(
         cmap = map_columns(columns, options.overrides)
         if not cmap.phones:
             raise InputError(f"{path}: no phone column found (columns: {', '.join(columns)}); use --map phone=COLUMN")
-        consent_col, consent_date_col = find_columns(columns, options.consent_column, options.consent_date_column)
+        consent_col, consent_date_col = (find_columns(columns, options.consent_column, options.consent_date_column)
+                                         if options.consent else (None, None))
         # recorded in the ledger, not copied into the leads' custom fields (where it would go stale)
         cmap.custom = [c for c in cmap.custom if c not in (consent_col, consent_date_col)]
         if consent_col is not None and not options.consent_scope.strip():

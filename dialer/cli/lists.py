@@ -57,13 +57,15 @@ def cli() -> None:
 @click.option("--consent-scope", metavar="SCOPE",
               help="Consent-ledger scope of the file's consent: '*', a seller's name or campaign:NAME "
                    "(default: the seller of the list's campaign, else '*').")
+@click.option("--no-consent", is_flag=True,
+              help="Record no consent: a column named like one stays a custom field of the leads.")
 @click.option("--dry-run", is_flag=True, help="Read and check everything, write nothing to the database.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_obj
 def import_cmd(obj, file: Path, list_name: str, campaign: str | None, region: str | None,
                mapping: tuple[str, ...], dedupe: str, delimiter: str | None, encoding: str | None,
                rejects: Path | None, consent_column: str | None, consent_date_column: str | None,
-               consent_scope: str | None, dry_run: bool, as_json: bool) -> None:
+               consent_scope: str | None, no_consent: bool, dry_run: bool, as_json: bool) -> None:
     """Import a lead file (CSV/TSV, any common encoding) into a list.
 
     Every row is accounted for: rows_read = imported + rejected + duplicates + dnc. Rows not
@@ -77,8 +79,10 @@ def import_cmd(obj, file: Path, list_name: str, campaign: str | None, region: st
     options = ImportOptions(
         list_name=list_name, region=region or obj.settings.lists.default_region or None, overrides=parse_overrides(mapping),
         dedupe=dedupe, delimiter=delimiter, encoding=encoding, dry_run=dry_run, rejects=rejects,
-        consent_column=consent_column, consent_date_column=consent_date_column,
+        consent_column=consent_column, consent_date_column=consent_date_column, consent=not no_consent,
     )
+    if no_consent and (consent_column or consent_date_column or consent_scope):
+        raise InputError("--no-consent: not with --consent-column, --consent-date-column or --consent-scope")
     if not file.exists():
         raise InputError(f"{file}: file not found")
     engine = obj.engine

@@ -151,6 +151,9 @@ def test_cli_options_and_the_campaigns_seller_scope(db_url: str, engine: Engine,
     assert r.exit_code == 0 and "1 given, 1 revoked recorded in the ledger" in r.output, r.output
     assert {(e["scope"], e["kind"]) for e in _ledger(engine)} == {
         ("acme", "given"), ("acme", "revoked"), ("campaign:fr", "given"), ("campaign:fr", "revoked")}
+    r = run("lists", "import", str(f), "--list", "l3", "--no-consent", "--json")
+    assert r.exit_code == 0 and json.loads(r.output)["consent_column"] is None, r.output
+    assert len(_ledger(engine)) == 4  # nothing more recorded
     r = run("lists", "import", str(f), "--list", "l2", "--consent-column", "agreed")
     assert r.exit_code == 2 and "--consent-column agreed: no column 'agreed'" in r.output
     assert "Traceback" not in r.output
