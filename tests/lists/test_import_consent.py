@@ -13,13 +13,13 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import String, select
 from sqlalchemy.engine import Engine
 
 from dialer.claim import revoked_stmt
 from dialer.cli import main
 from dialer.errors import InputError
-from lists.consent import NO, YES, parse_value
+from lists.consent import NO, YES, parse_value, record
 from lists.import_consent import ConsentReader, find_columns
 from lists.importer import ImportOptions, import_file
 from lists.models import consents, leads
@@ -116,6 +116,11 @@ def test_import_records_the_column_in_the_ledger(engine: Engine, tmp_path: Path)
         custom = conn.execute(select(leads.c.custom).order_by(leads.c.id)).scalars().first()
         revoked = set(conn.execute(revoked_stmt([r["phone"] for r in rows], ("*", "acme"))).scalars())
     assert custom == {}  # the consent columns went to the ledger, not to the lead's custom fields
+    with engine.begin() as conn:  # a time written by the import is stored as SQLAlchemy stores it
+        record(conn, "+12125550199", "given", at=rows[0]["at"], channel="cli")
+        stored = conn.execute(select(consents.c.at.cast(String)).where(
+            consents.c.phone.in_(["+12125550101", "+12125550199"]), consents.c.kind == "given")).scalars().all()
+    assert len(stored) == 2 and stored[0] == stored[1]
     assert revoked == {"+12125550101", "+12125550102"}  # the claim's check holds them at once
     rejects = Path(res.rejected_file or "").read_text(encoding="utf-8-sig")
     assert "bad_consent: column 'consent': 'perhaps' is not yes/no, opt-in/opt-out or a date" in rejects
