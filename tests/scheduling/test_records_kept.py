@@ -138,3 +138,24 @@ def test_the_report_shows_the_records_kept_per_pack(sqlite_url: str) -> None:
     assert rep.records_required == {"dnc_request": "forever", "consent": "5y", "calls": "5y"}
     assert (rep.dnc_requests, rep.dnc_requests_short, rep.dnc_requests_short_numbers) == (1, 1, [NEW_YORK])
     assert "1 do-not-call requests recorded for less than the packs require" in rep.problems
+
+
+def test_the_migration_makes_the_dialers_earlier_entries_requests_for_ever(db_url: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    from dialer.db import sync_url, upgrade
+
+    upgrade(db_url, "0011")
+    raw = create_engine(sync_url(db_url))
+    with raw.begin() as conn:
+        for i, source in enumerate(("campaign c", "agent ann", "cli", "dnc-inbox/x.txt", None)):
+            conn.execute(text("INSERT INTO dnc_numbers (phone, scope, source, created_at) "
+                              "VALUES (:p, 0, :s, :at)"), {"p": f"+1212555010{i}", "s": source, "at": AT})
+    raw.dispose()
+    upgrade(db_url, "0012")
+    engine = open_engine(db_url)
+    with engine.connect() as conn:
+        rows = conn.execute(select(dnc_t.c.source, dnc_t.c.requested_at, dnc_t.c.honour_until)
+                            .order_by(dnc_t.c.phone)).all()
+    assert [tuple(r) for r in rows] == [("campaign c", AT, None), ("agent ann", AT, None), ("cli", None, None),
+                                        ("dnc-inbox/x.txt", None, None), (None, None, None)]
