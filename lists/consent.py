@@ -27,14 +27,14 @@ from sqlalchemy import Connection, insert, select
 from dialer.errors import InputError
 from lists.models import campaign_scopes, consents
 
-__all__ = ["KINDS", "REVOCATION_CHANNELS", "ConsentImport", "campaign_scopes", "entries", "import_file", "record",
-           "standing"]
+__all__ = ["KINDS", "NO", "REVOCATION_CHANNELS", "YES", "ConsentImport", "campaign_scopes", "entries", "import_file",
+           "parse_value", "parse_when", "record", "standing"]
 
 KINDS = ("given", "revoked")
 #: How a revocation arrives (the ledger's ``channel`` for ``revoked``).
-REVOCATION_CHANNELS = ("disposition", "dnc-button", "keypress", "api", "file", "cli")
-_YES = {"yes", "y", "true", "1", "given", "opt-in", "optin", "consent", "oui", "ja"}
-_NO = {"no", "n", "false", "0", "revoked", "opt-out", "optout", "withdrawn", "non", "nein"}
+REVOCATION_CHANNELS = ("disposition", "dnc-button", "keypress", "api", "file", "import", "cli")
+YES = _YES = frozenset({"yes", "y", "true", "1", "given", "opt-in", "optin", "consent", "oui", "ja"})
+NO = _NO = frozenset({"no", "n", "false", "0", "revoked", "opt-out", "optout", "withdrawn", "non", "nein"})
 
 
 def record(conn: Connection, phone: str, kind: str, *, at: datetime, channel: str, scope: str = "*",
@@ -88,18 +88,16 @@ class ConsentImport:
                 "rejected": self.rejected, "reasons": dict(self.reasons)}
 
 
-def _when(value: str, default: datetime, where: str) -> datetime:
-    try:
-        parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise InputError(f"{where}: expected a date like 2026-05-01 or 2026-05-01T10:00:00Z (got {value!r})") from None
-    if isinstance(parsed, datetime) and parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed if isinstance(parsed, datetime) else datetime.combine(parsed, datetime.min.time(), UTC)
+def parse_when(value: str) -> datetime:
+    """An ISO date or time (UTC when it has no offset) → an aware time; :class:`ValueError` if not one."""
+    parsed = datetime.fromisoformat(value.strip())
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def _verdict(value: str, default_kind: str, where: str) -> tuple[str | None, datetime | None]:
-    """A CRM consent cell → (kind or None to skip, the date it holds if it is one)."""
+def parse_value(value: str) -> tuple[str | None, datetime | None]:
+    """A consent cell → ``(kind, day)``: ``("given", None)`` for yes/opt-in/..., ``("revoked",
+    None)`` for no/opt-out/..., ``(None, None)`` for an empty cell, ``("given", that day)`` for a
+    date (the day consent was given); :class:`ValueError` for anything else."""
     text = value.strip()
     if not text:
         return None, None
@@ -108,11 +106,26 @@ def _verdict(value: str, default_kind: str, where: str) -> tuple[str | None, dat
         return "given", None
     if low in _NO:
         return "revoked", None
+    day = date.fromisoformat(text[:10])  # ValueError when it is not a date either
+    if len(text) > 10 and text[10] not in "T ":
+        raise ValueError(text)
+    return "given", datetime.combine(day, datetime.min.time(), UTC)
+
+
+def _when(value: str, default: datetime, where: str) -> datetime:
     try:
-        day = date.fromisoformat(text[:10])
+        return parse_when(value)
+    except ValueError:
+        raise InputError(f"{where}: expected a date like 2026-05-01 or 2026-05-01T10:00:00Z (got {value!r})") from None
+
+
+def _verdict(value: str, default_kind: str, where: str) -> tuple[str | None, datetime | None]:
+    """A CRM consent cell → (kind or None to skip, the date it holds if it is one)."""
+    try:
+        kind, day = parse_value(value)
     except ValueError:
         raise InputError(f"{where}: expected yes/no or a date (got {value!r})") from None
-    return default_kind, datetime.combine(day, datetime.min.time(), UTC)
+    return (default_kind if day is not None else kind), day
 
 
 def import_file(

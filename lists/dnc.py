@@ -5,14 +5,20 @@ Public API for other packages::
     add_numbers(conn, ["+12125550143"], campaign_id=None, source="agent", reason="customer asked")
     is_dnc(conn, "+12125550143", campaign_id=7)  # global or campaign 7
     dnc_set(conn, campaign_id=7)                  # every blocked number, for bulk checks
+
+An entry with ``requested_at`` is a person's own request taken by the dialer: it is honoured
+until ``honour_until`` (NULL: for ever) and cannot be removed before (:func:`removal_refused`);
+the claim honours every entry for as long as it exists.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Connection, delete, or_, select
 
@@ -52,9 +58,41 @@ def add_numbers(
     return added
 
 
-def remove_number(conn: Connection, e164: str, campaign_id: int | None = None) -> bool:
-    res = conn.execute(delete(DNC).where(DNC.c.phone == e164, DNC.c.scope == scope_of(campaign_id)))
-    return bool(res.rowcount)
+def removal_refused(entry: Mapping[str, Any], now: datetime) -> str | None:
+    """Why ``entry`` (a ``dnc_numbers`` row) may not be removed at ``now``; None: it may."""
+    requested, until = entry.get("requested_at"), entry.get("honour_until")
+    if requested is None:
+        return None
+    taken = f"a do-not-call request taken on {requested:%Y-%m-%d}"
+    if until is None:
+        return f"{taken} is honoured for ever (the rule packs that apply state no end)"
+    if until > now:
+        return f"{taken} must be honoured until {until:%Y-%m-%d} (the longest period of the rule packs that apply)"
+    return None
+
+
+def remove_number(conn: Connection, e164: str, campaign_id: int | None = None, now: datetime | None = None) -> bool:
+    """Remove an entry; :class:`InputError` for a request still to be honoured at ``now``."""
+    where = (DNC.c.phone == e164, DNC.c.scope == scope_of(campaign_id))
+    entry = conn.execute(select(DNC).where(*where)).mappings().first()
+    if entry is None:
+        return False
+    why = removal_refused(entry, now or datetime.now(UTC))
+    if why is not None:
+        raise InputError(f"{e164}: {why}; not removed")
+    return bool(conn.execute(delete(DNC).where(*where)).rowcount)
+
+
+def entries(conn: Connection, campaign_id: int | None = None, *, requests: bool = False,
+            limit: int = 1000) -> list[dict]:
+    """DNC entries, newest first: of ``campaign_id`` (None: every scope); only requests with
+    ``requests``."""
+    q = select(DNC).order_by(DNC.c.created_at.desc(), DNC.c.id.desc()).limit(limit)
+    if campaign_id is not None:
+        q = q.where(DNC.c.scope == scope_of(campaign_id))
+    if requests:
+        q = q.where(DNC.c.requested_at.is_not(None))
+    return [dict(r) for r in conn.execute(q).mappings()]
 
 
 def dnc_entries(conn: Connection, e164: str, campaign_id: int | None = None) -> list[dict]:

@@ -122,6 +122,12 @@ class DncNumber(Base):
     source: Mapped[str | None] = mapped_column(String, nullable=True)
     reason: Mapped[str | None] = mapped_column(String, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # A person's own request taken by the dialer (DNC button, opt-out keypress, a disposition or
+    # rule): when, and until when it must be honoured (NULL: for ever) — the longest period of
+    # the packs that apply to the number (migration 0012).  NULL ``requested_at``: an entry of
+    # the operator's (an imported list, ``dnc add``), removable at will.
+    requested_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    honour_until: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
 class Consent(Base):

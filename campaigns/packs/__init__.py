@@ -3,8 +3,9 @@
 A pack names its source texts, effective date and version, and gives what a dialer must obey
 there: calling hours per weekday and public-holiday bans (``[window]``), frequency caps and
 re-call gaps (``[limits]``), the abandon limit and its definition (``[abandon]``), the minimum
-ring time (``[dial]``), whether prior consent is required and from when (``[consent]``), and
-how fast a do-not-call request is honoured (``[dnc]``).  A section with ``verified = false``
+ring time (``[dial]``), whether prior consent is required and from when (``[consent]``),
+how fast a do-not-call request is honoured (``[dnc]``), and how long records must be kept
+(``[records]``: an internal do-not-call request, consent evidence, call records; :class:`Records`).  A section with ``verified = false``
 holds figures not checked against the regulator's text (``docs/compliance.md`` lists them).
 
 A campaign chooses one with ``jurisdiction = "US-FL"``: the pack and the packs it ``extends``
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -49,6 +51,33 @@ class Cap:
     days: int
 
 
+#: A record kept for ever (``"forever"`` in a pack).
+FOREVER = math.inf
+RECORD_KINDS = ("dnc_request", "consent", "calls")
+
+
+@dataclass(frozen=True)
+class Records:
+    """How long records must be kept, in years: ``dnc_request`` — an internal do-not-call
+    request is honoured (and its record kept); ``consent`` — consent evidence; ``calls`` — call
+    records.  :data:`FOREVER`: for ever; None: the pack states no period."""
+
+    dnc_request: float | None = None
+    consent: float | None = None
+    calls: float | None = None
+    sources: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {k: years_text(getattr(self, k)) for k in RECORD_KINDS}
+
+
+def years_text(years: float | None) -> str | None:
+    """``5`` → ``"5y"``, :data:`FOREVER` → ``"forever"``, None → None."""
+    if years is None:
+        return None
+    return "forever" if years == FOREVER else f"{years:g}y"
+
+
 @dataclass(frozen=True)
 class RulePack:
     id: str
@@ -73,6 +102,7 @@ class RulePack:
     consent_from: date | None = None
     consent_prerecorded: bool = False
     dnc_honour_days: int | None = None
+    records: Records = Records()
     unverified: tuple[str, ...] = ()
 
     @property
@@ -108,6 +138,26 @@ def _duration(data: Mapping[str, Any], key: str, where: str) -> timedelta | None
         raise PackError(f"{where}.{key}: {exc}") from None
 
 
+def _years(data: Mapping[str, Any], key: str, where: str) -> float | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    if value == "forever":
+        return FOREVER
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise PackError(f"{where}.{key}: expected a number of years or \"forever\" (got {value!r})")
+    return float(value)
+
+
+def _records(data: Mapping[str, Any], source: str) -> Records:
+    where = f"{source}: records"
+    unknown = set(data) - {"verified", "sources", "note", *(f"{k}_years" for k in RECORD_KINDS)}
+    if unknown:
+        raise PackError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
+    return Records(_years(data, "dnc_request_years", where), _years(data, "consent_years", where),
+                   _years(data, "calls_years", where), tuple(data.get("sources", ())))
+
+
 def parse_pack(data: Mapping[str, Any], source: str) -> RulePack:
     """A pack from its TOML document; :class:`PackError` names the file and field."""
     try:
@@ -118,7 +168,7 @@ def parse_pack(data: Mapping[str, Any], source: str) -> RulePack:
         consent = data.get("consent", {})
         dnc = data.get("dnc", {})
         unverified = tuple(
-            section for section in ("window", "limits", "abandon", "dial", "consent", "dnc")
+            section for section in ("window", "limits", "abandon", "dial", "consent", "dnc", "records")
             if isinstance(data.get(section), Mapping) and data[section].get("verified") is False
         )
         pack_id = str(data["id"])
@@ -139,7 +189,8 @@ def parse_pack(data: Mapping[str, Any], source: str) -> RulePack:
             abandon_seconds=int(abandon.get("seconds", 2)), min_ring=dial.get("min_ring"),
             consent_required=bool(consent.get("required", False)), consent_from=consent.get("from"),
             consent_prerecorded=bool(consent.get("prerecorded", False)),
-            dnc_honour_days=dnc.get("honour_days"), unverified=unverified,
+            dnc_honour_days=dnc.get("honour_days"), records=_records(data.get("records", {}), source),
+            unverified=unverified,
         )
     except KeyError as exc:
         raise PackError(f"{source}: {exc.args[0]}: required") from None
@@ -251,6 +302,70 @@ def abandon_limit(packs: Iterable[RulePack]) -> float | None:
 
 def consent_required(packs: Iterable[RulePack], at: datetime | date, prerecorded: bool = False) -> bool:
     return any(p.consent_required_at(at) or (prerecorded and p.consent_prerecorded) for p in packs)
+
+
+# --- records kept --------------------------------------------------------------------------------
+
+
+def records_required(packs: Iterable[RulePack]) -> Records:
+    """The longest period of each kind among ``packs`` (None where none states one)."""
+    packs = tuple(packs)
+
+    def longest(kind: str) -> float | None:
+        stated = [y for p in packs if (y := getattr(p.records, kind)) is not None]
+        return max(stated) if stated else None
+
+    return Records(longest("dnc_request"), longest("consent"), longest("calls"),
+                   tuple(dict.fromkeys(s for p in packs for s in p.records.sources)))
+
+
+def add_years(at: datetime, years: float) -> datetime:
+    """``at`` plus ``years`` calendar years (29 February → 1 March: never earlier); a fraction
+    of a year counts as 366 days' worth."""
+    whole = int(years)
+    try:
+        out = at.replace(year=at.year + whole)
+    except ValueError:  # 29 February in a year without one
+        out = at.replace(year=at.year + whole, month=3, day=1)
+    return out + timedelta(days=math.ceil((years - whole) * 366))
+
+
+def kept_until(years: float | None, at: datetime) -> datetime | None:
+    """The end of a record's period from ``at``; None: for ever (no period stated keeps it for
+    ever, the safe side)."""
+    if years is None or years == FOREVER:
+        return None
+    return add_years(at, years)
+
+
+def number_packs(jurisdiction: str | None, phone: str) -> tuple[RulePack, ...]:
+    """The packs that apply to a number called by a campaign: the campaign's jurisdiction's
+    chain, the number's country's (``+1 212`` → ``US``; ``+44`` → ``UK``) and its US state's by
+    area code — the longest record period of any of them is kept."""
+    packs = list(chain(jurisdiction)) if jurisdiction else []
+    country = _country_of(phone)
+    if country:
+        packs += chain(country)
+    if (state := us_state_of(phone)) is not None:
+        packs += chain(f"US-{state}")
+    return tuple(dict.fromkeys(packs))
+
+
+@functools.lru_cache(maxsize=65536)
+def _country_of(phone: str) -> str | None:
+    import phonenumbers
+
+    try:
+        region = phonenumbers.region_code_for_number(phonenumbers.parse(phone))
+    except phonenumbers.NumberParseException:
+        return None
+    return {"GB": "UK"}.get(region or "", region) or None
+
+
+def dnc_honour_until(jurisdiction: str | None, phone: str, at: datetime) -> datetime | None:
+    """Until when a do-not-call request for ``phone`` taken at ``at`` by a campaign of
+    ``jurisdiction`` must be honoured (None: for ever)."""
+    return kept_until(records_required(number_packs(jurisdiction, phone)).dnc_request, at)
 
 
 # --- a lead's regions ---------------------------------------------------------------------------

@@ -32,7 +32,12 @@ def _campaign_id(conn, ref: str | None) -> int | None:
 
 @click.group()
 def cli() -> None:
-    """Manage do-not-call numbers: import a file, add, remove, check."""
+    """Manage do-not-call numbers: import a file, add, remove, check, list.
+
+    A person's own request taken by the dialer (DNC button, opt-out keypress, a DNC disposition)
+    is honoured as long as the rule packs that apply say (honour_until; for ever when none
+    states an end) and cannot be removed before.
+    """
 
 
 @cli.command("import")
@@ -93,7 +98,9 @@ def add_cmd(obj, number: str, campaign: str | None, region: str | None, reason: 
 @_json_opt
 @click.pass_obj
 def remove_cmd(obj, number: str, campaign: str | None, region: str | None, as_json: bool) -> None:
-    """Remove NUMBER from the do-not-call list (of the campaign, or the global one)."""
+    """Remove NUMBER from the do-not-call list (of the campaign, or the global one).
+
+    Refused for a request taken by the dialer still to be honoured (see `dnc ls --requests`)."""
     from lists.dnc import remove_number
 
     e164 = _e164(number, region or obj.settings.lists.default_region or None)
@@ -122,12 +129,59 @@ def check_cmd(obj, number: str, campaign: str | None, region: str | None, as_jso
         entries = dnc_entries(conn, e164, _campaign_id(conn, campaign))
     if as_json:
         click.echo(json.dumps({"number": e164, "dnc": bool(entries),
-                               "scopes": ["global" if e["campaign_id"] is None else e["campaign_id"] for e in entries]}))
+                               "scopes": ["global" if e["campaign_id"] is None else e["campaign_id"] for e in entries],
+                               "entries": [_entry_json(e) for e in entries]}))
     else:
         if entries:
-            where = ", ".join("global" if e["campaign_id"] is None else f"campaign {e['campaign_id']}" for e in entries)
+            where = ", ".join(("global" if e["campaign_id"] is None else f"campaign {e['campaign_id']}")
+                              + (f", request honoured {_until(e)}" if e["requested_at"] else "") for e in entries)
             click.echo(f"{e164}: do not call ({where})")
         else:
             click.echo(f"{e164}: not on a do-not-call list")
     if entries:
         raise SystemExit(1)
+
+
+def _until(entry: dict) -> str:
+    return "for ever" if entry["honour_until"] is None else f"until {entry['honour_until']:%Y-%m-%d}"
+
+
+def _entry_json(e: dict) -> dict:
+    def iso(v):
+        return v.isoformat() if v is not None else None
+
+    return {"number": e["phone"], "scope": "global" if e["campaign_id"] is None else e["campaign_id"],
+            "source": e["source"], "reason": e["reason"], "created_at": iso(e["created_at"]),
+            "requested_at": iso(e["requested_at"]), "honour_until": iso(e["honour_until"]),
+            "honoured": None if e["requested_at"] is None else _until(e)}
+
+
+@cli.command("ls")
+@_campaign
+@click.option("--requests", is_flag=True, help="Only the requests taken by the dialer (with their honour period).")
+@click.option("--limit", default=1000, show_default=True, help="At most this many entries, newest first.")
+@_json_opt
+@click.pass_obj
+def ls_cmd(obj, campaign: str | None, requests: bool, limit: int, as_json: bool) -> None:
+    """List do-not-call entries, newest first: source, reason and, for a person's request taken
+    by the dialer, until when it is honoured (for ever when the packs state no end)."""
+    from lists.dnc import entries
+
+    with obj.reader.connect() as conn:
+        rows = entries(conn, _campaign_id(conn, campaign), requests=requests, limit=limit)
+    if as_json:
+        click.echo(json.dumps([_entry_json(e) for e in rows]))
+        return
+    from rich.table import Table
+
+    from dialer.cli.common import cell, console
+
+    table = Table(show_header=True)
+    for col in ("number", "scope", "added", "source", "reason", "request", "honoured"):
+        table.add_column(col)
+    for e in rows:
+        table.add_row(e["phone"], "global" if e["campaign_id"] is None else str(e["campaign_id"]),
+                      str(e["created_at"])[:19], cell(e["source"] or "-"), cell(e["reason"] or "-"),
+                      str(e["requested_at"])[:19] if e["requested_at"] else "-",
+                      _until(e) if e["requested_at"] else "-")
+    console().print(table if rows else "no do-not-call entries")

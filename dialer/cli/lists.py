@@ -48,16 +48,30 @@ def cli() -> None:
 @click.option("--delimiter", help="Field separator (default: sniffed among , ; tab |).")
 @click.option("--encoding", help="Text encoding (default: detected).")
 @click.option("--rejects", type=click.Path(path_type=Path), help="Rejected-rows CSV (default: FILE.rejected.csv).")
+@click.option("--consent-column", metavar="COLUMN",
+              help="Column saying whether the number's owner consented (yes/no, opt-in/opt-out, or the "
+                   "date consent was given); default: a column named consent, opt_in, optin, ...")
+@click.option("--consent-date-column", metavar="COLUMN",
+              help="When consent was given or revoked (ISO date/time, UTC without an offset); "
+                   "default: a column named consent_at or consent_date; else the import's time.")
+@click.option("--consent-scope", metavar="SCOPE",
+              help="Consent-ledger scope of the file's consent: '*', a seller's name or campaign:NAME "
+                   "(default: the seller of the list's campaign, else '*').")
+@click.option("--no-consent", is_flag=True,
+              help="Record no consent: a column named like one stays a custom field of the leads.")
 @click.option("--dry-run", is_flag=True, help="Read and check everything, write nothing to the database.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_obj
 def import_cmd(obj, file: Path, list_name: str, campaign: str | None, region: str | None,
                mapping: tuple[str, ...], dedupe: str, delimiter: str | None, encoding: str | None,
-               rejects: Path | None, dry_run: bool, as_json: bool) -> None:
+               rejects: Path | None, consent_column: str | None, consent_date_column: str | None,
+               consent_scope: str | None, no_consent: bool, dry_run: bool, as_json: bool) -> None:
     """Import a lead file (CSV/TSV, any common encoding) into a list.
 
     Every row is accounted for: rows_read = imported + rejected + duplicates + dnc. Rows not
-    imported are written, with a reason, to FILE.rejected.csv next to the input.
+    imported are written, with a reason, to FILE.rejected.csv next to the input. A consent
+    column's yes/no of each row with a number goes to the consent ledger in the same
+    transaction (a "no" holds the number at once); a cell that is neither rejects the row.
     """
     from lists.columns import parse_overrides
     from lists.importer import ImportOptions, import_file
@@ -65,15 +79,20 @@ def import_cmd(obj, file: Path, list_name: str, campaign: str | None, region: st
     options = ImportOptions(
         list_name=list_name, region=region or obj.settings.lists.default_region or None, overrides=parse_overrides(mapping),
         dedupe=dedupe, delimiter=delimiter, encoding=encoding, dry_run=dry_run, rejects=rejects,
+        consent_column=consent_column, consent_date_column=consent_date_column, consent=not no_consent,
     )
+    if no_consent and (consent_column or consent_date_column or consent_scope):
+        raise InputError("--no-consent: not with --consent-column, --consent-date-column or --consent-scope")
     if not file.exists():
         raise InputError(f"{file}: file not found")
     engine = obj.engine
-    if campaign:
-        from campaigns.store import find_id
+    with engine.connect() as conn:
+        if campaign:
+            from campaigns.store import find_id
 
-        with engine.connect() as conn:
             options.campaign_id = find_id(conn, campaign)
+        options.consent_scope = consent_scope if consent_scope is not None else _seller_scope(
+            conn, options.campaign_id, list_name)
     show_progress = not as_json and sys.stderr.isatty()
     if show_progress:
         from rich.progress import (
@@ -97,6 +116,24 @@ def import_cmd(obj, file: Path, list_name: str, campaign: str | None, region: st
         _json(result.as_dict())
         return
     _print_result(result)
+
+
+def _seller_scope(conn, campaign_id: int | None, list_name: str) -> str:
+    """The consent scope of a lead file by default: the seller of the campaign (given, or the
+    existing list's), else ``"*"``."""
+    from sqlalchemy import select
+
+    from campaigns.models import campaigns
+    from lists.store import find_list
+
+    if campaign_id is None:
+        lst = find_list(conn, list_name)
+        campaign_id = lst["campaign_id"] if lst is not None else None
+    if campaign_id is None:
+        return "*"
+    definition = conn.execute(select(campaigns.c.definition).where(campaigns.c.id == campaign_id)).scalar() or {}
+    seller = (definition.get("compliance") or {}).get("seller") or ""
+    return seller.strip() or "*"
 
 
 def _audit(engine, action: AuditAction, name: str, detail: dict) -> None:
@@ -129,6 +166,10 @@ def _print_result(result) -> None:
     for reason, n in sorted(result.not_imported.items()):
         table.add_row(cell(f"  {reason}"), str(n))
     _console().print(table)
+    if result.consent_column is not None:
+        click.echo(f"consent (column {result.consent_column!r}, scope {result.consent_scope!r}): "
+                   f"{result.consent_given} given, {result.consent_revoked} revoked "
+                   f"{'would be ' if result.dry_run else ''}recorded in the ledger")
     delimiter = {"\t": "tab", ",": "comma", ";": "semicolon", "|": "pipe"}.get(result.delimiter, result.delimiter)
     click.echo(f"read as {result.encoding or '?'}, {delimiter}-separated (--encoding, --delimiter to change)")
     if result.rejected_file:

@@ -17,6 +17,11 @@ the abandon rate by the pack's definition — per calendar day with an estimate 
 positives (machine verdicts × (1 − the campaign's ``amd_accuracy``)) where the pack says so
 (UK), else over 30 days — against the pack's limit; and the opt-outs received that day.
 
+Records kept per pack (``[records]`` of each pack: how long an internal do-not-call request is
+honoured, consent evidence and call records kept; the longest applies), and the do-not-call
+requests taken that day from numbers the campaign called, with those recorded for a shorter
+period than the packs that apply to the number require now (must be 0).
+
 :func:`write_reports` writes ``compliance-<campaign>-<day>.json`` and ``.csv`` into a folder;
 the CSV is spreadsheet-safe (text cells that a spreadsheet would run as a formula are prefixed
 with an apostrophe).
@@ -37,7 +42,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from campaigns.definition import MAX_ABANDON_TARGET, MIN_RING_TIMEOUT, Limits, definition_from_data
 from campaigns.models import campaigns as campaigns_t
-from campaigns.packs import lead_regions
+from campaigns.packs import dnc_honour_until, lead_regions, records_required
 from campaigns.windows import is_open, region_code
 from dialer.models import calls
 from lists.consent import standing
@@ -68,7 +73,7 @@ class ComplianceReport:
     outside_window_call_ids: list[int] = field(default_factory=list)
     dnc_call_ids: list[int] = field(default_factory=list)
     jurisdiction: str | None = None
-    packs: str = ""  # "US@2026.1 US-FL@2026.1"
+    packs: str = ""  # "US@2026.2 US-FL@2026.1"
     no_consent_calls: int = 0
     after_revocation_calls: int = 0
     abandon_definition: str = "30 days"
@@ -82,6 +87,13 @@ class ComplianceReport:
     inside_gap_calls: int = 0
     over_cap_call_ids: list[int] = field(default_factory=list)
     inside_gap_call_ids: list[int] = field(default_factory=list)
+    #: "US@2026.2 dnc_request=forever consent=5y calls=5y; US-FL@2026.1 -" (per pack)
+    records_kept: str = ""
+    #: the longest of the campaign's packs per kind ("5y", "forever", None: none stated)
+    records_required: dict[str, str | None] = field(default_factory=dict)
+    dnc_requests: int = 0
+    dnc_requests_short: int = 0
+    dnc_requests_short_numbers: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -154,6 +166,7 @@ def campaign_report(conn: Connection, campaign_id: int, day: date, tz: tzinfo, t
         definition.limits)
     rep.over_cap_calls, rep.inside_gap_calls = len(rep.over_cap_call_ids), len(rep.inside_gap_call_ids)
     _pack_abandon(conn, rep, definition, campaign_id, start, end)
+    _records(conn, rep, definition, start, end, day_calls)
     rep.opt_outs = conn.execute(select(func.count()).where(
         consents.c.channel == "keypress", consents.c.source == f"campaign {camp.name}",
         consents.c.at >= start, consents.c.at < end)).scalar_one()
@@ -188,6 +201,8 @@ def campaign_report(conn: Connection, campaign_id: int, day: date, tz: tzinfo, t
         rep.problems.append(f"{rep.no_consent_calls} calls to numbers without the consent {rep.jurisdiction} requires")
     if rep.after_revocation_calls:
         rep.problems.append(f"{rep.after_revocation_calls} calls after consent was revoked")
+    if rep.dnc_requests_short:
+        rep.problems.append(f"{rep.dnc_requests_short} do-not-call requests recorded for less than the packs require")
     rep.ok = not rep.problems
     return rep
 
@@ -268,6 +283,25 @@ def frequency_breaches(call_ids: list[int], history: list[PastCall], limits: Lim
                    and p.placed_at > c.placed_at - gap for p in before for gap, started in gaps if gap):
                 inside.append(c.id)
     return sorted(over), sorted(inside)
+def _records(conn: Connection, rep: ComplianceReport, definition: Any, start: datetime, end: datetime,
+             day_calls: list) -> None:
+    """Records kept per pack; the day's do-not-call requests from numbers the campaign called,
+    and those whose honour period is shorter than the packs that apply require now."""
+    packs = definition.packs
+    rep.records_kept = "; ".join(
+        f"{p.label} " + (" ".join(f"{k}={v}" for k, v in p.records.as_dict().items() if v) or "-") for p in packs)
+    rep.records_required = records_required(packs).as_dict()
+    phones = sorted({row.phone for row in day_calls})
+    if not phones:
+        return
+    requests = conn.execute(select(dnc.c.phone, dnc.c.requested_at, dnc.c.honour_until).where(
+        dnc.c.phone.in_(phones), dnc.c.requested_at >= start, dnc.c.requested_at < end)).all()
+    rep.dnc_requests = len(requests)
+    for phone, requested, until in requests:
+        required = dnc_honour_until(definition.jurisdiction, phone, _aware(requested))
+        if until is not None and (required is None or _aware(until) < required):
+            rep.dnc_requests_short_numbers.append(phone)
+    rep.dnc_requests_short = len(rep.dnc_requests_short_numbers)
 
 
 def _pack_abandon(conn: Connection, rep: ComplianceReport, definition: Any, campaign_id: int,
@@ -314,7 +348,7 @@ CSV_FIELDS = (
     "min_ring_timeout", "jurisdiction", "packs", "no_consent_calls", "after_revocation_calls",
     "over_cap_calls", "inside_gap_calls",
     "abandon_definition", "amd_false_positives_estimate", "abandon_rate_pack", "abandon_limit", "opt_outs",
-    "ok", "problems",
+    "records_kept", "dnc_requests", "dnc_requests_short", "ok", "problems",
 )
 
 

@@ -7,15 +7,16 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Delete, Select, Update, delete, func, insert, literal, select, update
+from sqlalchemy import Delete, Select, Update, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from campaigns.rules import CallResult, NextAction
 from dialer.job_models import node_heartbeats
 from dialer.session.amd import AmdEstimate
 from dialer.storage import campaigns
+from dialer.storage.dnc_requests import jurisdiction_of, record_request
 from dialer.storage.leads import CampaignRef, apply_rules
-from dialer.storage.tables import calls, consents, dnc, leads
+from dialer.storage.tables import calls, consents, leads
 from dialer.vocabulary import LIVE_ANSWER, CallStatus, LeadStatus, Outcome
 
 #: Facts about a call that, once stored, are never overwritten with "unknown" (NULL): a restart
@@ -143,22 +144,19 @@ async def live_answers(conn: AsyncConnection, campaign_id: int, since: datetime,
     return out
 
 
-def opt_out_stmts(call_id: int, phone: str, campaign: str, at: datetime) -> tuple[Any, Any]:
-    """An opt-out keypress: the number on the global DNC list (unless already there) and the
-    revocation in the consent ledger (every campaign's scope, channel ``keypress``)."""
-    on_list = select(dnc.c.id).where(dnc.c.phone == phone, dnc.c.scope == 0).exists()
-    add = insert(dnc).from_select(
-        ["phone", "scope", "source", "reason"],
-        select(literal(phone), literal(0), literal(f"campaign {campaign}"),
-               literal("opt-out keypress in the safe-harbour message")).where(~on_list))
-    revoke = insert(consents).values(phone=phone, kind="revoked", scope="*", at=at, channel="keypress",
-                                     evidence=f"call {call_id}", source=f"campaign {campaign}")
-    return add, revoke
+def opt_out_revocation_stmt(call_id: int, phone: str, campaign: str, at: datetime) -> Any:
+    """An opt-out keypress's revocation in the consent ledger (every campaign's scope, channel
+    ``keypress``)."""
+    return insert(consents).values(phone=phone, kind="revoked", scope="*", at=at, channel="keypress",
+                                   evidence=f"call {call_id}", source=f"campaign {campaign}")
 
 
 async def record_opt_out(conn: AsyncConnection, call_id: int, phone: str, campaign: str, at: datetime) -> None:
-    for stmt in opt_out_stmts(call_id, phone, campaign, at):
-        await conn.execute(stmt)
+    """An opt-out keypress: the number on the global DNC list as a request (honoured as long as
+    the packs that apply say: :mod:`dialer.storage.dnc_requests`) and the revocation."""
+    await record_request(conn, phone, 0, jurisdiction=await jurisdiction_of(conn, name=campaign), at=at,
+                         source=f"campaign {campaign}", reason="opt-out keypress in the safe-harbour message")
+    await conn.execute(opt_out_revocation_stmt(call_id, phone, campaign, at))
 
 
 async def give_back(conn: AsyncConnection, claimed: Iterable[Any]) -> None:

@@ -119,22 +119,17 @@ async def add_dnc_request(db: AsyncEngine, call_id: int, *, agent_name: str | No
     """The customer on ``call_id`` asked not to be called: their number goes onto the global DNC
     list at once, with who asked and when in the same transaction's audit entry.  The call must
     be one that reached an agent (``agent_name``'s own, unless ``None``: staff)."""
-    from sqlalchemy import func, insert
-
     from dialer.storage.audit import entry_stmt
-    from dialer.storage.tables import dnc
+    from dialer.storage.dnc_requests import jurisdiction_of, record_request
     from dialer.vocabulary import AuditAction
 
     try:
         async with db.begin() as conn:
             row = await calls.row(conn, call_id)
             check_call(row, call_id, agent_name)
-            known = (await conn.execute(select(func.count()).select_from(dnc).where(
-                dnc.c.phone == row.phone, dnc.c.scope == 0))).scalar()
-            if not known:
-                await conn.execute(insert(dnc).values(
-                    phone=row.phone, scope=0, campaign_id=None, source=f"agent {row.agent or actor}"[:100],
-                    reason=f"asked during call {call_id}", created_at=now))
+            known = not await record_request(
+                conn, row.phone, 0, jurisdiction=await jurisdiction_of(conn, campaign_id=row.campaign_id), at=now,
+                source=f"agent {row.agent or actor}", reason=f"asked during call {call_id}")
             await conn.execute(entry_stmt(AuditAction.DNC_ADDED, actor, target=row.phone, source=source, at=now,
                                           detail={"call_id": call_id, "already_listed": bool(known)}))
         return {"call_id": call_id, "campaign_id": row.campaign_id, "phone": row.phone, "added": not known,

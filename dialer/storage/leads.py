@@ -31,7 +31,8 @@ from dialer.session.pbxdown import GIVE_BACK, after_pbx_down
 from dialer.session.runtime import rule_outcome
 from dialer.session.unknown import after_unknown
 from dialer.storage import outbox
-from dialer.storage.tables import calls, campaigns, dnc, leads, lists_
+from dialer.storage.dnc_requests import record_request
+from dialer.storage.tables import calls, campaigns, leads, lists_
 from dialer.vocabulary import CALLABLE, LeadStatus, Outcome
 from lists.models import consents
 
@@ -157,11 +158,8 @@ def lead_fields(lead: Any) -> dict[str, Any]:
 
 async def _add_dnc(conn: AsyncConnection, phone: str, scope: int, camp: CampaignRef, reason: str,
                    now: datetime) -> None:
-    exists_ = (await conn.execute(select(func.count()).select_from(dnc).where(
-        dnc.c.phone == phone, dnc.c.scope == scope))).scalar()
-    if not exists_:
-        await conn.execute(insert(dnc).values(phone=phone, scope=scope, campaign_id=scope or None,
-                                              source=f"campaign {camp.name}", reason=reason))
+    await record_request(conn, phone, scope, jurisdiction=camp.definition.jurisdiction, at=now,
+                         source=f"campaign {camp.name}", reason=reason)
     # the consent ledger keeps the revocation and how it came (the compliance report counts it)
     await conn.execute(insert(consents).values(
         phone=phone, kind="revoked", scope="*" if not scope else f"campaign:{camp.name}", at=now,

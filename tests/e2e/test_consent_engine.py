@@ -51,10 +51,16 @@ async def test_a_dnc_decision_is_recorded_as_a_revocation(api) -> None:  # noqa:
     camp = next(iter(engine.campaigns.values()))
     async with engine.db.begin() as conn:
         lead = (await conn.execute(select(leads).where(leads.c.id == 1))).one()
-        await _write_step(conn, camp, lead, AddToDnc("customer asked", "r", "global"), {}, engine.clock.now())
+        now = engine.clock.now()
+        await _write_step(conn, camp, lead, AddToDnc("customer asked", "r", "global"), {}, now)
         rows = (await conn.execute(select(consents.c.phone, consents.c.kind, consents.c.scope, consents.c.channel,
                                           consents.c.evidence))).all()
+        from lists.models import dnc_numbers
+
+        entry = (await conn.execute(select(dnc_numbers.c.requested_at, dnc_numbers.c.honour_until))).one()
     assert [tuple(r) for r in rows] == [("+12125550143", "revoked", "*", "disposition", "customer asked")]
+    # a US number: the US pack applies whatever the campaign's jurisdiction, and it says for ever
+    assert entry.requested_at == now and entry.honour_until is None
 
 
 async def test_the_opt_out_write_lists_the_number_and_revokes(api) -> None:  # noqa: F811

@@ -54,7 +54,7 @@ def test_france_consent_revocation_window_and_opt_outs(db_url: str) -> None:
         _call(conn, cid, ids[4], phones[4], at, "ABANDONED", 4)
     with engine.connect() as conn:
         rep = campaign_report(conn, cid, day.date(), PARIS, "Europe/Paris")
-    assert (rep.jurisdiction, rep.packs) == ("FR", "FR@2026.1")
+    assert (rep.jurisdiction, rep.packs) == ("FR", "FR@2026.2")
     assert rep.after_revocation_calls == 1 and rep.no_consent_calls == 1
     assert rep.outside_window == 1 and rep.opt_outs == 1
     assert rep.abandon_definition == "30 days" and rep.abandon_rate_pack == 0.5
@@ -113,7 +113,7 @@ def test_a_us_lead_is_judged_by_its_area_codes_state_too(db_url: str) -> None:
         _call(conn, cid, nyc, "+12125550100", evening, "BUSY", 1)
     with engine.connect() as conn:
         rep = campaign_report(conn, cid, day.date(), ny, "America/New_York")
-    assert rep.outside_window == 1 and rep.packs == "US@2026.1"
+    assert rep.outside_window == 1 and rep.packs == "US@2026.2"
     engine.dispose()
 
 
