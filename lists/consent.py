@@ -135,8 +135,8 @@ def import_file(
     """Load a CSV with a phone column: every row is a ``kind`` entry, or, with ``column`` (a CRM
     export's consent column), whatever that cell says: yes/no, opt-in/opt-out, or the date
     consent was given; empty cells are skipped.  Optional columns ``date`` / ``consent_at`` (when)
-    and ``evidence``.  A bad cell is an :class:`InputError` naming file, row and column, and
-    nothing is recorded."""
+    and ``evidence``.  A bad cell, or a date later than ``at``, is an :class:`InputError` naming
+    file, row and column, and nothing is recorded."""
     from lists.columns import map_columns
     from lists.phones import Normaliser
     from lists.reader import read_chunks, sniff
@@ -168,6 +168,9 @@ def import_file(
                 when = day or when
             if when_col is not None and frame[when_col].iat[i].strip():
                 when = _when(frame[when_col].iat[i], at, f"{path}: row {row_no}: {when_col}")
+            if when > at:  # a future entry would outrank every revocation made before it
+                raise InputError(f"{path}: row {row_no}: {when_col or crm}: {when.isoformat()} is later than "
+                                 f"the import ({at.isoformat()}): an entry cannot be dated in the future")
             if entry_kind is None:
                 out.skipped += 1
                 continue

@@ -73,6 +73,11 @@ def test_import_names_the_bad_cell_and_records_nothing(tmp_path: Path) -> None:
     assert _ls(tmp_path) == []
     r = _run(tmp_path, "consent", "import", str(crm), "--column", "consent")
     assert r.exit_code == 2 and "no column 'consent'" in r.output
+    future = tmp_path / "future.csv"  # would outrank every revocation made before 2099
+    future.write_text("phone,optin\n+33144556601,yes\n+33144556602,2099-01-01\n")
+    r = _run(tmp_path, "consent", "import", str(future), "--column", "optin")
+    assert r.exit_code == 2 and f"{future}: row 3: optin: 2099-01-01" in r.output and "in the future" in r.output
+    assert _ls(tmp_path) == []
 
 
 def test_the_latest_entry_in_the_campaigns_scopes_decides() -> None:
