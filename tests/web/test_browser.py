@@ -129,6 +129,9 @@ async def test_desktop_call_flow_and_wallboard(daemon: Daemon, browser: Browser)
     status = next(c for c in daemon.run.engine.status()["campaigns"] if c["name"] == "web")
     placed = board.locator('[data-metric="placed"] .n')
     await expect(placed).to_have_text(re.compile(r"\d+"))
+    # the board is pushed every few seconds: wait for the update that shows both calls
+    await expect(placed).not_to_have_text(re.compile(r"^\s*[01]\s*$"))
+    await expect(board.locator('[data-metric="answered"] .n')).not_to_have_text(re.compile(r"^\s*[01]\s*$"))
     assert int(await placed.text_content()) >= 2
     answered = int(await board.locator('[data-metric="answered"] .n').text_content())
     assert 2 <= answered <= int(await placed.text_content())
