@@ -248,11 +248,12 @@ def lead_count(url: str) -> int:
 
 
 async def run_claims(
-    url: str, claims: int, batch: int, warmup: int, pg_set: dict[str, str] | None = None,
+    url: str, claims: int, batch: tuple[int, int], warmup: int, pg_set: dict[str, str] | None = None,
     modes: tuple[str, ...] = ("none",), block: int = 10,
 ) -> dict:
-    """Time ``claims`` claims of ``batch`` leads in each mode (round-robin in blocks of ``block``,
-    after ``warmup`` claims in each); one result per mode."""
+    """Time ``claims`` claims in each mode (round-robin in blocks of ``block``, after ``warmup``
+    claims in each), of ``batch`` (lowest, highest) leads — one size after the other, as the
+    pacing asks for, when they differ; one result per mode."""
     kwargs = {"connect_args": {"server_settings": pg_set}} if pg_set else {}
     db = make_async_engine(url, **kwargs)
     definitions = {mode: json.dumps(definition_for(mode)) for mode in modes}
@@ -267,7 +268,8 @@ async def run_claims(
         for _ in range(count):
             t0 = time.perf_counter()
             async with db.begin() as conn:
-                claimed = await claim_leads(conn, campaign_id=1, n=batch, now=NOW + timedelta(seconds=k),
+                n = batch[0] + k % (batch[1] - batch[0] + 1)
+                claimed = await claim_leads(conn, campaign_id=1, n=n, now=NOW + timedelta(seconds=k),
                                             node="bench", ring_timeout=25, open_sets=open_sets)
             elapsed = (time.perf_counter() - t0) * 1000
             k += 1
@@ -288,7 +290,7 @@ async def run_claims(
         for mode in modes:
             ts = sorted(times[mode])
             out[mode] = {
-                "claims": claims, "batch": batch, "leads_claimed": got[mode],
+                "claims": claims, "batch": "-".join(map(str, sorted(set(batch)))), "leads_claimed": got[mode],
                 "median_ms": round(statistics.median(ts), 2),
                 "p95_ms": round(ts[int(0.95 * (len(ts) - 1))], 2),
                 "max_ms": round(ts[-1], 2),
@@ -320,7 +322,8 @@ def main() -> None:
     ap.add_argument("--path", type=Path, default=None, help="SQLite file (default benchmarks/data/claim-<rows>.db)")
     ap.add_argument("--admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     ap.add_argument("--claims", type=int, default=100)
-    ap.add_argument("--batch", type=int, default=100)
+    ap.add_argument("--batch", default="100",
+                    help="leads a claim asks for: N, or LO-HI for every size in turn (the pacing's varying sizes)")
     ap.add_argument("--warmup", type=int, default=5)
     ap.add_argument("--reuse", action="store_true", help="keep an existing database of the same size")
     ap.add_argument("--json", action="store_true")
@@ -347,7 +350,9 @@ def main() -> None:
     build_s = time.perf_counter() - t0
     pg_set = dict(item.split("=", 1) for item in args.pg_set)
     modes = tuple(m.strip() for m in args.packs.split(",") if m.strip())
-    results = asyncio.run(run_claims(url, args.claims, args.batch, args.warmup, pg_set, modes, args.block))
+    lo, _, hi = args.batch.partition("-")
+    batch = (int(lo), int(hi or lo))
+    results = asyncio.run(run_claims(url, args.claims, batch, args.warmup, pg_set, modes, args.block))
     base = results[modes[0]]["median_ms"]
     if args.json:
         print(json.dumps({"backend": args.backend, "rows": rows, "build_s": round(build_s, 1) if built else None,
