@@ -321,6 +321,7 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=None, help="leads (default 1M SQLite, 10M PostgreSQL)")
     ap.add_argument("--path", type=Path, default=None, help="SQLite file (default benchmarks/data/claim-<rows>.db)")
     ap.add_argument("--admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    ap.add_argument("--pg-db", default=None, help="PostgreSQL database (default dialer_claim_bench_<rows>)")
     ap.add_argument("--claims", type=int, default=100)
     ap.add_argument("--batch", default="100",
                     help="leads a claim asks for: N, or LO-HI for every size in turn (the pacing's varying sizes)")
@@ -341,7 +342,7 @@ def main() -> None:
                 Path(f"{path}{suffix}").unlink(missing_ok=True)
         url = f"sqlite:///{path}"
     else:
-        url = _pg_database(args.admin_url, f"dialer_claim_bench_{rows}", fresh=not args.reuse)
+        url = _pg_database(args.admin_url, args.pg_db or f"dialer_claim_bench_{rows}", fresh=not args.reuse)
     t0 = time.perf_counter()
     built = False
     if not (args.reuse and lead_count(url) == rows):

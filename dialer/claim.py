@@ -605,12 +605,12 @@ async def _pg_pick(
     times = _time_params(now, limits)
     # (The claim's planner settings were made by the campaign query: see _PG_CAMPAIGN_LISTS.)
     # Twice as many candidates as leads wanted (some fail the number checks or are taken) or, if
-    # the last claim had to read further, enough for that at once: candidates that keep failing
-    # (a number put on DNC, say) stay at the head of the walks until ``dnc_refresh`` or
-    # ``recycle`` marks them.  Sizes of ``n`` times a power of two keep the statements few.
-    want = 2 * n
-    while want < min(_PG_READ.get(campaign_id, 0) * 5 // 4, _PG_MAX_ROUND * n):
-        want *= 2
+    # the campaign's last claim under these limits had to read further, enough for that at once
+    # (per lead wanted): candidates that keep failing (a number put on DNC, without consent where
+    # a pack requires it) stay at the head of the walks until ``dnc_refresh`` or ``recycle``
+    # marks them.  Round sizes are powers of two, so the statements stay few whatever ``n`` is.
+    key = (campaign_id, limits)
+    want = _round_size(max(2 * n, int(_PG_READ.get(key, 0.0) * n * 5 / 4)), n)
     plan = tuple(tuple(group) for group in _plan(active_lists, new_first))
     got: list[Any] = []
     tried: list[int] = []
@@ -628,13 +628,21 @@ async def _pg_pick(
         if len(cand) < want:
             break
         tried += cand
-        want = min(2 * want, _PG_MAX_ROUND * n)
-    _PG_READ[campaign_id] = read
+        want = _round_size(2 * want, n)
+    if got:
+        _PG_READ[key] = read / len(got)
     return got
 
 
-#: PostgreSQL: how many candidates the last claim of each campaign read (a hint for the next).
-_PG_READ: dict[int, int] = {}
+def _round_size(want: int, n: int) -> int:
+    """Candidates read in one PostgreSQL round: ``want``, at most ``_PG_MAX_ROUND`` times ``n``,
+    rounded up to a power of two (at least 16): one statement per size class, not per ``n``."""
+    return max(16, 1 << (min(want, _PG_MAX_ROUND * n) - 1).bit_length())
+
+
+#: PostgreSQL: how many candidates the last claim of each campaign (under given limits) read
+#: per lead it claimed (a hint for the next).
+_PG_READ: dict[tuple[int, ClaimLimits], float] = {}
 #: ... and at most this many times ``n`` candidates in one round.
 _PG_MAX_ROUND = 16
 
