@@ -80,9 +80,10 @@ def _status_case(col: str) -> str:
             f"WHEN {col} % 100 < 30 THEN 'done' WHEN {col} % 100 < 31 THEN 'dnc' ELSE 'new' END")
 
 
-def build_sqlite(url: str, rows: int, *, attempts_mod: int = 3, owner_every: int = 20000) -> None:
+def build_sqlite(url: str, rows: int, *, attempts_mod: int = 3, owner_every: int = 20000, packs: bool = False) -> None:
     """The benchmark data in SQLite; ``benchmarks/why_bench.py`` builds the same with more leads
-    near their attempt limit (``attempts_mod``) and more owned callbacks (``owner_every``)."""
+    near their attempt limit (``attempts_mod``) and more owned callbacks (``owner_every``).
+    ``packs``: with what a rule pack makes the claim read (:func:`_pack_data`)."""
     engine = open_engine(url)
     base = NOW.strftime("%Y-%m-%d %H:%M:%S")
     with engine.begin() as conn:
@@ -116,12 +117,13 @@ def build_sqlite(url: str, rows: int, *, attempts_mod: int = 3, owner_every: int
                    25, datetime('{base}', '-' || (id % 86400) || ' minutes'),
                    datetime('{base}', '-' || (id % 86400) || ' minutes')
             FROM leads WHERE id % 10 = 3""")
-        _pack_data(conn, rows, lambda minutes: f"datetime('{base}', '-' || ({minutes}) || ' minutes')")
+        if packs:
+            _pack_data(conn, lambda minutes: f"datetime('{base}', '-' || ({minutes}) || ' minutes')")
         conn.exec_driver_sql("ANALYZE")
     engine.dispose()
 
 
-def build_postgres(url: str, rows: int) -> None:
+def build_postgres(url: str, rows: int, packs: bool = False) -> None:
     engine = open_engine(url)
     base = NOW.isoformat()
     with engine.begin() as raw:
@@ -163,7 +165,8 @@ def build_postgres(url: str, rows: int) -> None:
                    25, timestamptz '{base}' - (id % 86400) * interval '1 minute',
                    timestamptz '{base}' - (id % 86400) * interval '1 minute'
             FROM leads WHERE id % 10 = 3""")
-        _pack_data(conn, rows, lambda minutes: f"timestamptz '{base}' - ({minutes}) * interval '1 minute'")
+        if packs:
+            _pack_data(conn, lambda minutes: f"timestamptz '{base}' - ({minutes}) * interval '1 minute'")
     with engine.connect() as conn:
         conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM ANALYZE")
     engine.dispose()
@@ -193,7 +196,7 @@ def _common(conn) -> None:
                       "VALUES ('agent7', 'PJSIP/7', 'x', 1, 'logged_out', :t)"), {"t": NOW})
 
 
-def _pack_data(conn, rows: int, ago) -> None:
+def _pack_data(conn, ago) -> None:
     """What a rule pack makes the claim read (see the module's docstring): the seller's other
     campaign with its leads and calls, and the consent ledger.  ``ago(minutes)``: the SQL of the
     benchmark instant minus that many minutes (an SQL expression)."""
@@ -235,12 +238,12 @@ def _pack_data(conn, rows: int, ago) -> None:
             FROM leads WHERE list_id <= {LISTS} AND {where}""")
 
 
-def lead_count(url: str) -> int:
-    """The benchmark campaign's leads (0: not built, or built without the pack data)."""
+def lead_count(url: str, packs: bool = False) -> int:
+    """The benchmark campaign's leads (0: not built, or, with ``packs``, built without the pack data)."""
     engine = open_engine(url)
     try:
         with engine.connect() as conn:
-            if not conn.exec_driver_sql("SELECT count(*) FROM campaigns WHERE id = 2").scalar():
+            if packs and not conn.exec_driver_sql("SELECT count(*) FROM campaigns WHERE id = 2").scalar():
                 return 0
             return conn.exec_driver_sql(f"SELECT count(*) FROM leads WHERE list_id <= {LISTS}").scalar() or 0
     finally:
@@ -345,8 +348,8 @@ def main() -> None:
         url = _pg_database(args.admin_url, args.pg_db or f"dialer_claim_bench_{rows}", fresh=not args.reuse)
     t0 = time.perf_counter()
     built = False
-    if not (args.reuse and lead_count(url) == rows):
-        (build_sqlite if args.backend == "sqlite" else build_postgres)(url, rows)
+    if not (args.reuse and lead_count(url, packs=True) == rows):
+        (build_sqlite if args.backend == "sqlite" else build_postgres)(url, rows, packs=True)
         built = True
     build_s = time.perf_counter() - t0
     pg_set = dict(item.split("=", 1) for item in args.pg_set)
