@@ -13,6 +13,19 @@ ten leads over the last 60 days (so the gap and frequency-cap checks have rows t
 campaign caps calls at 4 per number per 30 days.  Then it times ``--claims`` claims of
 ``--batch`` leads each, exactly as the daemon does them (async engine, ``claim_leads``, the
 ``calls`` rows written, commit), and prints the median, p95 and max in milliseconds.
+
+``--packs none,US-FL,DE`` times the same claims under rule packs (issue 17), in the same run:
+the data then also has what a pack makes the claim read — a second campaign of the same seller
+(``acme``) with one lead for every tenth number of the first and a call history of its own (0–3
+calls each in the last 24 h: US-FL caps 3 calls per 24 h across the seller's campaigns), and a
+consent ledger (consent for half the numbers, in the scopes ``*``, ``acme`` and
+``campaign:bench``, alternating every 40 ids; a revocation for one number in 50 of them — every
+other one consented again later — revocations without consent, others in another seller's scope).  The campaign's stored
+definition is switched between the modes (``none``: the plain definition above; a jurisdiction:
+the same definition with ``jurisdiction`` and ``[compliance] seller = "acme"``, as
+``dialer campaigns load`` stores it, the pack applied), round-robin in blocks of ``--block``
+claims, so every mode sees the same drift of the data and the same load of the machine.
+The calling window (and so the zone sets) is the same in every mode.
 """
 
 from __future__ import annotations
@@ -43,6 +56,19 @@ ZONES = [
 ]
 LISTS = 10
 DEFINITION = {"name": "bench", "limits": {"max_attempts": 10, "max_calls_per_number": 4, "per_days": 30}}
+SELLER = "acme"
+
+
+def definition_for(mode: str) -> dict:
+    """The stored definition of the benchmark campaign in a mode (``none`` or a jurisdiction)."""
+    if mode == "none":
+        return DEFINITION
+    from campaigns.definition import definition_to_data, parse_definition
+
+    return definition_to_data(parse_definition({
+        **DEFINITION, "jurisdiction": mode, "compliance": {"seller": SELLER}, "lists": [{"name": "list1"}],
+        "dial": {"trunk": "Local/{number}@bench", "queue": "bench"},
+    }, f"benchmark mode {mode}"))
 
 
 def _zone_case(col: str) -> str:
@@ -54,9 +80,10 @@ def _status_case(col: str) -> str:
             f"WHEN {col} % 100 < 30 THEN 'done' WHEN {col} % 100 < 31 THEN 'dnc' ELSE 'new' END")
 
 
-def build_sqlite(url: str, rows: int, *, attempts_mod: int = 3, owner_every: int = 20000) -> None:
+def build_sqlite(url: str, rows: int, *, attempts_mod: int = 3, owner_every: int = 20000, packs: bool = False) -> None:
     """The benchmark data in SQLite; ``benchmarks/why_bench.py`` builds the same with more leads
-    near their attempt limit (``attempts_mod``) and more owned callbacks (``owner_every``)."""
+    near their attempt limit (``attempts_mod``) and more owned callbacks (``owner_every``).
+    ``packs``: with what a rule pack makes the claim read (:func:`_pack_data`)."""
     engine = open_engine(url)
     base = NOW.strftime("%Y-%m-%d %H:%M:%S")
     with engine.begin() as conn:
@@ -90,11 +117,13 @@ def build_sqlite(url: str, rows: int, *, attempts_mod: int = 3, owner_every: int
                    25, datetime('{base}', '-' || (id % 86400) || ' minutes'),
                    datetime('{base}', '-' || (id % 86400) || ' minutes')
             FROM leads WHERE id % 10 = 3""")
+        if packs:
+            _pack_data(conn, lambda minutes: f"datetime('{base}', '-' || ({minutes}) || ' minutes')")
         conn.exec_driver_sql("ANALYZE")
     engine.dispose()
 
 
-def build_postgres(url: str, rows: int) -> None:
+def build_postgres(url: str, rows: int, packs: bool = False) -> None:
     engine = open_engine(url)
     base = NOW.isoformat()
     with engine.begin() as raw:
@@ -136,6 +165,8 @@ def build_postgres(url: str, rows: int) -> None:
                    25, timestamptz '{base}' - (id % 86400) * interval '1 minute',
                    timestamptz '{base}' - (id % 86400) * interval '1 minute'
             FROM leads WHERE id % 10 = 3""")
+        if packs:
+            _pack_data(conn, lambda minutes: f"timestamptz '{base}' - ({minutes}) * interval '1 minute'")
     with engine.connect() as conn:
         conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM ANALYZE")
     engine.dispose()
@@ -165,40 +196,109 @@ def _common(conn) -> None:
                       "VALUES ('agent7', 'PJSIP/7', 'x', 1, 'logged_out', :t)"), {"t": NOW})
 
 
-def lead_count(url: str) -> int:
+def _pack_data(conn, ago) -> None:
+    """What a rule pack makes the claim read (see the module's docstring): the seller's other
+    campaign with its leads and calls, and the consent ledger.  ``ago(minutes)``: the SQL of the
+    benchmark instant minus that many minutes (an SQL expression)."""
+    other = LISTS + 1
+    conn.execute(text("INSERT INTO campaigns (id, name, status, definition, created_at, updated_at) "
+                      "VALUES (2, 'bench-other', 'active', :d, :t, :t)"),
+                 {"d": json.dumps({"name": "bench-other", "compliance": {"seller": SELLER}}), "t": NOW})
+    conn.execute(text("INSERT INTO lead_lists (id, name, campaign_id, active, priority, created_at) "
+                      "VALUES (:i, 'other', 2, :a, 0, :t)"), {"i": other, "a": True, "t": NOW})
+    # One lead in the other campaign for every tenth number, 0-3 calls each in the last 24 h.
+    conn.exec_driver_sql(f"""
+        INSERT INTO leads (list_id, phone, alt_phones, custom, timezones, status, attempts, priority, created_at)
+        SELECT {other}, phone, '[]', '{{}}', timezones, 'done', 1, 0, {ago(0)}
+        FROM leads WHERE list_id <= {LISTS} AND id % 10 = 5""")
+    conn.exec_driver_sql(f"""
+        INSERT INTO calls (campaign_id, lead_id, phone, attempt, node, status, outcome, ring_timeout,
+                           placed_at, ended_at)
+        SELECT 2, l.id, l.phone, k.n, 'old', 'ended', 'NO_ANSWER', 25,
+               {ago('(l.id * 7 + k.n * 131) % 1380')}, {ago('(l.id * 7 + k.n * 131) % 1380')}
+        FROM leads l JOIN (SELECT 1 AS n UNION ALL SELECT 2 UNION ALL SELECT 3) k ON k.n <= l.id % 4
+        WHERE l.list_id = {other}""")
+    # The consent ledger of the first campaign's numbers.
+    given, revoked = "'given'", "'revoked'"
+    scope = "CASE id / 2 % 3 WHEN 0 THEN '*' WHEN 1 THEN 'acme' ELSE 'campaign:bench' END"
+    # Consent for half the numbers, alternating every 40 ids: not tied to a list or a zone set
+    # (the lead's list is id % 10, its zones id % 8), so every index walk has leads of both kinds.
+    consented, other = "id / 40 % 2 = 0", "id / 40 % 2 = 1"
+    for where, kind, scope_sql, minutes in (
+        (consented, given, scope, "3000 + id % 700000"),
+        (f"{consented} AND id % 50 = 0", revoked, "'acme'", "2000 + id % 1000"),  # ... revoked later
+        (f"{consented} AND id % 100 = 0", given, "'*'", "id % 1000"),             # ... and given again
+        (f"{other} AND id % 7 = 0", revoked, "'*'", "id % 5000"),                 # revoked, never given
+        (f"{other} AND id % 11 = 0", revoked, "'other-seller'", "id % 5000"),     # another seller's
+        (f"{other} AND id % 13 = 0", given, "'campaign:other'", "id % 5000"),     # another campaign's
+    ):
+        conn.exec_driver_sql(f"""
+            INSERT INTO consents (phone, scope, kind, at, channel, source, created_at)
+            SELECT phone, {scope_sql}, {kind}, {ago(minutes)}, 'file', 'bench', {ago(0)}
+            FROM leads WHERE list_id <= {LISTS} AND {where}""")
+
+
+def lead_count(url: str, packs: bool = False) -> int:
+    """The benchmark campaign's leads (0: not built, or, with ``packs``, built without the pack data)."""
     engine = open_engine(url)
     try:
         with engine.connect() as conn:
-            return conn.exec_driver_sql("SELECT count(*) FROM leads").scalar() or 0
+            if packs and not conn.exec_driver_sql("SELECT count(*) FROM campaigns WHERE id = 2").scalar():
+                return 0
+            return conn.exec_driver_sql(f"SELECT count(*) FROM leads WHERE list_id <= {LISTS}").scalar() or 0
     finally:
         engine.dispose()
 
 
-async def run_claims(url: str, claims: int, batch: int, warmup: int, pg_set: dict[str, str] | None = None) -> dict:
+async def run_claims(
+    url: str, claims: int, batch: tuple[int, int], warmup: int, pg_set: dict[str, str] | None = None,
+    modes: tuple[str, ...] = ("none",), block: int = 10,
+) -> dict:
+    """Time ``claims`` claims in each mode (round-robin in blocks of ``block``, after ``warmup``
+    claims in each), of ``batch`` (lowest, highest) leads — one size after the other, as the
+    pacing asks for, when they differ; one result per mode."""
     kwargs = {"connect_args": {"server_settings": pg_set}} if pg_set else {}
     db = make_async_engine(url, **kwargs)
+    definitions = {mode: json.dumps(definition_for(mode)) for mode in modes}
+    times: dict[str, list[float]] = {mode: [] for mode in modes}
+    got = dict.fromkeys(modes, 0)
+    k = 0
+
+    async def claim_in(mode: str, count: int, record: bool) -> None:
+        nonlocal k
+        async with db.begin() as conn:
+            await conn.execute(text("UPDATE campaigns SET definition = :d WHERE id = 1"), {"d": definitions[mode]})
+        for _ in range(count):
+            t0 = time.perf_counter()
+            async with db.begin() as conn:
+                n = batch[0] + k % (batch[1] - batch[0] + 1)
+                claimed = await claim_leads(conn, campaign_id=1, n=n, now=NOW + timedelta(seconds=k),
+                                            node="bench", ring_timeout=25, open_sets=open_sets)
+            elapsed = (time.perf_counter() - t0) * 1000
+            k += 1
+            if record:
+                times[mode].append(elapsed)
+                got[mode] += len(claimed)
+
     try:
         async with db.connect() as conn:
             keys = await zone_keys(conn, 1)
         open_sets = open_zone_sets(CallingWindow(), keys, NOW)
-        times: list[float] = []
-        got = 0
-        for k in range(warmup + claims):
-            t0 = time.perf_counter()
-            async with db.begin() as conn:
-                claimed = await claim_leads(conn, campaign_id=1, n=batch, now=NOW + timedelta(seconds=k),
-                                            node="bench", ring_timeout=25, open_sets=open_sets)
-            elapsed = (time.perf_counter() - t0) * 1000
-            if k >= warmup:
-                times.append(elapsed)
-                got += len(claimed)
-        times.sort()
-        return {
-            "claims": claims, "batch": batch, "leads_claimed": got,
-            "median_ms": round(statistics.median(times), 2),
-            "p95_ms": round(times[int(0.95 * (len(times) - 1))], 2),
-            "max_ms": round(times[-1], 2),
-        }
+        for mode in modes:
+            await claim_in(mode, warmup, False)
+        for start in range(0, claims, block):
+            for mode in modes:
+                await claim_in(mode, min(block, claims - start), True)
+        out = {}
+        for mode in modes:
+            ts = sorted(times[mode])
+            out[mode] = {
+                "claims": claims, "batch": "-".join(map(str, sorted(set(batch)))), "leads_claimed": got[mode],
+                "median_ms": round(statistics.median(ts), 2),
+                "p95_ms": round(ts[int(0.95 * (len(ts) - 1))], 2),
+                "max_ms": round(ts[-1], 2),
+            }
+        return out
     finally:
         await db.dispose()
 
@@ -224,11 +324,16 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=None, help="leads (default 1M SQLite, 10M PostgreSQL)")
     ap.add_argument("--path", type=Path, default=None, help="SQLite file (default benchmarks/data/claim-<rows>.db)")
     ap.add_argument("--admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    ap.add_argument("--pg-db", default=None, help="PostgreSQL database (default dialer_claim_bench_<rows>)")
     ap.add_argument("--claims", type=int, default=100)
-    ap.add_argument("--batch", type=int, default=100)
+    ap.add_argument("--batch", default="100",
+                    help="leads a claim asks for: N, or LO-HI for every size in turn (the pacing's varying sizes)")
     ap.add_argument("--warmup", type=int, default=5)
     ap.add_argument("--reuse", action="store_true", help="keep an existing database of the same size")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--packs", default="none",
+                    help="comma-separated modes timed in the same run: none (no pack) or a jurisdiction (US-FL, DE...)")
+    ap.add_argument("--block", type=int, default=10, help="claims in a row in one mode (--packs)")
     ap.add_argument("--pg-set", action="append", default=[], metavar="NAME=VALUE",
                     help="a PostgreSQL setting for the claim sessions (e.g. wal_compression=on); repeatable")
     args = ap.parse_args()
@@ -240,22 +345,28 @@ def main() -> None:
                 Path(f"{path}{suffix}").unlink(missing_ok=True)
         url = f"sqlite:///{path}"
     else:
-        url = _pg_database(args.admin_url, f"dialer_claim_bench_{rows}", fresh=not args.reuse)
+        url = _pg_database(args.admin_url, args.pg_db or f"dialer_claim_bench_{rows}", fresh=not args.reuse)
     t0 = time.perf_counter()
     built = False
-    if not (args.reuse and lead_count(url) == rows):
-        (build_sqlite if args.backend == "sqlite" else build_postgres)(url, rows)
+    if not (args.reuse and lead_count(url, packs=True) == rows):
+        (build_sqlite if args.backend == "sqlite" else build_postgres)(url, rows, packs=True)
         built = True
     build_s = time.perf_counter() - t0
     pg_set = dict(item.split("=", 1) for item in args.pg_set)
-    result = asyncio.run(run_claims(url, args.claims, args.batch, args.warmup, pg_set))
-    result = {"backend": args.backend, "rows": rows, "build_s": round(build_s, 1) if built else None, **result}
+    modes = tuple(m.strip() for m in args.packs.split(",") if m.strip())
+    lo, _, hi = args.batch.partition("-")
+    batch = (int(lo), int(hi or lo))
+    results = asyncio.run(run_claims(url, args.claims, batch, args.warmup, pg_set, modes, args.block))
+    base = results[modes[0]]["median_ms"]
     if args.json:
-        print(json.dumps(result))
-    else:
-        print(f"{args.backend}: {rows:,} leads" + (f" (built in {build_s:.1f} s)" if built else " (reused)"))
-        print(f"  {result['claims']} claims of {result['batch']}: median {result['median_ms']} ms, "
-              f"p95 {result['p95_ms']} ms, max {result['max_ms']} ms ({result['leads_claimed']} leads)")
+        print(json.dumps({"backend": args.backend, "rows": rows, "build_s": round(build_s, 1) if built else None,
+                          "modes": results}))
+        return
+    print(f"{args.backend}: {rows:,} leads" + (f" (built in {build_s:.1f} s)" if built else " (reused)"))
+    for mode, r in results.items():
+        print(f"  {mode:>6}: {r['claims']} claims of {r['batch']}: median {r['median_ms']} ms "
+              f"({r['median_ms'] / base:.2f}x {modes[0]}), p95 {r['p95_ms']} ms, max {r['max_ms']} ms "
+              f"({r['leads_claimed']} leads)")
 
 
 if __name__ == "__main__":

@@ -46,6 +46,7 @@ from sqlalchemy import (
     Boolean,
     ColumnElement,
     DateTime,
+    Integer,
     Select,
     String,
     and_,
@@ -202,38 +203,57 @@ def gap_conditions(limits: ClaimLimits) -> list[tuple[timedelta, ColumnElement[b
 def number_filter(
     campaign_id: int, now: Moment, limits: ClaimLimits | None, t: Any = leads,
 ) -> list[ColumnElement[bool]]:
-    """Conditions on the lead's number: not on DNC; no required gap or frequency cap pending.
+    """Conditions on the lead's number: not on DNC; the consent ledger's say; no required gap or
+    frequency cap pending.
 
     Written as per-row scalar sub-selects rather than ``NOT EXISTS``: PostgreSQL would turn an
     anti-join into a hash join over all the walk's rows and lose the index order the claim
-    relies on to stop early.
+    relies on to stop early.  The likeliest to fail come first (a number without consent, where
+    it is required), and the gaps and caps are one read of the number's recent calls
+    (:func:`calls_condition`), however many caps a jurisdiction adds.
     """
     conditions: list[ColumnElement[bool]] = [
         _none(dnc.c.phone == t.c.phone, dnc.c.scope.in_((0, campaign_id))),
     ]
     if limits is None:
         return conditions
-    gaps = gap_conditions(limits)
-    if gaps:
-        longest = max(g for g, _ in gaps)
-        conditions.append(_none(
-            calls.c.phone == t.c.phone,
-            calls.c.placed_at > _before(now, longest),
-            or_(*(and_(cond, calls.c.placed_at > _before(now, gap)) for gap, cond in gaps)),
-        ))
+    if limits.scopes:
+        conditions += consent_conditions(limits, t)
+    recent = calls_condition(limits, now, t)
+    if recent is not None:
+        conditions.append(recent)
+    return conditions
+
+
+def calls_condition(limits: ClaimLimits, now: Moment, t: Any = leads) -> ColumnElement[bool] | None:
+    """No gap pending and every frequency cap below its count, from one range of the number's
+    calls (``ix_calls_phone_placed``, back to the longest gap or cap): one aggregate row that
+    says 1 when a gap or a cap holds the number (``None``: no gap nor cap)."""
     caps = list(limits.caps)
     if limits.max_calls_per_number:
         caps.append((limits.max_calls_per_number, limits.per_days))
-    for cap, days in sorted(set(caps)):
-        recent = (
-            select(func.count())
-            .where(calls.c.phone == t.c.phone, calls.c.placed_at > _before(now, timedelta(days=days)))
-            .scalar_subquery()
-        )
-        conditions.append(recent < cap)
-    if limits.scopes:
-        conditions += consent_conditions(limits, t)
-    return conditions
+    caps = sorted(set(caps))
+    gaps = gap_conditions(limits)
+    spans = [timedelta(days=days) for _, days in caps] + [gap for gap, _ in gaps]
+    if not spans:
+        return None
+    longest = max(spans)
+
+    def since(span: timedelta, *cond: ColumnElement[bool]) -> ColumnElement[int]:
+        """The number's calls in the last ``span`` (meeting ``cond``)."""
+        where = [*cond, *([calls.c.placed_at > _before(now, span)] if span < longest else [])]
+        if not where:
+            return func.count()
+        return func.count(case((and_(*where) if len(where) > 1 else where[0], 1)))
+
+    held: list[ColumnElement[bool]] = [since(gap, cond) > 0 for gap, cond in gaps]
+    held += [since(timedelta(days=days)) >= cap for cap, days in caps]
+    return (
+        select(case((or_(*held), 1)))
+        .where(calls.c.phone == t.c.phone, calls.c.placed_at > _before(now, longest))
+        .scalar_subquery()
+        .is_(None)
+    )
 
 
 def revoked_stmt(phones: Sequence[str], scopes: Sequence[str]) -> Select:
@@ -261,11 +281,11 @@ def consent_conditions(limits: ClaimLimits, t: Any = leads) -> list[ColumnElemen
     later_consent = _none(given.c.phone == rev.c.phone, given.c.kind == "given",
                           given.c.scope.in_(limits.scopes), given.c.at > rev.c.at)
     out = [_none(rev.c.phone == t.c.phone, rev.c.kind == "revoked", rev.c.scope.in_(limits.scopes), later_consent)]
-    if limits.consent_required:
+    if limits.consent_required:  # first: where consent is required, most numbers held fail here
         g2, r2 = consents.alias("g2"), consents.alias("r2")
         later_revocation = _none(r2.c.phone == g2.c.phone, r2.c.kind == "revoked",
                                  r2.c.scope.in_(limits.scopes), r2.c.at >= g2.c.at)
-        out.append(select(literal_column("1")).where(
+        out.insert(0, select(literal_column("1")).where(
             g2.c.phone == t.c.phone, g2.c.kind == "given", g2.c.scope.in_(limits.scopes), later_revocation,
         ).limit(1).scalar_subquery().is_not(None))
     return out
@@ -353,7 +373,7 @@ def callable_filter(
 
 
 def _pick(
-    campaign_id: int, n: int, now: Moment, open_sets: Iterable[str] | None, new_first: bool,
+    campaign_id: int, n: int | ColumnElement, now: Moment, open_sets: Iterable[str] | None, new_first: bool,
     limits: ClaimLimits | None = None, pg: bool = False,
 ) -> Select:
     """One sorted query over the campaign's callable leads (the fallback for very many walks)."""
@@ -412,7 +432,7 @@ def _walk(
     return [select(*cols).where(*where, or_(leads.c.next_call_at.is_(None), leads.c.next_call_at <= now))]
 
 
-def _merge(walks: list[Select], n: int | None, pg: bool) -> Select:
+def _merge(walks: list[Select], n: int | ColumnElement | None, pg: bool) -> Select:
     """The first ``n`` rows of a group's walks in walk order.
 
     SQLite merges the ordered walks lazily.  PostgreSQL's planner, which cannot see that, is
@@ -435,7 +455,7 @@ def _merge(walks: list[Select], n: int | None, pg: bool) -> Select:
 
 
 def _walks(
-    campaign_id: int, n: int, now: Moment, zones: frozenset[str], new_first: bool,
+    campaign_id: int, n: int | ColumnElement, now: Moment, zones: frozenset[str], new_first: bool,
     limits: ClaimLimits, active_lists: Sequence[tuple[int, int]], pg: bool,
 ) -> Select | None:
     """The first ``n`` callable leads in claim order, read lazily (``None``: too many walks).
@@ -460,9 +480,13 @@ def _walks(
         everything = union_all(*groups).subquery()
         return select(everything.c.id).limit(n)
     # SQLite: the walks read the index only (one cursor each); the checks that need the lead's
-    # row or other tables run once, on the merged stream, until ``n`` leads passed.
+    # row or other tables run once, on the merged stream, until ``n`` leads passed.  (Inside the
+    # walks they would make every walk look for its first lead that passes before the merge
+    # yields anything: a slice whose numbers all fail — a list without consent under a pack that
+    # requires it — would be read to its end on every claim.)
     groups = [_merge([w for lid, st in g for z in zone_list
-                      for w in _walk(campaign_id, lid, st, z, now, limits, light=True)], None, pg) for g in plan]
+                      for w in _walk(campaign_id, lid, st, z, now, limits, numbers=False, light=True)], None, pg)
+              for g in plan]
     cand = union_all(*groups).subquery("cand")
     lead = leads.alias("cand_lead")
     checks = [*number_filter(campaign_id, now, limits, lead),
@@ -581,18 +605,18 @@ async def _pg_pick(
     times = _time_params(now, limits)
     # (The claim's planner settings were made by the campaign query: see _PG_CAMPAIGN_LISTS.)
     # Twice as many candidates as leads wanted (some fail the number checks or are taken) or, if
-    # the last claim had to read further, enough for that at once: candidates that keep failing
-    # (a number put on DNC, say) stay at the head of the walks until ``dnc_refresh`` or
-    # ``recycle`` marks them.  Sizes of ``n`` times a power of two keep the statements few.
-    want = 2 * n
-    while want < min(_PG_READ.get(campaign_id, 0) * 5 // 4, _PG_MAX_ROUND * n):
-        want *= 2
+    # the campaign's last claim under these limits had to read further, enough for that at once
+    # (per lead wanted): candidates that keep failing (a number put on DNC, without consent where
+    # a pack requires it) stay at the head of the walks until ``dnc_refresh`` or ``recycle``
+    # marks them.  Round sizes are powers of two, so the statements stay few whatever ``n`` is.
+    key = (campaign_id, limits)
+    want = _round_size(max(2 * n, int(_PG_READ.get(key, 0.0) * n * 5 / 4)), n)
     plan = tuple(tuple(group) for group in _plan(active_lists, new_first))
     got: list[Any] = []
     tried: list[int] = []
     read = 0
     while len(got) < n:
-        sql, names = _pg_claim_sql(campaign_id, want, zone_set, plan, limits, conn.dialect)
+        sql, names = _pg_claim_sql(campaign_id, want, zone_set, plan, limits, _shared(conn.dialect))
         values: dict[str, Any] = {**times, **extra, "tried": tried, "need": n - len(got)}
         rows = (await conn.exec_driver_sql(sql, tuple(values[k] for k in names))).all()
         claimed = [r for r in rows if r.call_id is not None]
@@ -604,15 +628,33 @@ async def _pg_pick(
         if len(cand) < want:
             break
         tried += cand
-        want = min(2 * want, _PG_MAX_ROUND * n)
-    _PG_READ[campaign_id] = read
+        want = _round_size(2 * want, n)
+    if got:
+        _PG_READ[key] = read / len(got)
     return got
 
 
-#: PostgreSQL: how many candidates the last claim of each campaign read (a hint for the next).
-_PG_READ: dict[int, int] = {}
+def _round_size(want: int, n: int) -> int:
+    """Candidates read in one PostgreSQL round: ``want``, at most ``_PG_MAX_ROUND`` times ``n``,
+    rounded up to a power of two (at least 16): one statement per size class, not per ``n``."""
+    return max(16, 1 << (min(want, _PG_MAX_ROUND * n) - 1).bit_length())
+
+
+#: PostgreSQL: how many candidates the last claim of each campaign (under given limits) read
+#: per lead it claimed (a hint for the next).
+_PG_READ: dict[tuple[int, ClaimLimits], float] = {}
 #: ... and at most this many times ``n`` candidates in one round.
 _PG_MAX_ROUND = 16
+
+
+_DIALECTS: dict[tuple[type, str], Dialect] = {}
+
+
+def _shared(dialect: Dialect) -> Dialect:
+    """One dialect object per kind (class, paramstyle): the key of the compiled claim statements.
+    Every engine of a kind compiles them alike, so a new engine (after a reconnect, a tool's, a
+    test's) finds them compiled instead of paying ~0.1-0.4 s per statement again."""
+    return _DIALECTS.setdefault((type(dialect), dialect.paramstyle), dialect)
 
 
 def _compile(stmt: Any, dialect: Dialect) -> tuple[str, tuple[str, ...]]:
@@ -653,18 +695,20 @@ _MARKER_RE = re.compile(r"__T_([a-z0-9_]+?)__")
 
 @functools.lru_cache(maxsize=256)
 def _claim_sql(
-    campaign_id: int, n: int, zones: frozenset[str] | None, new_first: bool, limits: ClaimLimits,
+    campaign_id: int, zones: frozenset[str] | None, new_first: bool, limits: ClaimLimits,
     active_lists: tuple[tuple[int, int], ...], dialect: Dialect,
 ) -> tuple[str, tuple[str, ...]]:
     """The claim ``UPDATE ... RETURNING`` as SQL text, built and compiled once per shape.
 
-    Constants (campaign, lists, statuses, zones) are rendered inline; only the times vary
-    between claims: they are left as driver placeholders, returned with their names in order.
-    A statement of a few hundred index walks costs far more to build, compile and bind through
-    SQLAlchemy than to run, so that is paid once, not on every claim.
+    Constants (campaign, lists, statuses, zones) are rendered inline; only the times and the
+    number of leads (``__T_n__``) vary between claims: they are left as driver placeholders,
+    returned with their names in order.  A statement of a few hundred index walks costs far more
+    to build, compile and bind through SQLAlchemy than to run, so that is paid once per shape,
+    not on every claim nor for every batch size the pacing asks for.
     """
     pg = dialect.name == "postgresql"
     now = _marker("now")
+    n = literal_column("__T_n__", Integer)
     pick = None if zones is None else _walks(campaign_id, n, now, zones, new_first, limits, active_lists, pg)
     if pick is None:  # windows ignored (tests, tools) or a very large campaign: one sorted query
         plain = pick = _pick(campaign_id, n, now, zones, new_first, limits, pg)
@@ -676,13 +720,24 @@ def _claim_sql(
     # rows, which a lead claimed in the same statement does not have yet (the other leads of
     # the number stay callable: the next claim sees this one's call).
     # (PostgreSQL: the twin check reads the pick without its row locks, which would skip the rows
-    # this very statement has just updated.)
+    # this very statement has just updated.  SQLite: the pick is a CTE read twice — materialized
+    # once — rather than run a second time for the twin check; the CTE is nested in the
+    # ``IN (...)``: a statement that begins with ``WITH`` would not open the driver's implicit
+    # transaction, and the UPDATE would commit on its own.)
     twin = leads.alias("twin")
-    first_of_number = _none(twin.c.phone == leads.c.phone, twin.c.id < leads.c.id,
-                            twin.c.id.in_(plain.correlate(None).scalar_subquery()))
+    if pg:
+        first_of_number = _none(twin.c.phone == leads.c.phone, twin.c.id < leads.c.id,
+                                twin.c.id.in_(plain.correlate(None).scalar_subquery()))
+        where = [leads.c.id.in_(pick.scalar_subquery()), first_of_number]
+    else:
+        cte = pick.cte("pick")
+        mine = leads.alias("picked")
+        first = _none(twin.c.phone == mine.c.phone, twin.c.id < mine.c.id, twin.c.id.in_(select(cte.c.id)))
+        where = [leads.c.id.in_(
+            select(mine.c.id).where(mine.c.id.in_(select(cte.c.id)), first).add_cte(cte, nest_here=True))]
     stmt = (
         update(leads)
-        .where(leads.c.id.in_(pick.scalar_subquery()), first_of_number)
+        .where(*where)
         .values(status="dialing", attempts=leads.c.attempts + 1, last_call_at=now)
         .returning(*_RETURNED)
     )
@@ -748,7 +803,8 @@ async def claim_leads(
     owners = None if ready_owners is None else sorted(ready_owners)
     zones = None if open_sets is None else frozenset(open_sets)
     if conn.dialect.name == "sqlite":
-        args = (campaign_id, n, now, node, ring_timeout, zones, new_first, channel_prefix, owners, conn.dialect)
+        args = (campaign_id, n, now, node, ring_timeout, zones, new_first, channel_prefix, owners,
+                _shared(conn.dialect))
         driver: Any = (await conn.get_raw_connection()).driver_connection
         if SQLITE_ONE_TRIP and hasattr(driver, "_execute"):  # aiosqlite: the whole claim in one trip
             return await driver._execute(lambda: _sqlite_claim(driver._conn, *args))
@@ -760,7 +816,7 @@ async def claim_leads(
     active_lists = [(r.list_id, r.list_priority) for r in rows if r.list_id is not None]
     if not active_lists:
         return []
-    dialect = conn.dialect
+    dialect = _shared(conn.dialect)
     lists_key = tuple(tuple(r) for r in active_lists)
     if zones is not None:
         extra = {"campaign_id": campaign_id, "node": node, "ring_timeout": ring_timeout,
@@ -773,8 +829,8 @@ async def claim_leads(
             for r in rows
         ]
     # PostgreSQL with calling windows ignored (tests, tools): one sorted query, then the calls.
-    sql, names = _claim_sql(campaign_id, n, zones, new_first, limits, lists_key, dialect)
-    times = {**_time_params(now, limits), "owners": owners}
+    sql, names = _claim_sql(campaign_id, zones, new_first, limits, lists_key, dialect)
+    times = {**_time_params(now, limits), "owners": owners, "n": n}
     claimed = (await conn.exec_driver_sql(sql, tuple(times[k] for k in names))).all()
     if not claimed:
         return []
@@ -815,9 +871,10 @@ def _sqlite_claim(
         lists_key = tuple((list_id, priority) for _, _, list_id, priority in rows if list_id is not None)
         if not lists_key:
             return []
-        sql, names = _claim_sql(campaign_id, n, zones, new_first, limits, lists_key, dialect)
+        sql, names = _claim_sql(campaign_id, zones, new_first, limits, lists_key, dialect)
         times: dict[str, Any] = {k: _sqlite_time(v) for k, v in _time_params(now, limits).items()}
         times["owners"] = None if owners is None else json.dumps(owners)
+        times["n"] = n
         claimed = rows_of(sql, tuple(times[k] for k in names))
         if not claimed:
             return []

@@ -127,3 +127,39 @@ async def test_sqlite_one_trip_claim_matches_the_general_path(tmp_path, monkeypa
     assert results[True] == results[False]
     assert [len(g) for g in results[True][0]] == [2, 2, 2]
     assert results[True][1][0].placed_at == NOW  # aware UTC read back (UtcDateTime)
+
+
+@pytest.mark.parametrize("windows", [True, False], ids=["walks", "sorted"])
+async def test_a_claim_rolled_back_leaves_every_lead_as_it_was(db_url: str, windows: bool) -> None:
+    """The claim's UPDATE and its ``calls`` rows are one transaction: nothing of a claim the caller
+    rolls back is kept (on SQLite a statement that begins with ``WITH`` would not open the driver's
+    implicit transaction and the UPDATE would commit alone)."""
+    _seed(db_url)
+    engine = open_engine(db_url)
+    with engine.connect() as conn:
+        before = conn.execute(select(leads).order_by(leads.c.id)).all()
+    adb = make_async_engine(db_url)
+    try:
+        async with adb.begin() as conn:
+            got = await claim_leads(conn, campaign_id=1, n=3, now=NOW, node="n1", ring_timeout=25,
+                                    open_sets={"America/New_York"} if windows else None)
+            assert len(got) == 3
+            await conn.rollback()
+    finally:
+        await adb.dispose()
+    with engine.connect() as conn:
+        assert conn.execute(select(leads).order_by(leads.c.id)).all() == before
+        assert conn.execute(select(calls)).all() == []
+    engine.dispose()
+
+
+async def test_one_claim_statement_whatever_the_number_of_leads(sqlite_url: str) -> None:
+    """The pacing asks for a different number of leads on every pass: the claim statement is
+    built and compiled once for the campaign's shape, not once per size (that cost ~0.1-2 s)."""
+    import dialer.claim as claim_mod
+
+    _seed(sqlite_url)
+    claim_mod._claim_sql.cache_clear()
+    got = [len(await _claim(sqlite_url, n, {"America/New_York"})) for n in (1, 2, 3, 4)]
+    assert got == [1, 2, 3, 4]
+    assert claim_mod._claim_sql.cache_info().currsize == 1
