@@ -45,8 +45,8 @@ async def test_kill_and_restart_ten_times(db: str, tmp_path: Path, request: pyte
     # The governor may want none at first: calls adopted still ringing cover the free agents,
     # the decision it would make had there been no restart (docs/reliability.md).
     assert max(site.synced[1:]) <= 5.0 and max(site.paced[1:]) <= 5.0
-    # The claim itself (SQLite, with the compliance checks: ~0.2 s real, 2 s scaled at 10x) is
-    # the same as in steady dialling: typically within 5 s, bounded for a loaded machine.
+    # The claim itself is the same as in steady dialling (0.2-0.3 s scaled at 10x since the claim
+    # is compiled once per campaign layout): within 5 s, with room for a loaded machine.
     assert statistics.median(site.resumed[1:]) <= 5.0 and max(site.resumed[1:]) <= 10.0
     # Abandons the daemon saw are counted, and those that ended while no daemon ran by the
     # dialplan's AstDB note (dropped, or the caller hung up waiting in the queue); a call that
