@@ -62,6 +62,7 @@ class Predictive:
         hour_gain: float = 0.5,
         max_alpha: float = 3.0,
         warmup: float = 0.0,
+        warmup_shape: float = 1.0,
         step: float = 2.0,
         max_new: int = 2000,
         tick: float = 2.0,
@@ -72,6 +73,7 @@ class Predictive:
         self.hour_gain = hour_gain
         self.max_alpha = max_alpha
         self.warmup = warmup
+        self.warmup_shape = warmup_shape
         self.step = step
         self.max_new = max_new
 
@@ -90,7 +92,7 @@ class Predictive:
         z_hour = max(0.0, (h_a - sp * h_n) / math.sqrt(sp * h_n + 1.0))
         alpha = min(target * math.exp(-self.gain * z_day - self.hour_gain * z_hour), self.max_alpha * target)
         if self.warmup > 0:
-            alpha *= min(1.0, (n + 1) * target / self.warmup)
+            alpha *= min(1.0, (n + 1) * target / self.warmup) ** self.warmup_shape
         return alpha
 
     # -- the decision --------------------------------------------------------------------

@@ -108,7 +108,7 @@ def test_cold_start_warmup_only_ever_lowers_the_budget_and_ends(a: int, c: int, 
     from dialer.pacing.predictive import Predictive
 
     snap = Snapshot(now=0.0, day=AbandonCounts(a, c), abandon_target=0.03)
-    cold, plain = Predictive(warmup=warmup).alpha(snap), Predictive().alpha(snap)
+    cold, plain = Predictive(warmup=warmup).alpha(snap), Predictive(warmup=0.0).alpha(snap)
     assert 0.0 <= cold <= plain
     if (a + c + 1) * 0.03 >= warmup:
         assert cold == plain
