@@ -63,6 +63,7 @@ class Predictive:
         max_alpha: float = 3.0,
         warmup: float = 0.0,
         warmup_shape: float = 1.0,
+        warmup_min_agents: int = 10,
         step: float = 2.0,
         max_new: int = 2000,
         tick: float = 2.0,
@@ -74,6 +75,7 @@ class Predictive:
         self.max_alpha = max_alpha
         self.warmup = warmup
         self.warmup_shape = warmup_shape
+        self.warmup_min_agents = warmup_min_agents
         self.step = step
         self.max_new = max_new
 
@@ -91,7 +93,7 @@ class Predictive:
         h_a, h_n = s.hour.abandoned, s.hour.answered
         z_hour = max(0.0, (h_a - sp * h_n) / math.sqrt(sp * h_n + 1.0))
         alpha = min(target * math.exp(-self.gain * z_day - self.hour_gain * z_hour), self.max_alpha * target)
-        if self.warmup > 0:
+        if self.warmup > 0 and len(s.agents) >= self.warmup_min_agents:
             alpha *= min(1.0, (n + 1) * target / self.warmup) ** self.warmup_shape
         return alpha
 

@@ -7,15 +7,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from campaigns.definition import DEFAULT_WARMUP, definition_from_data, definition_to_data
-from dialer.pacing import AbandonCounts, Snapshot
+from dialer.pacing import AbandonCounts, AgentState, AgentView, Snapshot
 from dialer.pacing.governor import PacingGovernor
 from dialer.pacing.predictive import Predictive
 from dialer.session.runtime import make_governor
 from tests.campaigns.conftest import MINIMAL, make_definition
 
 
-def snap(a: int, c: int) -> Snapshot:
-    return Snapshot(now=0.0, day=AbandonCounts(a, c), abandon_target=0.03)
+def snap(a: int, c: int, agents: int = 10) -> Snapshot:
+    team = tuple(AgentView(AgentState.TALKING, since=0.0) for _ in range(agents))
+    return Snapshot(now=0.0, agents=team, day=AbandonCounts(a, c), abandon_target=0.03)
 
 
 @given(st.integers(0, 5), st.integers(0, 400), st.floats(0.5, 4.0), st.floats(0.25, 2.0))
@@ -36,6 +37,16 @@ def test_a_softer_shape_spends_more_early_and_every_shape_grows_with_the_answers
     assert soft.alpha(snap(0, c)) >= linear.alpha(snap(0, c))
     assert linear.alpha(snap(0, c + 1)) >= linear.alpha(snap(0, c))
     assert soft.alpha(snap(0, c + 1)) >= soft.alpha(snap(0, c))
+
+
+@given(st.integers(0, 5), st.integers(0, 60), st.integers(0, 30), st.floats(0.5, 4.0))
+def test_the_warmup_applies_to_teams_of_ten_or_more_only(a: int, c: int, agents: int, warmup: float) -> None:
+    cold = Predictive(warmup=warmup).alpha(snap(a, c, agents))
+    plain = Predictive(warmup=0.0).alpha(snap(a, c, agents))
+    if agents < 10 or (a + c + 1) * 0.03 >= warmup:
+        assert cold == plain
+    else:
+        assert cold < plain or plain == 0.0
 
 
 def test_the_campaign_default_is_the_policys_default() -> None:
