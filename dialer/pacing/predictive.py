@@ -48,6 +48,12 @@ class Predictive:
       answers (67 at 3 % with 2.0), the budget is scaled by their share of that number: one
       abandon among 20 answers is already 5 %, and a burst of early abandons would hold the
       campaign in progressive-only mode until enough answers dilute it (issue 18). 0 disables.
+      Campaigns set it with ``[dial] warmup``; measured in ``benchmarks/cold_start.py``.
+    - ``warmup_shape``: the ramp is that share raised to this power (1: linear; < 1 spends more
+      early).
+    - ``warmup_min_agents``: the warm-up applies only while at least this many agents are logged
+      in (smaller teams stay near progressive anyway and never lock in; the worst-hour goal is
+      for teams of 10 or more).
     - ``step``: resolution (s) of the answer-time grid.
     - ``tick``: recommended seconds between decisions (calling more often is harmless).
     """
