@@ -42,10 +42,14 @@ def parse_variant(text: str) -> tuple[float, float, int]:
     return float(w), float(shape or 1.0), int(agents or 0)
 
 
-def run(job: tuple[str, int, str]) -> dict[str, Any]:
-    name, seed, variant = job
+def run(job: tuple[str, int, str, int, float]) -> dict[str, Any]:
+    name, seed, variant, agents, hours = job
     warmup, shape, min_agents = parse_variant(variant)
     sc = load_scenario(SCENARIOS / f"{name}.toml")
+    if agents:
+        sc = sc.with_changes(agents=agents)  # same name: the same random streams for a seed
+    if hours:
+        sc = sc.with_changes(hours=hours)
     zero: Counter[int] = Counter()
     total: Counter[int] = Counter()
 
@@ -58,7 +62,8 @@ def run(job: tuple[str, int, str]) -> dict[str, Any]:
             return a
 
     m = run_metrics(simulate(sc, lambda: Watched(warmup=warmup, warmup_shape=shape, warmup_min_agents=min_agents), seed), ceiling(sc))
-    return {"scenario": name, "agents": sc.agents, "seed": seed, "variant": variant,
+    label = name + (f" ×{agents}" if agents else "") + (f" {hours:g} h" if hours else "")
+    return {"scenario": label, "agents": sc.agents, "seed": seed, "variant": variant,
             "talk": m.talk_min_per_agent_hour, "abandon": m.abandon_rate, "worst_hour": m.worst_hour,
             "worst_24h": m.worst_24h, "locked": zero[0] / max(1, total[0])}
 
@@ -95,6 +100,8 @@ def main() -> None:
     ap.add_argument("--first-seed", type=int, default=1)
     ap.add_argument("--variants", nargs="*", default=["2"], help="W or W:shape (the baseline 0 is always run)")
     ap.add_argument("--jobs", type=int, default=1)
+    ap.add_argument("--agents", type=int, default=0, help="override the scenarios' team size")
+    ap.add_argument("--hours", type=float, default=0.0, help="override the scenarios' day length")
     ap.add_argument("--json", type=Path)
     ap.add_argument("--reuse", type=Path, nargs="*", default=[],
                     help="saved --json files: their runs are kept and not run again (runs are deterministic)")
@@ -111,8 +118,10 @@ def main() -> None:
     variants = ["0", *(v for v in args.variants if v != "0")]
     runs: list[dict[str, Any]] = [r for f in args.reuse for r in json.loads(f.read_text())["runs"]]
     done = {(r["scenario"], r["seed"], r["variant"]) for r in runs}
-    jobs = [(n, seed, v) for n in names for seed in range(args.first_seed, args.first_seed + args.seeds)
-            for v in variants if (n, seed, v) not in done]
+    suffix = (f" ×{args.agents}" if args.agents else "") + (f" {args.hours:g} h" if args.hours else "")
+    jobs = [(n, seed, v, args.agents, args.hours) for n in names
+            for seed in range(args.first_seed, args.first_seed + args.seeds)
+            for v in variants if (n + suffix, seed, v) not in done]
     with Pool(args.jobs) as pool:
         for r in pool.imap_unordered(run, jobs):
             runs.append(r)

@@ -50,7 +50,7 @@ FIELD_TYPES = ("text", "int", "number", "bool", "date", "choice")
 MAX_ABANDON_TARGET = 0.03
 #: ``[dial] warmup``: the predictive cold-start warm-up, in units of 1 / abandon_target live answers
 #: (``dialer.pacing.predictive.Predictive``'s ``warmup``; the same default, kept equal by a test).
-DEFAULT_WARMUP = 2.0
+DEFAULT_WARMUP = 0.0
 MAX_WARMUP = 10.0
 MIN_RING_TIMEOUT = 15
 

@@ -67,7 +67,7 @@ class Predictive:
         gain: float = 0.5,
         hour_gain: float = 0.5,
         max_alpha: float = 3.0,
-        warmup: float = 2.0,
+        warmup: float = 0.0,
         warmup_shape: float = 1.0,
         warmup_min_agents: int = 10,
         step: float = 2.0,
