@@ -40,10 +40,10 @@ def test_a_softer_shape_spends_more_early_and_every_shape_grows_with_the_answers
 
 
 @given(st.integers(0, 5), st.integers(0, 60), st.integers(0, 30), st.floats(0.5, 4.0))
-def test_the_warmup_applies_to_teams_of_ten_or_more_only(a: int, c: int, agents: int, warmup: float) -> None:
+def test_the_warmup_applies_to_teams_of_five_or_more_only(a: int, c: int, agents: int, warmup: float) -> None:
     cold = Predictive(warmup=warmup).alpha(snap(a, c, agents))
     plain = Predictive(warmup=0.0).alpha(snap(a, c, agents))
-    if agents < 10 or (a + c + 1) * 0.03 >= warmup:
+    if agents < 5 or (a + c + 1) * 0.03 >= warmup:
         assert cold == plain
     else:
         assert cold < plain or plain == 0.0
