@@ -48,6 +48,10 @@ FORMAT_VERSION = 1
 DIAL_MODES = ("progressive", "ratio", "predictive")
 FIELD_TYPES = ("text", "int", "number", "bool", "date", "choice")
 MAX_ABANDON_TARGET = 0.03
+#: ``[dial] warmup``: the predictive cold-start warm-up, in units of 1 / abandon_target live answers
+#: (``dialer.pacing.predictive.Predictive``'s ``warmup``; the same default, kept equal by a test).
+DEFAULT_WARMUP = 0.0
+MAX_WARMUP = 10.0
 MIN_RING_TIMEOUT = 15
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
@@ -81,6 +85,7 @@ class DialSettings:
     mode: Literal["progressive", "ratio", "predictive"] = "progressive"
     ratio: float = 1.0  # ratio mode: lines per ready agent
     max_lines_per_agent: float = 3.0  # predictive: never more lines than this per ready agent
+    warmup: float = DEFAULT_WARMUP  # predictive: cold-start warm-up (dialer.pacing.predictive), 0 = off
     abandon_target: float = MAX_ABANDON_TARGET  # fraction, never above 0.03
     trunk: str = ""  # dial string template, e.g. PJSIP/{e164}@carrier (campaigns.trunk)
     caller_id: str | None = None
@@ -268,7 +273,7 @@ _TOP_KEYS = (
     "webhook", "jurisdiction", "compliance",
 )  # fmt: skip
 _DIAL_KEYS = (
-    "mode", "ratio", "max_lines_per_agent", "abandon_target", "trunk", "caller_id",
+    "mode", "ratio", "max_lines_per_agent", "warmup", "abandon_target", "trunk", "caller_id",
     "max_lines", "ring_timeout", "queue", "amd", "list_order", "new_first", "wrapup_limit",
 )  # fmt: skip
 
@@ -417,6 +422,7 @@ def _parse_dial(data: Mapping[str, Any], name: str, problems: Problems) -> DialS
         mode=mode,
         ratio=r.number("ratio", d.ratio, 1.0, 20.0),
         max_lines_per_agent=r.number("max_lines_per_agent", d.max_lines_per_agent, 1.0, 10.0),
+        warmup=r.number("warmup", d.warmup, 0.0, MAX_WARMUP),
         abandon_target=abandon,
         trunk=trunk,
         caller_id=caller_id,
@@ -743,6 +749,7 @@ def definition_to_data(d: CampaignDefinition) -> dict[str, Any]:
         "mode": dial.mode,
         "ratio": dial.ratio,
         "max_lines_per_agent": dial.max_lines_per_agent,
+        "warmup": dial.warmup,
         "abandon_target": dial.abandon_target,
         "trunk": dial.trunk,
         "max_lines": dial.max_lines,

@@ -108,9 +108,33 @@ def test_cold_start_warmup_only_ever_lowers_the_budget_and_ends(a: int, c: int, 
     from dialer.pacing.predictive import Predictive
 
     snap = Snapshot(now=0.0, day=AbandonCounts(a, c), abandon_target=0.03)
-    cold, plain = Predictive(warmup=warmup).alpha(snap), Predictive().alpha(snap)
+    cold, plain = Predictive(warmup=warmup, warmup_min_agents=0).alpha(snap), Predictive(warmup=0.0).alpha(snap)
     assert 0.0 <= cold <= plain
     if (a + c + 1) * 0.03 >= warmup:
         assert cold == plain
     else:
         assert cold == pytest.approx(plain * (a + c + 1) * 0.03 / warmup)
+
+
+
+@given(st.integers(0, 20), st.integers(0, 400), st.integers(0, 20), st.integers(0, 400))
+def test_every_site_gets_the_same_per_call_budget_from_the_campaigns_counts(a1: int, c1: int, a2: int, c2: int) -> None:
+    """The allocation rule between sites (measured against the best split of the budget in
+    benchmarks/sites_ceiling.py): one per-call risk budget from the campaign's counts, however they
+    split between this site and the others; each site then spends it in proportion to its own
+    live answers."""
+    from dialer.pacing.predictive import Predictive
+
+    def site_alpha(own: tuple[int, int], peers: tuple[int, int]) -> float:
+        gov = PacingGovernor.for_mode("predictive")
+        for k in range(own[0] + own[1]):
+            gov.record_answer(0.0, k < own[0])
+        peer = AbandonCounts(*peers)
+        gov.peers.read(LedgerCounts(hour=peer, day=peer, month=peer), 0.0)
+        c = gov.counts(0.0)
+        assert isinstance(gov.policy, Predictive)
+        return gov.policy.alpha(Snapshot(now=0.0, day=c.day, hour=c.hour, month=c.month, abandon_target=0.03))
+
+    total = AbandonCounts(a1 + a2, c1 + c2)
+    alone = Predictive().alpha(Snapshot(now=0.0, day=total, hour=total, month=total, abandon_target=0.03))
+    assert site_alpha((a1, c1), (a2, c2)) == site_alpha((a2, c2), (a1, c1)) == pytest.approx(alone)
