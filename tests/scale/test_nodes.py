@@ -104,7 +104,15 @@ def test_a_job_fails_over_when_the_node_holding_its_lock_dies(postgres_url: str,
     other = JobRunner(engine, data_dir=tmp_path, node="n1", clock=ManualClock(NOW))
     skipped = other.run("purge_stale_claims", trigger="cron", scheduled_for=NOW)
     assert (skipped.ran, skipped.message) == (False, "running in another process")
-    dead.close()  # kill -9: the server ends the session and its locks
+    pid = dead.info.backend_pid
+    dead.close()  # kill -9: the server ends the session and its locks ...
+    with engine.connect() as conn:  # ... once its backend has exited (not at once): wait for that
+        for _ in range(1000):
+            if not conn.exec_driver_sql(f"SELECT 1 FROM pg_stat_activity WHERE pid = {int(pid)}").first():
+                break
+            conn.exec_driver_sql("SELECT pg_sleep(0.01)")
+        else:
+            pytest.fail("the closed session's backend did not exit")
     ran = other.run("purge_stale_claims", trigger="cron", scheduled_for=NOW)
     assert ran.ran and ran.result == "ok"
     again = JobRunner(engine, data_dir=tmp_path, node="n2", clock=ManualClock(NOW)).run(
