@@ -26,6 +26,15 @@ the same definition with ``jurisdiction`` and ``[compliance] seller = "acme"``, 
 ``dialer campaigns load`` stores it, the pack applied), round-robin in blocks of ``--block``
 claims, so every mode sees the same drift of the data and the same load of the machine.
 The calling window (and so the zone sets) is the same in every mode.
+
+A mode ``JURISDICTION+hold`` (``--packs none,DE,DE+hold``) is that jurisdiction with the
+``hold_without_consent`` job (:mod:`dialer.services.jobs`) run every ``--hold-every`` seconds of
+the benchmark's clock (which moves one second a claim; the daemon's default is every 5 minutes),
+before its first claim included.  With such a mode, every mode but the first runs on its own copy
+of the database (SQLite: a backup of the file; PostgreSQL: ``CREATE DATABASE ... TEMPLATE``;
+dropped at the end), so the leads one holds or claims do not change what the others claim: each
+drifts as a campaign claiming alone would.  The job runs are timed apart, not in the claims.
+Every mode also reports the median of its first and of its last block of claims (the drift).
 """
 
 from __future__ import annotations
@@ -252,22 +261,40 @@ def lead_count(url: str, packs: bool = False) -> int:
 
 async def run_claims(
     url: str, claims: int, batch: tuple[int, int], warmup: int, pg_set: dict[str, str] | None = None,
-    modes: tuple[str, ...] = ("none",), block: int = 10,
+    modes: tuple[str, ...] = ("none",), block: int = 10, urls: dict[str, str] | None = None,
+    hold_every: int = 300,
 ) -> dict:
     """Time ``claims`` claims in each mode (round-robin in blocks of ``block``, after ``warmup``
     claims in each), of ``batch`` (lowest, highest) leads — one size after the other, as the
-    pacing asks for, when they differ; one result per mode."""
+    pacing asks for, when they differ; one result per mode.  ``urls``: a mode's own database
+    (the ``+hold`` modes, whose job runs every ``hold_every`` claims of the benchmark's clock)."""
+    from dialer.services.jobs import JobContext, hold_without_consent
+
     kwargs = {"connect_args": {"server_settings": pg_set}} if pg_set else {}
-    db = make_async_engine(url, **kwargs)
-    definitions = {mode: json.dumps(definition_for(mode)) for mode in modes}
+    urls = {mode: (urls or {}).get(mode, url) for mode in modes}
+    dbs = {u: make_async_engine(u, **kwargs) for u in set(urls.values())}
+    syncs = {u: open_engine(u) for mode, u in urls.items() if mode.endswith("+hold")}
+    definitions = {mode: json.dumps(definition_for(mode.removesuffix("+hold"))) for mode in modes}
     times: dict[str, list[float]] = {mode: [] for mode in modes}
     got = dict.fromkeys(modes, 0)
+    jobs: dict[str, list[tuple[float, int, int]]] = {mode: [] for mode in modes}  # (seconds, held, released)
+    last_job: dict[str, int] = {}
     k = 0
+
+    def hold_job(mode: str) -> None:
+        engine = syncs[urls[mode]]
+        t0 = time.perf_counter()
+        res = hold_without_consent(JobContext(engine, Path("."), "bench", NOW + timedelta(seconds=k)))
+        jobs[mode].append((time.perf_counter() - t0, res.counts["held"], res.counts["released"]))
+        last_job[mode] = k
 
     async def claim_in(mode: str, count: int, record: bool) -> None:
         nonlocal k
+        db = dbs[urls[mode]]
         async with db.begin() as conn:
             await conn.execute(text("UPDATE campaigns SET definition = :d WHERE id = 1"), {"d": definitions[mode]})
+        if mode.endswith("+hold") and (mode not in last_job or k - last_job[mode] >= hold_every):
+            await asyncio.to_thread(hold_job, mode)
         for _ in range(count):
             t0 = time.perf_counter()
             async with db.begin() as conn:
@@ -281,7 +308,7 @@ async def run_claims(
                 got[mode] += len(claimed)
 
     try:
-        async with db.connect() as conn:
+        async with dbs[url if url in dbs else next(iter(dbs))].connect() as conn:
             keys = await zone_keys(conn, 1)
         open_sets = open_zone_sets(CallingWindow(), keys, NOW)
         for mode in modes:
@@ -297,10 +324,20 @@ async def run_claims(
                 "median_ms": round(statistics.median(ts), 2),
                 "p95_ms": round(ts[int(0.95 * (len(ts) - 1))], 2),
                 "max_ms": round(ts[-1], 2),
+                "first_block_ms": round(statistics.median(times[mode][:block]), 2),
+                "last_block_ms": round(statistics.median(times[mode][-block:]), 2),
             }
+            if jobs[mode]:
+                secs = [j[0] for j in jobs[mode]]
+                out[mode]["hold_job"] = {"runs": len(secs), "first_s": round(secs[0], 2),
+                                         "later_max_s": round(max(secs[1:]), 2) if len(secs) > 1 else None,
+                                         "held": [j[1] for j in jobs[mode]], "released": [j[2] for j in jobs[mode]]}
         return out
     finally:
-        await db.dispose()
+        for db in dbs.values():
+            await db.dispose()
+        for engine in syncs.values():
+            engine.dispose()
 
 
 def _pg_database(admin_url: str, name: str, fresh: bool) -> str:
@@ -316,6 +353,48 @@ def _pg_database(admin_url: str, name: str, fresh: bool) -> str:
             conn.execute(f'CREATE DATABASE "{name}"')
     base, _, _ = admin_url.rpartition("/")
     return f"{base}/{name}"
+
+
+def _copies(url: str, modes: tuple[str, ...], admin_url: str) -> dict[str, str]:
+    """With a ``+hold`` mode: a fresh copy of the benchmark database for every mode but the
+    first (which keeps the original), so each drifts by its own claims only: mode → its URL."""
+    out: dict[str, str] = {}
+    if not any(m.endswith("+hold") for m in modes):
+        return out
+    for mode in modes[1:]:
+        suffix = mode.replace("+", "-").lower()
+        if url.startswith("sqlite"):
+            import sqlite3
+
+            src = Path(url.removeprefix("sqlite:///"))
+            dst = src.with_name(f"{src.stem}-{suffix}{src.suffix}")
+            for ext in ("", "-wal", "-shm"):
+                Path(f"{dst}{ext}").unlink(missing_ok=True)
+            with sqlite3.connect(src) as a, sqlite3.connect(dst) as b:
+                a.backup(b)
+            out[mode] = f"sqlite:///{dst}"
+        else:
+            import psycopg
+
+            name = url.rpartition("/")[2]
+            copy = f"{name}_{suffix.replace('-', '_')}"
+            with psycopg.connect(admin_url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as c:
+                c.execute(f'DROP DATABASE IF EXISTS "{copy}" WITH (FORCE)')
+                c.execute(f'CREATE DATABASE "{copy}" TEMPLATE "{name}"')
+            out[mode] = f"{admin_url.rpartition('/')[0]}/{copy}"
+    return out
+
+
+def _drop_copies(copies: dict[str, str], admin_url: str) -> None:
+    for copy in copies.values():
+        if copy.startswith("sqlite"):
+            for ext in ("", "-wal", "-shm"):
+                Path(f"{copy.removeprefix('sqlite:///')}{ext}").unlink(missing_ok=True)
+        else:
+            import psycopg
+
+            with psycopg.connect(admin_url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as c:
+                c.execute(f'DROP DATABASE IF EXISTS "{copy.rpartition("/")[2]}" WITH (FORCE)')
 
 
 def main() -> None:
@@ -334,6 +413,8 @@ def main() -> None:
     ap.add_argument("--packs", default="none",
                     help="comma-separated modes timed in the same run: none (no pack) or a jurisdiction (US-FL, DE...)")
     ap.add_argument("--block", type=int, default=10, help="claims in a row in one mode (--packs)")
+    ap.add_argument("--hold-every", type=int, default=300,
+                    help="the +hold modes: run hold_without_consent every this many claims (seconds of the bench clock)")
     ap.add_argument("--pg-set", action="append", default=[], metavar="NAME=VALUE",
                     help="a PostgreSQL setting for the claim sessions (e.g. wal_compression=on); repeatable")
     args = ap.parse_args()
@@ -356,7 +437,12 @@ def main() -> None:
     modes = tuple(m.strip() for m in args.packs.split(",") if m.strip())
     lo, _, hi = args.batch.partition("-")
     batch = (int(lo), int(hi or lo))
-    results = asyncio.run(run_claims(url, args.claims, batch, args.warmup, pg_set, modes, args.block))
+    copies = _copies(url, modes, args.admin_url)
+    try:
+        results = asyncio.run(run_claims(url, args.claims, batch, args.warmup, pg_set, modes, args.block,
+                                         copies, args.hold_every))
+    finally:
+        _drop_copies(copies, args.admin_url)
     base = results[modes[0]]["median_ms"]
     if args.json:
         print(json.dumps({"backend": args.backend, "rows": rows, "build_s": round(build_s, 1) if built else None,
@@ -366,7 +452,8 @@ def main() -> None:
     for mode, r in results.items():
         print(f"  {mode:>6}: {r['claims']} claims of {r['batch']}: median {r['median_ms']} ms "
               f"({r['median_ms'] / base:.2f}x {modes[0]}), p95 {r['p95_ms']} ms, max {r['max_ms']} ms "
-              f"({r['leads_claimed']} leads)")
+              f"({r['leads_claimed']} leads); first block {r['first_block_ms']} ms, last {r['last_block_ms']} ms"
+              + (f"; hold job: {r['hold_job']}" if "hold_job" in r else ""))
 
 
 if __name__ == "__main__":

@@ -11,6 +11,13 @@ Public API::
     entries(conn, "+12125550143")                  # every entry, oldest first
     standing(entries, campaign_scopes("p", "acme"))  # "given", "revoked" or None
     import_file(conn, "crm.csv", at=now, column="consent")   # a CRM export's consent column
+    release_held(conn, ["+4930..."])               # held leads of these numbers due again
+
+Held leads: where a campaign requires consent, the ``hold_without_consent`` job
+(:mod:`dialer.services.jobs`) gives its ``new`` leads without standing consent a due time an
+hour ahead and the marker :data:`HELD` in ``last_outcome``, so the claim's index walks stop
+before them.  A consent recorded here (:func:`record`, :func:`import_file`, the lead import's
+consent column) releases that number's held leads at once, in the same transaction.
 """
 
 from __future__ import annotations
@@ -22,31 +29,57 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, insert, select, update
 
 from dialer.errors import InputError
-from lists.models import campaign_scopes, consents
+from lists.models import campaign_scopes, consents, leads
 
-__all__ = ["KINDS", "NO", "REVOCATION_CHANNELS", "YES", "ConsentImport", "campaign_scopes", "entries", "import_file",
-           "parse_value", "parse_when", "record", "standing"]
+__all__ = ["HELD", "KINDS", "NO", "REVOCATION_CHANNELS", "YES", "ConsentImport", "campaign_scopes", "entries", "import_file",
+           "parse_value", "parse_when", "record", "release_held", "standing"]
 
 KINDS = ("given", "revoked")
 #: How a revocation arrives (the ledger's ``channel`` for ``revoked``).
 REVOCATION_CHANNELS = ("disposition", "dnc-button", "keypress", "api", "file", "import", "cli")
 YES = _YES = frozenset({"yes", "y", "true", "1", "given", "opt-in", "optin", "consent", "oui", "ja"})
 NO = _NO = frozenset({"no", "n", "false", "0", "revoked", "opt-out", "optout", "withdrawn", "non", "nein"})
+#: ``leads.last_outcome`` of a ``new`` lead held for lack of consent (no call has an outcome so named).
+HELD = "NO_CONSENT"
+#: Numbers per release statement.
+RELEASE_BATCH = 5000
+
+
+def release_held(conn: Connection, phones: Iterable[str]) -> int:
+    """Held leads (``new``, marked :data:`HELD`) of ``phones`` due again at once: ``next_call_at``
+    and the marker cleared.  Returns how many.  Every campaign's leads of the number are released
+    (whatever the consent's scope): a lead still without consent where it is required is not
+    claimed, and the next ``hold_without_consent`` run holds it again."""
+    numbers = sorted(set(phones))
+    held = (leads.c.status == "new", leads.c.next_call_at.is_not(None), leads.c.last_outcome == HELD)
+    if len(numbers) > RELEASE_BATCH and conn.execute(select(leads.c.id).where(*held).limit(1)).first() is None:
+        return 0  # a large file and no lead held (ix_leads_status_next_call_at: one short range)
+    done = 0
+    for i in range(0, len(numbers), RELEASE_BATCH):
+        done += conn.execute(
+            update(leads).where(leads.c.phone.in_(numbers[i:i + RELEASE_BATCH]), *held)
+            .values(next_call_at=None, last_outcome=None)
+        ).rowcount or 0
+    return done
 
 
 def record(conn: Connection, phone: str, kind: str, *, at: datetime, channel: str, scope: str = "*",
            evidence: str | None = None, source: str | None = None) -> int:
-    """Add one entry; returns its id.  ``phone`` is E.164; ``at`` an aware time."""
+    """Add one entry; returns its id.  ``phone`` is E.164; ``at`` an aware time.  A consent
+    (``given``) releases the number's held leads (:func:`release_held`); a revocation does not."""
     if kind not in KINDS:
         raise InputError(f"kind must be one of {', '.join(KINDS)} (got {kind!r})")
     if not scope.strip():
         raise InputError("scope must not be empty ('*' for every campaign)")
-    return conn.execute(insert(consents).values(
+    entry = conn.execute(insert(consents).values(
         phone=phone, kind=kind, at=at, channel=channel, scope=scope, evidence=evidence, source=source,
     ).returning(consents.c.id)).scalar_one()
+    if kind == "given":
+        release_held(conn, [phone])
+    return entry
 
 
 def entries(conn: Connection, phone: str | None = None, scope: str | None = None, limit: int = 1000) -> list[dict]:
@@ -136,7 +169,8 @@ def import_file(
     export's consent column), whatever that cell says: yes/no, opt-in/opt-out, or the date
     consent was given; empty cells are skipped.  Optional columns ``date`` / ``consent_at`` (when)
     and ``evidence``.  A bad cell, or a date later than ``at``, is an :class:`InputError` naming
-    file, row and column, and nothing is recorded."""
+    file, row and column, and nothing is recorded.  The numbers given consent have their held
+    leads released (:func:`release_held`)."""
     from lists.columns import map_columns
     from lists.phones import Normaliser
     from lists.reader import read_chunks, sniff
@@ -186,4 +220,5 @@ def import_file(
             out.revoked += entry_kind == "revoked"
     for i in range(0, len(rows), 5000):
         conn.execute(insert(consents), rows[i:i + 5000])
+    release_held(conn, (r["phone"] for r in rows if r["kind"] == "given"))
     return out

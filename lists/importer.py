@@ -39,6 +39,7 @@ from dialer.errors import InputError
 from lists import store
 from lists.columnar import Transformed, to_arrow, transform_columns
 from lists.columns import map_columns
+from lists.consent import release_held
 from lists.csvsafe import safe_column, safe_row
 from lists.dnc import dnc_set
 from lists.import_consent import ConsentReader, find_columns
@@ -200,6 +201,8 @@ def _insert_consents(conn: Connection, rows: list[tuple]) -> None:
             cur.executemany(f"INSERT INTO consents ({cols}) VALUES ({', '.join('?' * len(CONSENT_FIELDS))})", rows)
     finally:
         cur.close()
+    kind = CONSENT_FIELDS.index("kind")
+    release_held(conn, (r[0] for r in rows if r[kind] == "given"))  # their held leads due again at once
 
 
 Batch = tuple[int, list[tuple]] | _ConsentRows

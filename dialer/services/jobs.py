@@ -22,6 +22,12 @@ a job).  :mod:`dialer.scheduler` runs them — on one node at a time, recorded i
 - ``purge_webhooks`` — webhook events delivered more than 30 days ago leave the outbox.
 - ``purge_stale_claims`` — calls left in flight by a node that is gone (a crash): ended as
   ``UNKNOWN`` ("stale claim purged"), their lead back to ``retry``, due now.
+- ``hold_without_consent`` — where a campaign requires consent now (its rule pack), its due
+  ``new`` leads without standing consent get a due time :data:`CONSENT_HOLD` ahead and the
+  marker ``last_outcome = 'NO_CONSENT'``, so the claim's index walks stop before them instead of
+  reading them at every claim; held leads whose number now has consent, or whose campaign no
+  longer requires it, are released (:func:`hold_action`).  A consent recorded releases its
+  number's held leads at once (``lists.consent.release_held``).
 """
 
 from __future__ import annotations
@@ -35,22 +41,24 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import and_, exists, func, literal, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from campaigns.definition import definition_from_data
 from campaigns.models import campaigns as campaigns_t
 from campaigns.rules import earliest_allowed
 from campaigns.windows import get_zone
+from dialer.claim import ClaimLimits
 from dialer.errors import DialerError
 from dialer.job_models import node_heartbeats as heartbeats
 from dialer.models import calls
 from dialer.services.recordings import purge_expired
 from dialer.services.retarget import number_history
 from dialer.storage.leads import settle_unknown
+from lists.consent import HELD
+from lists.models import consents, leads
 from lists.models import dnc_numbers as dnc
 from lists.models import lead_lists as lists_t
-from lists.models import leads
 
 log = logging.getLogger("dialer.jobs")
 
@@ -348,6 +356,84 @@ def purge_webhooks(ctx: JobContext) -> JobResult:
     return JobResult({"deleted": n}, f"{n} delivered webhook events removed")
 
 
+#: How far ahead a lead without consent is held (the job runs every 5 minutes: it is held again).
+CONSENT_HOLD = timedelta(hours=1)
+#: Lead ids per statement of :func:`hold_without_consent` (one id range, one transaction).
+HOLD_BATCH = 10_000
+
+
+def hold_action(*, required: bool, active: bool, status: str, last_outcome: str | None, due: bool,
+                consented: bool) -> str | None:
+    """What :func:`hold_without_consent` does with one lead: ``"hold"``, ``"release"`` or None.
+
+    ``required``: its campaign requires consent now; ``active``: the campaign is active; ``due``:
+    no due time or one by now; ``consented``: consent stands for its number in the campaign's
+    scopes.  Only ``new`` leads are touched (a retry or callback keeps its own due time), and
+    only those with no outcome or the hold's marker.
+    """
+    if status != "new":
+        return None
+    if last_outcome == HELD and (not required or consented):
+        return "release"
+    if required and active and due and not consented and last_outcome in (None, HELD):
+        return "hold"
+    return None
+
+
+def _consent_stands(limits: ClaimLimits) -> Any:
+    """A consent without a later revocation for the lead's number in the campaign's scopes."""
+    g, r = consents.alias("g"), consents.alias("r")
+    later = exists(select(literal(1)).where(r.c.phone == g.c.phone, r.c.kind == "revoked",
+                                            r.c.scope.in_(limits.scopes), r.c.at >= g.c.at))
+    return exists(select(literal(1)).where(g.c.phone == leads.c.phone, g.c.kind == "given",
+                                           g.c.scope.in_(limits.scopes), ~later))
+
+
+def hold_without_consent(ctx: JobContext) -> JobResult:
+    """Hold the due ``new`` leads a consent-requiring campaign cannot call; release those it now can.
+
+    The SQL of :func:`hold_action`, per campaign, in id ranges of :data:`HOLD_BATCH` over the
+    campaign's leads (one transaction each: linear in the leads, whatever their number).
+    Idempotent: a held lead is not due, a released one carries no marker.
+    """
+    now = ctx.now
+    counts: dict[str, Any] = {"held": 0, "released": 0, "campaigns": {}}
+    with ctx.engine.connect() as conn:
+        camps = conn.execute(select(campaigns_t.c.id, campaigns_t.c.name, campaigns_t.c.status,
+                                    campaigns_t.c.definition).order_by(campaigns_t.c.id)).all()
+    for camp in camps:
+        limits = ClaimLimits.from_data(camp.definition, now)
+        required, active = limits.consent_required, camp.status == "active"
+        with ctx.engine.connect() as conn:
+            lists_of = select(lists_t.c.id).where(lists_t.c.campaign_id == camp.id)
+            lo, hi = conn.execute(select(func.min(leads.c.id), func.max(leads.c.id))
+                                  .where(leads.c.list_id.in_(lists_of))).one()
+        if lo is None:
+            continue
+        base = [leads.c.list_id.in_(lists_of), leads.c.status == "new"]
+        stands = _consent_stands(limits)
+        release = [leads.c.last_outcome == HELD, *([stands] if required else [])]
+        held = released = 0
+        for start in range(lo, hi + 1, HOLD_BATCH):
+            span = [leads.c.id >= start, leads.c.id < start + HOLD_BATCH]
+            with ctx.engine.begin() as conn:
+                if required and active:
+                    held += conn.execute(
+                        update(leads).where(
+                            *span, *base, or_(leads.c.last_outcome.is_(None), leads.c.last_outcome == HELD),
+                            or_(leads.c.next_call_at.is_(None), leads.c.next_call_at <= now), ~stands)
+                        .values(next_call_at=now + CONSENT_HOLD, last_outcome=HELD)
+                    ).rowcount or 0
+                released += conn.execute(
+                    update(leads).where(*span, *base, and_(*release)).values(next_call_at=None, last_outcome=None)
+                ).rowcount or 0
+        counts["held"] += held
+        counts["released"] += released
+        if held or released or required:
+            counts["campaigns"][camp.name] = {"consent_required": required, "held": held, "released": released}
+    return JobResult(counts, f"{counts['held']} leads held for lack of consent, {counts['released']} released")
+
+
 JOBS: dict[str, JobSpec] = {
     spec.name: spec
     for spec in (
@@ -362,5 +448,7 @@ JOBS: dict[str, JobSpec] = {
                 "Delete call recordings older than their campaign's retention days."),
         JobSpec("purge_webhooks", purge_webhooks, "50 3 * * *",
                 "Remove webhook events delivered more than 30 days ago from the outbox."),
+        JobSpec("hold_without_consent", hold_without_consent, "*/5 * * * *",
+                "Hold new leads a consent-requiring campaign cannot call; release them when consent arrives."),
     )
 }
