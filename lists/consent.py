@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -117,8 +117,7 @@ class ConsentImport:
     reasons: Counter = field(default_factory=Counter)
 
     def as_dict(self) -> dict:
-        return {"read": self.read, "given": self.given, "revoked": self.revoked, "skipped": self.skipped,
-                "rejected": self.rejected, "reasons": dict(self.reasons)}
+        return asdict(self) | {"reasons": dict(self.reasons)}
 
 
 def parse_when(value: str) -> datetime:

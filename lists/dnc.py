@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -124,8 +124,7 @@ class DncImport:
     reasons: Counter = field(default_factory=Counter)
 
     def as_dict(self) -> dict:
-        return {"read": self.read, "added": self.added, "already": self.already,
-                "rejected": self.rejected, "reasons": dict(self.reasons)}
+        return asdict(self) | {"reasons": dict(self.reasons)}
 
 
 def _text_numbers(path: Path) -> list[str] | None:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import zoneinfo
 from functools import lru_cache
 
+from dialer.vocabulary import US_STATE_NAMES
+
 NY, CHI, DEN, LA, PHX, BOI = (
     "America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles",
     "America/Phoenix", "America/Boise",
@@ -31,20 +33,6 @@ US_STATES: dict[str, tuple[str, ...]] = {
     "WA": (LA,), "WV": (NY,), "WI": (CHI,), "WY": (DEN,),
     "PR": ("America/Puerto_Rico",), "VI": ("America/St_Thomas",), "GU": ("Pacific/Guam",),
     "AS": ("Pacific/Pago_Pago",), "MP": ("Pacific/Saipan",),
-}
-US_STATE_NAMES = {
-    "alabama": "AL", "alaska": "AK", "arizona": "AZ", "arkansas": "AR", "california": "CA",
-    "colorado": "CO", "connecticut": "CT", "delaware": "DE", "district of columbia": "DC",
-    "florida": "FL", "georgia": "GA", "hawaii": "HI", "idaho": "ID", "illinois": "IL",
-    "indiana": "IN", "iowa": "IA", "kansas": "KS", "kentucky": "KY", "louisiana": "LA",
-    "maine": "ME", "maryland": "MD", "massachusetts": "MA", "michigan": "MI", "minnesota": "MN",
-    "mississippi": "MS", "missouri": "MO", "montana": "MT", "nebraska": "NE", "nevada": "NV",
-    "new hampshire": "NH", "new jersey": "NJ", "new mexico": "NM", "new york": "NY",
-    "north carolina": "NC", "north dakota": "ND", "ohio": "OH", "oklahoma": "OK", "oregon": "OR",
-    "pennsylvania": "PA", "rhode island": "RI", "south carolina": "SC", "south dakota": "SD",
-    "tennessee": "TN", "texas": "TX", "utah": "UT", "vermont": "VT", "virginia": "VA",
-    "washington": "WA", "west virginia": "WV", "wisconsin": "WI", "wyoming": "WY",
-    "puerto rico": "PR",
 }
 # ZIP3 ranges → state (first three digits of a US ZIP code).
 _ZIP3: list[tuple[int, int, str]] = [

@@ -32,6 +32,7 @@ from typing import Any
 
 from campaigns.parsing import Invalid, parse_duration, parse_ranges
 from campaigns.windows import WEEKDAYS, CallingWindow, Ranges, RegionHours, Week
+from dialer.vocabulary import US_STATE_NAMES
 
 log = logging.getLogger("dialer.compliance")
 
@@ -385,10 +386,8 @@ def us_state_of(phone: str) -> str | None:
         return None
     if phonenumbers.region_code_for_number(number) != "US":
         return None
-    text = geocoder.description_for_number(number, "en")
-    return _US_STATE_NAMES.get(text.split(",")[-1].strip()) or (
-        text.split(",")[-1].strip() if len(text.split(",")[-1].strip()) == 2 else None
-    )
+    last = geocoder.description_for_number(number, "en").split(",")[-1].strip()
+    return US_STATE_NAMES.get(last.lower()) or (last if len(last) == 2 else None)
 
 
 def lead_regions(country: str | None, state: str | None, phone: str | None) -> tuple[str | None, ...]:
@@ -404,16 +403,3 @@ def lead_regions(country: str | None, state: str | None, phone: str | None) -> t
     return tuple(regions) or (None,)
 
 
-_US_STATE_NAMES = {
-    "Alabama": "AL", "Alaska": "AK", "Arizona": "AZ", "Arkansas": "AR", "California": "CA",
-    "Colorado": "CO", "Connecticut": "CT", "Delaware": "DE", "Florida": "FL", "Georgia": "GA",
-    "Hawaii": "HI", "Idaho": "ID", "Illinois": "IL", "Indiana": "IN", "Iowa": "IA", "Kansas": "KS",
-    "Kentucky": "KY", "Louisiana": "LA", "Maine": "ME", "Maryland": "MD", "Massachusetts": "MA",
-    "Michigan": "MI", "Minnesota": "MN", "Mississippi": "MS", "Missouri": "MO", "Montana": "MT",
-    "Nebraska": "NE", "Nevada": "NV", "New Hampshire": "NH", "New Jersey": "NJ", "New Mexico": "NM",
-    "New York": "NY", "North Carolina": "NC", "North Dakota": "ND", "Ohio": "OH", "Oklahoma": "OK",
-    "Oregon": "OR", "Pennsylvania": "PA", "Rhode Island": "RI", "South Carolina": "SC",
-    "South Dakota": "SD", "Tennessee": "TN", "Texas": "TX", "Utah": "UT", "Vermont": "VT",
-    "Virginia": "VA", "Washington": "WA", "West Virginia": "WV", "Wisconsin": "WI", "Wyoming": "WY",
-    "Washington D.C.": "DC", "District of Columbia": "DC",
-}

@@ -17,12 +17,10 @@ from __future__ import annotations
 
 import asyncio
 import random
-import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import insert, select, update
@@ -33,6 +31,7 @@ from campaigns.windows import is_open
 from dialer.claim import claim_leads, open_zone_sets
 from dialer.db import make_async_engine, open_engine
 from dialer.storage.leads import apply_rules, zone_keys
+from tests.claims.conftest import copy_of
 from tests.scheduling.helpers import calls_t, campaigns_t, dnc_t, leads_t, lists_t
 
 ZONES = ["America/New_York", "America/Los_Angeles", "America/St_Johns", "Europe/London", "Europe/Budapest",
@@ -88,14 +87,6 @@ def scenarios(draw: st.DrawFn) -> dict:
     ]
     return {"limits": limits, "window": window, "rules": rules, "leads": leads, "start": start, "steps": steps,
             "seed": draw(st.integers(0, 2**16))}
-
-
-@pytest.fixture(scope="module")
-def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A migrated SQLite file, copied for every example (migrating each time is slow)."""
-    path = tmp_path_factory.mktemp("tpl") / "dialer.db"
-    open_engine(f"sqlite:///{path}").dispose()
-    return path
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -189,22 +180,16 @@ async def _simulate(url: str, scen: dict) -> int:
                                                                   HealthCheck.too_slow])
 @given(scen=scenarios())
 def test_no_lead_is_claimed_against_the_rules(scen: dict, template_db: Path, tmp_path: Path) -> None:
-    path = tmp_path / f"ex-{random.getrandbits(48):x}.db"
-    shutil.copy(template_db, path)
-    try:
-        asyncio.run(_simulate(f"sqlite:///{path}", scen))
-    finally:
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
+    with copy_of(template_db, tmp_path) as url:
+        asyncio.run(_simulate(url, scen))
 
 
 async def test_the_simulation_claims_something(tmp_path: Path, template_db: Path) -> None:
     """Guard against a vacuous property: a plain scenario does claim and recycle leads."""
-    path = tmp_path / "plain.db"
-    shutil.copy(template_db, path)
     scen = {"limits": {"max_attempts": 3}, "window": {"hours": "00:00-24:00"}, "rules": [],
             "leads": [{"phone": f"+1212555000{i}", "zones": "America/New_York"} for i in range(3)],
             "start": TRANSITIONS[0], "seed": 1,
             "steps": [{"dt": timedelta(hours=5), "n": 3, "dnc": None, "dnc_phone": "", "results": [0, 1, 2, 3],
                        "callback_in": timedelta(0)} for _ in range(6)]}
-    assert await _simulate(f"sqlite:///{path}", scen) >= 6
+    with copy_of(template_db, tmp_path) as url:
+        assert await _simulate(url, scen) >= 6

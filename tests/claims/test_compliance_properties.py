@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import shutil
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -37,6 +36,7 @@ from dialer.claim import claim_leads, open_zone_sets
 from dialer.db import make_async_engine, open_engine
 from dialer.storage.leads import apply_rules, zone_keys
 from lists.models import consents as consents_t
+from tests.claims.conftest import copy_of
 from tests.scheduling.helpers import calls_t, campaigns_t, leads_t, lists_t
 
 H = 60
@@ -178,13 +178,6 @@ def _check(state: dict, claimed, earlier: list, scen: dict, at: datetime) -> Non
 # --- the simulation ----------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("tpl") / "dialer.db"
-    open_engine(f"sqlite:///{path}").dispose()
-    return path
-
-
 async def _simulate(url: str, scen: dict) -> tuple[int, int]:
     engine = open_engine(url, migrate=False)
     definition = parse_definition({
@@ -251,20 +244,13 @@ async def _simulate(url: str, scen: dict) -> tuple[int, int]:
                                                                   HealthCheck.too_slow])
 @given(scen=scenarios())
 def test_no_claim_breaks_the_pack(scen: dict, template_db: Path, tmp_path: Path) -> None:
-    path = tmp_path / f"ex-{random.getrandbits(48):x}.db"
-    shutil.copy(template_db, path)
-    try:
-        asyncio.run(_simulate(f"sqlite:///{path}", scen))
-    finally:
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
+    with copy_of(template_db, tmp_path) as url:
+        asyncio.run(_simulate(url, scen))
 
 
 @pytest.mark.parametrize("jurisdiction", ["US-FL", "FR", "DE", "UK", "AU", "CA", "US"])
 async def test_each_pack_still_claims(jurisdiction: str, tmp_path: Path, template_db: Path) -> None:
     """Guard against a vacuous property: with consent on record, every pack does claim leads."""
-    path = tmp_path / "plain.db"
-    shutil.copy(template_db, path)
     heads = {"US-FL": ("+1305555", "America/New_York", "US", "FL"), "US": ("+1212555", "America/New_York", "US", "NY"),
              "FR": ("+3314455", "Europe/Paris", "FR", None), "DE": ("+4930555", "Europe/Berlin", "DE", "BE"),
              "UK": ("+4420755", "Europe/London", "GB", None), "AU": ("+6129555", "Australia/Sydney", "AU", None),
@@ -275,5 +261,6 @@ async def test_each_pack_still_claims(jurisdiction: str, tmp_path: Path, templat
               "results": [0, 1]} for k in range(16)]
     scen = {"jurisdiction": jurisdiction, "leads": leads, "steps": steps, "hours": "00:00-24:00", "seed": 1,
             "start": datetime(2026, 9, 14, 0, tzinfo=UTC)}
-    claims, _ = await _simulate(f"sqlite:///{path}", scen)
+    with copy_of(template_db, tmp_path) as url:
+        claims, _ = await _simulate(url, scen)
     assert claims >= 3

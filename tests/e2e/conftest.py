@@ -15,6 +15,24 @@ import pytest
 
 from dialer.demo import DemoOptions, DemoRun, start_demo
 
+#: The test campaigns' disposition codes (a sale, a refusal that needs a reason, a callback).
+DISPOSITIONS = """
+[[dispositions]]
+code = "SALE"
+label = "Sale"
+flags = ["contact", "success", "final"]
+
+[[dispositions]]
+code = "REFUSED"
+label = "Refused"
+flags = ["contact", "refusal", "final"]
+
+[[dispositions]]
+code = "CALLBACK"
+label = "Call back"
+flags = ["contact", "callback"]
+"""
+
 E2E_CAMPAIGN = """
 name = "e2e"
 script = "Hello {first_name}, this is a test call about {current_plan}."
@@ -37,20 +55,7 @@ hours = "00:00-24:00"
 [limits]
 max_attempts = 1
 
-[[dispositions]]
-code = "SALE"
-label = "Sale"
-flags = ["contact", "success", "final"]
-
-[[dispositions]]
-code = "REFUSED"
-label = "Refused"
-flags = ["contact", "refusal", "final"]
-
-[[dispositions]]
-code = "CALLBACK"
-label = "Call back"
-flags = ["contact", "callback"]
+""" + DISPOSITIONS + """
 
 [[refusal_reasons]]
 code = "PRICE"

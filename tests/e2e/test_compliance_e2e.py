@@ -23,7 +23,7 @@ from dialer.demo import DemoOptions, start_demo
 from dialer.services.compliance import campaign_report
 from lists.consent import record
 from lists.importer import ImportOptions, import_file
-from tests.e2e.conftest import until
+from tests.e2e.conftest import DISPOSITIONS, until
 
 CAMPAIGN = """
 name = "pack"
@@ -47,18 +47,7 @@ name = "again"
 when = { outcome = ["BUSY", "NO_ANSWER", "CONGESTION", "FAILED"] }
 action = "retry"
 after = "5m"
-[[dispositions]]
-code = "SALE"
-label = "Sale"
-flags = ["contact", "success", "final"]
-[[dispositions]]
-code = "REFUSED"
-label = "Refused"
-flags = ["contact", "refusal", "final"]
-[[dispositions]]
-code = "CALLBACK"
-label = "Call back"
-flags = ["contact", "callback"]
+""" + DISPOSITIONS + """
 [[refusal_reasons]]
 code = "PRICE"
 label = "too expensive"

@@ -22,7 +22,7 @@ from dialer.demo import DemoOptions, DemoRun, start_demo
 from dialer.models import agent_campaigns, agents
 from dialer.web.passwords import hash_password
 from tests.api.conftest import api, settings  # noqa: F401  (the API fixture, for tests without a browser)
-from tests.e2e.conftest import E2E_START
+from tests.e2e.conftest import DISPOSITIONS, E2E_START
 
 INSTALL = ("the browser tests need Debian's chromium: run `apt-get install -y chromium` as root "
            "(or set DIALER_CHROMIUM to a Chromium binary); never `playwright install`")
@@ -43,20 +43,7 @@ ring_timeout = 15
 [window]
 hours = "08:00-21:00"
 
-[[dispositions]]
-code = "SALE"
-label = "Sale"
-flags = ["contact", "success", "final"]
-
-[[dispositions]]
-code = "REFUSED"
-label = "Refused"
-flags = ["contact", "refusal", "final"]
-
-[[dispositions]]
-code = "CALLBACK"
-label = "Call back"
-flags = ["contact", "callback"]
+""" + DISPOSITIONS + """
 
 [[dispositions]]
 code = "DNC"
