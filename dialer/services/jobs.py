@@ -404,13 +404,16 @@ def hold_without_consent(ctx: JobContext) -> JobResult:
     for camp in camps:
         limits = ClaimLimits.from_data(camp.definition, now)
         required, active = limits.consent_required, camp.status == "active"
+        lists_of = select(lists_t.c.id).where(lists_t.c.campaign_id == camp.id)
+        base = [leads.c.list_id.in_(lists_of), leads.c.status == "new"]
         with ctx.engine.connect() as conn:
-            lists_of = select(lists_t.c.id).where(lists_t.c.campaign_id == camp.id)
+            if not required and conn.execute(select(leads.c.id).where(*base, leads.c.last_outcome == HELD)
+                                             .limit(1)).first() is None:
+                continue  # nothing to hold, nothing held: no pass over its leads
             lo, hi = conn.execute(select(func.min(leads.c.id), func.max(leads.c.id))
                                   .where(leads.c.list_id.in_(lists_of))).one()
         if lo is None:
             continue
-        base = [leads.c.list_id.in_(lists_of), leads.c.status == "new"]
         stands = _consent_stands(limits)
         release = [leads.c.last_outcome == HELD, *([stands] if required else [])]
         held = released = 0
@@ -443,7 +446,7 @@ JOBS: dict[str, JobSpec] = {
         JobSpec("compliance_report", compliance_report, "5 0 * * *",
                 "Yesterday's compliance report per campaign (CSV, JSON)."),
         JobSpec("purge_stale_claims", purge_stale_claims, "*/5 * * * *",
-                "End calls a crashed node left in flight; leads back to retry."),
+                "End calls a crashed node left in flight; their leads move on as after an unknown outcome."),
         JobSpec("purge_recordings", purge_recordings, "45 3 * * *",
                 "Delete call recordings older than their campaign's retention days."),
         JobSpec("purge_webhooks", purge_webhooks, "50 3 * * *",
