@@ -56,6 +56,7 @@ log = logging.getLogger("dialer.engine")
 
 #: How far back the abandon ledger is read on start (the longest rolling window, 30 days).
 LEDGER_DAYS = 30
+PACING_GRACE = 10.0  # seconds a shutdown waits for the pacing pass in progress
 
 
 class Engine:
@@ -186,9 +187,7 @@ class Engine:
             return
         log.info("stopping: no new calls", extra={"in_flight": len(self.live)})
         self._stopping.set()
-        for task in self._tasks:
-            if task.get_name() == "pacing":
-                task.cancel()
+        await self._end_pacing()
         if self._place_tasks:
             await asyncio.gather(*self._place_tasks, return_exceptions=True)
         deadline = self.clock.monotonic() + self.drain_timeout
@@ -205,6 +204,20 @@ class Engine:
                 task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         log.info("stopped")
+
+    async def _end_pacing(self) -> None:
+        """Let the pacing pass in progress finish (its claimed leads are given back, not dialled):
+        cancelled mid-pass, a claim would stay ``placing`` with its lead ``dialing`` until the
+        next start.  Bounded: a pass stuck on the database is cancelled, as a crash would leave it."""
+        self._pace_now.set()
+        for task in self._tasks:
+            if task.get_name() == "pacing":
+                try:
+                    await wait_for(self.clock, asyncio.shield(task), PACING_GRACE)
+                except TimeoutError:
+                    task.cancel()
+                except Exception:
+                    log.exception("pacing pass failed at shutdown")
 
     # ------------------------------------------------------------------ loops
 
@@ -352,6 +365,11 @@ class Engine:
             if plan is not None:
                 name, started = self.campaigns[camp_id].name, time.perf_counter()
                 claimed = await self._claim(plan, now)
+                if self._stopping.is_set():  # shutting down: nothing new is dialled
+                    if claimed:
+                        async with self._db_lock, self.db.begin() as conn:
+                            await calls_db.give_back(conn, claimed)
+                    return
                 self.metrics.claimed(name, plan.n, len(claimed), time.perf_counter() - started)
                 self._run(self.session.leads_claimed(plan, claimed, now))
 
@@ -496,4 +514,5 @@ class Engine:
     async def _save_stats(self) -> None:
         stats = {camp.id: camp.stats.to_dict() for camp in self.campaigns.values()}
         await self.writer.try_now(lambda conn: campaigns_db.save_pacing(conn, stats, self.clock.now()), "pacing statistics")
+
 

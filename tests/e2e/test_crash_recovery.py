@@ -4,6 +4,7 @@ daemon adopts the calls the database says were in flight, reconciles them with t
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 
 from sqlalchemy import select
@@ -42,3 +43,36 @@ async def test_crash_and_restart(e2e_options) -> None:
     assert all(r.status in ("done", "dnc", "callback") for r in lead_rows)
     # max_attempts = 1: each lead was dialled once, crash or not.
     assert set(Counter(r.lead_id for r in call_rows).values()) == {1}
+
+
+async def test_a_stop_during_a_claim_gives_the_claimed_leads_back(e2e_options) -> None:
+    """SIGTERM while a pacing pass holds freshly claimed leads (their ``calls`` rows written, no
+    Originate yet): the pass ends and gives them back, to be dialled later; no row is left
+    ``placing`` (cancelled mid-pass, the claim stayed open, its lead ``dialing``, until a restart)."""
+    run = await start_demo(e2e_options(mode="progressive", leads=60, agents=4))
+    engine, interrupted, stopping = run.engine, [], []
+    claim = engine._claim
+
+    async def claim_then_sigterm(plan, now):
+        claimed = await claim(plan, now)
+        if claimed and not stopping:
+            interrupted.extend(c.lead_id for c in claimed)
+            stopping.append(asyncio.create_task(engine.stop()))
+            while not engine._stopping.is_set():
+                await asyncio.sleep(0)
+        return claimed
+
+    engine._claim = claim_then_sigterm
+    try:
+        await until(lambda: bool(stopping), what="a claim")
+        await stopping[0]
+    finally:
+        await run.stop()
+    db = open_engine(run.settings.database_url)
+    with db.connect() as conn:
+        placing = conn.execute(select(calls.c.id).where(calls.c.status == "placing")).all()
+        back = conn.execute(select(leads.c.status, leads.c.attempts).where(leads.c.id.in_(interrupted))).all()
+        rows_of_back = conn.execute(select(calls.c.id).where(calls.c.lead_id.in_(interrupted))).all()
+    db.dispose()
+    assert interrupted and placing == [] and rows_of_back == []
+    assert {tuple(r) for r in back} == {("callback", 0)}  # due again, the attempt not counted
