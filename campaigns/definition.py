@@ -113,6 +113,7 @@ class Disposition:
     dnc: bool = False  # never call the number again
     callback: bool = False  # a callback time is required
     refusal: bool = False  # a refusal reason is required
+    machine: bool = False  # an answering machine reached the agent: not a live answer (abandon rate)
 
     @property
     def flags(self) -> frozenset[str]:
@@ -486,6 +487,8 @@ def _parse_dispositions(data: Mapping[str, Any], problems: Problems) -> tuple[Di
             r.bad("flags", "a callback disposition cannot be final")
         if {"callback", "dnc"} <= flagset:
             r.bad("flags", "a callback disposition cannot be dnc")
+        if "machine" in flagset and flagset & {"contact", "success", "refusal"}:
+            r.bad("flags", "a machine disposition reached no person: it cannot be contact, success or refusal")
         if code is None:
             continue
         if any(d.code == code for d in out):

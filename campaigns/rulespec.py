@@ -39,7 +39,7 @@ class Outcome(StrEnum):
 
 
 OUTCOMES = frozenset(o.value for o in Outcome)
-DISPOSITION_FLAGS = ("contact", "success", "final", "dnc", "callback", "refusal")
+DISPOSITION_FLAGS = ("contact", "success", "final", "dnc", "callback", "refusal", "machine")
 ACTIONS = ("retry", "callback", "finish", "dnc", "move")
 
 

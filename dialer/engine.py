@@ -47,7 +47,7 @@ from dialer.storage import leads as leads_db
 from dialer.storage import ledger as ledger_db
 from dialer.storage.details import call_details
 from dialer.storage.writer import Writer
-from dialer.vocabulary import CampaignStatus
+from dialer.vocabulary import CampaignStatus, Outcome
 from lists.models import campaign_scopes, consents
 
 __all__ = ["DispositionError", "Engine", "OriginateRefused", "PbxLink"]
@@ -508,7 +508,8 @@ class Engine:
             self.db, call_id, code=code, reason=reason, callback_at=callback_at, order_form=order_form, note=note,
             agent_name=agent_name, now=self.clock.now(), rng=self.rng, lock=self._db_lock,
             campaign=self._campaign_ref, owned=owned)
-        await self._execute(self.session.disposed(call_id, self.now()))
+        machine = result.get("outcome") == Outcome.MACHINE
+        await self._execute(self.session.disposed(call_id, self.now(), machine))
         return result
 
     async def _save_stats(self) -> None:

@@ -82,6 +82,16 @@ class _Window:
         else:
             self.connected += 1
 
+    def retract(self, at: float) -> None:
+        """Take back the newest connected answer recorded at or before ``at``, if still here."""
+        entries = self.entries
+        for i in range(len(entries) - 1, -1, -1):
+            t, abandoned = entries[i]
+            if not abandoned and t <= at:
+                del entries[i]
+                self.connected -= 1
+                return
+
     def advance(self, now: float) -> None:
         entries = self.entries
         while entries and entries[0][0] < now - self.span:
@@ -111,6 +121,12 @@ class AbandonLedger:
     def record(self, at: float, abandoned: bool) -> None:
         for window in (self._hour, self._day, self._month):
             window.add(at, abandoned)
+
+    def retract(self, at: float) -> None:
+        """A connected answer (recorded at or before ``at``) was an answering machine, as its
+        agent found: it leaves every window that still holds it."""
+        for window in (self._hour, self._day, self._month):
+            window.retract(at)
 
     def extend(self, answers: Iterable[tuple[float, bool]]) -> None:
         """Answers read back from storage after a restart, oldest first."""
@@ -252,3 +268,7 @@ class PacingGovernor:
     def record_answer(self, at: float, abandoned: bool) -> None:
         """A live answer ended its wait: connected to an agent, or abandoned."""
         self.ledger.record(at, abandoned)
+
+    def retract_answer(self, at: float) -> None:
+        """The connected answer recorded at (or before) ``at`` was a machine (its agent's word)."""
+        self.ledger.retract(at)

@@ -320,7 +320,7 @@ def _pack_abandon(conn: Connection, rep: ComplianceReport, definition: Any, camp
         if any(p.amd_false_positives for p in packs) and definition.dial.amd:
             machines = conn.execute(select(func.count()).where(
                 calls.c.campaign_id == campaign_id, calls.c.placed_at >= start, calls.c.placed_at < end,
-                calls.c.outcome == "MACHINE")).scalar_one()
+                calls.c.outcome == "MACHINE", calls.c.connected_at.is_(None))).scalar_one()  # AMD's, not an agent's
             accuracy = definition.compliance.amd_accuracy
             # without a stated accuracy, every machine verdict counts as a possible person
             rep.amd_false_positives_estimate = round(machines * (1 - (accuracy if accuracy is not None else 0.0)), 3)

@@ -838,10 +838,14 @@ class Session:
             raise Conflict(f"agent {who.name!r} must dispose call {agent.call_id} first")
         return self._agent_updates(self.agent_tracker.end_wrap_up(who.interface, now)) + self._pause(agent, False, "")
 
-    def disposed(self, call_id: int, now: float) -> list[Command]:
-        """The call's disposition is recorded: its agent's wrap-up ends (into the pending pause)."""
-        self.owed_since.pop(call_id, None)
+    def disposed(self, call_id: int, now: float, machine: bool = False) -> list[Command]:
+        """The call's disposition is recorded: its agent's wrap-up ends (into the pending pause).
+        ``machine``: the agent found an answering machine, so the answer leaves the governor's
+        ledger of the agent's campaign (storage took it out of the campaign-wide one)."""
+        _, ended = self.owed_since.pop(call_id, ("", now))
         agent = next((a for a in self.agents.values() if call_id in a.owed), None)
+        if machine and agent is not None and agent.campaign is not None:
+            agent.campaign.governor.retract_answer(ended)
         return [] if agent is None else self._disposed(agent, call_id, now)
 
     def _disposed(self, agent: AgentRuntime, call_id: int, now: float) -> list[Command]:

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Delete, Select, Update, delete, func, insert, select, update
+from sqlalchemy import Delete, Select, Update, and_, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from campaigns.rules import CallResult, NextAction
@@ -83,9 +83,11 @@ def live_answers_stmt(campaign_id: int, since: datetime, node: str | None = None
     """(placed_at, outcome) of the campaign's live answers since ``since`` (of ``node``'s calls
     only, if given: the other nodes' come from the shared ledger), oldest first; with
     ``machines``, its machine verdicts too."""
-    outcomes = [*LIVE_ANSWER, Outcome.MACHINE] if machines else list(LIVE_ANSWER)
+    answers = calls.c.outcome.in_(LIVE_ANSWER)
+    if machines:  # AMD's verdicts; a machine its agent found (connected_at set) is no verdict
+        answers = or_(answers, and_(calls.c.outcome == Outcome.MACHINE, calls.c.connected_at.is_(None)))
     stmt = (select(calls.c.placed_at, calls.c.outcome)
-            .where(calls.c.campaign_id == campaign_id, calls.c.placed_at >= since, calls.c.outcome.in_(outcomes)))
+            .where(calls.c.campaign_id == campaign_id, calls.c.placed_at >= since, answers))
     if node is not None:
         stmt = stmt.where(calls.c.node == node)
     return stmt.order_by(calls.c.placed_at)

@@ -16,14 +16,14 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Update, select
+from sqlalchemy import Update, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from campaigns.rules import Callback, CallResult, Retry
 from dialer.errors import Conflict, Unavailable
 from dialer.session.commands import CampaignRef
 from dialer.session.dispositions import check_call, check_disposition
-from dialer.storage import calls, campaigns, outbox
+from dialer.storage import calls, campaigns, ledger, outbox
 from dialer.storage.availability import UNAVAILABLE, unreachable
 from dialer.storage.leads import apply_rules
 from dialer.storage.tables import calls as calls_t
@@ -53,19 +53,35 @@ async def record(
         if winner is None:
             raise Conflict(f"call {row.id}: the wrap-up limit passed and its rules decided already")
         raise Conflict(f"call {row.id} is already disposed ({winner})")
+    disposition = camp.definition.disposition(code)
+    machine = disposition is not None and disposition.machine and row.outcome == Outcome.CONNECTED
+    if machine:
+        await machine_reached_agent(conn, row)
     hook = camp.definition.webhook
     if hook is not None and hook.wants("call.disposed"):  # before the lead's own events (their order)
         await _disposed_event(conn, camp, row, code=code, reason=reason, callback_at=callback_at,
                               order_form=order_form, note=note, at=now)
-    result = CallResult(Outcome.CONNECTED, attempt=row.attempt, placed_at=row.placed_at, disposition=code,
+    result = CallResult(Outcome.MACHINE if machine else Outcome.CONNECTED, attempt=row.attempt, placed_at=row.placed_at, disposition=code,
                         reason=reason, callback_at=callback_at, agent=row.agent if owned else None)
-    action = await apply_rules(conn, camp, row.lead_id, result, row.id, now, rng, last_outcome=Outcome.CONNECTED)
+    action = await apply_rules(conn, camp, row.lead_id, result, row.id, now, rng, last_outcome=result.outcome)
     out: dict[str, Any] = {"call_id": row.id, "disposition": code, "next": type(action).__name__}
+    if machine:
+        out["outcome"] = Outcome.MACHINE.value
     if isinstance(action, Retry | Callback):
         out["next_call_at"] = action.at.isoformat()
         if action.notes:
             out["notes"] = list(action.notes)
     return out
+
+
+async def machine_reached_agent(conn: AsyncConnection, row: Any) -> None:
+    """The agent found an answering machine on the connected call ``row``: the call's outcome
+    becomes ``MACHINE`` (its ``connected_at`` and agent stay: it did reach an agent) and its live
+    answer leaves the campaign-wide abandon ledger — a machine is not a live answer, and counting
+    it would lower the abandon rate the law measures among persons."""
+    await conn.execute(update(calls_t).where(calls_t.c.id == row.id).values(outcome=Outcome.MACHINE))
+    ended = row.ended_at or row.connected_at or row.placed_at
+    await ledger.bump(conn, row.campaign_id, row.node, ended.replace(second=0, microsecond=0), False, n=-1)
 
 
 async def _disposed_event(conn: AsyncConnection, camp: CampaignRef, row: Any, *, code: str, reason: str | None,

@@ -17,10 +17,11 @@ from dialer.pacing import AbandonCounts, LedgerCounts
 WINDOWS = {"hour": timedelta(hours=1), "day": timedelta(days=1), "month": timedelta(days=30)}
 
 
-def bump_stmt(dialect: str, campaign_id: int, node: str, minute: datetime, abandoned: bool) -> Any:
-    """One more live answer in (campaign, node, minute): an upsert (PostgreSQL or SQLite)."""
+def bump_stmt(dialect: str, campaign_id: int, node: str, minute: datetime, abandoned: bool, n: int = 1) -> Any:
+    """``n`` more live answers in (campaign, node, minute): an upsert (PostgreSQL or SQLite);
+    ``n = -1`` takes one back (a connected call its agent found was an answering machine)."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    a, c = (1, 0) if abandoned else (0, 1)
+    a, c = (n, 0) if abandoned else (0, n)
     stmt = insert(minutes).values(campaign_id=campaign_id, node=node, minute=minute, abandoned=a, connected=c)
     return stmt.on_conflict_do_update(
         index_elements=[minutes.c.campaign_id, minutes.c.node, minutes.c.minute],
@@ -56,5 +57,6 @@ async def peer_counts(conn: AsyncConnection, node: str, now: datetime) -> dict[i
     return {row.campaign_id: to_counts(row) for row in rows}
 
 
-async def bump(conn: AsyncConnection, campaign_id: int, node: str, minute: datetime, abandoned: bool) -> None:
-    await conn.execute(bump_stmt(conn.dialect.name, campaign_id, node, minute, abandoned))
+async def bump(conn: AsyncConnection, campaign_id: int, node: str, minute: datetime, abandoned: bool,
+               n: int = 1) -> None:
+    await conn.execute(bump_stmt(conn.dialect.name, campaign_id, node, minute, abandoned, n))
