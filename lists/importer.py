@@ -23,8 +23,9 @@ import os
 import queue
 import threading
 from collections import Counter, deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import chain, compress
@@ -180,6 +181,23 @@ class _ConsentRows:
     rows: list[tuple]
 
 
+@contextmanager
+def _cursor(conn: Connection) -> Iterator[Any]:
+    """The driver's own cursor (sqlite3 or psycopg), closed after: the bulk paths bypass SQLAlchemy."""
+    cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        yield cur
+    finally:
+        cur.close()
+
+
+def _copy(cur: Any, table: str, cols: Sequence[str], rows: Iterable[tuple]) -> None:
+    """PostgreSQL's ``COPY ... FROM STDIN`` of ``rows`` (psycopg adapts each value)."""
+    with cur.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN") as copy:
+        for r in rows:
+            copy.write_row(r)
+
+
 def _insert_consents(conn: Connection, rows: list[tuple]) -> None:
     """Insert ledger entries with the driver (``COPY`` on PostgreSQL): the times bound exactly as
     SQLAlchemy binds them (the column type's processor, once per distinct time): about half the
@@ -190,17 +208,12 @@ def _insert_consents(conn: Connection, rows: list[tuple]) -> None:
         at = CONSENT_FIELDS.index("at")
         rows = [(*r[:at], cache[r[at]] if r[at] in cache else cache.setdefault(r[at], bind(r[at])), *r[at + 1:])
                 for r in rows]
-    cols = ", ".join(CONSENT_FIELDS)
-    cur = conn.connection.driver_connection.cursor()
-    try:
+    with _cursor(conn) as cur:
         if conn.dialect.name == "postgresql":
-            with cur.copy(f"COPY consents ({cols}) FROM STDIN") as copy:
-                for r in rows:
-                    copy.write_row(r)
+            _copy(cur, "consents", CONSENT_FIELDS, rows)
         else:
-            cur.executemany(f"INSERT INTO consents ({cols}) VALUES ({', '.join('?' * len(CONSENT_FIELDS))})", rows)
-    finally:
-        cur.close()
+            cur.executemany(f"INSERT INTO consents ({', '.join(CONSENT_FIELDS)}) "
+                            f"VALUES ({', '.join('?' * len(CONSENT_FIELDS))})", rows)
     kind = CONSENT_FIELDS.index("kind")
     release_held(conn, (r[0] for r in rows if r[kind] == "given"))  # their held leads due again at once
 
@@ -221,12 +234,9 @@ def _bulk_insert(conn: Connection, batch: tuple[int, list[tuple]]) -> None:
     if not records:
         return
     cols = ", ".join(RECORD_FIELDS)
-    cur = conn.connection.driver_connection.cursor()
-    try:
+    with _cursor(conn) as cur:
         if conn.dialect.name == "postgresql":
-            with cur.copy(f"COPY leads (list_id, {cols}) FROM STDIN") as copy:
-                for r in records:
-                    copy.write_row((list_id, *r))
+            _copy(cur, "leads", ("list_id", *RECORD_FIELDS), ((list_id, *r) for r in records))
         else:  # list_id is an int from the database: safe as a literal, one parameter less per row
             one = f"({int(list_id)}, {', '.join('?' * len(RECORD_FIELDS))})"
             # Several rows per statement: a fifth less CPU, and the GIL is handed back and forth
@@ -238,8 +248,6 @@ def _bulk_insert(conn: Connection, batch: tuple[int, list[tuple]]) -> None:
                 cur.executemany(many, (list(chain.from_iterable(records[i:i + k])) for i in range(0, full, k)))
             if full < len(records):
                 cur.executemany(f"INSERT INTO leads (list_id, {cols}) VALUES {one}", records[full:])
-    finally:
-        cur.close()
 
 
 class _Writer:
