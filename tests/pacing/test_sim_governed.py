@@ -101,3 +101,16 @@ def test_vicidial_and_progressive_get_the_free_lines_limit_only() -> None:
         sim = Checked(sc, make, 2, hours=0.25)
         sim.run()
         assert sim.governor is not None and sim.governor.mode == "progressive"
+
+
+def test_agents_flagging_machines_leave_only_people_connected_in_the_ledger() -> None:
+    """``[agents] flag_machines``: each machine an agent reached is disposed as one (the
+    campaign's ``machine`` disposition) and leaves the governor's ledger, so its connected count is
+    the people connected; without it, machines reaching agents count as live answers."""
+    sc = load_scenario(SCENARIOS / "medium.toml").with_changes(hours=2.0)
+    for flag in (False, True):
+        sim = Simulation(sc.with_changes(flag_machines=flag), lambda: make_policy("predictive"), 3)
+        rec = sim.run()
+        assert sim.governor is not None and rec.machine_to_agent > 0
+        connected = sim.governor.ledger.month(sim.now).connected
+        assert connected == rec.connected + (0 if flag else rec.machine_to_agent)

@@ -91,7 +91,7 @@ class _Call:
 
 class _Agent:
     __slots__ = ("idx", "state", "since", "call", "break_due", "logout_due", "idle_since",
-                 "talk_len", "wrap_len", "paused_since", "login_at", "human_call")
+                 "talk_len", "wrap_len", "paused_since", "login_at", "human_call", "answer_logged")
 
     def __init__(self, idx: int) -> None:
         self.idx = idx
@@ -106,6 +106,7 @@ class _Agent:
         self.paused_since = 0.0
         self.login_at = 0.0
         self.human_call = False
+        self.answer_logged = 0.0  # when its call's answer went into the ledger
 
 
 @dataclass
@@ -428,6 +429,7 @@ class Simulation:
         call.agent = a
         self.call_views.pop(call.id, None)
         self._log_answer(call, False)
+        a.answer_logged = self.now
         if a.idle_since is not None:
             self.rec.waits.append(self.now - a.idle_since)
             a.idle_since = None
@@ -455,6 +457,9 @@ class Simulation:
         self.at(self.now + a.wrap_len, WRAP_END, a)
 
     def _wrap_end(self, a: _Agent) -> None:
+        if self.sc.flag_machines and not a.human_call:  # disposed as a machine: not a live answer
+            assert self.governor is not None
+            self.governor.retract_answer(a.answer_logged)
         free = not (a.logout_due or a.break_due)
         self.stats.observe_wrapup(a.wrap_len, ready=free, now=self.now)
         self._free(a)

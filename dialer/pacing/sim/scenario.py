@@ -20,6 +20,7 @@ A scenario file (see ``benchmarks/scenarios/*.toml``)::
     logout_spread = 900         # logouts spread over the last N seconds
     break_jitter = 600          # each break starts up to N s late
     breaks = [{at = 2.0, minutes = 15}, {at = 4.0, minutes = 30}]   # at = hours into the day
+    flag_machines = false       # agents dispose machines they reach as such: out of the ledger
 
     [outcomes]                  # per dial attempt; normalised
     human = 0.25
@@ -103,6 +104,7 @@ class Scenario:
     logout_spread: float = 900.0
     break_jitter: float = 600.0
     breaks: tuple[Break, ...] = ()
+    flag_machines: bool = False  # agents dispose the machines they reach as such (a ``machine`` disposition)
     outcomes: dict[str, float] = field(default_factory=dict)
     drift: tuple[dict[str, float], ...] = ()
     ring: dict[str, Distribution] = field(default_factory=dict)
@@ -167,7 +169,7 @@ _DEFAULT_WRAP = {
 
 _TOP_KEYS = ("name", "description", "hours", "days", "dialer", "agents", "outcomes", "ring", "talk", "wrapup", "amd")
 _DIALER_KEYS = ("ring_timeout", "max_lines", "drop_timeout", "connect_delay", "message_seconds")
-_AGENT_KEYS = ("count", "login_spread", "logout_spread", "break_jitter", "breaks")
+_AGENT_KEYS = ("count", "login_spread", "logout_spread", "break_jitter", "breaks", "flag_machines")
 _AMD_KEYS = ("enabled", "human_accuracy", "machine_accuracy", "human_delay", "machine_delay")
 _DRIFT_KEYS = ("hour", "human", "machine", "busy", "invalid")
 
@@ -227,6 +229,7 @@ def scenario_from_dict(data: dict[str, Any], *, path: str = "") -> Scenario:
             logout_spread=float(agents.get("logout_spread", 900.0)),
             break_jitter=float(agents.get("break_jitter", 600.0)),
             breaks=tuple(Break(float(b["at"]), float(b["minutes"])) for b in agents.get("breaks", ())),
+            flag_machines=bool(agents.get("flag_machines", False)),
             outcomes=outcomes,
             drift=drift,
             ring=_dists(data.get("ring", {}), _DEFAULT_RING, "ring"),
