@@ -73,6 +73,35 @@ async def test_item1_paused_in_the_campaigns_queue_but_in_another_queue_is_not_r
         await run.stop()
 
 
+# ------------------------------------------------------------------ the safe-harbour sound
+
+
+async def test_daemon_warns_at_login_and_after_a_reconnect_when_the_safe_harbour_sound_is_missing(
+        e2e_options, caplog) -> None:  # type: ignore[no-untyped-def]
+    """The PBX lacks the safe-harbour sound (``[pbx] sounds = []``): Playback would fail
+    silently, so the daemon asks at login (``core show sound``) and logs one warning naming the
+    sound and how to make it; again after the link is lost and restored.  It dials anyway."""
+    import logging
+
+    opts = e2e_options(mode="progressive", leads=10, agents=2)
+    opts = dataclasses.replace(opts, scenario_overrides={**opts.scenario_overrides, "pbx": {"sounds": []}})
+    caplog.set_level(logging.INFO, logger="dialer.engine")
+    run = await start_demo(opts)
+    try:
+        await until(lambda: len(run.daemon.sound_checks) == 1, 30, "the sound check at login")
+        [check] = run.daemon.sound_checks
+        assert check is not None and check.ok is False and "dialer-safe-harbour not found" in check.detail
+        assert run.server.drop_connections() >= 1
+        await until(lambda: len(run.daemon.sound_checks) == 2, 30, "the sound check after the reconnect")
+        await until(lambda: run.engine.counters["placed"] >= 1, 30, "dialling")
+    finally:
+        await run.stop()
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING
+                and r.getMessage().startswith("safe-harbour sound")]
+    assert len(warnings) == 2, warnings
+    assert all("dialer-safe-harbour not found" in w and "espeak-ng" in w for w in warnings)
+
+
 # ------------------------------------------------------------------ item 2
 
 
