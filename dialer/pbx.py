@@ -8,10 +8,12 @@ AMI failures of agent actions become typed errors with the PBX's reason: :class:
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol
 
+from dialer.ami.checks import SOUND_CHECK, Check, check_sound, dialplan_sound
 from dialer.ami.client import AmiActionError, AmiClient, AmiError
+from dialer.ami.codec import Frame
 from dialer.ami.events import (
     AmiEvent,
     LinkLost,
@@ -189,15 +191,56 @@ class AmiLink:
             log.warning("could not clear the dialplan's notes of connected calls", extra={"error": str(exc)})
 
 
-def route_to(engine_ref: list[Any]) -> Any:
+async def sound_check(client: AmiClient, context: str) -> Check:
+    """Does the PBX have the safe-harbour sound ``context`` plays to dropped calls?  Read from
+    its dialplan (``ShowDialPlan``), then ``Command: core show sound <sound>``; not checked
+    (``ok`` None) when the AMI user may not send those.  AMI failures propagate."""
+    try:
+        items = await client.show_dialplan(context)
+    except AmiActionError as exc:
+        if "permission" in exc.message.lower():
+            return Check(SOUND_CHECK, None, "not checked (the AMI user may not send ShowDialPlan: write=reporting)")
+        return Check(SOUND_CHECK, False, f"not checked: no dialplan context {context} ({exc.message}): "
+                     "#include extensions-dialer.conf from extensions.conf, then 'dialplan reload'")
+    sound = dialplan_sound(items, context)
+    if sound is None:
+        return check_sound(Frame(), None)
+    try:
+        response = await client.command(f"core show sound {sound}")
+    except AmiActionError as exc:
+        response = Frame([("Response", "Error"), ("Message", exc.message)])
+    return check_sound(response, sound)
+
+
+async def report_sound(client: AmiClient, context: str) -> Check | None:
+    """:func:`sound_check`, logged: a warning when the sound is missing (Playback fails
+    silently: dropped callers would hear nothing), that it was skipped, or that it is there."""
+    try:
+        check = await sound_check(client, context)
+    except AmiError as exc:
+        log.info("safe-harbour sound not checked: the PBX did not answer", extra={"error": str(exc)})
+        return None
+    if check.ok is False:
+        log.warning(f"safe-harbour sound: {check.detail}", extra={"ami": client.where, "context": context})
+    elif check.ok is None:
+        log.info(f"safe-harbour sound check skipped: {check.detail}", extra={"ami": client.where})
+    else:
+        log.info(f"safe-harbour sound found: {check.detail}", extra={"ami": client.where})
+    return check
+
+
+def route_to(engine_ref: list[Any], on_link_up: Callable[[], None] | None = None) -> Any:
     """An ``on_event`` callback for the client that feeds the engine once it exists.
 
     Events that arrive before the engine is built (during login) are of no use to it.  A failed
     reconciliation is reported, not taken for a link loss: the link is up and the client
-    retries by itself (docs/ami.md, "Reconciliation").
+    retries by itself (docs/ami.md, "Reconciliation").  ``on_link_up`` is called at each login,
+    the first and after a reconnect, engine or not.
     """
 
     def on_event(item: Any) -> None:
+        if isinstance(item, LinkUp) and on_link_up is not None:
+            on_link_up()
         engine = engine_ref[0]
         if engine is None:
             return

@@ -19,13 +19,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from dialer.ami.checks import Check
 from dialer.ami.client import AmiClient
 from dialer.clock import Clock, RealClock
 from dialer.db import make_async_engine, open_engine
 from dialer.engine import Engine
 from dialer.errors import DialerError
 from dialer.logs import setup_logging
-from dialer.pbx import AmiLink, route_to
+from dialer.pbx import AmiLink, report_sound, route_to
 from dialer.settings import HttpSettings, Settings
 from dialer.storage.journal import FILENAME as JOURNAL
 from dialer.webhooks.delivery import Deliverer
@@ -103,9 +104,22 @@ class Server:
         self.webhooks_task: asyncio.Task | None = None
         self._stop = asyncio.Event()
         self.started = asyncio.Event()
+        self.context = "dialer-connect"  # the dialplan context the Originates go to
+        self.sound_checks: list[Check | None] = []  # each login's safe-harbour sound check, in order
+        self._sound_tasks: set[asyncio.Task] = set()
 
     def request_stop(self) -> None:
         self._stop.set()
+
+    def _check_sound_soon(self) -> None:
+        """At each AMI login: ask the PBX for the safe-harbour sound, beside the start-up."""
+        task = asyncio.get_running_loop().create_task(self._check_sound(), name="sound-check")
+        self._sound_tasks.add(task)
+        task.add_done_callback(self._sound_tasks.discard)
+
+    async def _check_sound(self) -> None:
+        assert self.client is not None
+        self.sound_checks.append(await report_sound(self.client, self.context))
 
     def request_reload(self) -> None:
         task = asyncio.ensure_future(self.reload())
@@ -187,12 +201,12 @@ class Server:
         open_engine(url).dispose()  # migrations, with a clear error when unreachable
         db = make_async_engine(url)
         ref: list[Engine | None] = [None]
-        self.client = AmiClient(self.settings.ami, route_to(ref))
+        self.client = AmiClient(self.settings.ami, route_to(ref, on_link_up=self._check_sound_soon))
         api = None
         try:
             if not await self._connect():
                 return
-            engine = Engine(db, AmiLink(self.client), self.clock, node=self.node,
+            engine = Engine(db, AmiLink(self.client), self.clock, node=self.node, context=self.context,
                             drain_timeout=self.drain_timeout, pacing_interval=self.pacing_interval)
             self.engine = engine
             ref[0] = engine
@@ -228,5 +242,8 @@ class Server:
                 self.jobs = None
             if api is not None:
                 await api.stop()
+            for task in list(self._sound_tasks):
+                task.cancel()
+            await asyncio.gather(*self._sound_tasks, return_exceptions=True)
             await self.client.close()
             await db.dispose()

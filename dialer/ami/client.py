@@ -37,7 +37,7 @@ from typing import Any, TypeVar
 from panoramisk.actions import Action  # type: ignore[import-untyped]
 from panoramisk.message import Message  # type: ignore[import-untyped]
 
-from dialer.ami.codec import encode_action
+from dialer.ami.codec import Frame, encode_action
 from dialer.ami.events import (
     EVENT_MASK,
     AmiEvent,
@@ -670,6 +670,16 @@ class AmiClient:
             if "not found" not in exc.message.lower():
                 raise
 
+    async def show_dialplan(self, context: str) -> list[Frame]:
+        """``ShowDialPlan`` of one context: its ``ListDialplan`` items."""
+        return [_as_frame(m) for m in await self._list({"Action": "ShowDialPlan", "Context": context})]
+
+    async def command(self, command: str) -> Frame:
+        """A CLI command (``Command``, write class ``command``): the response, its ``Output``
+        lines as repeated keys; raises :class:`AmiActionError` when refused."""
+        resp = await self.send({"Action": "Command", "Command": command})
+        return _as_frame(resp)
+
     async def core_show_channels(self) -> list[CoreShowChannel]:
         """Every live channel, from the ``CoreShowChannels`` event list."""
         items = await self._list({"Action": "CoreShowChannels"})
@@ -686,3 +696,10 @@ class AmiClient:
 
 def _frame(message: Message) -> Mapping[str, Any]:
     return message.frame if isinstance(message, FrameMessage) else message
+
+
+def _as_frame(message: Message) -> Frame:
+    """The message as a codec :class:`Frame` (repeated keys kept)."""
+    if isinstance(message, FrameMessage):
+        return message.frame
+    return Frame((k, str(x)) for k, v in message.items() for x in (v if isinstance(v, list) else [v]))

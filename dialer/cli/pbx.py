@@ -24,6 +24,7 @@ from typing import Any
 import click
 
 from campaigns.trunk import dial_string, template_problem
+from dialer.ami.checks import SOUND_CHECK, Check, check_sound, dialplan_sound
 from dialer.ami.codec import Banner, Frame, FrameParser, encode_action
 from dialer.ami.events import is_shutting_down
 from dialer.sim.dialplan import resolve
@@ -36,19 +37,6 @@ FILTERED = frozenset({"Newexten", "VarSet", "DeviceStateChange", "NewCallerid", 
                       "RTCPSent", "RTCPReceived"})
 REASONS = {0: "failed (no channel: bad trunk or technology)", 1: "hung up while ringing",
            3: "no answer", 4: "answered", 5: "busy", 8: "congestion"}
-
-
-@dataclass(frozen=True)
-class Check:
-    """One line of the report: ``ok`` True (fine), False (to fix) or None (not checked)."""
-
-    name: str
-    ok: bool | None
-    detail: str
-
-    def line(self) -> str:
-        mark = {True: "ok  ", False: "FAIL", None: "skip"}[self.ok]
-        return f"{mark} {self.name}: {self.detail}"
 
 
 # ------------------------------------------------------------------ pure interpretation
@@ -108,11 +96,7 @@ def check_dialplan(response: Mapping[str, str], items: list[Mapping[str, str]], 
                         "no 'h' extension noting the agent a call reached (AstDB dialer-calls): a call that "
                         "ends while the dialer is down is recorded UNKNOWN; add it from config/asterisk/"
                         "extensions-dialer.conf (and setinterfacevar = yes in the queue)"))
-    # Playback(<sound>) or, with the opt-out keypress, Read(<variable>,<sound>,...)
-    sounds = [(i.get("AppData", "") + ",").split(",")[1 if i.get("Application", "").lower() == "read" else 0]
-              for i in items if i.get("Context") == context
-              and i.get("Application", "").lower() in ("playback", "read")]
-    return checks, (sounds[0] if sounds else None)
+    return checks, dialplan_sound(items, context)
 
 
 def check_queue(response: Mapping[str, str], items: list[Mapping[str, str]], queue: str) -> Check:
@@ -123,21 +107,6 @@ def check_queue(response: Mapping[str, str], items: list[Mapping[str, str]], que
                      "(config/asterisk/queues-dialer.conf), then 'queue reload all'")
     members = sum(1 for i in items if i.get("Event") == "QueueMember" and i.get("Queue") == queue)
     return Check("queue", True, f"{queue} exists ({members} members now)")
-
-
-def check_sound(response: Mapping[str, str], sound: str | None) -> Check:
-    name = "safe-harbour sound"
-    if sound is None:
-        return Check(name, False, "the dialer's context plays no message when no agent is free (Playback)")
-    if response.get("Response") != "Success":
-        return Check(name, None, f"not checked (the AMI user may not send Command); check by hand: "
-                     f"asterisk -rx 'core show sound {sound}'")
-    output = response.getlist("Output") if isinstance(response, Frame) else [response.get("Output", "")]
-    formats = [line.split(":", 1)[1].strip() for line in output if line.strip().startswith("Format:")]
-    if not formats:
-        return Check(name, False, f"{sound} not found in Asterisk's sounds: record or synthesise it "
-                     "(README, 'The safe-harbour message'), then 'module reload sounds'")
-    return Check(name, True, f"{sound} ({', '.join(formats)})")
 
 
 def check_call(reason: int | None, events: list[Mapping[str, str]], channel_id: str) -> list[Check]:
@@ -262,9 +231,12 @@ async def _conversation(probe: Probe, username: str, secret: str, target: Target
         command = await probe.action("Command", Command=f"core show sound {sound}") if sound else Frame()
         checks.append(check_sound(command, sound))
     else:
-        checks.append(Check("safe-harbour sound", None, "not checked (the dialplan could not be read)"))
+        checks.append(Check(SOUND_CHECK, None, "not checked (the dialplan could not be read)"))
     if target.call:
         checks += await _test_call(probe, target)
+    else:  # only a call's events show them
+        checks.append(Check("event filters", None, "not checked (needs --call NUMBER): a test call shows "
+                            "whether the read classes (call, user) and manager.conf's eventfilters are right"))
     await probe.action("Logoff")
     return checks
 

@@ -85,6 +85,7 @@ class CampaignRuntime:
         self.governor.peers = peers
         self.stats.ring_timeout = definition.dial.ring_timeout
         self.zones_read_at = float("-inf")  # its window or lists may have changed: re-read
+        self.open_minute = -1  # ... and the open zone sets recomputed with the new window
         self.amd.share = AmdEstimate.of(definition).share
 
 

@@ -53,7 +53,9 @@ def cli_command(scenario: Scenario, command: str) -> tuple[bool, list[str]]:
 
 def dialplan(scenario: Scenario, extensions: list[str]) -> dict[str, list[tuple[str, int, str, str]]]:
     """Context -> (extension, priority, application, data) as ``ShowDialPlan`` lists them: the
-    connect context (the shipped ``extensions-dialer.conf``, abridged) and the customers'."""
+    connect context (the shipped ``extensions-dialer.conf``, abridged: each extension's steps
+    are the file's, in its order, checked by tests/pbx/test_shipped_dialplan.py) and the
+    customers'."""
     connect = scenario.connect_context
     rows: list[tuple[str, int, str, str]] = []
     for exten in extensions:

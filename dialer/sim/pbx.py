@@ -397,6 +397,21 @@ class PBX:
     def _member_ev(self, name: str, m: Member) -> None:
         self.emit(_AGENT, event(name, "agent", lines(m.pairs())))
 
+    def _device_status(self, m: Member, status: int) -> None:
+        """The device behind queue member ``m`` changed state: as Asterisk does, every
+        membership of that device (each queue its state interface is in, paused there or not)
+        takes the status, with one ``QueueMemberStatus`` each, ``m``'s first.  Not in use
+        again: the other queues may offer it their waiting callers."""
+        others = [(q, x) for q in self.queues.values() for x in q.members.values()
+                  if x is not m and x.state_interface == m.state_interface]
+        m.status = status
+        self._member_ev("QueueMemberStatus", m)
+        for q, x in others:
+            x.status = status
+            self._member_ev("QueueMemberStatus", x)
+            if status == 1:
+                self._later(0.0, self._distribute, q)
+
     # ------------------------------------------------------------------- queues
     def _load_queues(self) -> None:
         self.queues = {}
@@ -1026,8 +1041,7 @@ class PBX:
         self._newstate(call.a1, 5)
         self._dial_ev("DialState", call, call.a1, "DialStatus: RINGING\r\n", caller=call.c1)
         if not _is_local(iface):  # a Local member's device state never says "ringing"
-            m.status = 6
-            self._member_ev("QueueMemberStatus", m)
+            self._device_status(m, 6)
         if delay >= q.config.timeout:
             call.t_agent = self._later(q.config.timeout, self._agent_no_answer, call)
         else:
@@ -1233,13 +1247,11 @@ class PBX:
         call.a1 = call.a2 = None
         call.member = None
         m.in_call = False
-        m.status = 1
-        self._member_ev("QueueMemberStatus", m)
+        self._device_status(m, 1)
 
     def _agent_answer(self, call: Call) -> None:
         call.t_agent = None
         m, q = call.member, call.queue
-        m.status = 2
         if call.a2:
             self._newstate(call.a2, 6)
             call.a2.set(priority=2, app="Wait", appdata="4")
@@ -1247,7 +1259,9 @@ class PBX:
         # either order on a real PBX.  Deterministic mode keeps the recordings' usual order.
         status_first = self.scenario.deterministic or call.seq % 2 == 0
         if status_first:
-            self._member_ev("QueueMemberStatus", m)  # published before the queue marks it in call
+            self._device_status(m, 2)  # published before the queue marks it in call
+        else:
+            m.status = 2
         m.in_call = True
         self._newstate(call.a1, 6)
         self._dial_ev("DialEnd", call, call.a1, "DialStatus: ANSWER\r\n", caller=call.c1)
@@ -1270,7 +1284,7 @@ class PBX:
             ),
         )
         if not status_first:
-            self._member_ev("QueueMemberStatus", m)
+            self._device_status(m, 2)
         self._bridged(call, m.interface)
         if (self.scenario.local_optimisation and _is_local(m.interface) and not m.interface.endswith("/n")
                 and m.state_interface in ("", m.interface)):
@@ -1282,8 +1296,8 @@ class PBX:
         follows — the Local channel's — reads "not in use"."""
         if call.phase != "connected" or call.member is not m:
             return
-        m.status, m.in_call, m.optimised = 1, False, True
-        self._member_ev("QueueMemberStatus", m)
+        m.in_call, m.optimised = False, True
+        self._device_status(m, 1)
 
     def _bridged(self, call: Call, iface: str) -> None:
         """The called party and the agent talk; whoever hangs up first ends it."""
@@ -1345,15 +1359,14 @@ class PBX:
         call.member = None
         stale = self.scenario.stale_in_use
         if stale > 0 and call.rng.random() < stale:  # Asterisk 22 now and then (issue 16 item 7)
-            m.in_call, m.status = True, 2
-            self._member_ev("QueueMemberStatus", m)
+            m.in_call = True
+            self._device_status(m, 2)
         optimised, m.optimised = m.optimised, False
         m.in_call = False
-        m.status = 1
         m.calls_taken += 1
         m.last_call = int(self.epoch())
         if not optimised:  # an optimised member already reads "not in use": nothing follows
-            self._member_ev("QueueMemberStatus", m)
+            self._device_status(m, 1)
         if m.interface not in q.members:
             return
         wrap = m.wrapuptime or q.config.wrapuptime

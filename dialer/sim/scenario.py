@@ -108,6 +108,9 @@ class Scenario:
     # with QueueStatus UNKNOWN, Playback), "absent" (no extension matches: nothing runs).
     failed_exten: str = "handled"
     sounds: tuple[str, ...] = ("dialer-safe-harbour",)  # what `core show sound` finds
+    # Actions the AMI user's write= classes do not allow ("Permission denied", left out of
+    # ListCommands), e.g. ("Command",) for the shipped manager.conf without `command`.
+    denied_actions: tuple[str, ...] = ()
     default_queue: str = "camp1"
     queue_wait: float = 2.0  # Queue(<q>,,,,<wait>): the safe-harbour timeout
     drop_wait: float = 1.0  # Wait(1) after DialerDrop before hanging up
@@ -185,7 +188,7 @@ def scenario_from_dict(data: dict[str, Any], name: str = "scenario") -> Scenario
             kwargs[key] = str(pbx.pop(key))
     if kwargs.get("owner_in_use", "busy") not in ("busy", "answers"):
         raise ValueError('[pbx]: owner_in_use must be "busy" or "answers"')
-    for key in ("connect_extensions", "sounds"):
+    for key in ("connect_extensions", "sounds", "denied_actions"):
         if key in pbx:
             kwargs[key] = tuple(str(c) for c in pbx.pop(key))
     if "failed_exten" in pbx:

@@ -263,6 +263,7 @@ class AmiConnection(asyncio.Protocol):
         self.peer = ""
         self._wake: asyncio.TimerHandle | None = None
         self.username = ""
+        self.denied = {a.lower() for a in self.scenario.denied_actions}
 
     # -------------------------------------------------------------- transport
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -342,6 +343,9 @@ class AmiConnection(asyncio.Protocol):
             self.write(response(aid, "Error", [("Message", "Asterisk is shutting down")]))
             return
         if not self.authenticated and name not in _PRE_LOGIN:
+            self.write(response(aid, "Error", [("Message", "Permission denied")]))
+            return
+        if name in self.denied:
             self.write(response(aid, "Error", [("Message", "Permission denied")]))
             return
         handler = _HANDLERS.get(name)
@@ -673,7 +677,8 @@ class AmiConnection(asyncio.Protocol):
         self.ok(aid, "Key tree deleted successfully")
 
     def a_listcommands(self, h: dict[str, str], _v: list[str], aid: str | None) -> None:
-        pairs = [(name, f"{synopsis} (Priv: {priv})") for name, (synopsis, priv) in ACTIONS.items()]
+        pairs = [(name, f"{synopsis} (Priv: {priv})") for name, (synopsis, priv) in ACTIONS.items()
+                 if name.lower() not in self.denied]
         self.write(response(aid, "Success", pairs))
 
     def a_command(self, h: dict[str, str], _v: list[str], aid: str | None) -> None:

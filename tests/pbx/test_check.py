@@ -66,6 +66,13 @@ async def test_missing_context_queue_sound_and_bad_login() -> None:
     assert [(c.name, c.ok) for c in checks] == [("login", False)]
 
 
+async def test_without_a_test_call_the_event_filters_are_reported_skipped() -> None:
+    checks = await checks_against()
+    assert [(c.name, c.ok) for c in checks][-2:] == [("safe-harbour sound", True), ("event filters", None)]
+    assert "skip event filters: not checked (needs --call NUMBER)" in checks[-1].line()
+    assert "read user" not in by_name(checks) and "test call" not in by_name(checks)
+
+
 async def test_busy_test_call_is_a_working_setup() -> None:
     checks = await checks_against(trunk="Local/{number}@sim-customers", call="+12125550142")
     call = next(c for c in checks if c.name == "test call")
@@ -107,6 +114,9 @@ def test_cli_json_and_exit_status(monkeypatch: pytest.MonkeyPatch) -> None:
         rows = json.loads(result.stdout)
         assert {"name": "failed extension", "ok": False}.items() <= next(
             r for r in rows if r["name"] == "failed extension").items()
+        # without --call the event filters cannot be seen: said so, not left out
+        assert rows[-1]["name"] == "event filters" and rows[-1]["ok"] is None
+        assert "needs --call" in rows[-1]["detail"]
     finally:
         holder["loop"].call_soon_threadsafe(holder["stop"].set)
         thread.join(10)
@@ -167,3 +177,69 @@ def test_login_refused_because_asterisk_is_shutting_down_says_so() -> None:
     [check] = check_login({"Response": "Error", "Message": "Asterisk is shutting down"}, [])
     assert check.ok is False and "wait until Asterisk is running again" in check.detail
     assert "username" not in check.detail
+
+
+# ------------------------------------------------------------------ the daemon's sound check at login
+
+
+async def sound_check_against(caplog: pytest.LogCaptureFixture, context: str = "dialer-connect",
+                              **scenario_changes: object):  # type: ignore[no-untyped-def]
+    """:func:`dialer.pbx.report_sound` as the daemon runs it at login, and what it logged."""
+    import logging
+
+    from dialer.ami.client import AmiClient
+    from dialer.pbx import report_sound
+    from dialer.settings import AmiSettings
+
+    scenario = load_scenario().with_(deterministic=True, **scenario_changes)
+    server = await start_server(Simulator(scenario, clock=ScaledClock(50)), "127.0.0.1", 0)
+    caplog.clear()
+    try:
+        async with AmiClient(AmiSettings(port=server.port, ping_interval=60), lambda _item: None) as client:
+            with caplog.at_level(logging.INFO, logger="dialer.engine"):
+                check = await report_sound(client, context)
+    finally:
+        await server.close()
+    logged = [(r.levelname, r.getMessage()) for r in caplog.records if "safe-harbour" in r.getMessage()]
+    return check, logged
+
+
+async def test_daemon_sound_check_warns_when_the_sound_is_missing(caplog: pytest.LogCaptureFixture) -> None:
+    check, logged = await sound_check_against(caplog, sounds=())
+    assert check is not None and check.ok is False
+    [(level, message)] = logged
+    assert level == "WARNING"
+    assert "dialer-safe-harbour not found" in message and "espeak-ng" in message and "module reload sounds" in message
+
+
+async def test_daemon_sound_check_is_quiet_when_the_sound_is_there(caplog: pytest.LogCaptureFixture) -> None:
+    check, logged = await sound_check_against(caplog)
+    assert check is not None and (check.ok, check.detail) == (True, "dialer-safe-harbour (gsm)")
+    assert [level for level, _ in logged] == ["INFO"]
+
+
+async def test_daemon_sound_check_skipped_without_the_command_permission(caplog: pytest.LogCaptureFixture) -> None:
+    """The shipped manager.conf's user has no ``command`` class: the check says it was skipped
+    and how to check by hand (a missing sound cannot be told from a refused command)."""
+    check, logged = await sound_check_against(caplog, sounds=(), denied_actions=("Command",))
+    assert check is not None and check.ok is None
+    [(level, message)] = logged
+    assert level == "INFO" and "skipped" in message and "core show sound dialer-safe-harbour" in message
+
+
+async def test_daemon_sound_check_names_a_missing_context(caplog: pytest.LogCaptureFixture) -> None:
+    check, logged = await sound_check_against(caplog, context="no-such-context")
+    assert check is not None and check.ok is False
+    [(level, message)] = logged
+    assert level == "WARNING" and "no dialplan context no-such-context" in message
+
+
+def test_sound_of_the_dialplan_from_playback_or_read() -> None:
+    from dialer.ami.checks import dialplan_sound
+
+    items = [{"Context": "other", "Application": "Playback", "AppData": "x"},
+             {"Context": "c", "Application": "Queue", "AppData": "q"},
+             {"Context": "c", "Application": "Read", "AppData": "OPTOUT,dialer-safe-harbour,1,,1,3"}]
+    assert dialplan_sound(items, "c") == "dialer-safe-harbour"
+    assert dialplan_sound(items, "other") == "x"
+    assert dialplan_sound(items, "none") is None

@@ -67,3 +67,28 @@ def test_the_state_interface_goes_with_every_queue_add() -> None:
     agent = AgentRef(1, "alice", "Local/9001@agents/n", state_interface="PJSIP/alice")
     [add] = [c for c in s.login(agent, "e2e", T0) if isinstance(c, QueueAdd)]
     assert (add.interface, add.state_interface) == ("Local/9001@agents/n", "PJSIP/alice")
+
+
+def test_a_changed_campaign_definition_invalidates_the_zone_cache_at_once() -> None:
+    """Issue 16 item 6, "and on campaign change": a new definition (here a narrower calling
+    window) is dialled by at the next pass: the zone keys are stale at once and the open zone
+    sets of the same minute are recomputed with the new window (not up to 300 s / 60 s later)."""
+    import tomllib
+    from datetime import UTC, datetime
+
+    from campaigns.definition import parse_definition
+    from tests.e2e.conftest import E2E_CAMPAIGN
+
+    s = session("progressive", "alice")
+    camp = next(iter(s.campaigns.values()))
+    at = datetime.fromtimestamp(T0, UTC)  # 06:06 in New York, 12:06 in Paris
+    keys: list[tuple[str, str | None, str | None]] = [("America/New_York", "US", "NY"), ("Europe/Paris", "FR", None)]
+    s.zones_read(camp.id, keys, T0)
+    assert s.open_sets(camp.id, at) == {"America/New_York", "Europe/Paris"}  # 00:00-24:00
+    assert not s.zones_stale(camp.id, T0 + 1)
+    text = E2E_CAMPAIGN.replace("MODE", "progressive").replace('hours = "00:00-24:00"', 'hours = "09:00-17:00"')
+    camp.redefine(parse_definition(tomllib.loads(text), "changed"))
+    assert s.zones_stale(camp.id, T0 + 1)  # re-read at the next pass
+    assert s.open_sets(camp.id, at) == {"Europe/Paris"}  # the same minute, the new window
+    s.zones_read(camp.id, keys, T0 + 1)
+    assert s.open_sets(camp.id, at) == {"Europe/Paris"} and not s.zones_stale(camp.id, T0 + 2)

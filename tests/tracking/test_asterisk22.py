@@ -233,3 +233,62 @@ def test_08_owned_callbacks_reach_their_owner_or_fall_back_to_the_queue() -> Non
     ]
     assert {u.agent.pause_code for u in r.agent_updates if u.agent.interface == AGENT2 and u.state is S.PAUSED} == {
         "callback"}
+
+
+# ------------------------------------------------------------------ 01: failed Originates, 07: abandon
+
+
+def _states(r: Replay, attempt: str) -> list[CallState]:
+    return [u.state for u in r.call_updates if u.attempt_id == attempt]
+
+
+def test_01_busy_and_congestion_end_as_such_whatever_the_failed_extension_emits() -> None:
+    """Recording 01: Asterisk runs the ``failed`` extension on a fake ``OutgoingSpoolFailed``
+    channel after each failed Originate, with ``DialerAnswered``/``DialerDrop`` carrying the
+    lead id: the calls end BUSY and CONGESTION, never answered, queued or abandoned."""
+    recorded = items("01")
+    assert sum(r.frame.get("Channel") == "OutgoingSpoolFailed" and r.frame.get("UserEvent") == "DialerAnswered"
+               for r in recorded) == 2  # the recording does show the spurious events
+    r = replay("01", recorded, wrap_up=5.0)
+    busy, cong = r.calls.get("call-1101"), r.calls.get("call-1102")
+    assert busy is not None and cong is not None
+    assert (busy.outcome, busy.originate_reason, busy.dial_status) == (CallOutcome.BUSY, 5, "BUSY")
+    assert (cong.outcome, cong.originate_reason, cong.dial_status) == (CallOutcome.CONGESTION, 8, "CONGESTION")
+    for attempt, record in (("call-1101", busy), ("call-1102", cong)):
+        assert _states(r, attempt) == [CallState.PLACED, CallState.ACCEPTED, CallState.ENDED]
+        assert record.answered_at is None and record.queued_at is None and record.queue == ""
+    assert len(r.calls) == 0
+    assert r.agent_updates == []
+
+
+def test_01_spurious_dialer_events_before_the_originate_response_change_nothing() -> None:
+    """The thread order varies: with the ``OutgoingSpoolFailed`` run's user events moved before
+    the ``OriginateResponse`` the outcomes are the same."""
+    recorded = items("01")
+    moved = [replace(r, at=r.at - 0.0015) if r.frame.get("Channel") == "OutgoingSpoolFailed" else r
+             for r in recorded]
+    moved.sort(key=lambda r: r.at)
+    first = [r.frame.get("Event") or r.frame.get("Response") for r in moved if 1.0 < r.at < 2.0]
+    assert first.index("UserEvent") < first.index("OriginateResponse")
+    r = replay("01", moved)
+    assert outcome(r, "call-1101")[0] is CallOutcome.BUSY
+    assert outcome(r, "call-1102")[0] is CallOutcome.CONGESTION
+    assert CallState.ANSWERED not in _states(r, "call-1101") + _states(r, "call-1102")
+
+
+def test_07_answered_call_with_only_a_paused_member_is_abandoned() -> None:
+    """Recording 07: the only member of accpred is paused (LUNCH); the answered call waits 2 s
+    in the queue, is dropped (``DialerDrop`` with ``QueueStatus: TIMEOUT``), hears the
+    safe-harbour message and hangs up: ABANDONED, held 2 s, the agent never reserved."""
+    r = replay("07", items("07"), wrap_up=5.0)
+    call = r.calls.get("call-1701")
+    assert call is not None
+    assert (call.outcome, call.reason, call.queue, call.hold_time) == (
+        CallOutcome.ABANDONED, "no agent in time", "accpred", 2)
+    assert _states(r, "call-1701") == [
+        CallState.PLACED, CallState.ACCEPTED, CallState.RINGING, CallState.ANSWERED,
+        CallState.QUEUED, CallState.DROPPED, CallState.ENDED]
+    assert call.connected_at is None and call.agent_interface == ""
+    assert call.ended_at is not None and call.ended_at - call.answered_at == pytest.approx(4.0, abs=0.01)  # type: ignore[operator]
+    assert [(u.state, u.agent.pause_code) for u in r.agent_updates] == [
+        (S.PAUSED, "LUNCH"), (S.LOGGED_OUT, "")]  # paused throughout, then removed
