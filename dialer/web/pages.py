@@ -24,6 +24,7 @@ from starlette.responses import (
     StreamingResponse,
 )
 
+from campaigns.definition import DEFAULT_PAUSE_CODES
 from dialer.errors import Forbidden, Invalid
 from dialer.errors import NotFound as NotFoundError
 from dialer.storage.audit import record_async
@@ -38,8 +39,6 @@ from dialer.web.wallboard import agent_views, board
 STATIC = Path(__file__).parent / "static"
 MAX_FORM = 4096
 MAX_FIELD = 256
-#: Pause codes offered when the campaign lists none (``pause_codes`` in its definition).
-DEFAULT_PAUSE_CODES = ("BREAK", "LUNCH", "TRAINING", "MEETING")
 PAGES = {"agent": "/agent", "supervisor": "/supervisor"}
 
 
@@ -152,9 +151,9 @@ async def _user(request: Request, form_csrf: str | None = None) -> WebUser:
 
 
 def _pause_codes(engine: Any, campaign: str | None) -> list[str]:
+    """The pause codes the desktop offers in ``campaign`` (its ``pause_codes``, else the defaults)."""
     camp = next((c for c in engine.campaigns.values() if c.name == campaign), None)
-    codes = getattr(camp.definition, "pause_codes", None) if camp is not None else None
-    return list(codes or DEFAULT_PAUSE_CODES)
+    return list(camp.definition.offered_pause_codes if camp is not None else DEFAULT_PAUSE_CODES)
 
 
 async def me(request: Request) -> Response:

@@ -30,6 +30,7 @@ INSTALL = ("the browser tests need Debian's chromium: run `apt-get install -y ch
 CAMPAIGN = """
 name = "web"
 script = "Hello {first_name}, about your {current_plan} plan."
+pause_codes = ["BREAK", "LUNCH", "Team meeting"]
 
 [[lists]]
 name = "web"

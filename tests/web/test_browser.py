@@ -71,6 +71,8 @@ async def test_desktop_call_flow_and_wallboard(daemon: Daemon, browser: Browser)
     await expect(page.locator("#campaign")).to_have_text("web")
     await expect(page.locator("#pause")).to_be_enabled()
     await expect(page.locator("#choose")).to_be_hidden()
+    # the pause codes offered are the campaign's own (pause_codes), not the defaults
+    await expect(page.locator("#pause-code option")).to_have_text(["BREAK", "LUNCH", "Team meeting"])
     await page.select_option("#pause-code", "LUNCH")
     await page.click("#pause")
     await expect(page.locator("#state")).to_have_text("paused (LUNCH)")
