@@ -83,7 +83,9 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                                                      ("name", "state"))},
             "calls": COUNTS, "abandon_rate_24h": NUM, "abandon": COUNTS,
             "pacing": {"type": ["object", "null"]}, "idle_reason": S, "pause_codes": STRINGS,
-            "supply": {"type": ["object", "null"]}})},
+            "supply": {"type": ["object", "null"]},
+            "today": obj({"day": {"type": ["string", "null"], "format": "date"}, "placed": INT, "answered": INT,
+                          "connected": INT, "abandoned": INT})})},
     }),
     "AgentsReport": obj({
         "since": TIME, "until": TIME, "campaign": SN,

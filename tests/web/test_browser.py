@@ -127,15 +127,15 @@ async def test_desktop_call_flow_and_wallboard(daemon: Daemon, browser: Browser)
     await expect(page.locator("#notice")).to_have_text("Saved: SALE")
     assert await dispose_stored(daemon, second) == ("SALE", None, {"plan": "Plus"})
 
-    # the wallboard's counts and abandon rate are the engine's
+    # the wallboard's counts (today's, from the calls table) and the abandon rate (the engine's)
     status = next(c for c in daemon.run.engine.status()["campaigns"] if c["name"] == "web")
-    placed = board.locator('[data-metric="placed"] .n')
+    placed = board.locator('[data-metric="placed today"] .n')
     await expect(placed).to_have_text(re.compile(r"\d+"))
     # the board is pushed every few seconds: wait for the update that shows both calls
     await expect(placed).not_to_have_text(re.compile(r"^\s*[01]\s*$"))
-    await expect(board.locator('[data-metric="answered"] .n')).not_to_have_text(re.compile(r"^\s*[01]\s*$"))
+    await expect(board.locator('[data-metric="answered today"] .n')).not_to_have_text(re.compile(r"^\s*[01]\s*$"))
     assert int(await placed.text_content()) >= 2
-    answered = int(await board.locator('[data-metric="answered"] .n').text_content())
+    answered = int(await board.locator('[data-metric="answered today"] .n').text_content())
     assert 2 <= answered <= int(await placed.text_content())
     rate = f"{100 * status['abandon_rate_24h']:.2f} %"
     await expect(board.locator('[data-metric="abandon rate 24 h"] .n')).to_have_text(rate)
