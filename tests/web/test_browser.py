@@ -119,6 +119,8 @@ async def test_desktop_call_flow_and_wallboard(daemon: Daemon, browser: Browser)
     await expect(page.locator("#script")).to_contain_text(f"Hello {HOSTILE}, about your")
     latency = float(await section.get_attribute("data-popped-at")) - float(await section.get_attribute("data-sent-at"))
     assert latency < POP_BUDGET_MS, f"screen pop took {latency:.0f} ms from the connect event"
+    # connected (the call's row may not say so yet: the daemon writes in batches); it lasts 4 s here
+    assert await page.locator("#call-status").text_content() == "connected"
     # the callback banner with the note, the custom fields, the lead's local time
     await expect(page.locator("#callback-banner")).to_be_visible()
     await expect(page.locator("#callback-banner")).to_have_text(re.compile(

@@ -71,7 +71,7 @@ async function load() {
     const details = res.data.call;
     if (call && call.call_id === details.call_id) {
       call = details;  // the same call: keep what the agent has filled in, show its status now
-      $("call-status").textContent = details.status === "connected" ? "connected" : "ended — awaiting disposition";
+      $("call-status").textContent = callStatus(details.status);
     } else {
       showCall(details, null);
     }
@@ -128,13 +128,19 @@ function localTime(zones) {
 
 const STANDARD = ["id", "first_name", "last_name", "phone", "timezones"];
 
+// The call's row may still say ringing or answered when it has reached the agent (the daemon
+// writes in batches): only an ended call (or one the daemon lost sight of) awaits a disposition.
+function callStatus(status) {
+  return status === "ended" || status === "unknown" ? "ended — awaiting disposition" : "connected";
+}
+
 function showCall(details, sentAt) {
   call = details;
   const lead = details.lead || {};
   $("lead-name").textContent = [lead.first_name, lead.last_name].filter(Boolean).join(" ") || "(no name)";
   $("lead-phone").textContent = lead.phone || "";
   $("lead-time").textContent = localTime(lead.timezones);
-  $("call-status").textContent = details.status === "connected" ? "connected" : "ended — awaiting disposition";
+  $("call-status").textContent = callStatus(details.status);
   const fields = $("lead-fields");
   clear(fields);
   for (const [k, v] of Object.entries(lead)) {
