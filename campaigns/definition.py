@@ -43,6 +43,7 @@ from campaigns.rulespec import (
 )
 from campaigns.windows import DEFAULT_WINDOW, CallingWindow, parse_window, window_to_data
 from dialer.errors import InputError
+from dialer.vocabulary import RESERVED_PAUSE_CODES
 
 FORMAT_VERSION = 1
 DIAL_MODES = ("progressive", "ratio", "predictive")
@@ -53,6 +54,9 @@ MAX_ABANDON_TARGET = 0.03
 DEFAULT_WARMUP = 0.0
 MAX_WARMUP = 10.0
 MIN_RING_TIMEOUT = 15
+#: Pause codes an agent may pick when the campaign declares none (``pause_codes``).
+DEFAULT_PAUSE_CODES: tuple[str, ...] = ("BREAK", "LUNCH", "TRAINING", "MEETING")
+MAX_PAUSE_CODES = 50
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 _CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
@@ -207,6 +211,12 @@ class CampaignDefinition:
     webhook: WebhookSettings | None = None
     jurisdiction: str | None = None  # a rule pack's id ("US-FL", "FR"): see campaigns.packs
     compliance: Compliance = field(default_factory=Compliance)
+    pause_codes: tuple[str, ...] = ()  # the codes an agent may pause with; () = any short token
+
+    @property
+    def offered_pause_codes(self) -> tuple[str, ...]:
+        """The pause codes the desktop offers: the campaign's, else :data:`DEFAULT_PAUSE_CODES`."""
+        return self.pause_codes or DEFAULT_PAUSE_CODES
 
     @cached_property
     def packs(self) -> tuple[packs_mod.RulePack, ...]:
@@ -271,7 +281,7 @@ def script_placeholders(text: str) -> set[str]:
 _TOP_KEYS = (
     "version", "name", "description", "lists", "dial", "script", "dispositions",
     "refusal_reasons", "order_form", "window", "limits", "rules", "recycle", "recording",
-    "webhook", "jurisdiction", "compliance",
+    "webhook", "jurisdiction", "compliance", "pause_codes",
 )  # fmt: skip
 _DIAL_KEYS = (
     "mode", "ratio", "max_lines_per_agent", "warmup", "abandon_target", "trunk", "caller_id",
@@ -549,6 +559,36 @@ def _parse_order_form(data: Mapping[str, Any], problems: Problems) -> tuple[Orde
     return tuple(out)
 
 
+def _parse_pause_codes(data: Mapping[str, Any], problems: Problems) -> tuple[str, ...]:
+    """``pause_codes = ["BREAK", "Lunch break"]``: codes AMI's QueuePause can carry as a reason."""
+    if "pause_codes" not in data:
+        return ()
+    value = data["pause_codes"]
+    if not isinstance(value, list):
+        problems.add("pause_codes", f"expected a list of strings like [\"BREAK\", \"LUNCH\"] (got {value!r})")
+        return ()
+    if not value:
+        problems.add("pause_codes", "must list at least one code (leave it out for the default codes)")
+    if len(value) > MAX_PAUSE_CODES:
+        problems.add("pause_codes", f"at most {MAX_PAUSE_CODES} codes (got {len(value)})")
+    out: list[str] = []
+    for i, code in enumerate(value):
+        path = join("pause_codes", i)
+        if not isinstance(code, str):
+            problems.add(path, f"expected a string (got {code!r})")
+        elif problem := pbxnames.pause_code_problem(code):
+            problems.add(path, problem)
+        elif code != code.strip():
+            problems.add(path, f"must not start or end with a space (got {code!r})")
+        elif code.lower() in RESERVED_PAUSE_CODES:
+            problems.add(path, f"{code!r} is reserved for the daemon")
+        elif code in out:
+            problems.add(path, f"duplicate pause code {code!r}")
+        else:
+            out.append(code)
+    return tuple(out)
+
+
 def _parse_limits(data: Mapping[str, Any], problems: Problems) -> Limits:
     check_keys(
         data,
@@ -626,6 +666,7 @@ def parse_definition(data: Mapping[str, Any], source: str = "<campaign>") -> Cam
         hour_bands=bands,
         recording=parse_recording(data.get("recording"), problems),
         webhook=parse_webhook(data.get("webhook"), problems),
+        pause_codes=_parse_pause_codes(data, problems),
     )
     for i, rule in enumerate(definition.rules):
         if rule.then.kind == "move" and rule.then.campaign == name:
@@ -804,6 +845,8 @@ def definition_to_data(d: CampaignDefinition) -> dict[str, Any]:
         out["recording"] = recording
     if webhook is not None:
         out["webhook"] = webhook
+    if d.pause_codes:
+        out["pause_codes"] = list(d.pause_codes)
     return out
 
 

@@ -2,7 +2,8 @@
 
 Runs ``dialer demo``'s setup (the simulator in scaled time, the daemon serving the desktop and
 the wallboard), signs in to both pages in Chromium (Debian's ``chromium`` through Playwright,
-never ``playwright install``), waits for a call on the agent's screen, and writes
+never ``playwright install``), waits for a call on the agent's screen (its number masked, ``[http] screen_number = "last4"``)
+and for a few answered calls on the wallboard, and writes
 ``docs/img/agent.png`` and ``docs/img/supervisor.png``.
 
     .venv/bin/python docs/screenshots.py
@@ -44,6 +45,7 @@ async def main() -> None:
                                            data_dir=Path(tmp), http_port=_free_port()))
         desk = run.desktop
         assert desk is not None
+        run.settings.http.screen_number = "last4"  # as a call centre runs it (the demo shows full numbers)
         try:
             async with async_playwright() as pw:
                 browser = await pw.chromium.launch(executable_path=chromium, headless=True,
@@ -57,7 +59,9 @@ async def main() -> None:
                     await page.click("#signin")
                 await agent.click(f'button[data-campaign="{run.definition.name}"]')  # logged in: ready
                 await agent.locator("#call").wait_for(state="visible", timeout=120_000)
-                await asyncio.sleep(3)  # some calls and a pacing decision on the board
+                # some calls and answers today, and a pacing decision, on the board
+                await sup.wait_for_function("() => Number(document.querySelector('[data-metric=\"answered today\"] .n')"
+                                            "?.textContent) >= 3", timeout=120_000)
                 await sup.click("#perf-show")
                 await sup.wait_for_function("() => [...document.querySelectorAll('img[data-chart]')]"
                                             ".every((i) => i.complete && i.naturalWidth > 0)")

@@ -76,7 +76,7 @@ async def pause(request: Request) -> Response:
     agent = engine.agent_by_name(name)
     campaign = agent.campaign if agent is not None else None
     # A campaign may list its pause codes (``pause_codes``); without a list any short token.
-    allowed = getattr(campaign.definition, "pause_codes", None) if campaign is not None else None
+    allowed = campaign.definition.pause_codes if campaign is not None else None
     code = inputs.pause_code(code, allowed)
     await engine.agent_pause(name, code)
     forced = await caller(request) is None  # staff acting on an agent

@@ -1,6 +1,8 @@
 """The HTTP API as an OpenAPI 3.1 document (``GET /api/openapi.json``), built from the routes
 themselves and a short description of each: a route without one fails the tests, and so does
-a description of a route that does not exist."""
+a description of a route that does not exist.  It covers the JSON API (``/api/...``) and the
+routes the desktop and the wallboard use besides it (``/web/...``, session cookie only); the
+main answers have a schema (:mod:`dialer.api.schemas`)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from typing import Any
 from starlette.routing import BaseRoute, Route
 
 from dialer import __version__
+from dialer.api.schemas import SCHEMAS
 
 TIME = {"type": "string", "format": "date-time", "description": "ISO 8601 with its offset"}
 ERROR = {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}}
@@ -61,17 +64,51 @@ OPERATIONS: dict[tuple[str, str], tuple[str, dict | None, int, tuple[int, ...], 
                                                  "admin"),
     ("GET", "/api/lists/{name}/audit"): ("List audit (admin)", None, 200, (401, 403, 404), "admin"),
     ("GET", "/api/openapi.json"): ("This document", None, 200, (), "meta"),
+    # the pages' own routes (dialer/web): the session cookie, never the bearer token
+    ("GET", "/web/me"): ("Who is signed in: campaigns, state, current call, pause codes", None, 200, (401,), "web"),
+    ("POST", "/web/login"): ("Log the signed-in agent in to an assigned campaign (form: campaign)",
+                             _body({"campaign": S}, ["campaign"]), 200, (401, 403, 413, 422), "web"),
+    ("GET", "/web/wallboard"): ("The wallboard's data (staff)", None, 200, (401, 403), "web"),
+    ("GET", "/web/events"): ("Server-Sent Events: an agent's own events (screen pops), or every event and the "
+                             "wallboard every second (staff)", None, 200, (401,), "web"),
+    ("GET", "/web/charts/{campaign}/{kind}.svg"): ("A wallboard chart: kind hourly, abandon, talk or agents (staff)",
+                                                   None, 200, (401, 403, 404), "web"),
+    ("GET", "/web/agents-report"): ("Agents' performance, since/until (ISO 8601; default today so far), campaign "
+                                    "(staff)", None, 200, (401, 403, 422), "web"),
+    ("GET", "/web/agents-report.csv"): ("The agents' performance as CSV (staff)", None, 200, (401, 403, 422), "web"),
+    ("GET", "/web/recordings"): ("The latest recorded calls, newest first (staff)", None, 200, (401, 403), "web"),
 }
 
-#: Routes whose success is a file, not JSON: (method, path) -> media type.
-MEDIA = {("GET", "/api/calls/{call_id}/recording"): "audio/wav"}
+#: Routes whose success is a file or a stream, not JSON: (method, path) -> media type.
+MEDIA = {
+    ("GET", "/api/calls/{call_id}/recording"): "audio/wav",
+    ("GET", "/web/events"): "text/event-stream",
+    ("GET", "/web/charts/{campaign}/{kind}.svg"): "image/svg+xml",
+    ("GET", "/web/agents-report.csv"): "text/csv",
+}
+#: Routes that take a form (the pages post forms with the CSRF token in a header).
+FORMS = {("POST", "/web/login")}
+
+#: The schema of each route's success answer (``components.schemas``); the others: an object.
+ANSWERS: dict[tuple[str, str], str] = {
+    ("POST", "/api/agents/{name}/login"): "AgentState", ("POST", "/api/agents/{name}/logout"): "AgentState",
+    ("POST", "/api/agents/{name}/pause"): "AgentState", ("POST", "/api/agents/{name}/ready"): "AgentState",
+    ("GET", "/api/agents/{name}/call"): "CurrentCall", ("GET", "/api/agents/{name}/callbacks"): "MyCallbacks",
+    ("POST", "/api/calls/{call_id}/disposition"): "Disposed", ("POST", "/api/calls/{call_id}/dnc"): "DoNotCall",
+    ("GET", "/api/calls/{call_id}/callback-slots"): "CallbackSlots", ("GET", "/api/status"): "Status",
+    ("POST", "/api/consent/revoke"): "ConsentRevoked", ("POST", "/api/campaigns/{name}/pause"): "CampaignState",
+    ("POST", "/api/campaigns/{name}/resume"): "CampaignState", ("GET", "/api/campaigns/{name}/why"): "Why",
+    ("GET", "/web/me"): "Me", ("POST", "/web/login"): "WebLogin", ("GET", "/web/wallboard"): "Wallboard",
+    ("GET", "/web/agents-report"): "AgentsReport", ("GET", "/web/recordings"): "Recordings",
+}
 
 _PARAM = re.compile(r"{([^}:]+)(?::[^}]*)?}")
 
 
 def api_routes(routes: Iterable[BaseRoute]) -> list[tuple[str, str]]:
-    """(method, path) of every JSON API route (``/api/...``)."""
-    return sorted((m, r.path) for r in routes if isinstance(r, Route) and r.path.startswith("/api/")
+    """(method, path) of every route the document describes: the JSON API (``/api/...``) and the
+    pages' data (``/web/...``)."""
+    return sorted((m, r.path) for r in routes if isinstance(r, Route) and r.path.startswith(("/api/", "/web/"))
                   for m in (r.methods or set()) - {"HEAD"})
 
 
@@ -83,7 +120,9 @@ def document(routes: Iterable[BaseRoute]) -> dict[str, Any]:
         op: dict[str, Any] = {
             "summary": summary, "tags": [tag], "operationId": f"{method.lower()}_{re.sub(r'[^a-z]+', '_', path)}",
             "parameters": [{"name": p, "in": "path", "required": True, "schema": S} for p in _PARAM.findall(path)],
-            "responses": {str(ok): {"description": "done", "content": {"application/json": {"schema": OBJECT}}},
+            "responses": {str(ok): {"description": "done", "content": {"application/json": {
+                              "schema": {"$ref": f"#/components/schemas/{ANSWERS[method, path]}"}
+                              if (method, path) in ANSWERS else OBJECT}}},
                           **{str(code): ({"description": "no content"} if code == 204 else
                                          {"description": "refused",
                                           "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}})
@@ -94,20 +133,22 @@ def document(routes: Iterable[BaseRoute]) -> dict[str, Any]:
                                                                                         "format": "binary"}}}}
             op["responses"].update({str(ok): media, "206": {**media, "description": "part of the file"}})
         if body is not None:
-            op["requestBody"] = {"required": bool(body.get("required")),
-                                 "content": {"application/json": {"schema": body}}}
-        if path != "/api/openapi.json":
+            media_type = "application/x-www-form-urlencoded" if (method, path) in FORMS else "application/json"
+            op["requestBody"] = {"required": bool(body.get("required")), "content": {media_type: {"schema": body}}}
+        if path.startswith("/web/"):
+            op["security"] = [{"session": []}]
+        elif path != "/api/openapi.json":
             op["security"] = [{"bearer": []}, {"session": []}]
         paths.setdefault(path, {})[method.lower()] = op
     return {
         "openapi": "3.1.0",
-        "info": {"title": "dialer agents' API", "version": __version__,
+        "info": {"title": "dialer agents' API and the pages' routes", "version": __version__,
                  "description": "Timestamps are ISO 8601 with their offset. Bodies are at most [http] "
                                 "max_body_bytes (64 KiB by default): 413 above. State-changing requests "
                                 "with the session cookie need the X-CSRF-Token header."},
         "paths": paths,
         "components": {
-            "schemas": {"Error": ERROR},
+            "schemas": {"Error": ERROR, **SCHEMAS},
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"},
                                 "session": {"type": "apiKey", "in": "cookie", "name": "dialer_session"}},
         },

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import sys
 
 import click
 from sqlalchemy import delete, insert, select, update
@@ -192,7 +193,7 @@ def password_cmd(obj, name: str, password_stdin: bool, role: str | None) -> None
     from dialer.web.passwords import hash_password
 
     if password_stdin:
-        secret = click.get_text_stream("stdin").readline().rstrip("\r\n")
+        secret = sys.stdin.readline().rstrip("\r\n")
     else:
         secret = click.prompt("password", hide_input=True, confirmation_prompt=True)
     try:

@@ -1,18 +1,24 @@
 """A campaign's day hour by hour, for the wallboard's charts: calls placed, connected and
-abandoned, contacts and successes, the abandon rate so far, talk minutes, agents by state."""
+abandoned, contacts and successes, the abandon rate so far, talk minutes, agents by state; and
+the day's totals of the wallboard's tiles (placed, answered, connected, abandoned today).
+
+Both read the calls table, so they survive a restart of the daemon (the engine's own counters
+start from zero); "the day" is whatever ``start`` says: the wallboard gives it the site's day
+(midnight in ``[scheduler] timezone``)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.engine import Connection
 
 from campaigns.definition import definition_from_data
 from campaigns.models import campaigns
 from dialer.errors import NotFound
 from dialer.models import agent_state_log, calls
+from dialer.vocabulary import Outcome
 
 STATES = ("ready", "talking", "wrapup", "paused")
 
@@ -21,15 +27,39 @@ def _aware(at: datetime) -> datetime:
     return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
+#: The tiles' figures, per call placed in the range: ``answered`` a person or a machine picked up
+#: (or AMD / the queue has not decided yet), ``connected`` it reached an agent (a call still in
+#: progress counts once it has), ``abandoned`` the answered party got no agent in time.
+TOTALS = ("placed", "answered", "connected", "abandoned")
+_ANSWERED = (Outcome.CONNECTED, Outcome.ABANDONED, Outcome.MACHINE, Outcome.ANSWERED)
+
+
+def day_totals(conn: Connection, start: datetime, end: datetime) -> dict[int, dict[str, int]]:
+    """Per campaign id, the calls placed in ``[start, end)`` (aware): placed, answered, connected,
+    abandoned (:data:`TOTALS`); a campaign without calls is left out."""
+    q = (select(calls.c.campaign_id, func.count().label("placed"),
+                func.count().filter(or_(calls.c.answered_at.is_not(None), calls.c.outcome.in_(_ANSWERED)))
+                .label("answered"),
+                func.count().filter(or_(calls.c.outcome == Outcome.CONNECTED,
+                                        calls.c.outcome.is_(None) & calls.c.connected_at.is_not(None)))
+                .label("connected"),
+                func.count().filter(calls.c.outcome == Outcome.ABANDONED).label("abandoned"))
+         .where(calls.c.placed_at >= _aware(start), calls.c.placed_at < _aware(end))
+         .group_by(calls.c.campaign_id))
+    return {r.campaign_id: {k: int(getattr(r, k)) for k in TOTALS} for r in conn.execute(q)}
+
+
 def day_series(conn: Connection, campaign: str, start: datetime, hours: int = 24) -> dict[str, Any]:
-    """Per hour from ``start`` (aware): the figures the charts draw."""
+    """Per hour from ``start`` (aware; the labels are hours in its time zone): the figures the
+    charts draw."""
     row = conn.execute(select(campaigns.c.id, campaigns.c.definition).where(campaigns.c.name == campaign)).first()
     if row is None:
         raise NotFound(f"unknown campaign {campaign!r}")
     d = definition_from_data(row.definition, f"campaign {campaign}")
     contact = {x.code for x in d.dispositions if x.contact}
     success = {x.code for x in d.dispositions if x.success}
-    start = _aware(start)
+    zone = _aware(start).tzinfo
+    start = _aware(start).astimezone(UTC)  # hours are counted in UTC: a DST change does not move them
     end = start + timedelta(hours=hours)
     zero = [0] * hours
     out: dict[str, Any] = {k: list(zero) for k in ("placed", "connected", "abandoned", "contacts", "successes")}
@@ -65,6 +95,6 @@ def day_series(conn: Connection, campaign: str, start: datetime, hours: int = 24
         connected += out["connected"][h]
         rate.append(round(100 * abandoned / (abandoned + connected), 2) if abandoned + connected else None)
     out["abandon_rate_pct"] = rate
-    out["labels"] = [(start + timedelta(hours=h)).strftime("%H") for h in range(hours)]
+    out["labels"] = [(start + timedelta(hours=h)).astimezone(zone).strftime("%H") for h in range(hours)]
     out["target_pct"] = round(100 * d.dial.abandon_target, 2)
     return out

@@ -52,6 +52,8 @@ def install(state: Any, engine: Any) -> EventHub:
     state.web_throttle = SignInThrottle()
     state.web_diagnostics = {}  # campaign -> (read at, callable leads and when the list runs dry)
     state.web_paused = []
+    state.web_today = {}  # campaign id -> today's placed, answered, connected, abandoned (from the calls)
+    state.web_day = None  # the site's day they are of (ISO date)
     return hub
 
 

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import html
 import json
+import logging
 import secrets
 import time
+from datetime import datetime, timedelta
+from datetime import time as dt_time
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
+from zoneinfo import ZoneInfo
 
 from starlette.requests import Request
 from starlette.responses import (
@@ -24,6 +28,7 @@ from starlette.responses import (
     StreamingResponse,
 )
 
+from campaigns.definition import DEFAULT_PAUSE_CODES
 from dialer.errors import Forbidden, Invalid
 from dialer.errors import NotFound as NotFoundError
 from dialer.storage.audit import record_async
@@ -35,11 +40,10 @@ from dialer.web.sessions import SESSION_COOKIE, SIGNIN_COOKIE, WebUser, check_cs
 from dialer.web.throttle import SignInThrottle
 from dialer.web.wallboard import agent_views, board
 
+log = logging.getLogger("dialer.web")
 STATIC = Path(__file__).parent / "static"
 MAX_FORM = 4096
 MAX_FIELD = 256
-#: Pause codes offered when the campaign lists none (``pause_codes`` in its definition).
-DEFAULT_PAUSE_CODES = ("BREAK", "LUNCH", "TRAINING", "MEETING")
 PAGES = {"agent": "/agent", "supervisor": "/supervisor"}
 
 
@@ -152,9 +156,9 @@ async def _user(request: Request, form_csrf: str | None = None) -> WebUser:
 
 
 def _pause_codes(engine: Any, campaign: str | None) -> list[str]:
+    """The pause codes the desktop offers in ``campaign`` (its ``pause_codes``, else the defaults)."""
     camp = next((c for c in engine.campaigns.values() if c.name == campaign), None)
-    codes = getattr(camp.definition, "pause_codes", None) if camp is not None else None
-    return list(codes or DEFAULT_PAUSE_CODES)
+    return list(camp.definition.offered_pause_codes if camp is not None else DEFAULT_PAUSE_CODES)
 
 
 async def me(request: Request) -> Response:
@@ -209,9 +213,14 @@ def _board(request: Request) -> dict:
     engine = request.app.state.engine
     out = board(engine.status(), agent_views(engine), engine.now())
     cache = request.app.state.web_diagnostics
+    ids = {c.name: cid for cid, c in engine.campaigns.items()}
+    today = getattr(request.app.state, "web_today", {})
     for camp in out["campaigns"]:
         camp["supply"] = cache.get(camp["name"], (0.0, None))[1]
         camp["pause_codes"] = _pause_codes(engine, camp["name"])
+        # today's figures from the calls table (they survive a restart, a pause and a resume)
+        totals = today.get(ids.get(camp["name"]), dict.fromkeys(("placed", "answered", "connected", "abandoned"), 0))
+        camp["today"] = {"day": getattr(request.app.state, "web_day", None), **totals}
     out["paused_campaigns"] = getattr(request.app.state, "web_paused", [])
     return out
 
@@ -227,6 +236,7 @@ async def _refresh_diagnostics(request: Request) -> None:
 
     from campaigns.models import campaigns as campaigns_t
     from dialer.services.diagnostics import forecast, why
+    from dialer.services.timeline import day_totals
 
     engine = request.app.state.engine
     cache: dict[str, tuple[float, dict | None]] = request.app.state.web_diagnostics
@@ -251,6 +261,13 @@ async def _refresh_diagnostics(request: Request) -> None:
     async with request.app.state.db.connect() as conn:
         request.app.state.web_paused = list((await conn.execute(
             select(campaigns_t.c.name).where(campaigns_t.c.status == "paused").order_by(campaigns_t.c.name))).scalars())
+    start = _day_start(request)
+    try:
+        async with request.app.state.db.connect() as conn:
+            request.app.state.web_today = await conn.run_sync(lambda c: day_totals(c, start, start + timedelta(days=1)))
+        request.app.state.web_day = start.date().isoformat()
+    except Exception:  # the board goes on with the last figures read
+        log.warning("wallboard: today's figures not read", exc_info=True)
 
 
 async def _staff(request: Request) -> WebUser:
@@ -260,9 +277,12 @@ async def _staff(request: Request) -> WebUser:
     return user
 
 
-def _day_start(request: Request) -> Any:
-    now = request.app.state.engine.clock.now()
-    return now.replace(hour=0, minute=0, second=0, microsecond=0)
+def _day_start(request: Request) -> datetime:
+    """The start of the site's day: midnight in ``[scheduler] timezone`` (UTC by default), the
+    wallboard's "today" (its tiles, charts and the agents' report by default)."""
+    zone = ZoneInfo(request.app.state.settings.scheduler.timezone)
+    now = request.app.state.engine.clock.now().astimezone(zone)
+    return datetime.combine(now.date(), dt_time(0), zone)
 
 
 async def chart(request: Request) -> Response:
@@ -280,7 +300,7 @@ async def chart(request: Request) -> Response:
         d = await conn.run_sync(lambda c: day_series(c, name, start))
     labels = d["labels"]
     if kind == "hourly":
-        svg = charts.bars("Contacts and successes per hour (UTC)", labels,
+        svg = charts.bars(f"Contacts and successes per hour ({start.tzinfo})", labels,
                           {"contacts": d["contacts"], "successes": d["successes"]})
     elif kind == "abandon":
         svg = charts.line("Abandon rate through the day", labels, {"abandon rate": d["abandon_rate_pct"]},
@@ -336,7 +356,7 @@ class Answer(JSONResponse):
 
 
 def _iso(value: Any) -> str:
-    from datetime import UTC, datetime
+    from datetime import UTC
 
     if isinstance(value, datetime):
         return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
@@ -344,7 +364,7 @@ def _iso(value: Any) -> str:
 
 
 def _when(value: str | None, key: str) -> Any:
-    from datetime import UTC, datetime
+    from datetime import UTC
 
     if not value:
         return None

@@ -67,6 +67,19 @@ def seed(url: str, tmp_path: Path) -> None:
     sync.dispose()
 
 
+async def redefine(api: Api, url: str, tmp_path: Path, top: str) -> None:
+    """Apply campaign ``e2e`` again with ``top`` (TOML keys) added at the top, as ``dialer campaigns
+    apply`` would, and let the running engine pick it up."""
+    path = write_campaign(tmp_path, "progressive")
+    path.write_text(top + "\n" + path.read_text())
+    sync = open_engine(url)
+    try:
+        apply_definition(sync, load_definition(path))
+    finally:
+        sync.dispose()
+    await api.engine.reload_campaigns()
+
+
 @pytest.fixture
 def settings() -> Settings:
     return Settings()

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
 from dialer.settings import Settings
-from tests.api.conftest import ADMIN, ALICE, BOB, Api
+from tests.api.conftest import ADMIN, ALICE, BOB, Api, redefine
 from tests.api.test_routes import login
 
 
@@ -116,26 +117,18 @@ async def test_reserved_pause_codes_are_refused(api: Api, code: str) -> None:
     assert api.engine.agent_by_name("alice").paused is None
 
 
-async def test_a_campaign_list_of_pause_codes_is_enforced(api: Api) -> None:
+async def test_a_campaign_list_of_pause_codes_is_enforced(api: Api, sqlite_url: str, tmp_path: Path) -> None:
+    await redefine(api, sqlite_url, tmp_path, 'pause_codes = ["Lunch break", "Training"]')
     await login(api)
-    camp = api.engine.agent_by_name("alice").campaign
-    camp.definition = _with_pause_codes(camp.definition, ("Lunch break", "Training"))
+    assert api.engine.agent_by_name("alice").campaign.definition.pause_codes == ("Lunch break", "Training")
+    before = list(api.link.actions)
     r = await api.client.post("/api/agents/alice/pause", json={"code": "BREAK"}, headers=ALICE)
-    assert r.status_code == 422 and "not one of the campaign's pause codes" in r.json()["error"]
+    assert r.status_code == 422 and r.json() == {
+        "error": "code: 'BREAK' is not one of the campaign's pause codes (Lunch break, Training)"}
+    assert api.link.actions == before
     r = await api.client.post("/api/agents/alice/pause", json={"code": "Lunch break"}, headers=ALICE)
     assert r.status_code == 200 and r.json()["code"] == "Lunch break"
-
-
-def _with_pause_codes(definition: object, codes: tuple[str, ...]) -> object:
-    """The definition as seen by the API once campaigns carry ``pause_codes``."""
-
-    class WithPauseCodes:
-        pause_codes = codes
-
-        def __getattr__(self, name: str) -> object:
-            return getattr(definition, name)
-
-    return WithPauseCodes()
+    assert api.engine.agent_by_name("alice").paused == "Lunch break"
 
 
 @pytest.mark.parametrize(("body", "status"), [

@@ -8,9 +8,13 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from campaigns import pbxnames
 from campaigns.definition import (
     DEFAULT_DISPOSITIONS,
+    DEFAULT_PAUSE_CODES,
     DEFAULT_REFUSAL_REASONS,
     CampaignDefinitionError,
     definition_from_data,
@@ -268,3 +272,56 @@ def test_the_documented_example_is_valid() -> None:
     assert definition.name == "retention-basic"
     assert definition.rules[0].then.campaign == "retention-cheaper"
     assert [r.region for r in definition.window.regions] == ["FR", "US-CA"]
+
+
+# --- pause codes ------------------------------------------------------------------------------
+
+
+def test_pause_codes_are_read_kept_in_order_and_round_trip() -> None:
+    d = make_definition(pause_codes=["BREAK", "Lunch break", "coaching-1"])
+    assert d.pause_codes == ("BREAK", "Lunch break", "coaching-1")
+    assert d.offered_pause_codes == d.pause_codes
+    data = json.loads(json.dumps(definition_to_data(d)))
+    assert data["pause_codes"] == ["BREAK", "Lunch break", "coaching-1"]
+    assert definition_from_data(data) == d
+
+
+def test_without_pause_codes_the_defaults_are_offered_and_nothing_is_stored() -> None:
+    d = make_definition()
+    assert d.pause_codes == ()
+    assert d.offered_pause_codes == DEFAULT_PAUSE_CODES == ("BREAK", "LUNCH", "TRAINING", "MEETING")
+    assert "pause_codes" not in definition_to_data(d)
+
+
+def test_the_example_campaign_declares_its_pause_codes() -> None:
+    assert load_definition(EXAMPLES / "retention-basic.toml").pause_codes == (
+        "BREAK", "LUNCH", "Team meeting", "Coaching")
+
+
+@pytest.mark.parametrize(("codes", "field", "fragment"), [
+    ("BREAK", "pause_codes", "expected a list of strings"),
+    ([], "pause_codes", "at least one code"),
+    (["BREAK", 3], "pause_codes[1]", "expected a string"),
+    (["BREAK", ""], "pause_codes[1]", "must not be empty"),
+    (["B" * 33], "pause_codes[0]", "at most 32 characters"),
+    (["x,DIALER_AGENT=PJSIP/evil"], "pause_codes[0]", "Asterisk would split"),
+    (["LUNCH", "a|b"], "pause_codes[1]", "Asterisk would split"),
+    (["x\r\nAction: Logoff"], "pause_codes[0]", "Asterisk would split"),
+    ([" BREAK"], "pause_codes[0]", "must not start or end with a space"),
+    (["WrapUp"], "pause_codes[0]", "reserved for the daemon"),
+    (["BREAK", "callback"], "pause_codes[1]", "reserved for the daemon"),
+    (["BREAK", "BREAK"], "pause_codes[1]", "duplicate pause code 'BREAK'"),
+    ([f"C{i}" for i in range(51)], "pause_codes", "at most 50 codes"),
+])
+def test_bad_pause_codes_are_refused_naming_file_and_field(codes: object, field: str, fragment: str) -> None:
+    found = problems_of({**MINIMAL, "pause_codes": codes})
+    assert any(p.startswith(f"campaign.toml: {field}: ") and fragment in p for p in found), found
+
+
+@given(st.lists(st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_. -]{0,30}[A-Za-z0-9]", fullmatch=True),
+                min_size=1, max_size=8, unique=True))
+def test_any_codes_amis_queuepause_carries_are_accepted(codes: list[str]) -> None:
+    codes = [c for c in codes if c.lower() not in ("wrapup", "callback")] or ["BREAK"]
+    d = make_definition(pause_codes=codes)
+    assert d.pause_codes == tuple(codes)
+    assert all(pbxnames.pause_code_problem(c) is None for c in d.pause_codes)

@@ -14,6 +14,7 @@ import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import insert, select, update
@@ -30,6 +31,7 @@ INSTALL = ("the browser tests need Debian's chromium: run `apt-get install -y ch
 CAMPAIGN = """
 name = "web"
 script = "Hello {first_name}, about your {current_plan} plan."
+pause_codes = ["BREAK", "LUNCH", "Team meeting"]
 
 [[lists]]
 name = "web"
@@ -82,6 +84,34 @@ def chromium_path() -> str:
 class Daemon:
     run: DemoRun
     url: str
+    port: int = 0
+    server: Any = None
+    task: asyncio.Task | None = None
+
+    async def start_http(self) -> None:
+        """Serve the desktop and the wallboard on :attr:`port` (a new app: a fresh event hub)."""
+        import uvicorn
+
+        from dialer.api import create_app
+
+        app = create_app(self.run.engine, "admin-token", settings=self.run.settings)
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
+                                                    lifespan="off"))
+        self.task = asyncio.create_task(self.server.serve())
+        while not self.server.started:
+            assert not self.task.done(), "the HTTP server did not start"
+            await asyncio.sleep(0.01)
+
+    async def stop_http(self, *, drop: bool = False) -> None:
+        """Stop serving; with ``drop``, cut the open connections (the event streams) at once, as a
+        daemon that stops does."""
+        assert self.server is not None and self.task is not None
+        if drop:
+            for connection in list(self.server.server_state.connections):
+                connection.transport.close()
+            self.server.force_exit = True
+        self.server.should_exit = True
+        await self.task
 
 
 def _free_port() -> int:
@@ -114,10 +144,6 @@ def _prepare(run: DemoRun) -> None:
 
 @pytest.fixture
 async def daemon(tmp_path: Path) -> AsyncIterator[Daemon]:
-    import uvicorn
-
-    from dialer.api import create_app
-
     chromium_path()
     campaign = tmp_path / "web.toml"
     campaign.write_text(CAMPAIGN)
@@ -137,17 +163,12 @@ async def daemon(tmp_path: Path) -> AsyncIterator[Daemon]:
     async with run.engine._db_lock:  # beside the running daemon: its writes wait (one SQLite writer)
         await asyncio.to_thread(_prepare, run)
     port = _free_port()
-    app = create_app(run.engine, "admin-token", settings=run.settings)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        assert not task.done(), "the HTTP server did not start"
-        await asyncio.sleep(0.01)
+    daemon = Daemon(run, f"http://127.0.0.1:{port}", port)
+    await daemon.start_http()
     try:
-        yield Daemon(run, f"http://127.0.0.1:{port}")
+        yield daemon
     finally:
-        server.should_exit = True
-        await task
+        await daemon.stop_http()
         await run.stop()
 
 

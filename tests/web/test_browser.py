@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from playwright.async_api import Browser, Page, expect
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 
 from dialer.models import calls
+from lists.models import leads
 from tests.web.conftest import HOSTILE, PASSWORD, Daemon
 
 POP_BUDGET_MS = 500.0
@@ -25,6 +28,31 @@ async def dispose_stored(daemon: Daemon, call_id: int) -> tuple:
     async with daemon.run.engine.db.connect() as conn:
         return tuple((await conn.execute(select(calls.c.disposition, calls.c.refusal_reason, calls.c.order_form)
                                          .where(calls.c.id == call_id))).one())
+
+
+#: The leads' zone here: its calling window (08:00-21:00) is open at the tests' start (09:00 there).
+ZONE = "America/Chicago"
+
+
+async def callbacks_booked(daemon: Daemon) -> None:
+    """Every lead had a call that booked a callback for now, with a note (the daemon may already
+    hold some leads claimed: whichever the agent gets is one), custom fields, and :data:`ZONE`."""
+    engine = daemon.run.engine
+    now = engine.clock.now()
+    async with engine._db_lock, engine.db.begin() as conn:  # beside the running daemon (one SQLite writer)
+        await conn.execute(update(leads).values(timezones=ZONE, custom={"Contract Id": "C-42", "current_plan": "Basic"}))
+        await conn.execute(insert(calls), [{
+            "campaign_id": next(iter(engine.campaigns)), "lead_id": lead.id, "phone": lead.phone, "attempt": 1,
+            "node": "n", "status": "ended", "outcome": "CONNECTED", "disposition": "CALLBACK", "ring_timeout": 15,
+            "agent": "wendy", "placed_at": now - timedelta(days=1), "connected_at": now - timedelta(days=1),
+            "callback_at": now - timedelta(minutes=1), "note": "after lunch, ask for Mary"}
+            for lead in await conn.execute(select(leads.c.id, leads.c.phone))])
+
+
+def local_times(zone: str) -> set[str]:
+    """The browser's wall-clock time in ``zone`` as the desktop shows it (this minute or the next)."""
+    now = datetime.now(ZoneInfo(zone))
+    return {f"{(now + timedelta(minutes=m)):%H:%M} {zone}" for m in (0, 1)}
 
 
 async def test_sign_in_is_protected(daemon: Daemon, browser: Browser) -> None:
@@ -46,6 +74,7 @@ async def test_sign_in_is_protected(daemon: Daemon, browser: Browser) -> None:
 
 
 async def test_desktop_call_flow_and_wallboard(daemon: Daemon, browser: Browser) -> None:
+    await callbacks_booked(daemon)
     agent_ctx = await browser.new_context()
     page = await agent_ctx.new_page()
     await sign_in(page, f"{daemon.url}/agent", "wendy", PASSWORD)
@@ -58,9 +87,10 @@ async def test_desktop_call_flow_and_wallboard(daemon: Daemon, browser: Browser)
     # another agent's session is refused by the API
     assert (await page.request.get(f"{daemon.url}/api/agents/agent-x/call")).status == 403
 
-    # the supervisor's wallboard, in its own browser context
+    # the supervisor's wallboard, in its own browser context (its rows of agents: the campaign's)
     sup_ctx = await browser.new_context()
     board = await sup_ctx.new_page()
+    wendy_row = board.locator('section[data-campaign="web"] tr[data-agent="wendy"]')
     await sign_in(board, f"{daemon.url}/supervisor", "sam", PASSWORD)
     await expect(board.locator('section[data-campaign="web"]')).to_be_visible()
     # an agent may not open the wallboard
@@ -71,11 +101,13 @@ async def test_desktop_call_flow_and_wallboard(daemon: Daemon, browser: Browser)
     await expect(page.locator("#campaign")).to_have_text("web")
     await expect(page.locator("#pause")).to_be_enabled()
     await expect(page.locator("#choose")).to_be_hidden()
+    # the pause codes offered are the campaign's own (pause_codes), not the defaults
+    await expect(page.locator("#pause-code option")).to_have_text(["BREAK", "LUNCH", "Team meeting"])
     await page.select_option("#pause-code", "LUNCH")
     await page.click("#pause")
     await expect(page.locator("#state")).to_have_text("paused (LUNCH)")
-    await expect(board.locator('tr[data-agent="wendy"]')).to_have_attribute("data-state", "paused")
-    await expect(board.locator('tr[data-agent="wendy"] td').nth(2)).to_have_text("LUNCH")
+    await expect(wendy_row).to_have_attribute("data-state", "paused")
+    await expect(wendy_row.locator("td").nth(2)).to_have_text("LUNCH")
     await page.click("#ready")
 
     # a call connects: the screen pop is pushed, escaped, within the budget
@@ -87,9 +119,19 @@ async def test_desktop_call_flow_and_wallboard(daemon: Daemon, browser: Browser)
     await expect(page.locator("#script")).to_contain_text(f"Hello {HOSTILE}, about your")
     latency = float(await section.get_attribute("data-popped-at")) - float(await section.get_attribute("data-sent-at"))
     assert latency < POP_BUDGET_MS, f"screen pop took {latency:.0f} ms from the connect event"
-    await expect(board.locator('tr[data-agent="wendy"]')).to_have_attribute("data-state", re.compile("talking|wrap_up"))
+    # connected (the call's row may not say so yet: the daemon writes in batches); it lasts 4 s here
+    assert await page.locator("#call-status").text_content() == "connected"
+    # the callback banner with the note, the custom fields, the lead's local time
+    await expect(page.locator("#callback-banner")).to_be_visible()
+    await expect(page.locator("#callback-banner")).to_have_text(re.compile(
+        r"^Callback asked for \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d.*: after lunch, ask for Mary$"))
+    fields = await page.locator("#lead-fields").evaluate(
+        "(dl) => Object.fromEntries([...dl.querySelectorAll('dt')].map((dt) => [dt.textContent, dt.nextElementSibling.textContent]))")
+    assert fields["Contract Id"] == "C-42" and fields["contract_id"] == "C-42" and fields["current_plan"] == "Basic"
+    assert await page.locator("#lead-time").text_content() in local_times(ZONE)
+    await expect(wendy_row).to_have_attribute("data-state", re.compile("talking|wrap_up"))
     # the current call's lead (number masked) and how long it has lasted
-    await expect(board.locator('tr[data-agent="wendy"] [data-part="call"]')).to_have_text(
+    await expect(wendy_row.locator('[data-part="call"]')).to_have_text(
         re.compile(r"^lead \d+ \+•+\d{4} · \d+:\d\d$"))
     call_id = int(await section.get_attribute("data-call-id"))
 
@@ -125,15 +167,15 @@ async def test_desktop_call_flow_and_wallboard(daemon: Daemon, browser: Browser)
     await expect(page.locator("#notice")).to_have_text("Saved: SALE")
     assert await dispose_stored(daemon, second) == ("SALE", None, {"plan": "Plus"})
 
-    # the wallboard's counts and abandon rate are the engine's
+    # the wallboard's counts (today's, from the calls table) and the abandon rate (the engine's)
     status = next(c for c in daemon.run.engine.status()["campaigns"] if c["name"] == "web")
-    placed = board.locator('[data-metric="placed"] .n')
+    placed = board.locator('[data-metric="placed today"] .n')
     await expect(placed).to_have_text(re.compile(r"\d+"))
     # the board is pushed every few seconds: wait for the update that shows both calls
     await expect(placed).not_to_have_text(re.compile(r"^\s*[01]\s*$"))
-    await expect(board.locator('[data-metric="answered"] .n')).not_to_have_text(re.compile(r"^\s*[01]\s*$"))
+    await expect(board.locator('[data-metric="answered today"] .n')).not_to_have_text(re.compile(r"^\s*[01]\s*$"))
     assert int(await placed.text_content()) >= 2
-    answered = int(await board.locator('[data-metric="answered"] .n').text_content())
+    answered = int(await board.locator('[data-metric="answered today"] .n').text_content())
     assert 2 <= answered <= int(await placed.text_content())
     rate = f"{100 * status['abandon_rate_24h']:.2f} %"
     await expect(board.locator('[data-metric="abandon rate 24 h"] .n')).to_have_text(rate)
@@ -145,6 +187,6 @@ async def test_desktop_call_flow_and_wallboard(daemon: Daemon, browser: Browser)
     stale = await browser.new_context()
     await stale.add_cookies([{**cookie}])
     assert (await stale.request.get(f"{daemon.url}/web/me")).status == 401
-    await expect(board.locator('tr[data-agent="wendy"]')).to_have_count(0)
+    await expect(wendy_row).to_have_count(0)
     for ctx in (stale, sup_ctx, agent_ctx):
         await ctx.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import shutil
 import socket
@@ -12,12 +13,15 @@ from pathlib import Path
 
 import httpx
 import pytest
+from jsonschema import Draft202012Validator
 
 from dialer.api import create_app
 from dialer.api.app import ROUTES
-from dialer.api.openapi import api_routes
+from dialer.api.openapi import ANSWERS, api_routes
 from dialer.settings import Settings
+from dialer.web import ROUTES as WEB_ROUTES
 from tests.api.conftest import ADMIN, ALICE, Api
+from tests.web.signin import web_sign_in
 
 
 async def test_the_document_describes_every_route_and_nothing_else(api: Api) -> None:
@@ -26,7 +30,10 @@ async def test_the_document_describes_every_route_and_nothing_else(api: Api) -> 
     doc = r.json()
     assert doc["openapi"].startswith("3.1") and doc["info"]["title"]
     documented = sorted((m.upper(), p) for p, ops in doc["paths"].items() for m in ops)
-    assert documented == api_routes(ROUTES)
+    assert documented == api_routes([*ROUTES, *WEB_ROUTES])
+    assert {p for _, p in documented if p.startswith("/web/")} == {
+        "/web/me", "/web/login", "/web/wallboard", "/web/events", "/web/charts/{campaign}/{kind}.svg",
+        "/web/agents-report", "/web/agents-report.csv", "/web/recordings"}
     for path, ops in doc["paths"].items():
         params = re.findall(r"{(\w+)}", path)
         for op in ops.values():
@@ -62,6 +69,78 @@ async def test_real_answers_match_the_document(api: Api) -> None:
         assert str(r.status_code) in listed, (url, r.status_code, r.text)
         if r.status_code >= 400:
             assert set(r.json()) == {"error"}
+
+
+async def test_the_document_is_valid_openapi_3_1(api: Api) -> None:
+    from openapi_spec_validator import validate
+
+    doc = (await api.client.get("/api/openapi.json")).json()
+    validate(doc)  # raises on any fault, with its place in the document
+    # the pages' routes take the session cookie only, the form its media type; the main answers have a schema
+    assert doc["paths"]["/web/me"]["get"]["security"] == [{"session": []}]
+    assert "application/x-www-form-urlencoded" in doc["paths"]["/web/login"]["post"]["requestBody"]["content"]
+    assert "text/event-stream" in doc["paths"]["/web/events"]["get"]["responses"]["200"]["content"]
+    me = doc["paths"]["/web/me"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert me == {"$ref": "#/components/schemas/Me"} and "pause_codes" in doc["components"]["schemas"]["Me"]["required"]
+    broken = json.loads(json.dumps(doc))
+    broken["paths"]["/web/me"]["get"]["responses"]["200"]["content"]["application/json"]["schema"] = {
+        "$ref": "#/components/schemas/Nope"}
+    with pytest.raises(Exception, match="Nope"):
+        validate(broken)
+
+
+def _schema(doc: dict, method: str, path: str) -> Draft202012Validator:
+    ref = doc["paths"][path][method.lower()]["responses"]["200"]["content"]["application/json"]["schema"]
+    return Draft202012Validator({**ref, "components": doc["components"]})
+
+
+async def test_the_main_answers_match_their_schemas(api: Api) -> None:
+    """Real answers of the main routes, each validated against the schema the document gives it."""
+    doc = (await api.client.get("/api/openapi.json")).json()
+    c = api.client
+    answers: list[tuple[str, str, httpx.Response]] = [
+        ("POST", "/api/agents/{name}/login", await c.post("/api/agents/alice/login", json={"campaign": "e2e"},
+                                                         headers=ALICE)),
+        ("POST", "/api/agents/{name}/pause", await c.post("/api/agents/alice/pause", json={"code": "LUNCH"},
+                                                         headers=ALICE)),
+        ("POST", "/api/agents/{name}/ready", await c.post("/api/agents/alice/ready", headers=ALICE)),
+    ]
+    api.engine.agent_by_name("alice").call_id = 7
+    answers += [
+        ("GET", "/api/agents/{name}/call", await c.get("/api/agents/alice/call", headers=ALICE)),
+        ("GET", "/api/agents/{name}/callbacks", await c.get("/api/agents/alice/callbacks", headers=ALICE)),
+        ("GET", "/api/calls/{call_id}/callback-slots", await c.get("/api/calls/7/callback-slots", headers=ALICE)),
+        ("GET", "/api/status", await c.get("/api/status", headers=ADMIN)),
+        ("GET", "/api/campaigns/{name}/why", await c.get("/api/campaigns/e2e/why", headers=ADMIN)),
+        ("POST", "/api/calls/{call_id}/disposition", await c.post(
+            "/api/calls/7/disposition", json={"code": "REFUSED", "reason": "PRICE"}, headers=ALICE)),
+        ("POST", "/api/agents/{name}/logout", await c.post("/api/agents/alice/logout", headers=ALICE)),
+        ("POST", "/api/consent/revoke", await c.post("/api/consent/revoke", json={"number": "+12125550199"},
+                                                     headers=ADMIN)),
+        ("POST", "/api/campaigns/{name}/pause", await c.post("/api/campaigns/e2e/pause", headers=ADMIN)),
+        ("POST", "/api/campaigns/{name}/resume", await c.post("/api/campaigns/e2e/resume", headers=ADMIN)),
+    ]
+    csrf = await web_sign_in(api, "bob", "supervisor")
+    answers += [
+        ("POST", "/web/login", await c.post("/web/login", data={"campaign": "e2e"}, headers={"X-CSRF-Token": csrf})),
+        ("GET", "/web/me", await c.get("/web/me")),
+        ("GET", "/web/wallboard", await c.get("/web/wallboard")),
+        ("GET", "/web/agents-report", await c.get("/web/agents-report")),
+        ("GET", "/web/recordings", await c.get("/web/recordings")),
+    ]
+    for method, path, r in answers:
+        assert r.status_code == 200, (path, r.text)
+        errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in _schema(doc, method, path)
+                  .iter_errors(r.json())]
+        assert not errors, (path, errors)
+    checked = {(m, p) for m, p, _ in answers}
+    assert checked >= set(ANSWERS) - {("POST", "/api/calls/{call_id}/dnc")}
+    # the schemas do check: a time without its offset, a missing field, a wrong type are all caught
+    report = next(r for _, p, r in answers if p == "/web/agents-report").json()
+    assert not _schema(doc, "GET", "/web/agents-report").is_valid({**report, "since": "2026-03-02T00:00:00"})
+    me = next(r for _, p, r in answers if p == "/web/me").json()
+    assert not _schema(doc, "GET", "/web/me").is_valid({k: v for k, v in me.items() if k != "pause_codes"})
+    assert not _schema(doc, "GET", "/web/me").is_valid({**me, "call_id": "7"})
 
 
 async def test_cors_allows_only_the_configured_origins(tmp_path: Path, api: Api) -> None:

@@ -39,6 +39,7 @@ async def test_wallboard_figures_charts_performance_and_actions(daemon: Daemon, 
     # force pause with a code, then log out
     row = camp.locator('tr[data-agent="wendy"]')
     await expect(row.locator("td").nth(2)).to_have_text("BREAK")
+    await expect(camp.locator('[data-part="force-code"] option')).to_have_text(["BREAK", "LUNCH", "Team meeting"])
     await camp.locator('[data-part="force-code"]').select_option("LUNCH")
     await row.locator('[data-action="force-pause"]').click()
     await expect(page.locator("#notice")).to_have_text("wendy paused (LUNCH).")

@@ -53,6 +53,7 @@ async function load() {
   wrapupLimit = me.data.wrapup_limit || 0;
   $("campaign").textContent = me.data.campaign || "";
   showState(me.data.state, me.data.pause_code, me.data.seconds_in_state);
+  $("choose").hidden = true;
   if (!me.data.campaign) {
     const box = $("campaigns");
     clear(box);
@@ -65,9 +66,19 @@ async function load() {
     $("choose").hidden = false;
   }
   if (me.data.campaign) loadCallbacks();
-  if (me.data.call_id) {
-    const res = await api("GET", "/api/agents/" + encodeURIComponent(NAME) + "/call");
-    if (res.status === 200) showCall(res.data.call, null);
+  const res = me.data.call_id ? await api("GET", "/api/agents/" + encodeURIComponent(NAME) + "/call") : null;
+  if (res && res.status === 200) {
+    const details = res.data.call;
+    if (call && call.call_id === details.call_id) {
+      call = details;  // the same call: keep what the agent has filled in, show its status now
+      $("call-status").textContent = callStatus(details.status);
+    } else {
+      showCall(details, null);
+    }
+  } else if (call) {
+    call = null;  // disposed meanwhile (in another tab, or by the rules at the wrap-up limit)
+    $("call").hidden = true;
+    $("waiting").hidden = currentState === "logged_out";
   }
 }
 
@@ -117,13 +128,19 @@ function localTime(zones) {
 
 const STANDARD = ["id", "first_name", "last_name", "phone", "timezones"];
 
+// The call's row may still say ringing or answered when it has reached the agent (the daemon
+// writes in batches): only an ended call (or one the daemon lost sight of) awaits a disposition.
+function callStatus(status) {
+  return status === "ended" || status === "unknown" ? "ended — awaiting disposition" : "connected";
+}
+
 function showCall(details, sentAt) {
   call = details;
   const lead = details.lead || {};
   $("lead-name").textContent = [lead.first_name, lead.last_name].filter(Boolean).join(" ") || "(no name)";
   $("lead-phone").textContent = lead.phone || "";
   $("lead-time").textContent = localTime(lead.timezones);
-  $("call-status").textContent = details.status === "connected" ? "connected" : "ended — awaiting disposition";
+  $("call-status").textContent = callStatus(details.status);
   const fields = $("lead-fields");
   clear(fields);
   for (const [k, v] of Object.entries(lead)) {
@@ -306,11 +323,18 @@ $("dnc").addEventListener("click", async () => {
   else notice("Do not call: number added. " + res.data.error);
 });
 
+// What a tab may have missed is read again (load): after the stream reconnects (a daemon restart,
+// a dropped connection: events sent meanwhile are lost), and when the agent's state changes in a
+// way another tab of the same session may have caused (campaign chosen, call disposed, signed out).
+let opened = false;
+
 function listen() {
   const source = new EventSource("/web/events");
   source.addEventListener("agent", (ev) => {
     const d = JSON.parse(ev.data);
+    const was = currentState;
     showState(d.state, d.pause_code, 0);
+    if (was === "logged_out" || d.state === "logged_out" || (call && d.state !== "talking" && d.state !== "wrap_up")) load();
   });
   source.addEventListener("screen", (ev) => {
     const d = JSON.parse(ev.data);
@@ -320,7 +344,11 @@ function listen() {
     const d = JSON.parse(ev.data);
     if (call && call.call_id === d.call_id) $("call-status").textContent = "ended — awaiting disposition";
   });
-  source.addEventListener("open", () => { document.body.dataset.live = "true"; });
+  source.addEventListener("open", () => {
+    document.body.dataset.live = "true";
+    if (opened) load();  // reconnected: re-read the state and the call
+    opened = true;
+  });
   source.addEventListener("error", () => { document.body.dataset.live = "false"; });
 }
 

@@ -60,8 +60,9 @@ function render(b) {
     const counts = el("div", null, { class: "tiles" });
     for (const [state, n] of Object.entries(c.by_state)) tile(counts, LABELS[state] || state, n, { "data-state": state });
     const a = c.abandon || {};
-    const calls = [["placed", c.calls.placed], ["answered", c.calls.answered], ["ringing", c.calls.ringing], ["waiting", c.calls.waiting],
-      ["lines", c.calls.lines], ["connected 24 h", c.calls.connected_24h], ["abandoned 24 h", c.calls.abandoned_24h],
+    const t = c.today || {};  // from the calls table: the site's day, unchanged by a restart
+    const calls = [["placed today", t.placed], ["answered today", t.answered], ["connected today", t.connected],
+      ["abandoned today", t.abandoned], ["ringing", c.calls.ringing], ["waiting", c.calls.waiting], ["lines", c.calls.lines],
       ["abandon rate 24 h", (100 * c.abandon_rate_24h).toFixed(2) + " %"],
       ["abandon rate 30 days", pct(a.abandon_rate_30d)], ["abandon budget 24 h", a.abandon_budget_24h]];
     for (const [label, n] of calls) tile(counts, label, n, { "data-metric": label });
