@@ -117,7 +117,8 @@ async def dispose(
 async def add_dnc_request(db: AsyncEngine, call_id: int, *, agent_name: str | None, actor: str,
                           source: str | None, now: datetime) -> dict:
     """The customer on ``call_id`` asked not to be called: their number goes onto the global DNC
-    list at once, with who asked and when in the same transaction's audit entry.  The call must
+    list at once, with who asked and when in the same transaction's audit entry and webhook
+    event (``dnc.added``, if the campaign wants it).  The call must
     be one that reached an agent (``agent_name``'s own, unless ``None``: staff)."""
     from dialer.storage.audit import entry_stmt
     from dialer.storage.dnc_requests import jurisdiction_of, record_request
@@ -132,6 +133,8 @@ async def add_dnc_request(db: AsyncEngine, call_id: int, *, agent_name: str | No
                 source=f"agent {row.agent or actor}", reason=f"asked during call {call_id}")
             await conn.execute(entry_stmt(AuditAction.DNC_ADDED, actor, target=row.phone, source=source, at=now,
                                           detail={"call_id": call_id, "already_listed": bool(known)}))
+            await outbox.call_dnc_added(conn, call_id, scope="global", reason=f"asked during call {call_id}",
+                                        source="agent", at=now)
         return {"call_id": call_id, "campaign_id": row.campaign_id, "phone": row.phone, "added": not known,
                 "at": now.isoformat()}
     except Exception as exc:
