@@ -96,10 +96,13 @@ class AuditAction(StrEnum):
     LIST_IMPORTED = "list_imported"
     LIST_DELETED = "list_deleted"
     AGENT_ADDED = "agent_added"
+    AGENT_UPDATED = "agent_updated"  # interface changed, token rotated (never the token)
     AGENT_PASSWORD = "agent_password"  # set or changed (never the password itself)
     AGENT_ASSIGNED = "agent_assigned"  # to campaigns
     CONSENT_ADDED = "consent_added"
     CONSENT_REVOKED = "consent_revoked"
+    CONSENT_IMPORTED = "consent_imported"
+    SETTINGS_RELOADED = "settings_reloaded"  # SIGHUP: which keys changed, applied or needing a restart
 
 
 #: Pause code the engine sets while an agent wraps up a call (the queue must not ring them).

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Update, select
+from sqlalchemy import Insert, Update, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from campaigns.rules import Callback, CallResult, Retry
@@ -87,6 +87,7 @@ async def dispose(
     order_form: dict | None = None, note: str | None = None, agent_name: str | None = None, now: datetime,
     rng: random.Random, lock: asyncio.Lock | None = None,
     campaign: Callable[[int], CampaignRef | None] = lambda _id: None, owned: bool = True,
+    audit: Insert | None = None,
 ) -> dict:
     """Check and record a disposition at ``now``; returns what was decided for the lead.
 
@@ -95,7 +96,8 @@ async def dispose(
     DispositionError (the campaign does not accept it) or Unavailable (the database cannot be
     reached now).  ``campaign``: the campaign by id when the caller has it (the daemon), else
     it is read.  ``owned``: a callback goes to the agent who booked it (when the campaign's rule
-    gives callbacks an owner); false: to anyone.
+    gives callbacks an owner); false: to anyone.  ``audit``: an audit entry written in the
+    disposition's transaction (``dialer calls dispose`` without a daemon).
     """
     try:
         async with db.connect() as conn:
@@ -106,8 +108,11 @@ async def dispose(
         check_disposition(camp.definition, code, reason=reason, callback_at=callback_at, order_form=order_form,
                           now=now)
         async with lock or contextlib.nullcontext(), db.begin() as conn:
-            return await record(conn, camp, row, code=code, reason=reason, callback_at=callback_at,
-                                order_form=order_form, note=note, now=now, rng=rng, owned=owned)
+            out = await record(conn, camp, row, code=code, reason=reason, callback_at=callback_at,
+                               order_form=order_form, note=note, now=now, rng=rng, owned=owned)
+            if audit is not None:
+                await conn.execute(audit)
+            return out
     except Exception as exc:
         if unreachable(exc):
             raise Unavailable(UNAVAILABLE) from exc
