@@ -119,7 +119,7 @@ def ls_cmd(obj, number, scope, region, limit, as_json) -> None:
     from lists.consent import entries
 
     e164 = _e164(number, region or obj.settings.lists.default_region or None) if number else None
-    with obj.engine.connect() as conn:
+    with obj.reader.connect() as conn:
         rows = entries(conn, e164, None if scope == "*" and not number else (scope if scope != "*" else None), limit)
     if as_json:
         click.echo(json.dumps([{k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in r.items()}
