@@ -87,6 +87,7 @@ async def test_cli_dnc_add_and_import_queue_an_event_per_lead_holding_the_number
     await asyncio.to_thread(run, "add", "+12125550000")  # already listed: no second event
     await asyncio.to_thread(run, "add", "+12125559999")  # no lead holds it: nothing to report
     await asyncio.to_thread(run, "add", "+12125550001", "--campaign", "quiet")  # quiet has no webhook
+    await asyncio.to_thread(run, "add", "+12125550002", "--campaign", "crm")  # crm's own list
     numbers = tmp_path / "dnc.txt"
     numbers.write_text("# from the CRM\n+12125550001\n+12125550002\n+12125558888\n")
     await asyncio.to_thread(run, "import", str(numbers))
@@ -94,18 +95,21 @@ async def test_cli_dnc_add_and_import_queue_an_event_per_lead_holding_the_number
     async with seeded.db.connect() as conn:
         entry = dict((await conn.execute(select(dnc_numbers.c.phone, dnc_numbers.c.id)
                                          .where(dnc_numbers.c.scope == 0))).all())
+        own = (await conn.execute(select(dnc_numbers.c.id).where(dnc_numbers.c.scope == seeded.campaign_id))).scalar()
         audit = (await conn.execute(select(audit_log.c.action, audit_log.c.target, audit_log.c.detail)
                                     .order_by(audit_log.c.id))).all()
     assert [(r.event_id, r.lead_id, r.campaign_id) for r in rows] == [
         (f"dnc-{entry['+12125550000']}-lead-{seeded.leads[0]}", seeded.leads[0], seeded.campaign_id),
+        (f"dnc-{own}-lead-{seeded.leads[2]}", seeded.leads[2], seeded.campaign_id),
         (f"dnc-{entry['+12125550001']}-lead-{seeded.leads[1]}", seeded.leads[1], seeded.campaign_id),
         (f"dnc-{entry['+12125550002']}-lead-{seeded.leads[2]}", seeded.leads[2], seeded.campaign_id)]
     assert rows[0].payload["call_id"] is None and rows[0].payload["campaign"] == "crm"
     assert rows[0].payload["dnc"] == {"phone": "+12125550000", "scope": "global", "reason": "letter",
                                       "source": "cli"}
-    assert rows[1].payload["dnc"]["reason"] is None
+    assert rows[1].payload["dnc"] == {"phone": "+12125550002", "scope": "campaign", "reason": None, "source": "cli"}
+    assert rows[2].payload["dnc"]["reason"] is None
     assert [(a.action, a.target) for a in audit] == [
         ("dnc_added", "+12125550000"), ("dnc_added", "+12125559999"), ("dnc_added", "+12125550001"),
-        ("dnc_imported", str(numbers))]
+        ("dnc_added", "+12125550002"), ("dnc_imported", str(numbers))]
     assert audit[0].detail["webhook_events"] == 1 and audit[1].detail["webhook_events"] == 0
-    assert audit[3].detail["added"] == 3 and audit[3].detail["webhook_events"] == 2
+    assert audit[4].detail["added"] == 3 and audit[4].detail["webhook_events"] == 2
