@@ -113,3 +113,22 @@ async def test_cli_dnc_add_and_import_queue_an_event_per_lead_holding_the_number
         ("dnc_added", "+12125550002"), ("dnc_imported", str(numbers))]
     assert audit[0].detail["webhook_events"] == 1 and audit[1].detail["webhook_events"] == 0
     assert audit[4].detail["added"] == 3 and audit[4].detail["webhook_events"] == 2
+
+
+async def test_the_dnc_inbox_job_queues_dnc_added(seeded: Seeded, tmp_path: Path) -> None:
+    from dialer.db import open_engine
+    from dialer.services.jobs import JobContext, dnc_refresh
+
+    inbox = tmp_path / "dnc-inbox"
+    inbox.mkdir()
+    (inbox / "tps.txt").write_text("+12125550001\n+12125557777\n")
+    sync = open_engine(seeded.url)
+    try:
+        res = await asyncio.to_thread(dnc_refresh, JobContext(sync, tmp_path, "n1", AT))
+    finally:
+        sync.dispose()
+    assert res.counts["added"] == 2 and res.counts["webhook_events"] == 1
+    [row] = await outbox_rows(seeded.db)
+    assert row.lead_id == seeded.leads[1] and row.event_id.startswith("dnc-")
+    assert row.payload["dnc"] == {"phone": "+12125550001", "scope": "global", "reason": None, "source": "dnc_inbox"}
+    assert row.payload["occurred_at"] == AT.isoformat()
