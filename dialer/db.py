@@ -98,12 +98,16 @@ def sqlite_file(url: str) -> Path | None:
     return Path(u.database)
 
 
+#: How long a SQLite connection waits for another writer's lock before "database is locked".
+SQLITE_BUSY_MS = 10000
+
+
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
     cur.close()
 
 

@@ -27,7 +27,7 @@ from dialer.engine import Engine
 from dialer.errors import DialerError
 from dialer.logs import setup_logging
 from dialer.pbx import AmiLink, report_sound, route_to
-from dialer.settings import HttpSettings, Settings
+from dialer.settings import HttpSettings, Settings, changed_keys
 from dialer.storage.journal import FILENAME as JOURNAL
 from dialer.webhooks.delivery import Deliverer
 
@@ -136,9 +136,14 @@ class Server:
                 fresh = self.reload_settings()
             except DialerError as exc:
                 log.error("reload: settings not reloaded, the running ones are kept", extra={"error": str(exc)})
+                await self._audit_reload({"kept": True, "error": str(exc)[:200]})
             else:
+                changed = changed_keys(self.settings, fresh)
+                applied = [k for k in changed if k.split(".")[0] in ("log", "scheduler")]
                 setup_logging(fresh.log)
                 self.settings.log, self.settings.scheduler = fresh.log, fresh.scheduler
+                await self._audit_reload({"applied": applied,
+                                          "need_restart": [k for k in changed if k not in applied]})
                 if self.jobs is not None and self.engine is not None and not self._stop.is_set():
                     await self.jobs.stop()
                     self.jobs = None
@@ -146,6 +151,20 @@ class Server:
         if self.engine is not None:
             await self.engine.reload_campaigns()
         log.info("reloaded", extra={"node": self.node, "campaigns": len(self.engine.campaigns) if self.engine else 0})
+
+    async def _audit_reload(self, detail: dict[str, Any]) -> None:
+        """The audit entry of a settings reload (SIGHUP: the operator, through systemd's
+        ExecReload or kill -HUP; who sent the signal is not known to the process)."""
+        if self.engine is None:
+            return
+        from dialer.storage.audit import record_async
+        from dialer.vocabulary import AuditAction
+
+        try:
+            await record_async(self.engine.db, AuditAction.SETTINGS_RELOADED, "system", target=f"node {self.node}",
+                               source="SIGHUP", detail=detail)
+        except Exception as exc:  # the reload stands; the entry is logged instead
+            log.error("reload: audit entry not written", extra={"error": str(exc)[:200], **detail})
 
     async def _start_jobs(self, engine: Engine, *, catch_up: bool = True) -> None:
         from dialer.scheduler import JobScheduler  # overnight jobs (docs/scheduler.md)

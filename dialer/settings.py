@@ -142,6 +142,23 @@ class Settings:
         return data
 
 
+def changed_keys(old: Settings, new: Settings) -> list[str]:
+    """The dotted keys (``log.level``, ``scheduler.jobs``) whose values differ between two
+    settings, compared as :meth:`Settings.public_dict` shows them (a secret's change is not seen:
+    it needs a restart anyway).  Names only: the audit log of a reload holds no values."""
+    def flat(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in data.items():
+            if isinstance(value, dict) and value and key != "jobs":
+                out |= flat(value, f"{prefix}{key}.")
+            else:
+                out[f"{prefix}{key}"] = value
+        return out
+
+    before, after = flat(old.public_dict()), flat(new.public_dict())
+    return sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+
+
 def _to_plain(obj: Any) -> Any:
     if dataclasses.is_dataclass(obj):
         return {f.name: _to_plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}

@@ -85,6 +85,8 @@ class AuditAction(StrEnum):
     READY = "ready"
     DISPOSITION = "disposition"
     DNC_ADDED = "dnc_added"
+    DNC_IMPORTED = "dnc_imported"  # a file of numbers (dialer dnc import)
+    DNC_REMOVED = "dnc_removed"
     FORCE_PAUSE = "force_pause"  # a supervisor paused an agent
     FORCE_LOGOUT = "force_logout"  # a supervisor logged an agent out
     CAMPAIGN_APPLIED = "campaign_applied"  # created or changed; detail: compliance overrides
@@ -93,6 +95,14 @@ class AuditAction(StrEnum):
     CAMPAIGN_STOPPED = "campaign_stopped"
     LIST_IMPORTED = "list_imported"
     LIST_DELETED = "list_deleted"
+    AGENT_ADDED = "agent_added"
+    AGENT_UPDATED = "agent_updated"  # interface changed, token rotated (never the token)
+    AGENT_PASSWORD = "agent_password"  # set or changed (never the password itself)
+    AGENT_ASSIGNED = "agent_assigned"  # to campaigns
+    CONSENT_ADDED = "consent_added"
+    CONSENT_REVOKED = "consent_revoked"
+    CONSENT_IMPORTED = "consent_imported"
+    SETTINGS_RELOADED = "settings_reloaded"  # SIGHUP: which keys changed, applied or needing a restart
 
 
 #: Pause code the engine sets while an agent wraps up a call (the queue must not ring them).

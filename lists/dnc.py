@@ -48,13 +48,22 @@ def add_numbers(
     source: str | None = None, reason: str | None = None,
 ) -> int:
     """Add E.164 numbers to the DNC list of ``campaign_id`` (``None``: global); returns how many were new."""
+    return len(add_entries(conn, numbers, campaign_id, source, reason))
+
+
+def add_entries(
+    conn: Connection, numbers: Iterable[str], campaign_id: int | None = None,
+    source: str | None = None, reason: str | None = None,
+) -> list[tuple[int, str]]:
+    """:func:`add_numbers` returning the new entries as (id, number): those already listed are not."""
     rows = [
         {"phone": n, "campaign_id": campaign_id, "scope": scope_of(campaign_id), "source": source, "reason": reason}
         for n in dict.fromkeys(numbers)
     ]
-    added = 0
+    added: list[tuple[int, str]] = []
     for i in range(0, len(rows), 5000):
-        added += len(conn.execute(_insert(conn).returning(DNC.c.id), rows[i:i + 5000]).all())
+        added += [(r.id, r.phone) for r in
+                  conn.execute(_insert(conn).returning(DNC.c.id, DNC.c.phone), rows[i:i + 5000]).all()]
     return added
 
 
@@ -122,9 +131,13 @@ class DncImport:
     already: int = 0
     rejected: int = 0
     reasons: Counter = field(default_factory=Counter)
+    #: The new entries as (id, number), for the caller's own records (not in :meth:`as_dict`).
+    entries: list[tuple[int, str]] = field(default_factory=list, repr=False)
 
     def as_dict(self) -> dict:
-        return asdict(self) | {"reasons": dict(self.reasons)}
+        out = asdict(self) | {"reasons": dict(self.reasons)}
+        del out["entries"]
+        return out
 
 
 def _text_numbers(path: Path) -> list[str] | None:
@@ -190,6 +203,7 @@ def import_file(
             numbers.append(n.e164)
     if strict_region and result.reasons.get("no_region"):
         raise InputError(no_region_error(path, result.reasons["no_region"]))
-    result.added = add_numbers(conn, numbers, campaign_id, source or path.name)
+    result.entries = add_entries(conn, numbers, campaign_id, source or path.name)
+    result.added = len(result.entries)
     result.already = len(numbers) - result.added
     return result

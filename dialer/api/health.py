@@ -6,6 +6,10 @@
     GET /healthz  200 while the process serves requests (liveness)
     GET /readyz   200 when the AMI link is logged in and the database takes writes, else 503
                   with what is not ready (readiness: a load balancer or systemd watchdog)
+
+"The database takes writes" is a write probe (:func:`probe_stmt`) in a transaction rolled back
+at once, plus the daemon's queued writes being made (the writer's health): cheap enough to poll
+every second.
 """
 
 from __future__ import annotations
@@ -14,31 +18,55 @@ import asyncio
 import hmac
 from typing import Any
 
+from sqlalchemy import Update, update
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from dialer.api.responses import Answer
+from dialer.db import SQLITE_BUSY_MS
+from dialer.job_models import node_heartbeats
 from dialer.metrics import CONTENT_TYPE, ami_up
 
 #: Seconds the readiness probe waits for the database.
 DB_PROBE_TIMEOUT = 2.0
 
 
-def readiness(ami: bool, db_reachable: bool, writes_flowing: bool) -> tuple[bool, dict[str, str]]:
+def readiness(ami: bool, db_writable: bool, writes_flowing: bool) -> tuple[bool, dict[str, str]]:
     """Ready, and each check's state in words."""
     checks = {
         "ami": "logged in" if ami else "down: not logged in to the PBX",
-        "database": ("writable" if db_reachable and writes_flowing
-                     else "unreachable" if not db_reachable else "writes failing or queued up"),
+        "database": ("writable" if db_writable and writes_flowing
+                     else "not writable: unreachable, read-only or locked" if not db_writable
+                     else "writes failing or queued up"),
     }
-    return ami and db_reachable and writes_flowing, checks
+    return ami and db_writable and writes_flowing, checks
 
 
-async def _db_reachable(engine: Any) -> bool:
+def probe_stmt(node: str) -> Update:
+    """A write that changes nothing: this node's heartbeat row set to itself (no row: none
+    updated).  Run in a transaction rolled back at once, it still needs what a real write
+    needs — SQLite's write lock (``database is locked`` while another writer holds it past the
+    probe's time-out; ``readonly database``), PostgreSQL's read-write transaction (a read-only
+    server or a standby refuses it) — and leaves nothing behind."""
+    hb = node_heartbeats
+    return update(hb).where(hb.c.node == node).values(seen_at=hb.c.seen_at)
+
+
+async def _db_writable(engine: Any) -> bool:
     try:
         async with asyncio.timeout(DB_PROBE_TIMEOUT), engine.db.connect() as conn:
-            await conn.exec_driver_sql("SELECT 1")
+            # SQLite: wait for another writer's lock less than the time-out (an answer, not a
+            # cancelled call that would keep the connection waiting 10 s), then as before.
+            sqlite = conn.dialect.name == "sqlite"
+            if sqlite:
+                await conn.exec_driver_sql(f"PRAGMA busy_timeout={int(DB_PROBE_TIMEOUT * 500)}")
+            try:
+                await conn.execute(probe_stmt(engine.node))
+            finally:
+                await conn.rollback()
+                if sqlite:
+                    await conn.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
     except Exception:
         return False
     return True
@@ -68,7 +96,7 @@ async def healthz(request: Request) -> Response:
 
 async def readyz(request: Request) -> Response:
     engine = request.app.state.engine
-    ready, checks = readiness(ami_up(engine), await _db_reachable(engine), bool(engine.writer.healthy))
+    ready, checks = readiness(ami_up(engine), await _db_writable(engine), bool(engine.writer.healthy))
     return Answer({"ready": ready, **checks}, status_code=200 if ready else 503)
 
 

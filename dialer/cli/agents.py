@@ -14,6 +14,15 @@ from dialer.api import token_hash
 from dialer.cli.common import daemon_request, emit, json_option
 from dialer.errors import InputError
 from dialer.models import agents as agents_t
+from dialer.vocabulary import AuditAction
+
+
+def _audit(conn, action: AuditAction, name: str, **detail: object) -> None:
+    """The command's audit entry, in its transaction (never a token or a password)."""
+    from dialer.cli.audit import cli_actor
+    from dialer.storage.audit import record
+
+    record(conn, action, cli_actor(), target=name, source="cli", detail=detail)
 
 
 @click.group()
@@ -46,6 +55,7 @@ def add_cmd(obj, name: str, interface: str, state_interface: str | None, rotate_
         if row is None:
             conn.execute(insert(agents_t).values(name=name, interface=interface, token_hash=token_hash(token),
                                                  state="logged_out", state_interface=state_interface))
+            _audit(conn, AuditAction.AGENT_ADDED, name, interface=interface, state_interface=state_interface)
             click.echo(f"agent {name!r} created ({interface})")
         else:
             values = {"interface": interface}
@@ -54,6 +64,8 @@ def add_cmd(obj, name: str, interface: str, state_interface: str | None, rotate_
             if rotate_token:
                 values["token_hash"] = token_hash(token)
             conn.execute(update(agents_t).where(agents_t.c.id == row.id).values(**values))
+            _audit(conn, AuditAction.AGENT_UPDATED, name, interface=interface, new_token=rotate_token,
+                   **({"state_interface": state_interface} if state_interface is not None else {}))
             click.echo(f"agent {name!r} updated ({interface})")
             if not rotate_token:
                 return
@@ -179,6 +191,8 @@ def assign_cmd(obj, name: str, campaign: str, remove: bool) -> None:
             conn.execute(delete(agent_campaigns).where(*where))
         elif not exists:
             conn.execute(insert(agent_campaigns).values(agent_id=agent_id, campaign_id=camp.id))
+        if remove or not exists:
+            _audit(conn, AuditAction.AGENT_ASSIGNED, name, campaign=campaign, removed=remove)
     click.echo(f"agent {name!r} {'no longer assigned to' if remove else 'assigned to'} {campaign!r}")
 
 
@@ -207,4 +221,5 @@ def password_cmd(obj, name: str, password_stdin: bool, role: str | None) -> None
         from dialer.models import web_sessions
 
         conn.execute(delete(web_sessions).where(web_sessions.c.agent_id == _agent_id(conn, name)))
+        _audit(conn, AuditAction.AGENT_PASSWORD, name, **({"role": role} if role else {}))
     click.echo(f"password set for agent {name!r}" + (f" (role {role})" if role else ""))

@@ -24,8 +24,9 @@ def cli_actor() -> str:
 
 @click.group()
 def cli() -> None:
-    """The audit log: sign-ins (and failed ones), pauses, dispositions, DNC requests, supervisor
-    actions, campaigns started and paused, lists imported and deleted. Append-only."""
+    """The audit log: sign-ins (and failed ones), pauses, dispositions, DNC added, imported and
+    removed, consent given and revoked, agents added and changed, supervisor actions, campaigns
+    applied, started and paused, lists imported and deleted, settings reloads. Append-only."""
 
 
 @cli.command("ls")

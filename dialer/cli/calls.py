@@ -92,17 +92,24 @@ def dispose_cmd(obj, call_id: int, code: str, reason: str | None, callback: str 
 
 
 async def _dispose_offline(url, call_id, code, reason, callback_at, order, note) -> dict:
-    """No daemon: the disposition checked and written, the campaign's rules applied, directly."""
+    """No daemon: the disposition checked and written, the campaign's rules applied, directly
+    (audited in the same transaction; through the daemon, its API audits it)."""
     import random
     from datetime import UTC, datetime
 
+    from dialer.cli.audit import cli_actor
     from dialer.db import make_async_engine
+    from dialer.storage.audit import entry_stmt
     from dialer.storage.dispositions import dispose
+    from dialer.vocabulary import AuditAction
 
+    now = datetime.now(UTC)
+    audit = entry_stmt(AuditAction.DISPOSITION, cli_actor(), target=f"call {call_id}", source="cli", at=now,
+                       detail={"code": code, "reason": reason, "offline": True})
     db = make_async_engine(url)
     try:
         return await dispose(db, call_id, code=code, reason=reason, callback_at=callback_at, order_form=order,
-                             note=note, now=datetime.now(UTC), rng=random.Random())
+                             note=note, now=now, rng=random.Random(), audit=audit)
     finally:
         await db.dispose()
 

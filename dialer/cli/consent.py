@@ -45,11 +45,21 @@ def _record(obj, number: str, kind: str, scope: str, region: str | None, when: s
     at = _when(when)
     with obj.engine.begin() as conn:
         entry = record(conn, e164, kind, at=at, channel=channel, scope=scope, evidence=evidence, source="cli")
+        _audit(conn, "CONSENT_ADDED" if kind == "given" else "CONSENT_REVOKED", e164,
+               {"scope": scope, "at": at.isoformat(), "channel": channel, "entry": entry})
     if as_json:
         click.echo(json.dumps({"id": entry, "number": e164, "kind": kind, "scope": scope, "at": at.isoformat(),
                                "channel": channel}))
     else:
         click.echo(f"{e164}: consent {kind} in scope {scope!r} at {at.isoformat(timespec='seconds')}")
+
+
+def _audit(conn, action: str, target: str, detail: dict) -> None:
+    from dialer.cli.audit import cli_actor
+    from dialer.storage.audit import record
+    from dialer.vocabulary import AuditAction
+
+    record(conn, AuditAction[action], cli_actor(), target=target, source="cli", detail=detail)
 
 
 @click.group()
@@ -109,7 +119,7 @@ def ls_cmd(obj, number, scope, region, limit, as_json) -> None:
     from lists.consent import entries
 
     e164 = _e164(number, region or obj.settings.lists.default_region or None) if number else None
-    with obj.engine.connect() as conn:
+    with obj.reader.connect() as conn:
         rows = entries(conn, e164, None if scope == "*" and not number else (scope if scope != "*" else None), limit)
     if as_json:
         click.echo(json.dumps([{k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in r.items()}
@@ -142,6 +152,8 @@ def import_cmd(obj, file, kind, column, scope, region, when, as_json) -> None:
     region = (region or obj.settings.lists.default_region or "").upper() or None
     with obj.engine.begin() as conn:  # an error rolls the whole file back
         result = import_file(conn, file, at=_when(when), kind=kind, scope=scope, column=column, region=region)
+        _audit(conn, "CONSENT_IMPORTED", str(file), {"scope": scope, "kind": kind, "column": column,
+                                                    **result.as_dict()})
     if as_json:
         click.echo(json.dumps({"file": str(file), **result.as_dict()}))
         return

@@ -30,6 +30,24 @@ def _campaign_id(conn, ref: str | None) -> int | None:
     return find_id(conn, ref) if ref else None
 
 
+def _added(conn, entries: list[tuple[int, str]], campaign_id: int | None, *, reason: str | None) -> int:
+    """The ``dnc.added`` webhook events of new entries (leads holding the numbers in campaigns
+    that want them), in the command's transaction; returns how many were queued."""
+    from datetime import UTC, datetime
+
+    from dialer.storage.outbox import dnc_added_sync
+
+    return dnc_added_sync(conn, entries, campaign_id, reason=reason, source="cli", at=datetime.now(UTC))
+
+
+def _audit(conn, action: str, target: str, detail: dict) -> None:
+    from dialer.cli.audit import cli_actor
+    from dialer.storage.audit import record
+    from dialer.vocabulary import AuditAction
+
+    record(conn, AuditAction[action], cli_actor(), target=target, source="cli", detail=detail)
+
+
 @click.group()
 def cli() -> None:
     """Manage do-not-call numbers: import a file, add, remove, check, list.
@@ -55,8 +73,11 @@ def import_cmd(obj, file: Path, campaign: str | None, region: str | None, as_jso
     from lists.dnc import import_file, reasons_text
 
     region = (region or obj.settings.lists.default_region or "").upper() or None
-    with obj.engine.begin() as conn:  # an error rolls the whole file back
-        result = import_file(conn, file, _campaign_id(conn, campaign), region, strict_region=True)
+    with obj.engine.begin() as conn:  # an error rolls the whole file back, its events and audit entry too
+        cid = _campaign_id(conn, campaign)
+        result = import_file(conn, file, cid, region, strict_region=True)
+        events = _added(conn, result.entries, cid, reason=None)
+        _audit(conn, "DNC_IMPORTED", str(file), {"campaign": campaign, **result.as_dict(), "webhook_events": events})
     if as_json:
         click.echo(json.dumps({"file": str(file), **result.as_dict()}))
         return
@@ -73,18 +94,15 @@ def import_cmd(obj, file: Path, campaign: str | None, region: str | None, as_jso
 @click.pass_obj
 def add_cmd(obj, number: str, campaign: str | None, region: str | None, reason: str | None, as_json: bool) -> None:
     """Add NUMBER to the do-not-call list."""
-    from lists.dnc import add_numbers
+    from lists.dnc import add_entries
 
     e164 = _e164(number, region or obj.settings.lists.default_region or None)
     with obj.engine.begin() as conn:
-        added = add_numbers(conn, [e164], _campaign_id(conn, campaign), source="cli", reason=reason)
+        cid = _campaign_id(conn, campaign)
+        added = add_entries(conn, [e164], cid, source="cli", reason=reason)
         if added:
-            from dialer.cli.audit import cli_actor
-            from dialer.storage.audit import record
-            from dialer.vocabulary import AuditAction
-
-            record(conn, AuditAction.DNC_ADDED, cli_actor(), target=e164, source="cli",
-                   detail={"campaign": campaign, "reason": reason})
+            events = _added(conn, added, cid, reason=reason)
+            _audit(conn, "DNC_ADDED", e164, {"campaign": campaign, "reason": reason, "webhook_events": events})
     if as_json:
         click.echo(json.dumps({"number": e164, "added": bool(added)}))
     else:
@@ -106,6 +124,8 @@ def remove_cmd(obj, number: str, campaign: str | None, region: str | None, as_js
     e164 = _e164(number, region or obj.settings.lists.default_region or None)
     with obj.engine.begin() as conn:
         removed = remove_number(conn, e164, _campaign_id(conn, campaign))
+        if removed:
+            _audit(conn, "DNC_REMOVED", e164, {"campaign": campaign})
     if as_json:
         click.echo(json.dumps({"number": e164, "removed": removed}))
     elif removed:

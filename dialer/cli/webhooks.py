@@ -63,7 +63,7 @@ def test_cmd(obj, campaign: str, as_json: bool) -> None:
     from dialer.webhooks.delivery import WebhookConfigError, body_of, read_secret
     from dialer.webhooks.signing import headers
 
-    with obj.engine.connect() as conn:
+    with obj.reader.connect() as conn:
         _, _, definition = load(conn, campaign)
     hook = definition.webhook
     if hook is None:

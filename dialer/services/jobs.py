@@ -55,6 +55,7 @@ from dialer.models import calls
 from dialer.services.recordings import purge_expired
 from dialer.services.retarget import number_history
 from dialer.storage.leads import settle_unknown
+from dialer.storage.outbox import dnc_added_sync
 from lists.consent import HELD
 from lists.models import consents, leads
 from lists.models import dnc_numbers as dnc
@@ -193,16 +194,19 @@ def dnc_refresh(ctx: JobContext) -> JobResult:
 
     inbox = ctx.data_dir / "dnc-inbox"
     processed, failed = inbox / "processed", inbox / "failed"
-    counts: dict[str, Any] = {"files": 0, "failed_files": 0, "read": 0, "added": 0, "already": 0, "rejected": 0}
+    counts: dict[str, Any] = {"files": 0, "failed_files": 0, "read": 0, "added": 0, "already": 0, "rejected": 0,
+                              "webhook_events": 0}
     problems: list[str] = []
     files = sorted(p for p in inbox.glob("*") if p.is_file() and p.suffix.lower() in (".txt", ".csv")) \
         if inbox.is_dir() else []
     stamp = ctx.now.strftime("%Y%m%dT%H%M%S")
     for path in files:
         try:
-            with ctx.engine.begin() as conn:
+            with ctx.engine.begin() as conn:  # the numbers and their dnc.added webhook events
                 res = import_file(conn, path, None, ctx.default_region, source=f"dnc-inbox/{path.name}",
                                   strict_region=True)
+                counts["webhook_events"] += dnc_added_sync(conn, res.entries, None, reason=None,
+                                                           source="dnc_inbox", at=ctx.now)
         except (DialerError, OSError, ValueError) as exc:
             counts["failed_files"] += 1
             problems.append(f"{path.name}: {exc}")

@@ -13,12 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from campaigns.rules import CallResult, NextAction
 from dialer.job_models import node_heartbeats
 from dialer.session.amd import AmdEstimate
-from dialer.storage import campaigns
+from dialer.storage import campaigns, outbox
 from dialer.storage.dnc_requests import jurisdiction_of, record_request
 from dialer.storage.leads import CampaignRef, apply_rules
 from dialer.storage.tables import calls, consents, leads
 from dialer.vocabulary import LIVE_ANSWER, CallStatus, LeadStatus, Outcome
 
+OPT_OUT_REASON = "opt-out keypress in the safe-harbour message"
 #: Facts about a call that, once stored, are never overwritten with "unknown" (NULL): a restart
 #: or a lost link must not erase that a call was answered or reached an agent.
 FACTS = ("answered_at", "connected_at", "agent")
@@ -155,10 +156,12 @@ def opt_out_revocation_stmt(call_id: int, phone: str, campaign: str, at: datetim
 
 async def record_opt_out(conn: AsyncConnection, call_id: int, phone: str, campaign: str, at: datetime) -> None:
     """An opt-out keypress: the number on the global DNC list as a request (honoured as long as
-    the packs that apply say: :mod:`dialer.storage.dnc_requests`) and the revocation."""
+    the packs that apply say: :mod:`dialer.storage.dnc_requests`), the revocation and the
+    webhook event (``dnc.added``, if the campaign wants it), in the caller's transaction."""
     await record_request(conn, phone, 0, jurisdiction=await jurisdiction_of(conn, name=campaign), at=at,
-                         source=f"campaign {campaign}", reason="opt-out keypress in the safe-harbour message")
+                         source=f"campaign {campaign}", reason=OPT_OUT_REASON)
     await conn.execute(opt_out_revocation_stmt(call_id, phone, campaign, at))
+    await outbox.call_dnc_added(conn, call_id, scope="global", reason=OPT_OUT_REASON, source="opt_out", at=at)
 
 
 async def give_back(conn: AsyncConnection, claimed: Iterable[Any]) -> None:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Update, select, update
+from sqlalchemy import Insert, Update, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from campaigns.rules import Callback, CallResult, Retry
@@ -103,6 +103,7 @@ async def dispose(
     order_form: dict | None = None, note: str | None = None, agent_name: str | None = None, now: datetime,
     rng: random.Random, lock: asyncio.Lock | None = None,
     campaign: Callable[[int], CampaignRef | None] = lambda _id: None, owned: bool = True,
+    audit: Insert | None = None,
 ) -> dict:
     """Check and record a disposition at ``now``; returns what was decided for the lead.
 
@@ -111,7 +112,8 @@ async def dispose(
     DispositionError (the campaign does not accept it) or Unavailable (the database cannot be
     reached now).  ``campaign``: the campaign by id when the caller has it (the daemon), else
     it is read.  ``owned``: a callback goes to the agent who booked it (when the campaign's rule
-    gives callbacks an owner); false: to anyone.
+    gives callbacks an owner); false: to anyone.  ``audit``: an audit entry written in the
+    disposition's transaction (``dialer calls dispose`` without a daemon).
     """
     try:
         async with db.connect() as conn:
@@ -122,8 +124,11 @@ async def dispose(
         check_disposition(camp.definition, code, reason=reason, callback_at=callback_at, order_form=order_form,
                           now=now)
         async with lock or contextlib.nullcontext(), db.begin() as conn:
-            return await record(conn, camp, row, code=code, reason=reason, callback_at=callback_at,
-                                order_form=order_form, note=note, now=now, rng=rng, owned=owned)
+            out = await record(conn, camp, row, code=code, reason=reason, callback_at=callback_at,
+                               order_form=order_form, note=note, now=now, rng=rng, owned=owned)
+            if audit is not None:
+                await conn.execute(audit)
+            return out
     except Exception as exc:
         if unreachable(exc):
             raise Unavailable(UNAVAILABLE) from exc
@@ -133,7 +138,8 @@ async def dispose(
 async def add_dnc_request(db: AsyncEngine, call_id: int, *, agent_name: str | None, actor: str,
                           source: str | None, now: datetime) -> dict:
     """The customer on ``call_id`` asked not to be called: their number goes onto the global DNC
-    list at once, with who asked and when in the same transaction's audit entry.  The call must
+    list at once, with who asked and when in the same transaction's audit entry and webhook
+    event (``dnc.added``, if the campaign wants it).  The call must
     be one that reached an agent (``agent_name``'s own, unless ``None``: staff)."""
     from dialer.storage.audit import entry_stmt
     from dialer.storage.dnc_requests import jurisdiction_of, record_request
@@ -148,6 +154,8 @@ async def add_dnc_request(db: AsyncEngine, call_id: int, *, agent_name: str | No
                 source=f"agent {row.agent or actor}", reason=f"asked during call {call_id}")
             await conn.execute(entry_stmt(AuditAction.DNC_ADDED, actor, target=row.phone, source=source, at=now,
                                           detail={"call_id": call_id, "already_listed": bool(known)}))
+            await outbox.call_dnc_added(conn, call_id, scope="global", reason=f"asked during call {call_id}",
+                                        source="agent", at=now)
         return {"call_id": call_id, "campaign_id": row.campaign_id, "phone": row.phone, "added": not known,
                 "at": now.isoformat()}
     except Exception as exc:

@@ -242,7 +242,7 @@ async def _lead_events(conn: AsyncConnection, camp: CampaignRef, lead: Any, call
     common = {"campaign_id": camp.id, "campaign": camp.name, "lead": lead, "at": now}
     if isinstance(action, AddToDnc) and hook.wants("dnc.added"):
         await outbox.enqueue(conn, event="dnc.added", event_id=f"call-{call_id}-dnc-added", data={
-            "call_id": call_id, "dnc": {"phone": lead.phone, "scope": action.scope, "reason": action.reason}},
+            "call_id": call_id, "dnc": outbox.dnc_data(lead.phone, action.scope, action.reason, "rules")},
             **common)
     if status in (LeadStatus.DONE, LeadStatus.DNC) and hook.wants("lead.finished"):
         await outbox.enqueue(conn, event="lead.finished", event_id=f"call-{call_id}-lead-finished", data={

@@ -28,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from campaigns.integrations import WEBHOOK_EVENTS
-from dialer.storage.tables import calls, campaigns, leads, webhook_outbox
+from dialer.storage.tables import calls, campaigns, leads, lists_, webhook_outbox
 
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
 OUTBOX_STATUSES = (PENDING, DELIVERED, FAILED)
@@ -104,6 +104,66 @@ async def call_connected(conn: AsyncConnection, call_id: int, at: datetime | Non
                      "connected_at": at.isoformat()}}
     return await enqueue(conn, event="call.connected", event_id=f"call-{call_id}-connected",
                          campaign_id=row.campaign_id, campaign=row.campaign, lead=lead, data=data, at=at)
+
+
+async def call_dnc_added(conn: AsyncConnection, call_id: int, *, scope: str, reason: str | None, source: str,
+                         at: datetime) -> bool:
+    """Queue ``dnc.added`` for the number of ``call_id`` put on a DNC list (if its campaign
+    wants it).  One per call (``call-12-dnc-added``), whichever way came first: the agent's
+    button, the opt-out keypress, a DNC disposition or rule; ``dnc.source`` says which."""
+    row = (await conn.execute(call_stmt(call_id))).first()
+    if row is None or not wants(row.definition, "dnc.added"):
+        return False
+    lead = _Lead(row.lead_id, row.external_id, row.phone)
+    return await enqueue(conn, event="dnc.added", event_id=f"call-{call_id}-dnc-added", campaign_id=row.campaign_id,
+                         campaign=row.campaign, lead=lead, at=at, data={
+                             "call_id": call_id, "dnc": dnc_data(row.phone, scope, reason, source)})
+
+
+def dnc_data(phone: str, scope: str, reason: str | None, source: str) -> dict:
+    """The ``dnc`` object of a ``dnc.added`` event."""
+    return {"phone": phone, "scope": scope, "reason": reason, "source": source}
+
+
+def subscribers_stmt(campaign_id: int | None) -> Select:
+    stmt = select(campaigns.c.id, campaigns.c.name, campaigns.c.definition)
+    return stmt if campaign_id is None else stmt.where(campaigns.c.id == campaign_id)
+
+
+def number_leads_stmt(numbers: list[str], campaign_ids: list[int]) -> Select:
+    """The leads with one of ``numbers`` in lists of ``campaign_ids``, with their campaign."""
+    return (select(leads.c.id, leads.c.external_id, leads.c.phone, lists_.c.campaign_id)
+            .select_from(leads.join(lists_, lists_.c.id == leads.c.list_id))
+            .where(leads.c.phone.in_(numbers), lists_.c.campaign_id.in_(campaign_ids))
+            .order_by(leads.c.id))
+
+
+def dnc_added_sync(conn: Connection, entries: list[tuple[int, str]], campaign_id: int | None, *,
+                   reason: str | None, source: str, at: datetime) -> int:
+    """Queue ``dnc.added`` for DNC entries (id, number) added without a call (``dialer dnc
+    add/import``): one event per lead holding the number in a campaign that wants it (the
+    entry's campaign, or any for a global entry), id ``dnc-<entry>-lead-<lead>``, ``call_id``
+    null.  A number that is no such lead has no campaign or lead to report it under: no event.
+    Returns how many were queued."""
+    if not entries:
+        return 0
+    subs = {r.id: r.name for r in conn.execute(subscribers_stmt(campaign_id)) if wants(r.definition, "dnc.added")}
+    if not subs:
+        return 0
+    scope = "global" if campaign_id is None else "campaign"
+    entry_of = {phone: entry_id for entry_id, phone in entries}
+    numbers, queued = list(entry_of), 0
+    for i in range(0, len(numbers), 500):
+        for lead in conn.execute(number_leads_stmt(numbers[i:i + 500], list(subs))).all():
+            event_id = f"dnc-{entry_of[lead.phone]}-lead-{lead.id}"
+            if conn.execute(exists_stmt(event_id)).first() is not None:
+                continue
+            body = payload("dnc.added", event_id, at, subs[lead.campaign_id], lead,
+                           {"call_id": None, "dnc": dnc_data(lead.phone, scope, reason, source)})
+            conn.execute(insert_stmt(event="dnc.added", event_id=event_id, campaign_id=lead.campaign_id,
+                                     lead_id=lead.id, body=body, at=at))
+            queued += 1
+    return queued
 
 
 class _Lead:

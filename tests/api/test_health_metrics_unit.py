@@ -75,11 +75,11 @@ def test_claims_and_writes_are_timed() -> None:
 
 
 @given(st.booleans(), st.booleans(), st.booleans())
-def test_ready_only_when_every_check_passes(ami: bool, reachable: bool, flowing: bool) -> None:
-    ready, checks = readiness(ami, reachable, flowing)
-    assert ready == (ami and reachable and flowing)
+def test_ready_only_when_every_check_passes(ami: bool, writable: bool, flowing: bool) -> None:
+    ready, checks = readiness(ami, writable, flowing)
+    assert ready == (ami and writable and flowing)
     assert (checks["ami"] == "logged in") == ami
-    assert (checks["database"] == "writable") == (reachable and flowing)
+    assert (checks["database"] == "writable") == (writable and flowing)
 
 
 OUTCOMES = {  # outcome -> (answered, connected) at the end

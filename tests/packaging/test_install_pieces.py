@@ -83,6 +83,7 @@ READ_ONLY = [
     ["dnc", "check", "+12125550143"], ["jobs", "history"], ["lists", "audit", "x"],
     ["campaigns", "why", "x"], ["campaigns", "forecast", "x"], ["calls", "recording", "1"], ["webhooks", "ls"],
     ["audit", "ls"], ["nodes", "ls"], ["report", "agents"], ["report", "campaign", "x"],
+    ["consent", "ls"], ["webhooks", "test", "x"],
 ]
 
 

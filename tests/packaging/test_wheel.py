@@ -9,6 +9,12 @@ setuptools) and installed without its dependencies; the fresh environment sees t
 environment's installed packages through a ``.pth`` line (never its editable ``dialer``: a
 path added that way is not a site directory, so its ``__editable__`` hook is not run), and
 ``pip check`` proves every dependency the wheel declares is satisfied there.
+
+Installing the dependencies themselves into the fresh environment would need a package index
+(tests use no network beyond loopback) or a local wheelhouse: the dev environment holds
+installed packages, not wheels, and ``make`` installs them without keeping a pip cache. So
+what is proved is that the wheel's declared dependencies are enough, not that pip resolves
+them from an index: `pip install dist/dialer-*.whl` in a clean environment does that, online.
 """
 
 from __future__ import annotations

@@ -60,7 +60,8 @@ async def test_disposition_events_in_order(seeded: Seeded) -> None:
                      "refusal_label": "too expensive", "callback_at": None, "order_form": {},
                      "note": "call me never"}
     assert rows[2].payload["disposition"]["order_form"] == {"plan": "Gold"}
-    assert rows[5].payload["dnc"] == {"phone": "+12125550002", "scope": "global", "reason": "asked not to be called"}
+    assert rows[5].payload["dnc"] == {"phone": "+12125550002", "scope": "global", "reason": "asked not to be called",
+                                     "source": "rules"}
     assert rows[6].payload["status"] == "dnc"
 
 
