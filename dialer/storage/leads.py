@@ -204,7 +204,17 @@ def settle_unknown(conn: Connection, definition: CampaignDefinition, campaign_id
         last_outcome=Outcome.UNKNOWN, last_call_at=now, callback_owner=None, callback_exclusive_until=None,
         **step.values))
     conn.execute(update(calls).where(calls.c.id == call.id).values(next_action=step.summary[:200]))
+    status = step.values.get("status")
+    hook = definition.webhook
+    if status in FINISHED and hook is not None and hook.wants("lead.finished"):  # as apply_rules queues it
+        outbox.enqueue_sync(conn, event="lead.finished", event_id=f"call-{call.id}-lead-finished",
+                            campaign_id=campaign_id, campaign=definition.name, lead=lead, at=now,
+                            data=outbox.lead_finished_data(call.id, status, step.summary, lead.attempts))
     return step.summary
+
+
+#: A lead's statuses after which the campaign will not call it again (``lead.finished``).
+FINISHED = (LeadStatus.DONE, LeadStatus.DNC)
 
 
 async def apply_rules(
@@ -244,9 +254,9 @@ async def _lead_events(conn: AsyncConnection, camp: CampaignRef, lead: Any, call
         await outbox.enqueue(conn, event="dnc.added", event_id=f"call-{call_id}-dnc-added", data={
             "call_id": call_id, "dnc": outbox.dnc_data(lead.phone, action.scope, action.reason, "rules")},
             **common)
-    if status in (LeadStatus.DONE, LeadStatus.DNC) and hook.wants("lead.finished"):
-        await outbox.enqueue(conn, event="lead.finished", event_id=f"call-{call_id}-lead-finished", data={
-            "call_id": call_id, "status": str(status), "reason": summary, "attempts": lead.attempts}, **common)
+    if status in FINISHED and hook.wants("lead.finished"):
+        await outbox.enqueue(conn, event="lead.finished", event_id=f"call-{call_id}-lead-finished",
+                             data=outbox.lead_finished_data(call_id, status, summary, lead.attempts), **common)
 
 
 # ---------------------------------------------------------------------- zone keys

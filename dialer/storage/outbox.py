@@ -76,6 +76,21 @@ async def enqueue(conn: AsyncConnection, *, event: str, event_id: str, campaign_
     return True
 
 
+def enqueue_sync(conn: Connection, *, event: str, event_id: str, campaign_id: int, campaign: str,
+                 lead: Any, data: Mapping[str, Any], at: datetime) -> bool:
+    """:func:`enqueue` on a sync connection (the scheduler's jobs)."""
+    if conn.execute(exists_stmt(event_id)).first() is not None:
+        return False
+    conn.execute(insert_stmt(event=event, event_id=event_id, campaign_id=campaign_id, lead_id=lead.id,
+                             body=payload(event, event_id, at, campaign, lead, data), at=at))
+    return True
+
+
+def lead_finished_data(call_id: int, status: str, summary: str, attempts: int) -> dict:
+    """``lead.finished``: the lead will not be called again in the campaign (done or DNC)."""
+    return {"call_id": call_id, "status": str(status), "reason": summary, "attempts": attempts}
+
+
 async def lead_row(conn: AsyncConnection, lead_id: int) -> Any:
     return (await conn.execute(lead_stmt(lead_id))).first()
 

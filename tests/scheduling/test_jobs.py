@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from sqlalchemy import insert, select
 
 from dialer.db import open_engine
+from dialer.models import webhook_outbox
 from dialer.services.jobs import (
     JobContext,
     compliance_report,
@@ -93,7 +94,8 @@ def test_a_purged_call_that_was_the_leads_last_attempt_finishes_the_lead(db_url:
     """A one-attempt campaign: the gone node's call used the lead's attempt; the lead is done
     (outcome unknown), not left in ``retry`` where no claim would ever take it."""
     engine = open_engine(db_url)
-    cid = campaign(engine, "a", limits={"max_attempts": 1})
+    cid = campaign(engine, "a", limits={"max_attempts": 1},
+                   webhook={"url": "http://127.0.0.1:9/hook", "secret_env": "WEBHOOK_TEST_SECRET"})
     lst = lead_list(engine, "l", cid)
     lead_id = lead(engine, lst, "+12125550001", status="dialing", attempts=1)
     with engine.begin() as conn:
@@ -107,7 +109,11 @@ def test_a_purged_call_that_was_the_leads_last_attempt_finishes_the_lead(db_url:
     with engine.connect() as conn:
         assert conn.execute(select(calls_t.c.next_action).where(calls_t.c.id == call_id)).scalar().startswith(
             "finish: maximum attempts reached")
+        events = conn.execute(select(webhook_outbox.c.event_id, webhook_outbox.c.payload)).all()
     engine.dispose()
+    # the CRM hears of it as of a lead the rules finished
+    assert [e.event_id for e in events] == [f"call-{call_id}-lead-finished"]
+    assert events[0].payload["status"] == "done" and events[0].payload["lead"]["id"] == lead_id
 
 
 def test_dnc_refresh_imports_the_inbox(sqlite_url: str, tmp_path: Path) -> None:
