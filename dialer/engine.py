@@ -296,7 +296,7 @@ class Engine:
         await self.flush()
         async with self._db_lock, self.db.begin() as conn:
             if isinstance(cmd, commands.SetAgentCampaign):
-                await conn.execute(agents_db.campaign_stmt(cmd.agent_id, cmd.campaign_id, cmd.node))
+                await conn.execute(agents_db.campaign_stmt(cmd.agent_id, cmd.campaign_id, cmd.node, exact=cmd.exact))
             else:
                 await calls_db.expire_disposition(conn, cmd.call_id, cmd.at, self.rng, self._campaign_ref)
 
@@ -467,7 +467,17 @@ class Engine:
         await self._execute(request(row, *args))
 
     async def agent_login(self, name: str, campaign_name: str) -> None:
-        await self._agent_request(name, self.session.login, campaign_name, self.now())
+        """Log the agent in; a login the PBX refuses (or does not answer) is undone, in memory
+        and in the agent's row, and raised (502 with the PBX's reason)."""
+        async with self.db.connect() as conn:
+            row = await agents_db.by_name(conn, name)
+        before = self.session.before_login(row)
+        cmds = self.session.login(row, campaign_name, self.now())
+        try:
+            await self._execute(cmds)
+        except Exception:
+            await self._execute(self.session.login_refused(row, before, self.now()), report=False)
+            raise
         log.info("agent logged in", extra={"agent": name, "campaign": campaign_name})
 
     async def agent_logout(self, name: str) -> None:

@@ -75,7 +75,7 @@ async def store(conn: AsyncConnection, cmd: Any, rng: random.Random) -> None:
     elif isinstance(cmd, SetAgentState):
         await conn.execute(agents.state_stmt(cmd.agent_id, cmd.state, cmd.pause_code, cmd.since))
     elif isinstance(cmd, SetAgentCampaign):
-        await conn.execute(agents.campaign_stmt(cmd.agent_id, cmd.campaign_id))
+        await conn.execute(agents.campaign_stmt(cmd.agent_id, cmd.campaign_id, cmd.node, exact=cmd.exact))
     elif isinstance(cmd, GiveBack):
         await calls.give_back(conn, cmd.leads)
     elif isinstance(cmd, RecordOptOut):
