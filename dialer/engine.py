@@ -80,6 +80,7 @@ class Engine:
         self.writer = Writer(db, self._db_lock, self.rng, clock, on_batch=self.metrics.db_written)
         self.metrics.watch(self)
         self._stopping = asyncio.Event()
+        self._stopped = asyncio.Event()  # the stop in progress has ended (or was cancelled)
         self._pace_now = asyncio.Event()  # the PBX's state just became known: pace without waiting
         self._latest_import: int | None = None  # the newest lead import seen (reload_campaigns)
         self._tasks: list[asyncio.Task] = []
@@ -182,11 +183,20 @@ class Engine:
         await self._stopping.wait()
 
     async def stop(self) -> None:
-        """Graceful shutdown: stop placing calls, wait (bounded) for calls in flight, record all."""
+        """Graceful shutdown: stop placing calls, wait (bounded) for calls in flight, record all.
+        A second call waits for the stop in progress (whoever asked first, the link and the
+        database stay open until it has drained)."""
         if self._stopping.is_set():
+            await self._stopped.wait()
             return
         log.info("stopping: no new calls", extra={"in_flight": len(self.live)})
         self._stopping.set()
+        try:
+            await self._stop()
+        finally:
+            self._stopped.set()
+
+    async def _stop(self) -> None:
         await self._end_pacing()
         if self._place_tasks:
             await asyncio.gather(*self._place_tasks, return_exceptions=True)
