@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +26,20 @@ from dialer.server import Server
 from dialer.services.campaigns import apply_definition
 from dialer.settings import Settings
 from dialer.sim import Simulator, start_server
+from dialer.sim.scenario import QueueConfig
 from lists.importer import ImportOptions, import_file
 from tests.e2e.conftest import E2E_CAMPAIGN, E2E_START, kill_daemon
 
 #: The simulated called parties and agents: short talks (25 s scaled), wrap-up by the simulated
-#: agents' desktops 4-15 s; queue ``wrapuptime = 2`` as shipped in config/asterisk.
+#: agents' desktops 4-15 s.
 SCENARIO = {"agents": {"talk_time": {"dist": "lognormal", "mean": 25, "sd": 10, "min": 5}}}
+
+
+def shipped_queue(name: str) -> QueueConfig:
+    """The campaign's queue as config/asterisk/queues-dialer.conf ships it (``wrapuptime = 2``);
+    the demo scenario configures only ``demo``, and a queue it creates on the first QueueAdd
+    would have none."""
+    return QueueConfig(name, strategy="rrmemory", timeout=15, wrapuptime=2, ringinuse=False)
 
 
 #: The fault campaign: up to 3 attempts per lead, but no second call due within a run (at 10x a
@@ -192,7 +200,8 @@ class Site:
 
 async def open_site(node: str, url: str, tmp_path: Path, definition: CampaignDefinition, agents_n: int, *,
                     speed: float, seed: int = 11) -> Site:
-    sim = Simulator(demo_scenario(seed, speed, SCENARIO), speed=speed, seed=seed)
+    scenario = replace(demo_scenario(seed, speed, SCENARIO), queues=(shipped_queue(definition.dial.queue),))
+    sim = Simulator(scenario, speed=speed, seed=seed)
     server = await start_server(sim, "127.0.0.1", 0)
     data_dir = tmp_path / node
     data_dir.mkdir(parents=True, exist_ok=True)

@@ -24,6 +24,7 @@ async def test_relogin_of_an_agent_still_in_the_queue_after_a_restart(tmp_path: 
     definition = prepare(sqlite_url, tmp_path, leads_n=120, sites={"n1": AGENTS})
     site = await open_site("n1", sqlite_url, tmp_path, definition, AGENTS, speed=SPEED)
     await site.start(login=True)
+    assert site.sim.pbx.queues[definition.dial.queue].config.wrapuptime == 2  # as shipped
     try:
         await until(lambda: site.engine.counters["placed"] >= 8 and site.engine.live, 60, "calls in flight")
         await site.crash()
