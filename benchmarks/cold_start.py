@@ -35,16 +35,17 @@ from dialer.pacing.sim.scenario import ceiling, load_scenario  # noqa: E402
 SCENARIOS = ROOT / "benchmarks" / "scenarios"
 
 
-def parse_variant(text: str) -> tuple[float, float, int]:
-    """``W[:shape[:min_agents]]``: the warm-up, its shape (default 1) and the team size from which
-    it applies (default 0: every team)."""
-    w, shape, agents = ([*text.split(":"), "", ""])[:3]
-    return float(w), float(shape or 1.0), int(agents or 0)
+def parse_variant(text: str) -> tuple[float, float, int, float]:
+    """``W[:shape[:min_agents[:hour_cap]]]``: the warm-up, its shape (default 1), the team size
+    from which it applies (default 0: every team) and the last hour's cap (× the target; default
+    0: none)."""
+    w, shape, agents, cap = ([*text.split(":"), "", "", ""])[:4]
+    return float(w), float(shape or 1.0), int(agents or 0), float(cap or 0.0)
 
 
 def run(job: tuple[str, int, str, int, float]) -> dict[str, Any]:
     name, seed, variant, agents, hours = job
-    warmup, shape, min_agents = parse_variant(variant)
+    warmup, shape, min_agents, hour_cap = parse_variant(variant)
     sc = load_scenario(SCENARIOS / f"{name}.toml")
     if agents:
         sc = sc.with_changes(agents=agents)  # same name: the same random streams for a seed
@@ -61,7 +62,8 @@ def run(job: tuple[str, int, str, int, float]) -> dict[str, Any]:
                 zero[0] += a == 0.0 and s.ready > 0
             return a
 
-    m = run_metrics(simulate(sc, lambda: Watched(warmup=warmup, warmup_shape=shape, warmup_min_agents=min_agents), seed), ceiling(sc))
+    m = run_metrics(simulate(sc, lambda: Watched(warmup=warmup, warmup_shape=shape, warmup_min_agents=min_agents,
+                                                  hour_cap=hour_cap), seed), ceiling(sc))
     label = name + (f" ×{agents}" if agents else "") + (f" {hours:g} h" if hours else "")
     return {"scenario": label, "agents": sc.agents, "seed": seed, "variant": variant,
             "talk": m.talk_min_per_agent_hour, "abandon": m.abandon_rate, "worst_hour": m.worst_hour,

@@ -80,6 +80,7 @@ class Engine:
         self.writer = Writer(db, self._db_lock, self.rng, clock, on_batch=self.metrics.db_written)
         self.metrics.watch(self)
         self._stopping = asyncio.Event()
+        self._stopped = asyncio.Event()  # the stop in progress has ended (or was cancelled)
         self._pace_now = asyncio.Event()  # the PBX's state just became known: pace without waiting
         self._latest_import: int | None = None  # the newest lead import seen (reload_campaigns)
         self._tasks: list[asyncio.Task] = []
@@ -182,11 +183,20 @@ class Engine:
         await self._stopping.wait()
 
     async def stop(self) -> None:
-        """Graceful shutdown: stop placing calls, wait (bounded) for calls in flight, record all."""
+        """Graceful shutdown: stop placing calls, wait (bounded) for calls in flight, record all.
+        A second call waits for the stop in progress (whoever asked first, the link and the
+        database stay open until it has drained)."""
         if self._stopping.is_set():
+            await self._stopped.wait()
             return
         log.info("stopping: no new calls", extra={"in_flight": len(self.live)})
         self._stopping.set()
+        try:
+            await self._stop()
+        finally:
+            self._stopped.set()
+
+    async def _stop(self) -> None:
         await self._end_pacing()
         if self._place_tasks:
             await asyncio.gather(*self._place_tasks, return_exceptions=True)
@@ -296,7 +306,7 @@ class Engine:
         await self.flush()
         async with self._db_lock, self.db.begin() as conn:
             if isinstance(cmd, commands.SetAgentCampaign):
-                await conn.execute(agents_db.campaign_stmt(cmd.agent_id, cmd.campaign_id, cmd.node))
+                await conn.execute(agents_db.campaign_stmt(cmd.agent_id, cmd.campaign_id, cmd.node, exact=cmd.exact))
             else:
                 await calls_db.expire_disposition(conn, cmd.call_id, cmd.at, self.rng, self._campaign_ref)
 
@@ -467,7 +477,17 @@ class Engine:
         await self._execute(request(row, *args))
 
     async def agent_login(self, name: str, campaign_name: str) -> None:
-        await self._agent_request(name, self.session.login, campaign_name, self.now())
+        """Log the agent in; a login the PBX refuses (or does not answer) is undone, in memory
+        and in the agent's row, and raised (502 with the PBX's reason)."""
+        async with self.db.connect() as conn:
+            row = await agents_db.by_name(conn, name)
+        before = self.session.before_login(row)
+        cmds = self.session.login(row, campaign_name, self.now())
+        try:
+            await self._execute(cmds)
+        except Exception:
+            await self._execute(self.session.login_refused(row, before, self.now()), report=False)
+            raise
         log.info("agent logged in", extra={"agent": name, "campaign": campaign_name})
 
     async def agent_logout(self, name: str) -> None:

@@ -54,6 +54,9 @@ class Predictive:
     - ``warmup_min_agents``: the warm-up applies only while at least this many agents are logged
       in (smaller teams stay near progressive anyway and barely lock in; applied to a team of 4
       it cost 1.1 % talk).
+    - ``hour_cap``: when > 0, progressive only while one more abandon would put the last hour
+      over ``hour_cap`` × the target (as the last 24 h over the target); measured in
+      ``benchmarks/cold_start.py``.
     - ``step``: resolution (s) of the answer-time grid.
     - ``tick``: recommended seconds between decisions (calling more often is harmless).
     """
@@ -70,6 +73,7 @@ class Predictive:
         warmup: float = 0.0,
         warmup_shape: float = 1.0,
         warmup_min_agents: int = 5,
+        hour_cap: float = 0.0,
         step: float = 2.0,
         max_new: int = 2000,
         tick: float = 2.0,
@@ -82,6 +86,7 @@ class Predictive:
         self.warmup = warmup
         self.warmup_shape = warmup_shape
         self.warmup_min_agents = warmup_min_agents
+        self.hour_cap = hour_cap
         self.step = step
         self.max_new = max_new
 
@@ -97,6 +102,8 @@ class Predictive:
         sp = self.margin * target
         z_day = (a - sp * n) / math.sqrt(sp * n + 1.0)
         h_a, h_n = s.hour.abandoned, s.hour.answered
+        if self.hour_cap > 0 and h_a > 0 and h_a + 1 > self.hour_cap * target * (h_n + 1):
+            return 0.0  # one more abandon would put the last hour over hour_cap x the target
         z_hour = max(0.0, (h_a - sp * h_n) / math.sqrt(sp * h_n + 1.0))
         alpha = min(target * math.exp(-self.gain * z_day - self.hour_gain * z_hour), self.max_alpha * target)
         if self.warmup > 0 and len(s.agents) >= self.warmup_min_agents:

@@ -144,11 +144,13 @@ class SetAgentState:
 
 @dataclass(frozen=True)
 class SetAgentCampaign:
-    """The campaign an agent is logged in to, through ``node`` (None: the node is left as stored)."""
+    """The campaign an agent is logged in to, through ``node`` (None: the node is left as stored,
+    unless ``exact``: a refused login puts the row back as it was, a node of None included)."""
 
     agent_id: int
     campaign_id: int | None
     node: str | None = None
+    exact: bool = False
 
 
 @dataclass(frozen=True)

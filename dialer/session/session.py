@@ -138,6 +138,18 @@ class ClaimPlan:
     idle_if_short: bool  # agents ready and no call in flight: a short claim leaves them idle
 
 
+@dataclass(frozen=True)
+class PriorLogin:
+    """An agent as it was before a login: in memory (``known``: at all) and its row."""
+
+    known: bool
+    campaign: CampaignRuntime | None
+    state_interface: str | None
+    paused: str | None
+    campaign_id: int | None  # the row's
+    node: str | None  # the row's
+
+
 class Session:
     """Runtime state and decisions of one daemon's dialling (see the module's docstring)."""
 
@@ -814,6 +826,30 @@ class Session:
         return [*cmds, SetAgentCampaign(who.id, camp.id, self.node),
                 QueueAdd(camp.queue, who.interface, who.name, paused=paused, reason=agent.paused or "",
                          state_interface=agent.state_interface)]
+
+    def before_login(self, who: AgentRef) -> PriorLogin:
+        """What :meth:`login` changes, as it is now (for :meth:`login_refused`); ``who`` as
+        stored (its row's campaign and node)."""
+        agent = self.agents.get(who.interface)
+        stored = (getattr(who, "campaign_id", None), getattr(who, "node", None))
+        if agent is None:
+            return PriorLogin(False, None, None, None, *stored)
+        return PriorLogin(True, agent.campaign, agent.state_interface, agent.paused, *stored)
+
+    def login_refused(self, who: AgentRef, before: PriorLogin, now: float) -> list[Command]:
+        """The PBX refused the login (or did not answer): the agent is as it was ``before``, in
+        memory and in its row (campaign and node); not logged in here if it was not."""
+        agent = self.agents.get(who.interface)
+        if agent is None:
+            return []
+        if before.known:
+            agent.campaign, agent.state_interface, agent.paused = before.campaign, before.state_interface, before.paused
+        else:
+            del self.agents[who.interface]
+        self.agent_tracker.set_wrap_up(who.interface, wrapup_limit(before.campaign) if before.campaign else None)
+        home = before.campaign.queue if before.campaign is not None else None
+        cmds = self._agent_updates(self.agent_tracker.set_queue(who.interface, home, now))
+        return [*cmds, SetAgentCampaign(who.id, before.campaign_id, before.node, exact=True)]
 
     def logout(self, who: AgentRef) -> list[Command]:
         agent = self._logged_in(who)

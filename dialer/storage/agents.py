@@ -30,10 +30,11 @@ def state_stmt(agent_id: int, state: AgentStatus, code: str | None, since: datet
     return update(agents).where(agents.c.id == agent_id).values(state=state, pause_code=code, state_since=since)
 
 
-def campaign_stmt(agent_id: int, campaign_id: int | None, node: str | None = None) -> Update:
-    """The campaign the agent is logged in to; with ``node``: through that node (its PBX)."""
+def campaign_stmt(agent_id: int, campaign_id: int | None, node: str | None = None, *, exact: bool = False) -> Update:
+    """The campaign the agent is logged in to; with ``node``: through that node (its PBX);
+    ``exact``: ``node`` is written even when None."""
     values: dict[str, Any] = {"campaign_id": campaign_id}
-    if node is not None:
+    if node is not None or exact:
         values["node"] = node
     return update(agents).where(agents.c.id == agent_id).values(**values)
 

@@ -75,7 +75,7 @@ async def store(conn: AsyncConnection, cmd: Any, rng: random.Random) -> None:
     elif isinstance(cmd, SetAgentState):
         await conn.execute(agents.state_stmt(cmd.agent_id, cmd.state, cmd.pause_code, cmd.since))
     elif isinstance(cmd, SetAgentCampaign):
-        await conn.execute(agents.campaign_stmt(cmd.agent_id, cmd.campaign_id))
+        await conn.execute(agents.campaign_stmt(cmd.agent_id, cmd.campaign_id, cmd.node, exact=cmd.exact))
     elif isinstance(cmd, GiveBack):
         await calls.give_back(conn, cmd.leads)
     elif isinstance(cmd, RecordOptOut):
@@ -114,6 +114,7 @@ class Writer:
         self.rejected = 0
         self.failures = 0  # tries in a row that found the database away
         self.outages = 0  # times the database was found away
+        self.last_error = ""  # what the driver said the last time it found the database away
         self.most_pending = 0  # the longest the queue has been
         self.journal: Journal | None = None
         self.task: asyncio.Task | None = None
@@ -228,6 +229,7 @@ class Writer:
             self._progress.notify_all()
 
     async def _away(self, exc: BaseException) -> None:
+        self.last_error = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
         if self.failures == 0:
             self.outages += 1
             log.warning("database unavailable: writes kept and retried, no new calls until it is back",
@@ -275,8 +277,8 @@ class Writer:
         while self.done < target:
             if not await self._step():
                 if self.clock.monotonic() >= deadline:
-                    raise Unavailable(f"database unavailable: the writes kept in {path} are not replayed yet; "
-                                      "start again once it is back")
+                    raise Unavailable(f"database unavailable ({self.last_error}): the writes kept in {path} "
+                                      "are not replayed yet; start again once it is back")
                 await self._pause()
         self.journal.clear()
         return len(writes)

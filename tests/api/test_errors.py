@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from dialer.api import create_app
-from dialer.errors import Conflict, DialerError, Forbidden, InputError, Invalid, NotFound
+from dialer.errors import Conflict, DialerError, Forbidden, InputError, Invalid, NotFound, PbxError
 
 
 class Gone(NotFound):
@@ -34,6 +34,7 @@ def app_raising(exc: BaseException) -> httpx.AsyncClient:
         (Forbidden("call 5 is not agent 'bob''s call"), 403),
         (Conflict("call 5 is already disposed (SALE)"), 409),
         (Invalid("unknown disposition 'X'"), 422),
+        (PbxError("PBX refused QueuePause: Interface not found"), 502),  # the PBX's reason, as it gave it
         (InputError("unknown campaign 'x'"), 422),  # any other DialerError: 422 with its message
         (DialerError("something the user can act on"), 422),
     ],

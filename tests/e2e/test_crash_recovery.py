@@ -47,16 +47,20 @@ async def test_crash_and_restart(e2e_options) -> None:
 
 async def test_a_stop_during_a_claim_gives_the_claimed_leads_back(e2e_options) -> None:
     """SIGTERM while a pacing pass holds freshly claimed leads (their ``calls`` rows written, no
-    Originate yet): the pass ends and gives them back, to be dialled later; no row is left
-    ``placing`` (cancelled mid-pass, the claim stayed open, its lead ``dialing``, until a restart)."""
+    Originate yet) and calls are in flight: the pass ends and gives them back, to be dialled
+    later; no row is left ``placing`` (cancelled mid-pass, the claim stayed open, its lead
+    ``dialing``, until a restart); the calls in flight end during the drain, the PBX link still
+    open (``engine.stop()`` called first here, the daemon's own stop waits for it: it closed the
+    link under the drain, which waited its whole timeout for events that could not come)."""
     run = await start_demo(e2e_options(mode="progressive", leads=60, agents=4))
-    engine, interrupted, stopping = run.engine, [], []
+    engine, interrupted, stopping, in_flight = run.engine, [], [], []
     claim = engine._claim
 
     async def claim_then_sigterm(plan, now):
         claimed = await claim(plan, now)
-        if claimed and not stopping:
+        if claimed and engine.live and not stopping:
             interrupted.extend(c.lead_id for c in claimed)
+            in_flight.extend(c.call_id for c in engine.live.values())
             stopping.append(asyncio.create_task(engine.stop()))
             while not engine._stopping.is_set():
                 await asyncio.sleep(0)
@@ -66,13 +70,17 @@ async def test_a_stop_during_a_claim_gives_the_claimed_leads_back(e2e_options) -
     try:
         await until(lambda: bool(stopping), what="a claim")
         await stopping[0]
+        assert not engine.live  # every call in flight ended while draining
     finally:
         await run.stop()
     db = open_engine(run.settings.database_url)
     with db.connect() as conn:
         placing = conn.execute(select(calls.c.id).where(calls.c.status == "placing")).all()
+        drained = conn.execute(select(calls.c.status, calls.c.outcome).where(calls.c.id.in_(in_flight))).all()
         back = conn.execute(select(leads.c.status, leads.c.attempts).where(leads.c.id.in_(interrupted))).all()
         rows_of_back = conn.execute(select(calls.c.id).where(calls.c.lead_id.in_(interrupted))).all()
     db.dispose()
     assert interrupted and placing == [] and rows_of_back == []
     assert {tuple(r) for r in back} == {("callback", 0)}  # due again, the attempt not counted
+    assert in_flight and len(drained) == len(in_flight)
+    assert all(status == "ended" and outcome not in (None, "UNKNOWN") for status, outcome in drained), drained

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,17 +26,50 @@ from dialer.server import Server
 from dialer.services.campaigns import apply_definition
 from dialer.settings import Settings
 from dialer.sim import Simulator, start_server
+from dialer.sim.scenario import QueueConfig
 from lists.importer import ImportOptions, import_file
-from tests.e2e.conftest import E2E_START, kill_daemon, write_campaign
+from tests.e2e.conftest import E2E_CAMPAIGN, E2E_START, kill_daemon
 
 #: The simulated called parties and agents: short talks (25 s scaled), wrap-up by the simulated
-#: agents' desktops 4-15 s; queue ``wrapuptime = 2`` as shipped in config/asterisk.
+#: agents' desktops 4-15 s.
 SCENARIO = {"agents": {"talk_time": {"dist": "lognormal", "mean": 25, "sd": 10, "min": 5}}}
 
 
-def prepare(url: str, tmp_path: Path, *, leads_n: int, sites: dict[str, int], seed: int = 11) -> CampaignDefinition:
-    """The campaign (one attempt per lead), its leads, and ``sites``' agents (node -> count)."""
-    definition = load_definition(write_campaign(tmp_path, "predictive"))
+def shipped_queue(name: str) -> QueueConfig:
+    """The campaign's queue as config/asterisk/queues-dialer.conf ships it (``wrapuptime = 2``);
+    the demo scenario configures only ``demo``, and a queue it creates on the first QueueAdd
+    would have none."""
+    return QueueConfig(name, strategy="rrmemory", timeout=15, wrapuptime=2, ringinuse=False)
+
+
+#: The fault campaign: up to 3 attempts per lead, but no second call due within a run (at 10x a
+#: run is under 15 min scaled): whatever the outcome, the next call is 6 h or more away (the
+#: default rules' re-call gaps, 72 h after an abandoned or unknown call, next day after a
+#: connected call or a machine; callbacks booked 2 h ahead or more).  So a lead called twice in
+#: a run is a re-dial the daemon should not have made (e.g. after a restart), not a retry.
+MAX_ATTEMPTS = 3
+NOT_IN_THIS_RUN = """
+[[rules]]
+name = "fault:not-in-this-run"
+when = { outcome = ["BUSY", "CONGESTION", "FAILED", "NO_ANSWER"] }
+action = "retry"
+after = "6h"
+"""
+
+
+def fault_campaign(tmp_path: Path, max_attempts: int = MAX_ATTEMPTS) -> Path:
+    path = tmp_path / "e2e.toml"
+    text = E2E_CAMPAIGN.replace("MODE", "predictive")
+    assert "max_attempts = 1" in text
+    path.write_text(text.replace("max_attempts = 1", f"max_attempts = {max_attempts}") + NOT_IN_THIS_RUN)
+    return path
+
+
+def prepare(url: str, tmp_path: Path, *, leads_n: int, sites: dict[str, int], seed: int = 11,
+            max_attempts: int = MAX_ATTEMPTS) -> CampaignDefinition:
+    """The campaign (:func:`fault_campaign`), its leads, and ``sites``' agents (node -> count)."""
+    definition = load_definition(fault_campaign(tmp_path, max_attempts))
+    assert definition.limits.max_attempts == max_attempts
     engine = open_engine(url)
     cid = apply_definition(engine, definition).campaign_id
     path = tmp_path / "leads.csv"
@@ -167,7 +200,8 @@ class Site:
 
 async def open_site(node: str, url: str, tmp_path: Path, definition: CampaignDefinition, agents_n: int, *,
                     speed: float, seed: int = 11) -> Site:
-    sim = Simulator(demo_scenario(seed, speed, SCENARIO), speed=speed, seed=seed)
+    scenario = replace(demo_scenario(seed, speed, SCENARIO), queues=(shipped_queue(definition.dial.queue),))
+    sim = Simulator(scenario, speed=speed, seed=seed)
     server = await start_server(sim, "127.0.0.1", 0)
     data_dir = tmp_path / node
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -175,14 +209,16 @@ async def open_site(node: str, url: str, tmp_path: Path, definition: CampaignDef
 
 
 async def finish(sites: list[Site], timeout: float = 180.0) -> None:
-    """Dial until no lead is left and nothing is in flight, then stop every daemon."""
+    """Dial until no lead is left to call in this run (none new or dialling, none due) and
+    nothing is in flight, then stop every daemon."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     engine = open_engine(sites[0].url)
     try:
         while True:
             with engine.connect() as conn:
-                left = conn.execute(select(leads.c.id).where(leads.c.status.in_(("new", "retry", "dialing")))).all()
+                due = leads.c.status.in_(("retry", "callback")) & (leads.c.next_call_at <= sites[0].clock.now())
+                left = conn.execute(select(leads.c.id).where(leads.c.status.in_(("new", "dialing")) | due)).all()
             owed = sum(len(s.engine.session.owed_since) + len(s.engine.live) for s in sites)
             if not left and not owed:
                 break

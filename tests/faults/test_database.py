@@ -230,6 +230,14 @@ async def test_journal_replayed_after_a_stop_with_the_database_away(tmp_path: Pa
     await db.dispose()
     assert db_rows(sqlite_url, calls)[1].status == "ringing"  # nothing written yet
 
+    # A start while the database is still away fails, saying what the driver said; the journal is kept.
+    db = db_fast_busy(make_async_engine(sqlite_url), 50)
+    with db_locked(sqlite_url), pytest.raises(Unavailable, match=r"^database unavailable \(.*database is locked.*\): "
+                                                                 r"the writes kept in .* are not replayed yet"):
+        await Writer(db, asyncio.Lock(), random.Random(1), clock).open_journal(path, timeout=5.0)
+    await db.dispose()
+    assert len(Journal(path).load()) == 4
+
     db = make_async_engine(sqlite_url)
     again = Writer(db, asyncio.Lock(), random.Random(1), clock)
     assert await again.open_journal(path) == 4  # before anything else reads the database

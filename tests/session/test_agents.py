@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pytest
 
 from dialer.errors import Conflict
 from dialer.session import (
     MAX_WRAPUP,
+    AgentRef,
     Emit,
     EndCall,
     ExpireDisposition,
@@ -34,6 +37,14 @@ from tests.session.helpers import (
 )
 
 TALK_END = T0 + 45
+
+
+@dataclass(frozen=True)
+class StoredAgent(AgentRef):
+    """An agent's row: with the campaign and node it was logged in to."""
+
+    campaign_id: int | None = None
+    node: str | None = None
 
 
 def talked(s, name: str = "alice", call_id: int = 1) -> list:
@@ -124,6 +135,25 @@ def test_login_moves_the_agent_between_campaigns_and_refusals_are_typed() -> Non
         s.login(who("alice"), "other")
     assert s.login(who("alice"), "e2e") == [SetAgentCampaign(1, 1, "t"), QueueAdd("e2e", "PJSIP/alice", "alice")]
     assert s.logout(who("alice")) == [QueueRemove("e2e", "PJSIP/alice")]
+
+
+def test_a_refused_login_is_undone_in_memory_and_in_the_row() -> None:
+    s = session("progressive", "bob")
+    alice = who("alice", 2)
+    before = s.before_login(alice)
+    s.login(alice, "e2e", T0)
+    assert s.login_refused(alice, before, T0) == [SetAgentCampaign(2, None, None, exact=True)]
+    assert s.agent_by_name("alice") is None  # not counted logged in: its requests are refused
+    with pytest.raises(Conflict, match="not logged in"):
+        s.pause(alice, "BREAK")
+    # An agent logged in already (a re-login the PBX refuses) keeps its campaign and pause.
+    bob = StoredAgent(1, "bob", "PJSIP/bob", campaign_id=1, node="other")
+    s.pause(bob, "BREAK")
+    before = s.before_login(bob)
+    s.login(bob, "e2e", T0)
+    assert s.agent_by_name("bob").paused is None  # what the login asked for
+    assert s.login_refused(bob, before, T0) == [SetAgentCampaign(1, 1, "other", exact=True)]
+    assert s.agent_by_name("bob").paused == "BREAK" and s.agent_by_name("bob").campaign is s.campaigns[1]
 
 
 def test_disposition_before_the_hangup_leaves_no_wrapup() -> None:
