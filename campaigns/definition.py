@@ -53,6 +53,10 @@ MAX_ABANDON_TARGET = 0.03
 #: (``dialer.pacing.predictive.Predictive``'s ``warmup``; the same default, kept equal by a test).
 DEFAULT_WARMUP = 0.0
 MAX_WARMUP = 10.0
+#: ``[dial] hour_cap``: predictive only while one more abandon keeps the last hour within this
+#: many times the abandon target (``Predictive``'s ``hour_cap``; 0 = off, the same default).
+DEFAULT_HOUR_CAP = 0.0
+MAX_HOUR_CAP = 5.0
 MIN_RING_TIMEOUT = 15
 #: Pause codes an agent may pick when the campaign declares none (``pause_codes``).
 DEFAULT_PAUSE_CODES: tuple[str, ...] = ("BREAK", "LUNCH", "TRAINING", "MEETING")
@@ -90,6 +94,7 @@ class DialSettings:
     ratio: float = 1.0  # ratio mode: lines per ready agent
     max_lines_per_agent: float = 3.0  # predictive: never more lines than this per ready agent
     warmup: float = DEFAULT_WARMUP  # predictive: cold-start warm-up (dialer.pacing.predictive), 0 = off
+    hour_cap: float = DEFAULT_HOUR_CAP  # predictive: the last hour's abandon cap, × abandon_target; 0 = off
     abandon_target: float = MAX_ABANDON_TARGET  # fraction, never above 0.03
     trunk: str = ""  # dial string template, e.g. PJSIP/{e164}@carrier (campaigns.trunk)
     caller_id: str | None = None
@@ -284,7 +289,7 @@ _TOP_KEYS = (
     "webhook", "jurisdiction", "compliance", "pause_codes",
 )  # fmt: skip
 _DIAL_KEYS = (
-    "mode", "ratio", "max_lines_per_agent", "warmup", "abandon_target", "trunk", "caller_id",
+    "mode", "ratio", "max_lines_per_agent", "warmup", "hour_cap", "abandon_target", "trunk", "caller_id",
     "max_lines", "ring_timeout", "queue", "amd", "list_order", "new_first", "wrapup_limit",
 )  # fmt: skip
 
@@ -434,6 +439,7 @@ def _parse_dial(data: Mapping[str, Any], name: str, problems: Problems) -> DialS
         ratio=r.number("ratio", d.ratio, 1.0, 20.0),
         max_lines_per_agent=r.number("max_lines_per_agent", d.max_lines_per_agent, 1.0, 10.0),
         warmup=r.number("warmup", d.warmup, 0.0, MAX_WARMUP),
+        hour_cap=r.number("hour_cap", d.hour_cap, 0.0, MAX_HOUR_CAP),
         abandon_target=abandon,
         trunk=trunk,
         caller_id=caller_id,
@@ -794,6 +800,7 @@ def definition_to_data(d: CampaignDefinition) -> dict[str, Any]:
         "ratio": dial.ratio,
         "max_lines_per_agent": dial.max_lines_per_agent,
         "warmup": dial.warmup,
+        "hour_cap": dial.hour_cap,
         "abandon_target": dial.abandon_target,
         "trunk": dial.trunk,
         "max_lines": dial.max_lines,

@@ -210,13 +210,16 @@ class PacingGovernor:
     @classmethod
     def for_mode(cls, mode: str, *, ratio: float = 1.0,
                  max_lines_per_agent: float = MAX_LINES_PER_AGENT,
-                 ledger: AbandonLedger | None = None, warmup: float | None = None) -> PacingGovernor:
-        """The governor of a campaign's dial mode; ``warmup`` is the predictive policy's cold-start
-        warm-up (``None``: the policy's default; ignored by the other modes)."""
+                 ledger: AbandonLedger | None = None, warmup: float | None = None,
+                 hour_cap: float | None = None) -> PacingGovernor:
+        """The governor of a campaign's dial mode; ``warmup`` and ``hour_cap`` are the predictive
+        policy's cold-start warm-up and last-hour cap (``None``: the policy's defaults; ignored by
+        the other modes)."""
         if mode == "ratio":
             policy = make_policy("ratio", ratio=ratio)
         elif mode == "predictive":
-            policy = make_policy("predictive") if warmup is None else make_policy("predictive", warmup=warmup)
+            options = {k: v for k, v in (("warmup", warmup), ("hour_cap", hour_cap)) if v is not None}
+            policy = make_policy("predictive", **options)
         else:
             policy = make_policy("progressive")
         return cls(mode, policy, max_lines_per_agent, AbandonLedger() if ledger is None else ledger)

@@ -33,7 +33,7 @@ ZONE_REFRESH = 300.0
 def make_governor(definition: CampaignDefinition, ledger: AbandonLedger | None = None) -> PacingGovernor:
     dial = definition.dial
     return PacingGovernor.for_mode(dial.mode, ratio=dial.ratio, max_lines_per_agent=dial.max_lines_per_agent,
-                                   ledger=ledger, warmup=dial.warmup)
+                                   ledger=ledger, warmup=dial.warmup, hour_cap=dial.hour_cap)
 
 
 @dataclass

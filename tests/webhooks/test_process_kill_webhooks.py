@@ -8,57 +8,23 @@ only after failures, in order per lead (:func:`tests.webhooks.receiver.check_del
 from __future__ import annotations
 
 import asyncio
-import json
-import os
 import signal
-import socket
-import sys
 from pathlib import Path
 
-from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from campaigns.definition import load_definition
 from dialer.claim import calls, leads
-from dialer.cli import main
 from dialer.db import open_engine
 from dialer.models import webhook_outbox
 from dialer.services.campaigns import apply_definition
 from tests.e2e.conftest import until
 from tests.faults.harness import open_site, prepare
+from tests.faults.process import SPEED, dispose_all, free_port, login_all, start_run
 from tests.webhooks.receiver import Receiver, check_deliveries
 
-SPEED = 10.0
 AGENTS = 4
 SECRET = "kill-webhook-secret"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-async def _cli(env: dict[str, str], *args: str) -> tuple[int, str]:
-    result = await asyncio.to_thread(CliRunner().invoke, main, list(args), env=env)
-    return result.exit_code, result.stdout
-
-
-async def _start(env: dict[str, str], log: Path) -> asyncio.subprocess.Process:
-    with open(log, "ab") as out:
-        return await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "dialer.cli", "run", "--node", "n1", "--speed", str(SPEED),
-            "--drain-timeout", "60", env={**os.environ, **env}, stdout=out, stderr=out)
-
-
-async def _desk(env: dict[str, str], stop: asyncio.Event) -> None:
-    """The agents' desktops: every call awaiting a disposition is disposed (a refused request,
-    while no daemon answers, is tried again on the next round)."""
-    while not stop.is_set():
-        code, out = await _cli(env, "calls", "ls", "--undisposed", "--json")
-        for row in json.loads(out) if code == 0 else []:
-            await _cli(env, "calls", "dispose", str(row["id"]), "--code", "REFUSED", "--reason", "PRICE")
-        await asyncio.sleep(0.1)  # a poll interval, not a wait for an outcome
 
 
 async def test_sigkill_with_webhooks_in_flight(tmp_path: Path) -> None:
@@ -78,7 +44,7 @@ timeout = 2.0
     apply_definition(db, load_definition(campaign_file))
     site = await open_site("n1", url, tmp_path, definition, AGENTS, speed=SPEED)
     env = {"DIALER_DATA_DIR": str(data), "DIALER_AMI_PORT": str(site.server.port),
-           "DIALER_HTTP_PORT": str(_free_port()), "DIALER_AMI_SECRET": "dialer", "DIALER_LOG_FORMAT": "json",
+           "DIALER_HTTP_PORT": str(free_port()), "DIALER_AMI_SECRET": "dialer", "DIALER_LOG_FORMAT": "json",
            "KILL_WEBHOOK_SECRET": SECRET}
     log = tmp_path / "daemon.log"
 
@@ -96,16 +62,10 @@ timeout = 2.0
             calls.c.outcome == "CONNECTED", calls.c.disposition.is_(None), calls.c.next_action.is_(None)))
         return left == 0 and undisposed == 0 and all(r.status == "delivered" for r in outbox())
 
-    stop, desk, proc = asyncio.Event(), None, await _start(env, log)
+    stop, desk, proc = asyncio.Event(), None, await start_run(env, log, drain_timeout=60)
     try:
-        for name in site.names:  # the API answers once the daemon is up
-            for _ in range(300):
-                if (await _cli(env, "agents", "login", name, "--campaign", definition.name))[0] == 0:
-                    break
-                await asyncio.sleep(0.05)
-            else:
-                raise AssertionError(log.read_text())
-        desk = asyncio.create_task(_desk(env, stop))
+        await login_all(env, site.names, definition.name, log)
+        desk = asyncio.create_task(dispose_all(env, stop))
         killed_on: list[str] = []
 
         def kill_before_answering(event: dict) -> None:
@@ -122,7 +82,7 @@ timeout = 2.0
         acked_at_crash = set(receiver.acked())
         assert at_crash[killed_on[0]] == "pending"  # acknowledged, not recorded
 
-        proc = await _start(env, log)
+        proc = await start_run(env, log, drain_timeout=60)
         await until(done, 120, "the campaign done and every event delivered")
         rows = outbox()
         proc.send_signal(signal.SIGTERM)
