@@ -5,10 +5,13 @@ device's state change gives one ``QueueMemberStatus`` per queue it is a member o
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+
 from dialer.ami.codec import Frame
 from dialer.distributions import Fixed
 from dialer.sim import ManualClock, Simulator, capture_scenario, start_server
-from dialer.sim.scenario import Agents, CalledParties, QueueConfig
+from dialer.sim.scenario import Agents, CalledParties, QueueConfig, Scenario
 from tests.sim.amiclient import RawClient
 
 AGENT = "Local/9001@sim-agents"
@@ -27,6 +30,19 @@ async def test_originate_to_a_missing_extension_is_refused_at_once(client: RawCl
     assert sim.active_calls() == 1 and sim.stats.placed == 1
     assert not [f for f in client.events() if "call-bad" in (f.get("Uniqueid"), f.get("Linkedid"))
                 or f.get("ActionID") == "bad"]
+
+
+@contextlib.asynccontextmanager
+async def _logged_in(sc: Scenario, clock: ManualClock) -> AsyncIterator[RawClient]:
+    """A simulator of ``sc`` on ``clock`` and a client logged in to it (its frames kept after)."""
+    server = await start_server(Simulator(sc, clock=clock, epoch=1_796_450_000.0), "127.0.0.1", 0)
+    try:
+        c = await RawClient.connect(server.port)
+        await c.login()
+        yield c
+        await c.close()
+    finally:
+        await server.close()
 
 
 def _order(frames: list[Frame], channel_id: str) -> tuple[str, str]:
@@ -49,11 +65,7 @@ async def test_status_2_and_agent_connect_come_in_either_order() -> None:
         called=CalledParties(human=1.0, machine=0.0, busy=0.0, congestion=0.0, invalid=0.0, no_answer=0.0,
                              ring_time=Fixed(1.0), talk_time=Fixed(60.0)),
         agents=Agents(answer_delay=Fixed(0.0), talk_time=Fixed(3.0)))
-    sim = Simulator(sc, clock=clock, epoch=1_796_450_000.0)
-    server = await start_server(sim, "127.0.0.1", 0)
-    try:
-        c = await RawClient.connect(server.port)
-        await c.login()
+    async with _logged_in(sc, clock) as c:
         await c.action("QueueAdd", "qa", Queue="camp1", Interface=AGENT, MemberName="agent1")
         for n in range(4):
             await c.action("Originate", f"o{n}", Exten="camp1", ChannelId=f"call-{n}", **ORIGINATE)
@@ -61,9 +73,6 @@ async def test_status_2_and_agent_connect_come_in_either_order() -> None:
             await c.until_event(lambda f, n=n: f["Event"] == "AgentConnect" and f["Linkedid"] == f"call-{n}")
             clock.advance(10.0)  # the agent hangs up at 3 s
             await c.until_event(lambda f, n=n: f["Event"] == "AgentComplete" and f["Linkedid"] == f"call-{n}")
-        await c.close()
-    finally:
-        await server.close()
     orders = [_order(c.frames, f"call-{n}") for n in range(4)]
     assert set(orders) == {("status", "connect"), ("connect", "status")}, orders
     statuses = [f["Status"] for f in c.events("QueueMemberStatus")]
@@ -76,11 +85,7 @@ async def test_member_status_is_sent_for_every_queue_of_the_interface() -> None:
     membership (the cause of issue 16 item 1), and "not in use" for both when it ends."""
     clock = ManualClock()
     sc = capture_scenario().with_(queues=(QueueConfig("camp1", wrapuptime=2), QueueConfig("other")))
-    sim = Simulator(sc, clock=clock, epoch=1_796_450_000.0)
-    server = await start_server(sim, "127.0.0.1", 0)
-    try:
-        c = await RawClient.connect(server.port)
-        await c.login()
+    async with _logged_in(sc, clock) as c:
         await c.action("QueueAdd", "qa1", Queue="camp1", Interface=AGENT, MemberName="agent1")
         await c.action("QueueAdd", "qa2", Queue="other", Interface=AGENT, MemberName="agent1")
         await c.action("QueuePause", "qp", Queue="other", Interface=AGENT, Paused="true", Reason="LUNCH")
@@ -91,9 +96,6 @@ async def test_member_status_is_sent_for_every_queue_of_the_interface() -> None:
         await c.until_event(lambda f: f["Event"] == "AgentComplete")
         await c.until_event(lambda f: f["Event"] == "QueueMemberStatus" and f["Queue"] == "other"
                             and f["Status"] == "1")
-        await c.close()
-    finally:
-        await server.close()
     seen = [(f["Queue"], f["Status"], f["Paused"], f["PausedReason"], f["InCall"])
             for f in c.events("QueueMemberStatus")]
     assert seen == [
