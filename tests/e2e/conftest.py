@@ -180,6 +180,20 @@ def _close_sqlite_connections() -> None:
     for conn in [o for o in gc.get_objects() if isinstance(o, sqlite3.Connection)]:
         with contextlib.suppress(Exception):
             conn.close()  # every one: SQLite keeps a process's locks on a file until its last connection to it closes
+    # A connection closed with a statement still running stays open inside SQLite, with its locks,
+    # until that statement is finalized: the statement belongs to a cursor that the frames of the
+    # cancelled tasks' tracebacks still hold. Let those frames go.
+    for exc in [o for o in gc.get_objects() if isinstance(o, asyncio.CancelledError)]:
+        tb = exc.__traceback__
+        while tb is not None:
+            with contextlib.suppress(RuntimeError):  # a frame still running is not cleared
+                tb.tb_frame.clear()
+            tb = tb.tb_next
+        exc.__traceback__ = None
+    for cur in [o for o in gc.get_objects() if isinstance(o, sqlite3.Cursor)]:
+        with contextlib.suppress(Exception):
+            cur.close()
+    gc.collect()
 
 
 async def _released(url: Any, seconds: float = 20.0) -> None:
